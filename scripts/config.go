@@ -1,0 +1,70 @@
+package scripts
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is a [script.NAME] section: an on-demand script source.
+type Config struct {
+	Command       []string          `toml:"command"`
+	Timeout       time.Duration     `toml:"timeout"`
+	Params        []string          `toml:"params"`
+	Cache         time.Duration     `toml:"cache"`
+	StaleOnError  bool              `toml:"stale_on_error"`
+	MaxConcurrent int               `toml:"max_concurrent"`
+	Merge         *bool             `toml:"merge"`
+	Labels        map[string]string `toml:"labels"`
+	Env           map[string]string `toml:"env"`
+	Dir           string            `toml:"dir"`
+}
+
+// Defaults fills what the operator left out.
+func (c *Config) Defaults() {
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if c.MaxConcurrent == 0 {
+		c.MaxConcurrent = 1
+	}
+	if c.Merge == nil {
+		merge := true
+		c.Merge = &merge
+	}
+}
+
+// Validate reports every problem, each prefixed with its key.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Command) == 0 || c.Command[0] == "" {
+		errs = append(errs, errors.New("command: missing"))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, errors.New("timeout: must be positive"))
+	}
+	if c.Cache < 0 {
+		errs = append(errs, errors.New("cache: must be 0 or positive"))
+	}
+	if c.MaxConcurrent < 0 {
+		errs = append(errs, errors.New("max_concurrent: must be positive"))
+	}
+	for i, p := range c.Params {
+		if !validParam(p) {
+			errs = append(errs, fmt.Errorf("params[%d]: %q must be letters, digits and underscores", i, p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validParam(s string) bool {
+	if s == "" || s == "module" {
+		return false
+	}
+	for _, r := range s {
+		if r != '_' && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,190 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Config is the [supervisor] section.
+type Config struct {
+	// StopTimeout is the whole appliance's grace period on shutdown; it must
+	// fit in Docker's 10 s before its SIGKILL.
+	StopTimeout time.Duration `toml:"stop_timeout"`
+}
+
+// Defaults fills what the operator left out.
+func (c *Config) Defaults() {
+	if c.StopTimeout == 0 {
+		c.StopTimeout = 8 * time.Second
+	}
+}
+
+// Validate reports every problem, each prefixed with its key.
+func (c *Config) Validate() error {
+	if c.StopTimeout < 0 {
+		return errors.New("stop_timeout: must be positive")
+	}
+	return nil
+}
+
+// ProcessConfig is a [process.NAME] section: a supervised long-running child.
+type ProcessConfig struct {
+	Command       []string          `toml:"command"`
+	Env           map[string]string `toml:"env"`
+	Dir           string            `toml:"dir"`
+	User          string            `toml:"user"`
+	Restart       string            `toml:"restart"`
+	Backoff       Backoff           `toml:"backoff"`
+	MaxRestarts   int               `toml:"max_restarts"`
+	RestartWindow time.Duration     `toml:"restart_window"`
+	Critical      bool              `toml:"critical"`
+	DependsOn     []string          `toml:"depends_on"`
+	Ready         Ready             `toml:"ready"`
+	StopSignal    string            `toml:"stop_signal"`
+}
+
+// Backoff bounds the exponential, jittered delay between restarts.
+type Backoff struct {
+	Initial time.Duration `toml:"initial"`
+	Max     time.Duration `toml:"max"`
+}
+
+// Ready is a readiness check: exactly one of HTTP, TCP or Exec, or none.
+type Ready struct {
+	HTTP     string        `toml:"http"`
+	TCP      string        `toml:"tcp"`
+	Exec     []string      `toml:"exec"`
+	Interval time.Duration `toml:"interval"`
+	Timeout  time.Duration `toml:"timeout"`
+}
+
+// Restart policies.
+const (
+	RestartAlways    = "always"
+	RestartOnFailure = "on-failure"
+	RestartNever     = "never"
+)
+
+// Defaults fills what the operator left out.
+func (c *ProcessConfig) Defaults() {
+	if c.Restart == "" {
+		c.Restart = RestartAlways
+	}
+	if c.Backoff.Initial == 0 {
+		c.Backoff.Initial = 500 * time.Millisecond
+	}
+	if c.Backoff.Max == 0 {
+		c.Backoff.Max = 30 * time.Second
+	}
+	if c.RestartWindow == 0 {
+		c.RestartWindow = 5 * time.Minute
+	}
+	if c.StopSignal == "" {
+		c.StopSignal = "SIGTERM"
+	}
+	if c.Ready.Interval == 0 {
+		c.Ready.Interval = 250 * time.Millisecond
+	}
+	if c.Ready.Timeout == 0 {
+		c.Ready.Timeout = 60 * time.Second
+	}
+}
+
+// Validate reports every problem of this one process, each prefixed with its
+// key. Cross-process checks (depends_on) are ValidateGraph's.
+func (c *ProcessConfig) Validate() error {
+	var errs []error
+	if len(c.Command) == 0 || c.Command[0] == "" {
+		errs = append(errs, errors.New("command: missing"))
+	}
+	switch c.Restart {
+	case RestartAlways, RestartOnFailure, RestartNever:
+	default:
+		errs = append(errs, fmt.Errorf("restart: %q is not one of always, on-failure, never", c.Restart))
+	}
+	if c.Backoff.Initial < 0 || c.Backoff.Max < c.Backoff.Initial {
+		errs = append(errs, fmt.Errorf("backoff: want 0 < initial (%s) <= max (%s)", c.Backoff.Initial, c.Backoff.Max))
+	}
+	if c.MaxRestarts < 0 {
+		errs = append(errs, errors.New("max_restarts: must be 0 (unlimited) or more"))
+	}
+	if _, err := ParseSignal(c.StopSignal); err != nil {
+		errs = append(errs, fmt.Errorf("stop_signal: %w", err))
+	}
+	if c.User != "" {
+		if _, err := LookupUser(c.User); err != nil {
+			errs = append(errs, fmt.Errorf("user: %w", err))
+		}
+	}
+	checks := 0
+	if c.Ready.HTTP != "" {
+		checks++
+		if u, err := url.Parse(c.Ready.HTTP); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("ready.http: %q is not an absolute http or https URL", c.Ready.HTTP))
+		}
+	}
+	if c.Ready.TCP != "" {
+		checks++
+		if !strings.Contains(c.Ready.TCP, ":") {
+			errs = append(errs, fmt.Errorf("ready.tcp: %q is not host:port", c.Ready.TCP))
+		}
+	}
+	if len(c.Ready.Exec) > 0 {
+		checks++
+	}
+	if checks > 1 {
+		errs = append(errs, errors.New("ready: give one of http, tcp or exec"))
+	}
+	return errors.Join(errs...)
+}
+
+// TaskConfig is a [task.NAME] section: a one-shot init task.
+type TaskConfig struct {
+	Command   []string          `toml:"command"`
+	Env       map[string]string `toml:"env"`
+	Dir       string            `toml:"dir"`
+	User      string            `toml:"user"`
+	Timeout   time.Duration     `toml:"timeout"`
+	DependsOn []string          `toml:"depends_on"`
+}
+
+// Defaults fills what the operator left out.
+func (c *TaskConfig) Defaults() {
+	if c.Timeout == 0 {
+		c.Timeout = 30 * time.Second
+	}
+}
+
+// Validate reports every problem, each prefixed with its key.
+func (c *TaskConfig) Validate() error {
+	var errs []error
+	if len(c.Command) == 0 || c.Command[0] == "" {
+		errs = append(errs, errors.New("command: missing"))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, errors.New("timeout: must be positive"))
+	}
+	if c.User != "" {
+		if _, err := LookupUser(c.User); err != nil {
+			errs = append(errs, fmt.Errorf("user: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ParseSignal reads a signal name: "SIGTERM", "TERM" or "term".
+func ParseSignal(name string) (unix.Signal, error) {
+	n := strings.ToUpper(name)
+	if !strings.HasPrefix(n, "SIG") {
+		n = "SIG" + n
+	}
+	if s := unix.SignalNum(n); s != 0 {
+		return s, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", name)
+}
