@@ -18,6 +18,13 @@ type WebConfig struct {
 	MaxBodyBytes    ByteSize `toml:"max_body_bytes"`
 	AllowNetworks   []string `toml:"allow_networks"`
 	BearerTokenFile string   `toml:"bearer_token_file"`
+	// ScrapeTimeout bounds a scrape when the client sends no
+	// X-Prometheus-Scrape-Timeout-Seconds.
+	ScrapeTimeout time.Duration `toml:"scrape_timeout"`
+	// SelfSource names corral's own metrics in the merge; MergeSelf = false
+	// leaves them out of /metrics.
+	SelfSource string `toml:"self_source"`
+	MergeSelf  *bool  `toml:"merge_self"`
 }
 
 // Defaults fills what the operator left out.
@@ -31,6 +38,15 @@ func (c *WebConfig) Defaults() {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 32 << 20
 	}
+	if c.ScrapeTimeout == 0 {
+		c.ScrapeTimeout = 10 * time.Second
+	}
+	if c.SelfSource == "" {
+		c.SelfSource = "corral"
+	}
+	if c.MergeSelf == nil {
+		c.MergeSelf = ptr(true)
+	}
 }
 
 // Validate reports every problem, each prefixed with its key.
@@ -38,6 +54,9 @@ func (c *WebConfig) Validate() error {
 	var errs []error
 	if !validLabelName(c.MergeLabel) {
 		errs = append(errs, fmt.Errorf("merge_label: %q is not a valid label name", c.MergeLabel))
+	}
+	if c.ScrapeTimeout < 0 {
+		errs = append(errs, errors.New("scrape_timeout: must be positive"))
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("max_body_bytes: must be positive"))
