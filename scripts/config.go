@@ -3,6 +3,7 @@ package scripts
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -49,10 +50,19 @@ func (c *Config) Validate() error {
 	if c.MaxConcurrent < 0 {
 		errs = append(errs, errors.New("max_concurrent: must be positive"))
 	}
+	envOf := make(map[string]string, len(c.Params))
 	for i, p := range c.Params {
 		if !validParam(p) {
 			errs = append(errs, fmt.Errorf("params[%d]: %q must be letters, digits and underscores", i, p))
+			continue
 		}
+		// Each is passed as CORRAL_PARAM_<NAME>: two names that differ only
+		// in case would be one variable.
+		if prev, ok := envOf[strings.ToUpper(p)]; ok {
+			errs = append(errs, fmt.Errorf("params[%d]: %q and %q are both passed as %s%s", i, prev, p, paramEnvPrefix, strings.ToUpper(p)))
+			continue
+		}
+		envOf[strings.ToUpper(p)] = p
 	}
 	return errors.Join(errs...)
 }

@@ -48,10 +48,14 @@ type ProcessConfig struct {
 	StopSignal    string            `toml:"stop_signal"`
 }
 
-// Backoff bounds the exponential, jittered delay between restarts.
+// Backoff bounds the exponential, jittered delay between restarts: the first
+// restart waits Initial, each next one twice as long (plus up to 20% jitter),
+// at most Max. A run that lasted Reset (default 10s) counts as stable and
+// starts the sequence again at Initial.
 type Backoff struct {
 	Initial time.Duration `toml:"initial"`
 	Max     time.Duration `toml:"max"`
+	Reset   time.Duration `toml:"reset"`
 }
 
 // Ready is a readiness check: exactly one of HTTP, TCP or Exec, or none.
@@ -61,6 +65,19 @@ type Ready struct {
 	Exec     []string      `toml:"exec"`
 	Interval time.Duration `toml:"interval"`
 	Timeout  time.Duration `toml:"timeout"`
+}
+
+// kind names the check: "http", "tcp", "exec", or "" for none.
+func (r Ready) kind() string {
+	switch {
+	case r.HTTP != "":
+		return "http"
+	case r.TCP != "":
+		return "tcp"
+	case len(r.Exec) > 0:
+		return "exec"
+	}
+	return ""
 }
 
 // Restart policies.
@@ -79,7 +96,10 @@ func (c *ProcessConfig) Defaults() {
 		c.Backoff.Initial = 500 * time.Millisecond
 	}
 	if c.Backoff.Max == 0 {
-		c.Backoff.Max = 30 * time.Second
+		c.Backoff.Max = max(30*time.Second, c.Backoff.Initial)
+	}
+	if c.Backoff.Reset == 0 {
+		c.Backoff.Reset = 10 * time.Second
 	}
 	if c.RestartWindow == 0 {
 		c.RestartWindow = 5 * time.Minute
@@ -107,8 +127,14 @@ func (c *ProcessConfig) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("restart: %q is not one of always, on-failure, never", c.Restart))
 	}
-	if c.Backoff.Initial < 0 || c.Backoff.Max < c.Backoff.Initial {
+	if c.Backoff.Initial <= 0 || c.Backoff.Max < c.Backoff.Initial {
 		errs = append(errs, fmt.Errorf("backoff: want 0 < initial (%s) <= max (%s)", c.Backoff.Initial, c.Backoff.Max))
+	}
+	if c.Backoff.Reset < 0 {
+		errs = append(errs, errors.New("backoff.reset: must be positive"))
+	}
+	if c.RestartWindow < 0 {
+		errs = append(errs, errors.New("restart_window: must be positive"))
 	}
 	if c.MaxRestarts < 0 {
 		errs = append(errs, errors.New("max_restarts: must be 0 (unlimited) or more"))
@@ -136,9 +162,15 @@ func (c *ProcessConfig) Validate() error {
 	}
 	if len(c.Ready.Exec) > 0 {
 		checks++
+		if c.Ready.Exec[0] == "" {
+			errs = append(errs, errors.New("ready.exec: missing command"))
+		}
 	}
 	if checks > 1 {
 		errs = append(errs, errors.New("ready: give one of http, tcp or exec"))
+	}
+	if c.Ready.Interval < 0 || c.Ready.Timeout < 0 {
+		errs = append(errs, errors.New("ready: interval and timeout must be positive"))
 	}
 	return errors.Join(errs...)
 }

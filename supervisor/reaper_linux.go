@@ -49,13 +49,17 @@ type Reaper struct {
 
 	// mu is held across fork and registration in Start and across each
 	// wait4 pass in reap, so a pid is always registered before it is reaped.
-	mu      sync.Mutex
-	waiters map[int]waiter
+	mu       sync.Mutex
+	waiters  map[int]waiter
+	stopping bool          // Stop was called: Start refuses new children
+	drained  chan struct{} // closed by reap once stopping and no waiter is left
 
 	sigs chan os.Signal
-	quit chan struct{}
 	once sync.Once
 }
+
+// ErrReaperStopped is Start's error once Stop has been called.
+var ErrReaperStopped = errors.New("reaper: stopping, no new processes")
 
 // NewReaper makes a reaper; Run makes it work. It registers
 // corral_orphans_reaped_total on reg.
@@ -67,8 +71,8 @@ func NewReaper(logger *slog.Logger, reg prometheus.Registerer) *Reaper {
 			Help: "Processes reaped that corral did not start itself (re-parented orphans).",
 		}),
 		waiters: make(map[int]waiter),
+		drained: make(chan struct{}),
 		sigs:    make(chan os.Signal, 1),
-		quit:    make(chan struct{}),
 	}
 	if reg != nil {
 		reg.MustRegister(r.orphans)
@@ -77,16 +81,27 @@ func NewReaper(logger *slog.Logger, reg prometheus.Registerer) *Reaper {
 }
 
 // Start starts cmd in a process group of its own and returns a channel that
-// receives its exit exactly once. Signal the child through its process group
-// (unix.Kill(-pid, sig)), not cmd.Process: once reaped, the handle is released. cmd's Stdin, Stdout and Stderr must be nil
+// receives its exit exactly once. cmd.Process.Pid stays valid to read after
+// Start, also once the child is reaped. Signal the child's group with
+// unix.Kill(-pid, sig) only until its exit is received (after that, the pid
+// may be recycled). cmd's Stdin, Stdout and Stderr must be nil
 // or *os.File: anything else makes os/exec start copying goroutines that only
 // Wait would end.
 func (r *Reaper) Start(cmd *exec.Cmd) (<-chan Exit, error) {
+	_, exited, err := r.StartPid(cmd)
+	return exited, err
+}
+
+// StartPid is Start that also returns the child's pid, which is its process
+// group id. (The reaper never calls os.Process.Release, which would set
+// cmd.Process.Pid to -1 under a reader's feet; the pid from here needs no
+// such care.)
+func (r *Reaper) StartPid(cmd *exec.Cmd) (int, <-chan Exit, error) {
 	for _, f := range []any{cmd.Stdin, cmd.Stdout, cmd.Stderr} {
 		switch f.(type) {
 		case nil, *os.File:
 		default:
-			return nil, errors.New("reaper: child stdio must be nil or *os.File")
+			return 0, nil, errors.New("reaper: child stdio must be nil or *os.File")
 		}
 	}
 	if cmd.SysProcAttr == nil {
@@ -96,20 +111,27 @@ func (r *Reaper) Start(cmd *exec.Cmd) (<-chan Exit, error) {
 	done := make(chan Exit, 1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := cmd.Start(); err != nil {
-		return nil, err
+	if r.stopping {
+		return 0, nil, ErrReaperStopped
 	}
-	r.waiters[cmd.Process.Pid] = waiter{done: done, proc: cmd.Process}
-	return done, nil
+	if err := cmd.Start(); err != nil {
+		return 0, nil, err
+	}
+	pid := cmd.Process.Pid
+	r.waiters[pid] = waiter{done: done}
+	return pid, done, nil
 }
 
 type waiter struct {
 	done chan Exit
-	proc *os.Process
 }
 
-// Run reaps until Stop. When corral is not PID 1 it first makes itself a
-// child subreaper, so orphans of its children still come to it.
+// Run reaps until Stop, and after Stop until every process started through
+// Start has been reaped and handed to its owner: in a run group the reaper
+// may be interrupted before the supervisor has finished stopping its
+// children, and their exits must still be delivered. When corral is not
+// PID 1 it first makes itself a child subreaper, so orphans of its children
+// still come to it.
 func (r *Reaper) Run() error {
 	if os.Getpid() != 1 {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
@@ -122,15 +144,35 @@ func (r *Reaper) Run() error {
 		r.reap()
 		select {
 		case <-r.sigs:
-		case <-r.quit:
-			r.reap()
+		case <-r.drained:
+			r.reap() // orphans that went with the last child
 			return nil
 		}
 	}
 }
 
-// Stop ends Run. It is safe to call more than once, and before or after Run.
-func (r *Reaper) Stop() { r.once.Do(func() { close(r.quit) }) }
+// Stop makes Start refuse new processes and lets Run return once every
+// process already started has been reaped. It is safe to call more than
+// once, and before or after Run.
+func (r *Reaper) Stop() {
+	r.once.Do(func() {
+		r.mu.Lock()
+		r.stopping = true
+		r.checkDrained()
+		r.mu.Unlock()
+	})
+}
+
+// checkDrained closes drained once stopping with no waiter left; mu is held.
+func (r *Reaper) checkDrained() {
+	if r.stopping && len(r.waiters) == 0 {
+		select {
+		case <-r.drained:
+		default:
+			close(r.drained)
+		}
+	}
+}
 
 // reap collects every child that has exited. SIGCHLDs coalesce, so one
 // signal may stand for many exits: loop until wait4 has nothing more.
@@ -148,8 +190,13 @@ func (r *Reaper) reap() {
 		}
 		if w, ok := r.waiters[pid]; ok {
 			delete(r.waiters, pid)
-			w.proc.Release() // the pid is gone: let go of os/exec's pidfd now
+			// No cmd.Process.Release(): it writes Pid = -1 under the feet of an
+			// owner that reads cmd.Process.Pid after Start. The pidfd is
+			// closed by the runtime's cleanup once the owner drops the Cmd,
+			// and a signal through it after the reap fails with ESRCH
+			// instead of reaching a recycled pid.
 			w.done <- Exit{Pid: pid, Status: ws}
+			r.checkDrained()
 			continue
 		}
 		r.orphans.Inc()

@@ -1,0 +1,87 @@
+// Package exposition reads, checks and merges Prometheus expositions as
+// bytes. The text format is scanned in place: a body is parsed once into
+// family blocks that refer to the received bytes, and merged output is
+// written from those bytes with labels injected, so the common text-to-text
+// path never decodes into dto.MetricFamily. OpenMetrics and protobuf go
+// through expfmt.
+package exposition
+
+import (
+	"fmt"
+	"mime"
+
+	"github.com/prometheus/common/expfmt"
+)
+
+// Format is the exposition format of a body.
+type Format int
+
+// The formats corral reads and writes.
+const (
+	Unknown     Format = iota
+	Text               // Prometheus text 0.0.4
+	OpenMetrics        // OpenMetrics 1.0.0 text
+	Protobuf           // delimited io.prometheus.client.MetricFamily
+)
+
+func (f Format) String() string {
+	switch f {
+	case Text:
+		return "text"
+	case OpenMetrics:
+		return "openmetrics"
+	case Protobuf:
+		return "protobuf"
+	default:
+		return "unknown"
+	}
+}
+
+// FormatOf tells the format of a body from its Content-Type. An empty
+// Content-Type is text, as the text format's own history has it; a type corral
+// cannot read is Unknown.
+func FormatOf(contentType string) Format {
+	if contentType == "" {
+		return Text
+	}
+	mediatype, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return Unknown
+	}
+	switch mediatype {
+	case "text/plain":
+		if v, ok := params["version"]; ok && v != expfmt.TextVersion {
+			return Unknown
+		}
+		return Text
+	case expfmt.OpenMetricsType:
+		switch params["version"] {
+		case "", expfmt.OpenMetricsVersion_0_0_1, expfmt.OpenMetricsVersion_1_0_0:
+			return OpenMetrics
+		}
+		return Unknown
+	case expfmt.ProtoType:
+		if p, ok := params["proto"]; ok && p != expfmt.ProtoProtocol {
+			return Unknown
+		}
+		if e, ok := params["encoding"]; ok && e != "delimited" {
+			return Unknown
+		}
+		return Protobuf
+	}
+	return Unknown
+}
+
+// ParseError is an invalid exposition, with the line it was found on
+// (0 for protobuf and for problems of the body as a whole).
+type ParseError struct {
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string {
+	if e.Line == 0 {
+		return e.Msg
+	}
+	return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+}

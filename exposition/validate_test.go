@@ -1,0 +1,181 @@
+package exposition
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+const (
+	ctText  = "text/plain; version=0.0.4; charset=utf-8"
+	ctOM    = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+	ctProto = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+)
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestValidateFixtures(t *testing.T) {
+	for _, tc := range []struct{ file, contentType string }{
+		{"node_exporter.prom", ctText},
+		{"node_exporter.pb", ctProto},
+		{"histograms.prom", ctText},
+		{"summary.prom", ctText},
+		{"exemplars.om.txt", ctOM},
+		{"native_histograms.pb", ctProto},
+		{"escapes.prom", ctText},
+	} {
+		if err := Validate(tc.contentType, readFixture(t, tc.file)); err != nil {
+			t.Errorf("%s: want valid, have %v", tc.file, err)
+		}
+	}
+}
+
+// TestValidateBad is the table of hand-made bad input: what goes in and the
+// exact error that comes out.
+func TestValidateBad(t *testing.T) {
+	for _, tc := range []struct {
+		name, contentType, body, want string
+	}{
+		{"garbage", ctText, "<html>oops</html>\n", `line 1: invalid metric name at "<html>oops</html>"`},
+		{"truncated", ctText, "# TYPE a gauge\na 1\na{b=\"c\"} ", `line 3: missing newline at end of input (truncated body?)`},
+		{"truncated label", ctText, "a{b=\"c\n", `line 1: unterminated label value`},
+		{"second HELP", ctText, "# HELP a x\n# HELP a y\na 1\n", `line 2: second HELP line for metric name "a"`},
+		{"second TYPE", ctText, "# TYPE a gauge\n# TYPE a counter\na 1\n", `line 2: second TYPE line for metric name "a"`},
+		{"TYPE after samples", ctText, "a 1\n# TYPE a gauge\n", `line 2: TYPE line for "a" after its samples`},
+		{"unknown type", ctText, "# TYPE a meter\na 1\n", `line 1: unknown metric type "meter" for "a"`},
+		{"upper-case type", ctText, "# TYPE a GAUGE\na 1\n", `line 1: unknown metric type "GAUGE" for "a"`},
+		{"TYPE without type", ctText, "# TYPE a\n", `line 1: TYPE line for "a" without a type`},
+		{"bad value", ctText, "a one\n", `line 1: invalid value "one" for "a"`},
+		{"hex float", ctText, "a 0x1p3\n", `line 1: invalid value "0x1p3" for "a"`},
+		{"missing value", ctText, "a{b=\"c\"}\n", `line 1: missing value for "a"`},
+		{"trailing space", ctText, "a 1 \n", `line 1: trailing whitespace after value of "a"`},
+		{"bad timestamp", ctText, "a 1 1.5\n", `line 1: invalid timestamp "1.5" for "a"`},
+		{"text after timestamp", ctText, "a 1 15 x\n", `line 1: unexpected text after timestamp of "a"`},
+		{"bad escape", ctText, "a{b=\"\\t\"} 1\n", `line 1: invalid escape sequence in label value`},
+		{"bad help escape", ctText, "# HELP a x\\y\na 1\n", `line 1: invalid escape sequence in HELP text`},
+		{"__name__", ctText, "a{__name__=\"b\"} 1\n", `line 1: label name "__name__" is reserved`},
+		{"duplicate label", ctText, "a{b=\"1\",b=\"2\"} 1\n", `line 1: duplicate label name "b" in "a"`},
+		{"bad label name", ctText, "a{0b=\"1\"} 1\n", `line 1: invalid label name at "0b=\"1\"} 1"`},
+		{"missing equals", ctText, "a{b \"1\"} 1\n", `line 1: expected '=' after label name "b"`},
+		{"unquoted value", ctText, "a{b=1} 1\n", `line 1: expected '"' at start of value of label "b"`},
+		{"bad metric char", ctText, "a-b 1\n", `line 1: invalid character '-' in metric name "a"`},
+		{"invalid utf8", ctText, "a 1\nb{c=\"\xff\"} 1\n", `line 2: invalid UTF-8`},
+		{"bucket without le", ctText, "# TYPE h histogram\nh_bucket 1\n", `line 2: histogram bucket "h_bucket" without an le label`},
+		{"bad le", ctText, "# TYPE h histogram\nh_bucket{le=\"x\"} 1\n", `line 2: invalid le label value "x"`},
+		{"histogram bare sample", ctText, "# TYPE h histogram\nh 1\n", `line 2: histogram "h": sample "h" must end in _bucket, _sum or _count`},
+		{"negative bucket", ctText, "# TYPE h histogram\nh_bucket{le=\"1\"} -1\n", `line 2: negative count "-1" in histogram "h"`},
+		{"summary without quantile", ctText, "# TYPE s summary\ns 1\n", `line 2: summary "s": sample without a quantile label`},
+		{"bad quantile", ctText, "# TYPE s summary\ns{quantile=\"high\"} 1\n", `line 2: invalid quantile label value "high"`},
+		{"metadata of a member", ctText, "# TYPE foo summary\nfoo{quantile=\"0.5\"} 1\n# TYPE foo_count gauge\n", `line 3: TYPE line for "foo_count", a member of summary "foo"`},
+		{"name only in braces", ctText, "{a=\"b\"} 1\n", `line 1: metric name missing in label set`},
+		{"om without EOF", ctOM, "# TYPE a gauge\na 1\n", `line 2: missing # EOF at end of OpenMetrics input (truncated body?)`},
+		{"om after EOF", ctOM, "a 1\n# EOF\na 2\n", `line 3: content after # EOF`},
+		{"om counter name", ctOM, "# TYPE a counter\na 1\n# EOF\n", `line 2: counter "a": sample must end in _total or _created`},
+		{"om interleaved", ctOM, "a 1\nb 1\na 2\n# EOF\n", `line 3: samples of "a" are not in one block`},
+		{"om bad exemplar", ctOM, "# TYPE a counter\na_total 1 # {x=\"y\"}\n# EOF\n", `line 2: invalid exemplar value for "a_total"`},
+		{"om blank line", ctOM, "a 1\n\n# EOF\n", `line 2: empty line in OpenMetrics input`},
+		{"om comment", ctOM, "# hello\n# EOF\n", `line 1: unexpected OpenMetrics comment "hello"`},
+		{"protobuf garbage", ctProto, "\x05garbage", `protobuf message 1: proto: cannot parse invalid wire-format data`},
+		{"unknown content type", "text/html", "<html>", `unsupported content type "text/html"`},
+	} {
+		err := Validate(tc.contentType, []byte(tc.body))
+		have := "<nil>"
+		if err != nil {
+			have = strings.ReplaceAll(err.Error(), "\u00a0", " ") // protobuf's errors randomise spaces
+		}
+		if have != tc.want {
+			t.Errorf("%s:\nwant %s\nhave %s", tc.name, tc.want, have)
+		}
+	}
+}
+
+// TestValidateGood lists inputs that must pass, each also accepted by expfmt.
+func TestValidateGood(t *testing.T) {
+	for _, body := range []string{
+		"",
+		"\n\n",
+		"# just a comment\n",
+		"a 1\n",
+		"  a 1\n",
+		"a{} 1\n",
+		"a{b=\"c\",} 1\n",
+		"a { b = \"c\" , d=\"e\" } 1\n",
+		"a{b=\"c\"}1\n",
+		"a NaN\na{x=\"1\"} +Inf\na{x=\"2\"} -Inf\na{x=\"3\"} 1e-3 1700000000000\n",
+		"a 1 -5\n",
+		"a{b=\"q\\\"uote\\\\back\\nnewline ünïcødé\"} 1\n",
+		"# HELP a with \\\\ and \\n escapes\n# TYPE a counter\na 1\n",
+		"# HELP a\na 1\n",
+		"#HELP a tight\na 1\n",
+		"# TYPE foo_count gauge\nfoo_count 4\n# TYPE foo summary\nfoo{quantile=\"0.5\"} 1\nfoo_sum 2\nfoo_count 3\n",
+		"a 1\nb 2\na{x=\"y\"} 3\n",
+		"{\"my.metric\",\"my.label\"=\"v\"} 1\n",
+		"{\"quoted\\\"name\"} 1\n",
+	} {
+		if err := Validate(ctText, []byte(body)); err != nil {
+			t.Errorf("%q: want valid, have %v", body, err)
+			continue
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		if _, err := p.TextToMetricFamilies(strings.NewReader(body)); err != nil {
+			t.Errorf("%q: passes Validate but expfmt says %v", body, err)
+		}
+	}
+}
+
+// FuzzValidate checks that whatever Validate accepts as text, expfmt's text
+// parser accepts too.
+func FuzzValidate(f *testing.F) {
+	for _, name := range []string{"node_exporter.prom", "histograms.prom", "summary.prom", "escapes.prom"} {
+		f.Add(readFixture(f, name))
+	}
+	for _, name := range mergeSeeds(f) {
+		f.Add(readFixture(f, name))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if Validate(ctText, body) != nil {
+			return
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		if _, err := p.TextToMetricFamilies(bytes.NewReader(body)); err != nil {
+			t.Fatalf("Validate accepted %q, expfmt says %v", body, err)
+		}
+	})
+}
+
+// mergeSeeds lists the hand-made bad and tricky inputs in testdata/inputs.
+func mergeSeeds(t testing.TB) []string {
+	entries, err := os.ReadDir(filepath.Join("testdata", "inputs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, filepath.Join("inputs", e.Name()))
+	}
+	return names
+}
+
+func TestValidateSynthetic(t *testing.T) {
+	body := syntheticBody(100000, "app")
+	t.Logf("synthetic body: %d bytes", len(body))
+	if err := Validate(ctText, body); err != nil {
+		t.Fatal(err)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	if _, err := p.TextToMetricFamilies(bytes.NewReader(body)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,243 @@
+package scripts
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/corral-metrics/corral/exposition"
+	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/supervisor"
+)
+
+// ContentType is the format a script's output is taken in and served as:
+// the Prometheus text format.
+const ContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+// DefaultMaxOutputBytes bounds a script's stdout when Deps leaves it out.
+const DefaultMaxOutputBytes = 32 << 20
+
+// maxCacheEntries bounds the results kept per script (one per parameter set)
+// for cache and stale_on_error, so distinct parameter values cannot grow
+// memory without end. The oldest result is dropped first.
+const maxCacheEntries = 128
+
+// Starter starts a process in a group of its own and hands back its pid
+// (the group id) and its exit. *supervisor.Reaper is the one corral uses.
+type Starter interface {
+	StartPid(cmd *exec.Cmd) (int, <-chan supervisor.Exit, error)
+}
+
+// Deps is what every script shares.
+type Deps struct {
+	Reaper  Starter
+	Logger  *slog.Logger
+	Metrics *Metrics
+	// Limiter caps runs in progress across all scripts; nil: no global cap.
+	Limiter *Limiter
+	// MaxOutputBytes bounds a run's stdout; more fails the run. 0: DefaultMaxOutputBytes.
+	MaxOutputBytes int64
+	// Validate checks a run's output; a failure fails the run (result
+	// "invalid", never cached). nil: exposition.Validate.
+	Validate func(contentType string, body []byte) error
+	// Now tells the time that cache ages are measured in; nil: time.Now.
+	Now func() time.Time
+}
+
+// Script is a [script.NAME] source. Concurrent scrapes with the same allowed
+// parameters share one run; with cache, a good result is reused.
+type Script struct {
+	name   string
+	cfg    Config
+	deps   Deps
+	logger *slog.Logger
+	slots  *Limiter // max_concurrent distinct runs of this script
+	m      scriptMetrics
+
+	flight singleflight.Group
+
+	mu    sync.Mutex
+	cache map[string]entry // by parameter key: the last good result
+
+	running atomic.Int64 // runs in progress, and the most seen at once
+	peak    atomic.Int64
+	waiting atomic.Int64 // scrapes registered with a run, waiting for it
+}
+
+type entry struct {
+	body []byte
+	at   time.Time
+}
+
+// New makes a script source. It starts nothing until scraped.
+func New(name string, cfg Config, deps Deps) *Script {
+	cfg.Defaults()
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = NewMetrics(nil)
+	}
+	if deps.MaxOutputBytes <= 0 {
+		deps.MaxOutputBytes = DefaultMaxOutputBytes
+	}
+	if deps.Validate == nil {
+		deps.Validate = exposition.Validate
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	return &Script{
+		name:   name,
+		cfg:    cfg,
+		deps:   deps,
+		logger: deps.Logger.With("script", name),
+		slots:  NewLimiter(cfg.MaxConcurrent),
+		m:      deps.Metrics.forScript(name),
+		cache:  make(map[string]entry),
+	}
+}
+
+// Scrape answers with the script's output: from the cache when fresh, from
+// the run in progress for the same parameters if there is one, else from a
+// new run. Giving up (ctx done) leaves the run going for whoever else waits.
+func (s *Script) Scrape(ctx context.Context, req gateway.Request) (*gateway.Response, error) {
+	env, key, err := params(s.cfg.Params, req.Params)
+	if err != nil {
+		return nil, gateway.Fail(gateway.ReasonParams, s.errorf("%w", err))
+	}
+	if body, ok := s.fresh(key); ok {
+		s.m.cacheHits.Inc()
+		s.m.cached.Set(0)
+		return response(body), nil
+	}
+	deadline := time.Now().Add(s.cfg.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, s.gaveUp(err)
+	}
+
+	// The run does not take ctx: its life is bounded by its own deadline, so
+	// a client that leaves does not fail the scrapes that joined it.
+	started := false
+	ch := s.flight.DoChan(key, func() (any, error) {
+		started = true
+		return s.run(key, env, deadline)
+	})
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
+	select {
+	case r := <-ch:
+		if !started {
+			s.m.coalesced.Inc()
+		}
+		if r.Err != nil {
+			return s.stale(key, r.Err)
+		}
+		s.m.cached.Set(0)
+		return response(r.Val.([]byte)), nil
+	case <-ctx.Done():
+		return nil, s.gaveUp(ctx.Err())
+	}
+}
+
+// run is one run for a parameter set, under both concurrency limits.
+func (s *Script) run(key string, env []string, deadline time.Time) ([]byte, error) {
+	if !s.slots.TryAcquire() {
+		s.m.busy.Inc()
+		return nil, gateway.Fail(gateway.ReasonBusy,
+			s.errorf("busy: max_concurrent=%d runs already in progress", s.slots.Cap()))
+	}
+	defer s.slots.Release()
+	if !s.deps.Limiter.TryAcquire() {
+		s.m.busy.Inc()
+		return nil, gateway.Fail(gateway.ReasonBusy,
+			s.errorf("busy: all %d script runs allowed at once are in progress", s.deps.Limiter.Cap()))
+	}
+	defer s.deps.Limiter.Release()
+
+	start := time.Now()
+	body, result, err := s.execute(env, deadline)
+	s.m.duration.Observe(time.Since(start).Seconds())
+	s.m.runs[result].Inc()
+	if err != nil {
+		s.logger.Debug("script run failed", "err", err)
+		return nil, err
+	}
+	if s.cfg.Cache > 0 || s.cfg.StaleOnError {
+		s.store(key, body)
+	}
+	return body, nil
+}
+
+// fresh is the cached result for key if it is younger than cache.
+func (s *Script) fresh(key string) ([]byte, bool) {
+	if s.cfg.Cache <= 0 {
+		return nil, false
+	}
+	s.mu.Lock()
+	e, ok := s.cache[key]
+	s.mu.Unlock()
+	if !ok || s.deps.Now().Sub(e.at) >= s.cfg.Cache {
+		return nil, false
+	}
+	return e.body, true
+}
+
+// stale answers a failed run: with the last good result under
+// stale_on_error, else with the failure.
+func (s *Script) stale(key string, err error) (*gateway.Response, error) {
+	if !s.cfg.StaleOnError {
+		return nil, err
+	}
+	s.mu.Lock()
+	e, ok := s.cache[key]
+	s.mu.Unlock()
+	if !ok {
+		return nil, err
+	}
+	s.m.cached.Set(1)
+	return response(e.body), nil
+}
+
+func (s *Script) store(key string, body []byte) {
+	now := s.deps.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.cache[key]; !ok && len(s.cache) >= maxCacheEntries {
+		oldest := ""
+		for k, e := range s.cache {
+			if oldest == "" || e.at.Before(s.cache[oldest].at) {
+				oldest = k
+			}
+		}
+		delete(s.cache, oldest)
+	}
+	s.cache[key] = entry{body: body, at: now}
+}
+
+// gaveUp is the error of a scrape that stopped waiting.
+func (s *Script) gaveUp(err error) error {
+	if err == context.DeadlineExceeded {
+		return gateway.Fail(gateway.ReasonTimeout, s.errorf("scrape deadline passed while waiting for the run"))
+	}
+	return s.errorf("scrape abandoned: %w", err)
+}
+
+func (s *Script) errorf(format string, args ...any) error {
+	return fmt.Errorf("script %q: "+format, append([]any{s.name}, args...)...)
+}
+
+func response(body []byte) *gateway.Response {
+	return &gateway.Response{ContentType: ContentType, Body: io.NopCloser(bytes.NewReader(body))}
+}

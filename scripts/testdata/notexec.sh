@@ -1,0 +1,3 @@
+#!/bin/sh
+# Not executable on purpose.
+echo "never 1"

@@ -1,0 +1,107 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ValidateGraph checks the depends_on of every process and task: each name
+// exists in its own kind (a process depends on processes, a task on tasks)
+// and no chain of dependencies loops. Errors are prefixed with the key,
+// e.g. "process.web.depends_on: ...".
+func ValidateGraph(processes map[string]ProcessConfig, tasks map[string]TaskConfig) error {
+	pdeps := make(map[string][]string, len(processes))
+	for name, p := range processes {
+		pdeps[name] = p.DependsOn
+	}
+	tdeps := make(map[string][]string, len(tasks))
+	for name, t := range tasks {
+		tdeps[name] = t.DependsOn
+	}
+	return errors.Join(validateDeps("process", pdeps), validateDeps("task", tdeps))
+}
+
+// validateDeps reports unknown names, self-dependencies and cycles, in name
+// order so that the message is the same on every run.
+func validateDeps(kind string, deps map[string][]string) error {
+	var errs []error
+	names := sortedKeys(deps)
+	for _, name := range names {
+		for _, d := range deps[name] {
+			switch {
+			case d == name:
+				errs = append(errs, fmt.Errorf("%s.%s.depends_on: %q depends on itself", kind, name, d))
+			case !hasKey(deps, d):
+				errs = append(errs, fmt.Errorf("%s.%s.depends_on: no %s named %q", kind, name, kind, d))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if _, cycle := order(deps); cycle != nil {
+		return fmt.Errorf("%s.%s.depends_on: cycle %s", kind, cycle[0], strings.Join(cycle, " -> "))
+	}
+	return nil
+}
+
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// order sorts names so that every name comes after its dependencies, ties
+// broken by name. Unknown dependencies are ignored. When the graph has a
+// cycle, order returns it (first name repeated at the end) instead.
+func order(deps map[string][]string) ([]string, []string) {
+	const (
+		unseen = iota
+		visiting
+		done
+	)
+	state := make(map[string]int, len(deps))
+	var out, stack []string
+	var visit func(string) []string
+	visit = func(n string) []string {
+		switch state[n] {
+		case done:
+			return nil
+		case visiting:
+			i := slices.Index(stack, n)
+			return append(slices.Clone(stack[i:]), n)
+		}
+		state[n] = visiting
+		stack = append(stack, n)
+		ds := slices.Clone(deps[n])
+		slices.Sort(ds)
+		for _, d := range ds {
+			if !hasKey(deps, d) {
+				continue
+			}
+			if c := visit(d); c != nil {
+				return c
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[n] = done
+		out = append(out, n)
+		return nil
+	}
+	for _, n := range sortedKeys(deps) {
+		if c := visit(n); c != nil {
+			return nil, c
+		}
+	}
+	return out, nil
+}

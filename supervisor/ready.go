@@ -1,0 +1,94 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// checkReady polls the check every r.Interval until it passes (true), the
+// start timeout r.Timeout runs out or ctx ends (false). Polling happens only
+// while a process starts, never once it is ready.
+func (s *Supervisor) checkReady(ctx context.Context, p *proc) bool {
+	r := p.cfg.Ready
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	// One attempt may take at most an interval, and at least a second.
+	per := max(r.Interval, time.Second)
+	var client *http.Client
+	if r.HTTP != "" {
+		tr := &http.Transport{DisableKeepAlives: true, Proxy: nil}
+		defer tr.CloseIdleConnections()
+		client = &http.Client{Transport: tr, Timeout: per}
+	}
+	tick := time.NewTicker(r.Interval)
+	defer tick.Stop()
+	for {
+		actx, acancel := context.WithTimeout(ctx, per)
+		var err error
+		switch {
+		case r.HTTP != "":
+			err = checkHTTP(actx, client, r.HTTP)
+		case r.TCP != "":
+			var c net.Conn
+			c, err = (&net.Dialer{}).DialContext(actx, "tcp", r.TCP)
+			if err == nil {
+				c.Close()
+			}
+		default:
+			err = s.checkExec(actx, spec{name: p.name + ":ready", command: r.Exec, env: p.cfg.Env, dir: p.cfg.Dir, cred: p.cred})
+		}
+		acancel()
+		if err == nil {
+			return true
+		}
+		p.logger.Debug("readiness check failed", "err", err)
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+func checkHTTP(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("%s: status %d", url, resp.StatusCode)
+	}
+	return nil
+}
+
+// checkExec runs the check command through the reaper; exit 0 passes. On
+// ctx's end its process group is killed.
+func (s *Supervisor) checkExec(ctx context.Context, sp spec) error {
+	c, err := s.spawn(sp)
+	if err != nil {
+		return err
+	}
+	select {
+	case e := <-c.exited:
+		if !e.Success() {
+			return fmt.Errorf("ready.exec: %s", e)
+		}
+		return nil
+	case <-ctx.Done():
+		killGroup(c.pid, unix.SIGKILL)
+		<-c.exited
+		return fmt.Errorf("ready.exec: %w", ctx.Err())
+	}
+}

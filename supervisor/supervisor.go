@@ -1,0 +1,446 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sys/unix"
+)
+
+// MainName is the name of the main process (the command after `--`) in
+// logs, metrics and Status; no [process] may take it when there is one.
+const MainName = "main"
+
+// Options is everything a Supervisor is built from.
+type Options struct {
+	Config    Config
+	Processes map[string]ProcessConfig
+	Tasks     map[string]TaskConfig
+	// Main is the command after `--`, or nil. It starts once every process
+	// is up (ready, started without a check, or given up); when it ends the
+	// appliance stops and exits with its code.
+	Main       []string
+	Reaper     *Reaper
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	// LogFormat of child output: FormatLogfmt ("[name] line", the default)
+	// or FormatJSON.
+	LogFormat      string
+	Stdout, Stderr io.Writer // corral's own; default os.Stdout, os.Stderr
+}
+
+// ExitError is Run's error when the appliance must exit non-zero: the main
+// process's code (128+signal when killed), or 1 for a failed task or a
+// failed critical process.
+type ExitError struct {
+	Code   int
+	Reason string
+}
+
+func (e *ExitError) Error() string { return fmt.Sprintf("%s (exit code %d)", e.Reason, e.Code) }
+
+// Phases of a Supervisor.
+const (
+	phaseIdle     = "idle"
+	phaseStarting = "starting"
+	phaseRunning  = "running"
+	phaseStopping = "stopping"
+	phaseStopped  = "stopped"
+)
+
+// Supervisor runs the appliance's tasks, then its processes, and stops them.
+// It is an actor: Run executes, Stop interrupts.
+type Supervisor struct {
+	cfg            Config
+	tasks          map[string]TaskConfig
+	mainCmd        []string
+	reaper         *Reaper
+	logger         *slog.Logger
+	metrics        *metrics
+	format         string
+	stdout, stderr *sink
+
+	stopCh, killCh     chan struct{}
+	stopOnce, killOnce sync.Once
+	reloads            chan reload
+	runDone            chan struct{}
+
+	mu       sync.Mutex
+	phase    string
+	initial  map[string]ProcessConfig // until Run starts them
+	procs    map[string]*proc
+	gates    map[string]*gate
+	main     *proc
+	finished bool
+	result   error
+}
+
+type reload struct {
+	processes map[string]ProcessConfig
+	reply     chan error
+}
+
+// New checks the configuration and builds a Supervisor; Run starts it. It
+// adds the attribute component=supervisor to the logger.
+func New(opts Options) (*Supervisor, error) {
+	if opts.Reaper == nil || opts.Logger == nil {
+		return nil, errors.New("supervisor: Reaper and Logger are required")
+	}
+	procs, err := prepare(opts.Processes, opts.Tasks, opts.Main != nil)
+	if err != nil {
+		return nil, err
+	}
+	tasks := make(map[string]TaskConfig, len(opts.Tasks))
+	var errs []error
+	for name, t := range opts.Tasks {
+		t.Defaults()
+		if err := t.Validate(); err != nil {
+			errs = append(errs, prefix("task."+name, err))
+		}
+		tasks[name] = t
+	}
+	if opts.Main != nil && (len(opts.Main) == 0 || opts.Main[0] == "") {
+		errs = append(errs, errors.New("main command: empty"))
+	}
+	cfg := opts.Config
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, prefix("supervisor", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	s := &Supervisor{
+		cfg:     cfg,
+		tasks:   tasks,
+		mainCmd: opts.Main,
+		reaper:  opts.Reaper,
+		logger:  opts.Logger.With("component", "supervisor"),
+		metrics: newMetrics(opts.Registerer),
+		format:  opts.LogFormat,
+		stdout:  &sink{w: cmp(opts.Stdout, io.Writer(os.Stdout))},
+		stderr:  &sink{w: cmp(opts.Stderr, io.Writer(os.Stderr))},
+		stopCh:  make(chan struct{}),
+		killCh:  make(chan struct{}),
+		reloads: make(chan reload),
+		runDone: make(chan struct{}),
+		phase:   phaseIdle,
+		initial: procs,
+		procs:   make(map[string]*proc),
+		gates:   make(map[string]*gate),
+	}
+	for name := range procs {
+		s.metrics.add(name)
+	}
+	if opts.Main != nil {
+		s.metrics.add(MainName)
+	}
+	return s, nil
+}
+
+func cmp(w, def io.Writer) io.Writer {
+	if w == nil {
+		return def
+	}
+	return w
+}
+
+func prefix(key string, err error) error {
+	var errs []error
+	for _, e := range unjoin(err) {
+		errs = append(errs, fmt.Errorf("%s.%w", key, e))
+	}
+	return errors.Join(errs...)
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// prepare fills defaults into copies of the process configs and checks them
+// and their graph.
+func prepare(processes map[string]ProcessConfig, tasks map[string]TaskConfig, hasMain bool) (map[string]ProcessConfig, error) {
+	out := make(map[string]ProcessConfig, len(processes))
+	var errs []error
+	for _, name := range sortedKeys(processes) {
+		p := processes[name]
+		p.Defaults()
+		if err := p.Validate(); err != nil {
+			errs = append(errs, prefix("process."+name, err))
+		}
+		if hasMain && name == MainName {
+			errs = append(errs, fmt.Errorf("process.%s: the name %q is the main process's (the command after --)", name, MainName))
+		}
+		out[name] = p
+	}
+	if err := ValidateGraph(out, tasks); err != nil {
+		errs = append(errs, err)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Run runs the tasks, then starts every process in dependency order (and the
+// main process once they are up), and supervises them until Stop, a failed
+// critical process or the main process's end; then it stops everything in
+// reverse dependency order within [supervisor] stop_timeout and returns:
+// nil after a clean stop, else an *ExitError.
+func (s *Supervisor) Run() error {
+	defer close(s.runDone)
+	select {
+	case <-s.stopCh:
+		s.setPhase(phaseStopped)
+		return nil
+	default:
+	}
+	s.setPhase(phaseStarting)
+	if err := s.runTasks(); err != nil {
+		s.setPhase(phaseStopped)
+		return err
+	}
+	s.mu.Lock()
+	s.launch(s.initial)
+	if s.mainCmd != nil {
+		s.main = s.newProc(MainName, ProcessConfig{Command: s.mainCmd, Restart: RestartNever}, newGate())
+		for _, p := range s.procs {
+			s.main.deps = append(s.main.deps, p.gate)
+		}
+		go s.main.run()
+	}
+	s.initial = nil
+	s.phase = phaseRunning
+	s.mu.Unlock()
+	s.logger.Info("started", "processes", len(s.procs), "main", s.mainCmd != nil)
+	for {
+		select {
+		case <-s.stopCh:
+			s.shutdown()
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.result
+		case r := <-s.reloads:
+			r.reply <- s.reconcile(r.processes)
+		}
+	}
+}
+
+// Stop begins a graceful shutdown. It is safe to call more than once, and
+// before or after Run.
+func (s *Supervisor) Stop() { s.stopOnce.Do(func() { close(s.stopCh) }) }
+
+// Kill stops at once: SIGKILL to every process group still running.
+func (s *Supervisor) Kill() {
+	s.Stop()
+	s.killOnce.Do(func() { close(s.killCh) })
+}
+
+// finish records why the appliance stops (the first reason wins) and stops it.
+func (s *Supervisor) finish(err error) {
+	s.mu.Lock()
+	if !s.finished {
+		s.finished, s.result = true, err
+	}
+	s.mu.Unlock()
+	s.Stop()
+}
+
+// mainExited makes the main process's exit code the appliance's.
+func (s *Supervisor) mainExited(code int) {
+	if code == 0 {
+		s.finish(nil)
+		return
+	}
+	s.finish(&ExitError{Code: code, Reason: fmt.Sprintf("main process exited with code %d", code)})
+}
+
+func (s *Supervisor) setPhase(phase string) {
+	s.mu.Lock()
+	s.phase = phase
+	s.mu.Unlock()
+}
+
+func (s *Supervisor) newProc(name string, cfg ProcessConfig, g *gate) *proc {
+	cfg.Defaults()
+	p := &proc{
+		s:      s,
+		name:   name,
+		cfg:    cfg,
+		main:   name == MainName && s.mainCmd != nil,
+		gate:   g,
+		logger: s.logger.With("process", name),
+		stopCh: make(chan struct{}),
+		killCh: make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	p.stopSig, _ = ParseSignal(cfg.StopSignal) // checked by Validate
+	if cfg.User != "" {
+		c, _ := LookupUser(cfg.User) // checked by Validate
+		p.cred = &c
+	}
+	p.st = Status{Name: name, Main: p.main, State: StateWaiting, Check: cfg.Ready.kind()}
+	return p
+}
+
+// launch creates and starts the given processes; s.mu is held.
+func (s *Supervisor) launch(cfgs map[string]ProcessConfig) {
+	for name := range cfgs {
+		if s.gates[name] == nil {
+			s.gates[name] = newGate()
+		}
+	}
+	for _, name := range sortedKeys(cfgs) {
+		p := s.newProc(name, cfgs[name], s.gates[name])
+		for _, d := range p.cfg.DependsOn {
+			p.deps = append(p.deps, s.gates[d])
+		}
+		s.procs[name] = p
+		s.metrics.add(name)
+		go p.run()
+	}
+}
+
+// stopAll stops procs in reverse dependency order (each once every process
+// depending on it is done) and waits for all of them; after the stop
+// timeout, or on Kill, what is left is killed.
+func (s *Supervisor) stopAll(procs []*proc) {
+	if len(procs) == 0 {
+		return
+	}
+	dependents := make(map[*proc][]*proc)
+	byName := make(map[string]*proc)
+	for _, p := range procs {
+		if !p.main {
+			byName[p.name] = p
+		}
+	}
+	for _, p := range procs {
+		if p.main {
+			for _, q := range procs {
+				if q != p {
+					dependents[q] = append(dependents[q], p)
+				}
+			}
+			continue
+		}
+		for _, d := range p.cfg.DependsOn {
+			if q := byName[d]; q != nil {
+				dependents[q] = append(dependents[q], p)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Go(func() {
+			for _, d := range dependents[p] {
+				<-d.done
+			}
+			p.stop()
+			<-p.done
+		})
+	}
+	all := make(chan struct{})
+	go func() { wg.Wait(); close(all) }()
+	deadline := time.NewTimer(s.cfg.StopTimeout)
+	defer deadline.Stop()
+	select {
+	case <-all:
+		return
+	case <-deadline.C:
+		s.logger.Warn("stop timeout reached; killing what is left", "stop_timeout", s.cfg.StopTimeout)
+	case <-s.killCh:
+		s.logger.Warn("killing every process now")
+	}
+	for _, p := range procs {
+		p.kill()
+	}
+	<-all
+}
+
+// shutdown stops every process and the main process.
+func (s *Supervisor) shutdown() {
+	s.mu.Lock()
+	s.phase = phaseStopping
+	procs := make([]*proc, 0, len(s.procs)+1)
+	for _, name := range sortedKeys(s.procs) {
+		procs = append(procs, s.procs[name])
+	}
+	if s.main != nil {
+		procs = append(procs, s.main)
+	}
+	s.mu.Unlock()
+	s.logger.Info("stopping", "processes", len(procs), "stop_timeout", s.cfg.StopTimeout)
+	s.stopAll(procs)
+	s.setPhase(phaseStopped)
+	s.logger.Info("stopped")
+}
+
+// Ready reports whether every process with a readiness check is ready; it
+// is false during start-up and shutdown.
+func (s *Supervisor) Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.phase != phaseRunning {
+		return false
+	}
+	for _, p := range s.procs {
+		if st := p.status(); st.Check != "" && !st.Ready {
+			return false
+		}
+	}
+	return true
+}
+
+// Status lists every process by name, the main process first.
+func (s *Supervisor) Status() []Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Status
+	if s.main != nil {
+		out = append(out, s.main.status())
+	}
+	if s.initial != nil {
+		for _, name := range sortedKeys(s.initial) {
+			out = append(out, Status{Name: name, State: StateWaiting, Check: s.initial[name].Ready.kind()})
+		}
+		return out
+	}
+	for _, name := range sortedKeys(s.procs) {
+		out = append(out, s.procs[name].status())
+	}
+	return out
+}
+
+// Signal forwards sig to the main process's group, or, without a main
+// process, to every running process's group.
+func (s *Supervisor) Signal(sig os.Signal) {
+	ss, ok := sig.(syscall.Signal)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	var targets []*proc
+	if s.main != nil {
+		targets = []*proc{s.main}
+	} else {
+		for _, p := range s.procs {
+			targets = append(targets, p)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range targets {
+		if pid := p.status().PID; pid > 0 {
+			if err := killGroup(pid, unix.Signal(ss)); err != nil {
+				p.logger.Warn("cannot forward signal", "signal", unix.SignalName(unix.Signal(ss)), "err", err)
+			}
+		}
+	}
+}
