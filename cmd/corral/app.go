@@ -1,0 +1,213 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/corral-metrics/corral/gateway"
+)
+
+// newApp is corral's command line.
+func newApp() *cli.App {
+	return &cli.App{
+		Name:            "corral",
+		Usage:           "PID 1 of an appliance container: process supervisor and Prometheus metrics gateway on one port",
+		UsageText:       "corral [global options] [-- main command...]\ncorral check|version|healthcheck [options]",
+		HideVersion:     true,
+		Flags:           append(configFlags(), logFlags()...),
+		Action:          serve,
+		HideHelpCommand: true,
+		Commands: []*cli.Command{
+			{
+				Name:      "check",
+				Usage:     "validate the configuration and print a summary (exit 1 with one `file: key: problem` line per error)",
+				Flags:     configFlags(),
+				Action:    check,
+				ArgsUsage: " ",
+			},
+			{
+				Name:   "version",
+				Usage:  "print the version",
+				Action: printVersion,
+			},
+			{
+				Name:  "healthcheck",
+				Usage: "GET /-/healthy on the configured listen address; exit 0 when healthy, 1 if not (a Docker HEALTHCHECK)",
+				Flags: append(configFlags(), &cli.DurationFlag{
+					Name: "timeout", Value: 5 * time.Second, Usage: "how long to wait for the answer",
+				}),
+				Action: healthcheck,
+			},
+		},
+	}
+}
+
+// configFlags are the flags that locate the configuration; they are on the
+// app and again on the subcommands, so both `corral --config.file F check`
+// and `corral check --config.file F` work.
+func configFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config.file", Value: "/etc/corral/corral.toml", EnvVars: []string{"CORRAL_CONFIG_FILE"}, Usage: "the configuration file"},
+		&cli.StringSliceFlag{Name: "config.dir", EnvVars: []string{"CORRAL_CONFIG_DIR"}, Usage: "a drop-in directory: every *.toml in it is merged in (repeatable)"},
+		&cli.StringFlag{Name: "web.listen-address", EnvVars: []string{"CORRAL_WEB_LISTEN_ADDRESS"}, Usage: "the address to listen on (wins over [web] listen_address)"},
+		&cli.StringFlag{Name: "web.config.file", EnvVars: []string{"CORRAL_WEB_CONFIG_FILE"}, Usage: "exporter-toolkit web config: TLS, client certificates, basic auth (wins over [web] web_config_file)"},
+	}
+}
+
+func logFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "log.level", Value: "info", EnvVars: []string{"CORRAL_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
+		&cli.StringFlag{Name: "log.format", Value: "logfmt", EnvVars: []string{"CORRAL_LOG_FORMAT"}, Usage: "logfmt or json"},
+	}
+}
+
+// flag is the value of a flag given to c or to any command above it, the
+// nearest that set it winning; else its default.
+func flag(c *cli.Context, name string) string {
+	for _, x := range c.Lineage() {
+		if x.IsSet(name) {
+			return x.String(name)
+		}
+	}
+	return c.String(name)
+}
+
+func flagSlice(c *cli.Context, name string) []string {
+	for _, x := range c.Lineage() {
+		if x.IsSet(name) {
+			return x.StringSlice(name)
+		}
+	}
+	return nil
+}
+
+// loadFlagged loads the configuration the flags name, the flags winning over [web].
+func loadFlagged(c *cli.Context) (*Config, error) {
+	cfg, err := loadConfig(flag(c, "config.file"), flagSlice(c, "config.dir"))
+	if err != nil {
+		return nil, err
+	}
+	if v := flag(c, "web.listen-address"); v != "" {
+		cfg.Web.ListenAddress = v
+	}
+	if v := flag(c, "web.config.file"); v != "" {
+		cfg.Web.WebConfigFile = v
+	}
+	return cfg, nil
+}
+
+// gatewayOptions turns [web] into the gateway's options.
+func gatewayOptions(web gateway.WebConfig) (gateway.Options, error) {
+	opts := gateway.Options{
+		MergeLabel:    web.MergeLabel,
+		SelfSource:    web.SelfSource,
+		MergeSelf:     web.MergeSelf == nil || *web.MergeSelf,
+		ScrapeTimeout: web.ScrapeTimeout,
+		MaxBodyBytes:  int64(web.MaxBodyBytes),
+	}
+	for _, n := range web.AllowNetworks {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			return opts, fmt.Errorf("web.allow_networks: %w", err)
+		}
+		opts.AllowNetworks = append(opts.AllowNetworks, p.Masked())
+	}
+	if web.BearerTokenFile != "" {
+		tok, err := os.ReadFile(web.BearerTokenFile)
+		if err != nil {
+			return opts, fmt.Errorf("web.bearer_token_file: %w", err)
+		}
+		opts.BearerToken = strings.TrimSpace(string(tok))
+		if opts.BearerToken == "" {
+			return opts, fmt.Errorf("web.bearer_token_file: %s is empty", web.BearerTokenFile)
+		}
+	}
+	return opts, nil
+}
+
+// reloader reloads the configuration on SIGHUP and POST /-/reload.
+type reloader struct {
+	load    func() (*Config, error)
+	web     gateway.WebConfig // the [web] the server runs with
+	gateway *gateway.Gateway
+	metrics *gateway.Metrics
+	logger  *slog.Logger
+	mu      sync.Mutex // one reload at a time
+}
+
+// reload swaps in the modules of the configuration as it is now on disk, or
+// refuses it whole and keeps the running one.
+//
+// TODO(lead): reconcile the supervisor's processes here.
+func (r *reloader) reload() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cfg, err := r.load()
+	var mods []gateway.Module
+	if err == nil {
+		mods, err = buildModules(cfg, r.metrics)
+	}
+	if err != nil {
+		r.metrics.Reloaded(false, time.Now())
+		r.logger.Error("configuration refused, keeping the running one", "err", err)
+		return err
+	}
+	if !reflect.DeepEqual(cfg.Web, r.web) {
+		r.logger.Warn("[web] changed: it takes effect on restart only")
+	}
+	r.gateway.SetModules(mods)
+	r.metrics.Reloaded(true, time.Now())
+	r.logger.Info("configuration reloaded", "sources", len(mods))
+	return nil
+}
+
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log.level: %q is not one of debug, info, warn, error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "logfmt", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log.format: %q is not one of logfmt, json", format)
+}
+
+type build struct{ version, revision string }
+
+// buildInfo is the module version and VCS revision the binary was built from.
+func buildInfo() build {
+	b := build{version: "(devel)", revision: "unknown"}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return b
+	}
+	if v := info.Main.Version; v != "" {
+		b.version = v
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" {
+			b.revision = s.Value
+		}
+	}
+	return b
+}
+
+func printVersion(c *cli.Context) error {
+	b := buildInfo()
+	fmt.Fprintf(c.App.Writer, "corral version %s (revision %s)\n", b.version, b.revision)
+	return nil
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/urfave/cli/v2"
+
+	"github.com/corral-metrics/corral/gateway"
+)
+
+// check validates the configuration as serve would load it and prints a
+// summary; on error it prints one "file: key: problem" line per problem
+// and exits 1.
+func check(c *cli.Context) error {
+	cfg, err := loadFlagged(c)
+	if err == nil {
+		err = checkBuild(cfg)
+	}
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	mods, _ := buildModules(cfg, nil)
+	summarize(c.App.Writer, cfg, mods)
+	return nil
+}
+
+// checkBuild does what serve does after loading, short of listening: the web
+// config file, the bearer token, the sources' files.
+func checkBuild(cfg *Config) error {
+	var errs []error
+	if f := cfg.Web.WebConfigFile; f != "" {
+		if err := web.Validate(f); err != nil {
+			errs = append(errs, fmt.Errorf("%s: web.web_config_file: %s: %w", cfg.where("web"), f, err))
+		}
+	}
+	if _, err := gatewayOptions(cfg.Web); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", cfg.where("web"), err))
+	}
+	if _, err := buildModules(cfg, nil); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func summarize(w io.Writer, cfg *Config, mods []gateway.Module) {
+	fmt.Fprintf(w, "configuration OK\n")
+	tls := "plain HTTP"
+	if cfg.Web.WebConfigFile != "" {
+		tls = "web config " + cfg.Web.WebConfigFile
+	}
+	fmt.Fprintf(w, "listen address: %s (%s)\n", cfg.Web.ListenAddress, tls)
+	fmt.Fprintf(w, "processes: %d\n", len(cfg.Process))
+	for _, name := range sortedKeys(cfg.Process) {
+		p := cfg.Process[name]
+		fmt.Fprintf(w, "  %-16s %s (restart %s)\n", name, strings.Join(p.Command, " "), p.Restart)
+	}
+	fmt.Fprintf(w, "tasks: %d\n", len(cfg.Task))
+	for _, name := range sortedKeys(cfg.Task) {
+		fmt.Fprintf(w, "  %-16s %s (timeout %s)\n", name, strings.Join(cfg.Task[name].Command, " "), cfg.Task[name].Timeout)
+	}
+	fmt.Fprintf(w, "sources: %d\n", len(mods)+len(cfg.Script))
+	for _, m := range mods {
+		target := ""
+		if t, ok := m.Source.(gateway.Targeter); ok {
+			target = t.Target()
+		}
+		fmt.Fprintf(w, "  %-16s %-8s %s%s\n", m.Name, m.Kind, target, flags(m.Merge, m.Verify))
+	}
+	for _, name := range sortedKeys(cfg.Script) {
+		s := cfg.Script[name]
+		fmt.Fprintf(w, "  %-16s %-8s %s%s\n", name, "script", strings.Join(s.Command, " "), flags(*s.Merge, true))
+	}
+}
+
+func flags(merge, verify bool) string {
+	var f []string
+	if merge {
+		f = append(f, "merged")
+	}
+	if verify {
+		f = append(f, "verified")
+	}
+	if len(f) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(f, ", ") + ")"
+}

@@ -1,0 +1,355 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/scripts"
+	"github.com/corral-metrics/corral/supervisor"
+)
+
+// Config is the whole configuration: the main file and its drop-ins merged.
+type Config struct {
+	Web        gateway.WebConfig                   `toml:"web"`
+	Supervisor supervisor.Config                   `toml:"supervisor"`
+	Process    map[string]supervisor.ProcessConfig `toml:"process"`
+	Task       map[string]supervisor.TaskConfig    `toml:"task"`
+	Exporter   map[string]gateway.ExporterConfig   `toml:"exporter"`
+	Script     map[string]scripts.Config           `toml:"script"`
+	File       map[string]gateway.FileConfig       `toml:"file"`
+
+	// origin is the file that defined each section ("web", "exporter.NAME").
+	origin map[string]string
+}
+
+// isDurationKey tells the keys that hold a duration: BurntSushi/toml would
+// take an integer there as nanoseconds, which is never what was meant.
+func isDurationKey(k string) bool {
+	switch k {
+	case "timeout", "stop_timeout", "scrape_timeout", "cache", "interval", "initial", "max", "restart_window":
+		return true
+	}
+	return false
+}
+
+// loadConfig reads file and every *.toml of dirs (each dir in name order),
+// merges them, fills defaults and validates. The error joins one
+// "FILE: key: problem" error per problem found.
+func loadConfig(file string, dirs []string) (*Config, error) {
+	files := []string{file}
+	for _, d := range dirs {
+		matches, err := filepath.Glob(filepath.Join(d, "*.toml"))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d, err)
+		}
+		if _, err := os.Stat(d); err != nil {
+			return nil, fmt.Errorf("%s: %w", d, err)
+		}
+		sort.Strings(matches)
+		files = append(files, matches...)
+	}
+	cfg := &Config{origin: map[string]string{"": file}}
+	var errs []error
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		errs = append(errs, cfg.merge(f, data)...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// merge decodes one file into c, refusing unknown keys and names already
+// defined by another file.
+func (c *Config) merge(file string, data []byte) []error {
+	var part Config
+	md, err := toml.Decode(string(data), &part)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			msg := pe.Message
+			if pe.LastKey != "" {
+				msg = pe.LastKey + ": " + msg
+			}
+			return []error{fmt.Errorf("%s: line %d: %s", file, pe.Position.Line, msg)}
+		}
+		return []error{fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "toml: "))}
+	}
+	var errs []error
+	undecoded := md.Undecoded()
+	for _, k := range undecoded {
+		parent := k[:len(k)-1].String()
+		if len(k) > 1 && slices.ContainsFunc(undecoded, func(p toml.Key) bool { return p.String() == parent }) {
+			continue // reported with its parent
+		}
+		errs = append(errs, fmt.Errorf("%s: %s: unknown key", file, k))
+	}
+	for _, k := range md.Keys() {
+		if isDurationKey(k[len(k)-1]) && md.Type(k...) == "Integer" {
+			errs = append(errs, fmt.Errorf("%s: %s: a duration is a string with a unit, such as \"5s\"", file, k))
+		}
+	}
+	for _, section := range []string{"web", "supervisor"} {
+		if !md.IsDefined(section) {
+			continue
+		}
+		if prev, ok := c.origin[section]; ok {
+			errs = append(errs, fmt.Errorf("%s: %s: already set in %s (set [%s] in one file only)", file, section, prev, section))
+			continue
+		}
+		c.origin[section] = file
+	}
+	if md.IsDefined("web") {
+		c.Web = part.Web
+	}
+	if md.IsDefined("supervisor") {
+		c.Supervisor = part.Supervisor
+	}
+	// Sources share one namespace (they are all modules); processes and
+	// tasks each have their own.
+	errs = append(errs, mergeSection(c.origin, file, "process", nil, &c.Process, part.Process)...)
+	errs = append(errs, mergeSection(c.origin, file, "task", nil, &c.Task, part.Task)...)
+	modules := []string{"exporter", "script", "file"}
+	errs = append(errs, mergeSection(c.origin, file, "exporter", modules, &c.Exporter, part.Exporter)...)
+	errs = append(errs, mergeSection(c.origin, file, "script", modules, &c.Script, part.Script)...)
+	errs = append(errs, mergeSection(c.origin, file, "file", modules, &c.File, part.File)...)
+	return errs
+}
+
+// mergeSection adds the sections of one file to dst; a name already taken
+// by a section of kind or of any of the kinds in namespace is an error.
+func mergeSection[T any](origin map[string]string, file, kind string, namespace []string, dst *map[string]T, src map[string]T) []error {
+	if namespace == nil {
+		namespace = []string{kind}
+	}
+	var errs []error
+	for _, name := range sortedKeys(src) {
+		dup := false
+		for _, other := range namespace {
+			if prev, ok := origin[other+"."+name]; ok {
+				what := "already defined"
+				if other != kind {
+					what = "name already used by [" + other + "." + name + "]"
+				}
+				errs = append(errs, fmt.Errorf("%s: %s.%s: %s in %s", file, kind, name, what, prev))
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		if *dst == nil {
+			*dst = make(map[string]T)
+		}
+		(*dst)[name] = src[name]
+		origin[kind+"."+name] = file
+	}
+	return errs
+}
+
+// validate fills defaults, validates every section and the references
+// between sections.
+func (c *Config) validate() error {
+	var errs []error
+	report := func(section string, err error) {
+		for _, e := range flatten(err) {
+			errs = append(errs, fmt.Errorf("%s: %s.%s", c.where(section), section, e))
+		}
+	}
+	c.Web.Defaults()
+	report("web", c.Web.Validate())
+	c.Supervisor.Defaults()
+	report("supervisor", c.Supervisor.Validate())
+	for _, name := range sortedKeys(c.Process) {
+		p := c.Process[name]
+		p.Defaults()
+		report("process."+name, p.Validate())
+		c.Process[name] = p
+	}
+	for _, name := range sortedKeys(c.Task) {
+		t := c.Task[name]
+		t.Defaults()
+		report("task."+name, t.Validate())
+		c.Task[name] = t
+	}
+	for _, name := range sortedKeys(c.Exporter) {
+		e := c.Exporter[name]
+		e.Defaults()
+		report("exporter."+name, e.Validate())
+		if e.Process != "" {
+			if _, ok := c.Process[e.Process]; !ok {
+				report("exporter."+name, fmt.Errorf("process: no [process.%s]", e.Process))
+			}
+		}
+		c.Exporter[name] = e
+	}
+	for _, name := range sortedKeys(c.Script) {
+		s := c.Script[name]
+		s.Defaults()
+		report("script."+name, s.Validate())
+		c.Script[name] = s
+	}
+	for _, name := range sortedKeys(c.File) {
+		f := c.File[name]
+		f.Defaults()
+		report("file."+name, f.Validate())
+		c.File[name] = f
+	}
+	for _, kind := range []string{"exporter", "script", "file"} {
+		for _, name := range c.moduleNames(kind) {
+			if !validModuleName(name) {
+				report(kind+"."+name, fmt.Errorf("name: %q must be letters, digits, '_', '-' or '.'", name))
+			}
+			if name == c.Web.SelfSource {
+				report(kind+"."+name, fmt.Errorf("name: %q is corral's own source (web.self_source)", name))
+			}
+		}
+	}
+	errs = append(errs, c.validateGraph()...)
+	return errors.Join(errs...)
+}
+
+// validateGraph checks depends_on: every name exists, and processes have no
+// cycle. TODO(lead): replace with supervisor.ValidateGraph once it exists.
+func (c *Config) validateGraph() []error {
+	var errs []error
+	exists := func(n string) bool {
+		_, p := c.Process[n]
+		_, t := c.Task[n]
+		return p || t
+	}
+	deps := make(map[string][]string)
+	for _, name := range sortedKeys(c.Process) {
+		deps[name] = c.Process[name].DependsOn
+	}
+	for _, name := range sortedKeys(c.Task) {
+		deps[name] = c.Task[name].DependsOn
+	}
+	kindOf := func(n string) string {
+		if _, ok := c.Process[n]; ok {
+			return "process"
+		}
+		return "task"
+	}
+	for _, name := range sortedKeys(deps) {
+		for _, d := range deps[name] {
+			if !exists(d) {
+				section := kindOf(name) + "." + name
+				errs = append(errs, fmt.Errorf("%s: %s.depends_on: no process or task %q", c.where(section), section, d))
+			}
+		}
+	}
+	// Depth-first search for a cycle: 1 = on the current path, 2 = done.
+	state := make(map[string]int)
+	var path []string
+	var visit func(n string) []string
+	visit = func(n string) []string {
+		switch state[n] {
+		case 1:
+			i := slices.Index(path, n)
+			return append(slices.Clone(path[i:]), n)
+		case 2:
+			return nil
+		}
+		state[n] = 1
+		path = append(path, n)
+		for _, d := range deps[n] {
+			if exists(d) {
+				if cycle := visit(d); cycle != nil {
+					return cycle
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		state[n] = 2
+		return nil
+	}
+	for _, name := range sortedKeys(deps) {
+		if cycle := visit(name); cycle != nil {
+			section := kindOf(cycle[0]) + "." + cycle[0]
+			errs = append(errs, fmt.Errorf("%s: %s.depends_on: cycle %s", c.where(cycle[0]), section, strings.Join(cycle, " -> ")))
+			break
+		}
+	}
+	return errs
+}
+
+// moduleNames are the names of the sources of one kind, sorted.
+func (c *Config) moduleNames(kind string) []string {
+	switch kind {
+	case "exporter":
+		return sortedKeys(c.Exporter)
+	case "script":
+		return sortedKeys(c.Script)
+	default:
+		return sortedKeys(c.File)
+	}
+}
+
+// where is the file that defined section, for messages.
+func (c *Config) where(section string) string {
+	if f, ok := c.origin[section]; ok {
+		return f
+	}
+	for _, kind := range []string{"process.", "task."} {
+		if f, ok := c.origin[kind+section]; ok {
+			return f
+		}
+	}
+	if f, ok := c.origin[""]; ok {
+		return f
+	}
+	return "(defaults)"
+}
+
+func validModuleName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r != '_' && r != '-' && r != '.' && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// flatten lists the errors an errors.Join holds.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func sortedKeys[T any](m map[string]T) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,77 @@
+package gateway
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// benchExposition is a text exposition of n series in families of 10,
+// ~86 bytes per series: n=1,000 is ~90 KB, n=100,000 ~8.6 MB.
+func benchExposition(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; i < n; i++ {
+		if i%10 == 0 {
+			fmt.Fprintf(&b, "# HELP bench_requests_%05d_total Requests served, by handler.\n# TYPE bench_requests_%05d_total counter\n", i/10, i/10)
+		}
+		fmt.Fprintf(&b, "bench_requests_%05d_total{handler=\"/api/v1/item/%d\",instance=\"h1\"} %d\n", i/10, i%10, 1000000+i*7)
+	}
+	return b.Bytes()
+}
+
+// BenchmarkScrape compares, for a small and a large upstream, a direct scrape
+// with /proxy streaming (verify=false) and /proxy validating (verify=true).
+// p50-ns is the median scrape; B/op counts the whole process (upstream,
+// gateway and client), so the gateway's own share is the difference with
+// direct.
+func BenchmarkScrape(b *testing.B) {
+	for _, size := range []struct {
+		name   string
+		series int
+	}{{"90KB", 1000}, {"8.6MB", 100000}} {
+		body := benchExposition(size.series)
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.Write(body)
+		}))
+		_, gw := newTestGateway(b, Options{},
+			exporterModule(b, "stream", up.URL, false),
+			exporterModule(b, "verify", up.URL, true),
+		)
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
+		for _, path := range []struct{ name, url string }{
+			{"direct", up.URL + "/metrics"},
+			{"proxy_stream", gw.URL + "/proxy?module=stream"},
+			{"proxy_verify", gw.URL + "/proxy?module=verify"},
+		} {
+			b.Run(fmt.Sprintf("size=%s/%s", size.name, path.name), func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(body)))
+				durations := make([]time.Duration, 0, b.N)
+				for b.Loop() {
+					start := time.Now()
+					resp, err := client.Get(path.url)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n, err := io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if err != nil || resp.StatusCode != 200 || n != int64(len(body)) {
+						b.Fatalf("status %d, %d of %d bytes, %v", resp.StatusCode, n, len(body), err)
+					}
+					durations = append(durations, time.Since(start))
+				}
+				slices.Sort(durations)
+				b.ReportMetric(float64(durations[len(durations)/2].Nanoseconds()), "p50-ns")
+			})
+		}
+		up.Close()
+	}
+}

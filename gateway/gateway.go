@@ -1,0 +1,155 @@
+package gateway
+
+import (
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Options configure a Gateway. They are fixed for its life: a reload swaps
+// the modules (SetModules), not these; changing [web] needs a restart.
+type Options struct {
+	// Logger receives the gateway's logs; attributes component=gateway and
+	// source=NAME are added where they apply.
+	Logger *slog.Logger
+	// Registry holds corral's own metrics. The gateway serves it at /metrics
+	// (until the merge takes over) and the merge reads it as the self source.
+	Registry *prometheus.Registry
+	// Metrics are the gateway's own scrape metrics, registered on Registry by
+	// NewMetrics. Nil records nothing (tests, corral check).
+	Metrics *Metrics
+
+	// MergeLabel is the label naming the source of every merged series ([web] merge_label).
+	MergeLabel string
+	// SelfSource is the source name of corral's own metrics in the merge ([web] self_source).
+	SelfSource string
+	// MergeSelf includes corral's own metrics in /metrics ([web] merge_self).
+	MergeSelf bool
+	// ScrapeTimeout bounds a merged scrape when the client sends no
+	// X-Prometheus-Scrape-Timeout-Seconds ([web] scrape_timeout); see Deadline.
+	ScrapeTimeout time.Duration
+	// MaxBodyBytes bounds what is read from one source per scrape ([web] max_body_bytes).
+	MaxBodyBytes int64
+
+	// AllowNetworks are the client networks allowed; empty allows all.
+	AllowNetworks []netip.Prefix
+	// BearerToken, when set, is required (Authorization: Bearer) on every
+	// endpoint but /-/healthy.
+	BearerToken string
+
+	// Processes lists the supervised processes for the landing page; nil: none.
+	Processes func() []ProcessStatus
+	// Ready tells /-/ready whether every process with a readiness check is
+	// ready; nil: ready as soon as the server runs.
+	Ready func() bool
+	// Reload reloads the configuration for POST /-/reload; nil: 404.
+	Reload func() error
+	// Version is shown on the landing page.
+	Version string
+}
+
+// ProcessStatus is what the landing page shows of one supervised process.
+type ProcessStatus struct {
+	Name         string    `json:"name"`
+	State        string    `json:"state"` // e.g. starting, running, backoff, stopped, failed
+	PID          int       `json:"pid"`
+	Restarts     int       `json:"restarts"`
+	Started      time.Time `json:"started"` // zero when not running
+	LastExitCode int       `json:"last_exit_code"`
+	Ready        bool      `json:"ready"`
+}
+
+// Gateway serves the metrics of every source on one port.
+type Gateway struct {
+	opts   Options
+	logger *slog.Logger
+
+	// mods is the current module set, sorted by name, swapped whole by
+	// SetModules; a scrape keeps the slice it started with.
+	mods atomic.Pointer[[]Module]
+
+	mu   sync.Mutex
+	last map[string]scrapeState // by source name, for the landing page
+
+	stopping atomic.Bool
+	bufs     sync.Pool // *bytes.Buffer for buffered scrapes
+	chunks   sync.Pool // *[]byte for streamed copies
+	self     http.Handler
+	landing  *template.Template
+	merge    mergeState // the merged /metrics: see merge.go
+}
+
+// New makes a gateway with no modules.
+func New(opts Options) *Gateway {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.MergeLabel == "" {
+		opts.MergeLabel = "exporter"
+	}
+	if opts.SelfSource == "" {
+		opts.SelfSource = "corral"
+	}
+	if opts.ScrapeTimeout <= 0 {
+		opts.ScrapeTimeout = 10 * time.Second
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 32 << 20
+	}
+	g := &Gateway{
+		opts:    opts,
+		logger:  opts.Logger.With("component", "gateway"),
+		last:    make(map[string]scrapeState),
+		landing: parseLanding(),
+	}
+	g.mods.Store(&[]Module{})
+	g.chunks.New = func() any { b := make([]byte, 256<<10); return &b }
+	g.self = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
+		ErrorLog:          slog.NewLogLogger(g.logger.Handler(), slog.LevelError),
+		EnableOpenMetrics: true,
+	})
+	return g
+}
+
+// SetModules replaces the module set at once. Scrapes in flight finish on
+// the set they started with. Sources that left the set lose their metrics
+// and landing-page state.
+func (g *Gateway) SetModules(mods []Module) {
+	sorted := slices.Clone(mods)
+	slices.SortFunc(sorted, func(a, b Module) int { return strings.Compare(a.Name, b.Name) })
+	old := g.mods.Swap(&sorted)
+	for _, m := range *old {
+		if _, found := lookup(sorted, m.Name); !found {
+			g.opts.Metrics.forget(m.Name)
+			g.mu.Lock()
+			delete(g.last, m.Name)
+			g.mu.Unlock()
+		}
+	}
+}
+
+// modules is the current module set, sorted by name. Do not modify it.
+func (g *Gateway) modules() []Module { return *g.mods.Load() }
+
+// Stopping marks the gateway as shutting down: /-/ready answers 503 from now on.
+func (g *Gateway) Stopping() { g.stopping.Store(true) }
+
+func lookup(mods []Module, name string) (Module, bool) {
+	i, found := slices.BinarySearchFunc(mods, name, func(m Module, n string) int { return strings.Compare(m.Name, n) })
+	if !found {
+		return Module{}, false
+	}
+	return mods[i], true
+}

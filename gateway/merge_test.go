@@ -1,0 +1,437 @@
+package gateway
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/corral-metrics/corral/exposition"
+)
+
+// mergeUpstream serves a fixture of testdata/merge, or misbehaves.
+func mergeUpstream(t testing.TB, kind string) string {
+	t.Helper()
+	var h http.HandlerFunc
+	switch kind {
+	case "garbage":
+		h = func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			io.WriteString(w, "<html>Internal error</html>\n")
+		}
+	case "500":
+		h = func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "broken", http.StatusInternalServerError) }
+	case "hang":
+		h = func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	case "huge":
+		h = func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			line := []byte("huge_metric 1\n")
+			for range 1 << 16 {
+				if _, err := w.Write(line); err != nil {
+					return
+				}
+			}
+		}
+	default:
+		body, err := os.ReadFile("testdata/merge/" + kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = func(w http.ResponseWriter, r *http.Request) {
+			ct := "text/plain; version=0.0.4; charset=utf-8"
+			if strings.HasSuffix(kind, ".pb") {
+				ct = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+			}
+			w.Header().Set("Content-Type", ct)
+			w.Write(body)
+		}
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/metrics"
+}
+
+func mergeGateway(t testing.TB, opts Options, mods ...Module) (*Gateway, string) {
+	t.Helper()
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+		opts.Metrics = NewMetrics(opts.Registry, BuildInfo{Version: "test", Revision: "abc"})
+	}
+	g := New(opts)
+	g.SetModules(mods)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", g.serveMerged)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return g, srv.URL + "/metrics"
+}
+
+func mergedScrape(t testing.TB, url string, header http.Header) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	if header.Get("Accept-Encoding") != "" {
+		req.Header.Set("Accept-Encoding", header.Get("Accept-Encoding"))
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+func withLabels(m Module, kv ...string) Module {
+	m.Labels = map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m.Labels[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// parseText parses a merged text body strictly.
+func parseText(t testing.TB, body []byte) map[string]*dto.MetricFamily {
+	t.Helper()
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("merged output does not parse: %v\n%s", err, body)
+	}
+	return fams
+}
+
+// gaugeBy reads a synthetic family's value per source.
+func gaugeBy(mf *dto.MetricFamily, label string) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range mf.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == label {
+				out[l.GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	return out
+}
+
+// TestServeMerged: good, failing, garbage, oversized and hanging sources in
+// one scrape. The answer is 200 within the deadline, valid, with every up.
+func TestServeMerged(t *testing.T) {
+	mods := []Module{
+		withLabels(exporterModule(t, "node", mergeUpstream(t, "node.prom"), true), "role", "host"),
+		exporterModule(t, "rpc", mergeUpstream(t, "summary.prom"), true),
+		exporterModule(t, "garbage", mergeUpstream(t, "garbage"), true),
+		exporterModule(t, "broken", mergeUpstream(t, "500"), true),
+		exporterModule(t, "hangs", mergeUpstream(t, "hang"), true),
+		exporterModule(t, "huge", mergeUpstream(t, "huge"), true),
+		{Name: "not-merged", Kind: "exporter", Merge: false, Source: &fakeSource{body: "nope 1\n"}},
+	}
+	_, url := mergeGateway(t, Options{MergeLabel: "exporter", SelfSource: "corral", MergeSelf: true, MaxBodyBytes: 64 << 10, ScrapeTimeout: 30 * time.Second}, mods...)
+	start := time.Now()
+	resp, body := mergedScrape(t, url, http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"2"}})
+	took := time.Since(start)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status: want 200, have %d", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type: want text 0.0.4, have %q", ct)
+	}
+	if took > 10*time.Second {
+		t.Errorf("took %v: the hanging source was not cut off at the deadline", took)
+	}
+	fams := parseText(t, body)
+	up := gaugeBy(fams["corral_source_up"], "exporter")
+	want := map[string]float64{"node": 1, "rpc": 1, "corral": 1, "garbage": 0, "broken": 0, "hangs": 0, "huge": 0}
+	for name, v := range want {
+		if have, ok := up[name]; !ok || have != v {
+			t.Errorf("corral_source_up{exporter=%q}: want %v, have %v (present %v)", name, v, have, ok)
+		}
+	}
+	if _, ok := up["not-merged"]; ok || bytes.Contains(body, []byte("nope")) {
+		t.Error("a source with merge = false is in the merge")
+	}
+	if n := bytes.Count(body, []byte("# TYPE go_goroutines ")); n != 1 {
+		t.Errorf("TYPE go_goroutines: want once, have %d", n)
+	}
+	if !bytes.Contains(body, []byte(`node_boot_time_seconds{exporter="node",role="host"}`)) {
+		t.Error("node's series lack their injected labels")
+	}
+	if !bytes.Contains(body, []byte(`go_goroutines{exporter="corral"}`)) {
+		t.Error("corral's own metrics are not merged as source corral")
+	}
+	samples := gaugeBy(fams["corral_source_samples"], "exporter")
+	if samples["node"] < 500 || samples["garbage"] != 0 {
+		t.Errorf("corral_source_samples: %v", samples)
+	}
+}
+
+func TestServeMergedAllDown(t *testing.T) {
+	_, url := mergeGateway(t, Options{MergeLabel: "src", MergeSelf: false},
+		exporterModule(t, "a", mergeUpstream(t, "500"), true),
+		exporterModule(t, "b", mergeUpstream(t, "garbage"), true))
+	resp, body := mergedScrape(t, url, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status: want 200, have %d", resp.StatusCode)
+	}
+	fams := parseText(t, body)
+	up := gaugeBy(fams["corral_source_up"], "src")
+	if len(up) != 2 || up["a"] != 0 || up["b"] != 0 {
+		t.Errorf("corral_source_up: want a and b at 0, have %v", up)
+	}
+	if len(fams) != 3 {
+		t.Errorf("families: want the 3 synthetic ones, have %d", len(fams))
+	}
+}
+
+// blockingSource ignores its context: the merge must not wait for it.
+type blockingSource struct{ release chan struct{} }
+
+func (b blockingSource) Scrape(context.Context, Request) (*Response, error) {
+	<-b.release
+	return nil, io.ErrUnexpectedEOF
+}
+
+func TestServeMergedCutsOffSourceIgnoringDeadline(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	_, url := mergeGateway(t, Options{MergeSelf: false, ScrapeTimeout: 300 * time.Millisecond},
+		Module{Name: "stuck", Merge: true, Source: blockingSource{release}},
+		exporterModule(t, "rpc", mergeUpstream(t, "summary.prom"), true))
+	start := time.Now()
+	resp, body := mergedScrape(t, url, nil)
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("took %v", took)
+	}
+	up := gaugeBy(parseText(t, body)["corral_source_up"], "exporter")
+	if resp.StatusCode != 200 || up["stuck"] != 0 || up["rpc"] != 1 {
+		t.Errorf("want 200 with stuck down and rpc up, have %d %v", resp.StatusCode, up)
+	}
+}
+
+// TestServeMergedNegotiation: the output format follows Accept, the
+// Content-Type says which, gzip when accepted.
+func TestServeMergedNegotiation(t *testing.T) {
+	_, url := mergeGateway(t, Options{MergeSelf: true},
+		exporterModule(t, "native", mergeUpstream(t, "native.pb"), true),
+		exporterModule(t, "rpc", mergeUpstream(t, "summary.prom"), true))
+	prometheus2 := "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+	protoAccept := "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3"
+	for _, tc := range []struct {
+		name, accept, encoding, wantType, wantEncoding string
+	}{
+		{"none", "", "", "text/plain; version=0.0.4", ""},
+		{"prometheus default", prometheus2, "", "text/plain; version=0.0.4", ""},
+		{"protobuf", protoAccept, "", "application/vnd.google.protobuf", ""},
+		{"openmetrics only", "application/openmetrics-text;version=1.0.0", "", "application/openmetrics-text; version=1.0.0", ""},
+		{"gzip", "", "gzip", "text/plain; version=0.0.4", "gzip"},
+		{"gzip refused", "", "gzip;q=0", "text/plain; version=0.0.4", ""},
+	} {
+		h := http.Header{}
+		if tc.accept != "" {
+			h.Set("Accept", tc.accept)
+		}
+		if tc.encoding != "" {
+			h.Set("Accept-Encoding", tc.encoding)
+		}
+		resp, body := mergedScrape(t, url, h)
+		ct, enc := resp.Header.Get("Content-Type"), resp.Header.Get("Content-Encoding")
+		if resp.StatusCode != 200 || !strings.HasPrefix(ct, tc.wantType) || enc != tc.wantEncoding {
+			t.Errorf("%s: want 200 %q %q, have %d %q %q", tc.name, tc.wantType, tc.wantEncoding, resp.StatusCode, ct, enc)
+			continue
+		}
+		if enc == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if strings.HasPrefix(ct, "application/openmetrics-text") {
+			if err := exposition.Validate(ct, body); err != nil {
+				t.Errorf("%s: invalid OpenMetrics: %v", tc.name, err)
+			}
+			continue
+		}
+		dec := expfmt.NewDecoder(bytes.NewReader(body), expfmt.Format(ct))
+		var names []string
+		for {
+			var mf dto.MetricFamily
+			if err := dec.Decode(&mf); err != nil {
+				if err != io.EOF {
+					t.Errorf("%s: decode: %v", tc.name, err)
+				}
+				break
+			}
+			names = append(names, mf.GetName())
+			if mf.GetName() == "native_latency_seconds" && strings.Contains(ct, "protobuf") && mf.GetMetric()[0].GetHistogram().GetSchema() == 0 && len(mf.GetMetric()[0].GetHistogram().GetPositiveSpan()) == 0 {
+				t.Errorf("%s: native histogram lost", tc.name)
+			}
+		}
+		if len(names) < 5 {
+			t.Errorf("%s: families %v", tc.name, names)
+		}
+	}
+}
+
+// TestServeMergedConflicts: a conflicting family is counted on the
+// gateway's registry, once per scrape, under the merge label.
+func TestServeMergedConflicts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	_, url := mergeGateway(t, Options{Registry: reg, MergeLabel: "job_source", MergeSelf: false},
+		exporterModule(t, "a", mergeUpstream(t, "conflict_a.prom"), true),
+		exporterModule(t, "b", mergeUpstream(t, "conflict_b.prom"), true))
+	for range 2 {
+		_, body := mergedScrape(t, url, nil)
+		parseText(t, body)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var have string
+	for _, mf := range mfs {
+		if mf.GetName() == "corral_merge_conflicts_total" {
+			for _, m := range mf.GetMetric() {
+				have += m.String() // labels and value
+				if m.GetCounter().GetValue() != 2 {
+					t.Errorf("conflicts: want 2 after two scrapes, have %v", m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	if !strings.Contains(have, `"job_source"`) || !strings.Contains(have, `"shared_metric"`) || !strings.Contains(have, `"b"`) {
+		t.Errorf("corral_merge_conflicts_total: want {job_source=b,family=shared_metric}, have %s", have)
+	}
+}
+
+// mergeBenchBody is ~86 bytes per series in families of 100, after the go_*
+// families of the node fixture (which collide between sources).
+func mergeBenchBody(t testing.TB, series int, prefix string, withGo bool) []byte {
+	var b bytes.Buffer
+	if withGo {
+		for _, line := range bytes.SplitAfter(readTestdata(t, "merge/node.prom"), []byte("\n")) {
+			if bytes.Contains(line, []byte(" go_")) || bytes.HasPrefix(line, []byte("go_")) {
+				b.Write(line)
+			}
+		}
+	}
+	for i := 0; i < series; i++ {
+		if i%100 == 0 {
+			fmt.Fprintf(&b, "# HELP %s_requests_%03d_total Requests served.\n# TYPE %s_requests_%03d_total counter\n", prefix, i/100, prefix, i/100)
+		}
+		fmt.Fprintf(&b, "%s_requests_%03d_total{instance=\"host-%04d.example\",path=\"/api/v1/items\"} %d\n", prefix, i/100, i%100, 1000000+i*7)
+	}
+	return b.Bytes()
+}
+
+func benchUpstream(b *testing.B, body []byte) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
+	}))
+	b.Cleanup(srv.Close)
+	return srv.URL + "/metrics"
+}
+
+func p50Get(b *testing.B, client *http.Client, url string) {
+	durations := make([]time.Duration, 0, 1024)
+	b.ReportAllocs()
+	var n int64
+	for b.Loop() {
+		start := time.Now()
+		resp, err := client.Get(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("status %d, %v", resp.StatusCode, err)
+		}
+		durations = append(durations, time.Since(start))
+	}
+	slices.Sort(durations)
+	b.ReportMetric(float64(durations[len(durations)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(n), "resp-B")
+}
+
+// BenchmarkMerged is issue 5's figure: the p50 of a merged scrape of /metrics
+// against the p50 of scraping each of its sources directly, for (a) three
+// ~1,000-series / 90 KB sources with colliding go_* families and (b) one
+// 100,000-series / 8.6 MB source plus a small one. corral's own metrics are
+// left out (merge_self = false) so that both sides scrape the same sources.
+func BenchmarkMerged(b *testing.B) {
+	cases := []struct {
+		name    string
+		sources map[string][]byte
+	}{
+		{"a", map[string][]byte{
+			"api": mergeBenchBody(b, 950, "api", true), "db": mergeBenchBody(b, 950, "db", true), "node": mergeBenchBody(b, 950, "node", true)}},
+		{"b", map[string][]byte{"big": mergeBenchBody(b, 100000, "app", false), "small": readTestdata(b, "merge/summary.prom")}},
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32, DisableCompression: true}}
+	for _, tc := range cases {
+		var mods []Module
+		for _, name := range slices.Sorted(maps.Keys(tc.sources)) {
+			url := benchUpstream(b, tc.sources[name])
+			mods = append(mods, exporterModule(b, name, url, true))
+			b.Run(fmt.Sprintf("case=%s/direct=%s", tc.name, name), func(b *testing.B) { p50Get(b, client, url) })
+		}
+		_, url := mergeGateway(b, Options{MergeSelf: false, MaxBodyBytes: 64 << 20}, mods...)
+		b.Run(fmt.Sprintf("case=%s/merged", tc.name), func(b *testing.B) { p50Get(b, client, url) })
+		if tc.name == "a" {
+			// 20 concurrent scrapers of (a): no errors, throughput as ns/op.
+			b.Run("case=a/merged_20_concurrent", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetParallelism((20 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+				var errs atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						resp, err := client.Get(url)
+						if err != nil {
+							errs.Add(1)
+							continue
+						}
+						_, err = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if err != nil || resp.StatusCode != 200 {
+							errs.Add(1)
+						}
+					}
+				})
+				b.ReportMetric(float64(errs.Load()), "errors")
+				if errs.Load() > 0 {
+					b.Errorf("%d failed scrapes", errs.Load())
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package gateway
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// TimeoutHeader is the header in which Prometheus sends its scrape timeout.
+const TimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+
+// maxTimeoutOffset is the most a scrape deadline is shortened below the
+// client's own timeout, to leave time to answer.
+const maxTimeoutOffset = 500 * time.Millisecond
+
+// Deadline is how long the sources behind request r may take: the smaller of
+// timeout and the client's X-Prometheus-Scrape-Timeout-Seconds minus an
+// offset. The offset is 0.5 s, or 10% of the header's value when that is
+// smaller (a 1 s scrape timeout leaves 0.9 s, a 10 s one 9.5 s). A missing,
+// unparsable or non-positive header is ignored. timeout <= 0 means no bound of
+// its own: the result is then the header's bound, or 0 (no deadline) without
+// a header.
+func Deadline(r *http.Request, timeout time.Duration) time.Duration {
+	v := r.Header.Get(TimeoutHeader)
+	if v == "" {
+		return max(timeout, 0)
+	}
+	secs, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(secs > 0) || secs > 1e6 {
+		return max(timeout, 0)
+	}
+	client := time.Duration(secs * float64(time.Second))
+	client -= min(maxTimeoutOffset, client/10)
+	if timeout > 0 && timeout < client {
+		return timeout
+	}
+	return client
+}
+
+// scrapeState is the last scrape of a source, for the landing page.
+type scrapeState struct {
+	At       time.Time
+	Duration time.Duration
+	Bytes    int64
+	Err      string
+}
+
+// record accounts one scrape of a source: corral's own metrics and the
+// landing page's last-scrape state.
+func (g *Gateway) record(source string, start time.Time, n int64, err error) {
+	d := time.Since(start)
+	g.opts.Metrics.observe(source, d, n, err)
+	st := scrapeState{At: start, Duration: d, Bytes: n}
+	if err != nil {
+		st.Err = err.Error()
+		g.logger.Debug("scrape failed", "source", source, "reason", ReasonOf(err), "err", err)
+	}
+	g.mu.Lock()
+	g.last[source] = st
+	g.mu.Unlock()
+}
+
+// fetch scrapes module m and reads its whole body into buf, at most
+// MaxBodyBytes of it (past that: a SourceError with reason invalid). A body
+// the source left compressed is decompressed. The scrape is recorded in
+// corral's metrics and the landing page whatever its outcome. ctx carries the
+// deadline (see Deadline); the source applies its own timeout within it.
+func (g *Gateway) fetch(ctx context.Context, m Module, req Request, buf *bytes.Buffer) (contentType string, err error) {
+	start := time.Now()
+	n := int64(0)
+	defer func() { g.record(m.Name, start, n, err) }()
+
+	resp, err := m.Source.Scrape(ctx, req)
+	if err != nil {
+		return "", classify(ctx, err)
+	}
+	defer resp.Body.Close()
+	var body io.Reader = resp.Body
+	switch resp.ContentEncoding {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return "", Fail(ReasonInvalid, fmt.Errorf("reading gzip body: %w", classify(ctx, err)))
+		}
+		body = zr
+	default:
+		return "", Fail(ReasonInvalid, fmt.Errorf("unsupported Content-Encoding %q", resp.ContentEncoding))
+	}
+	limit := g.opts.MaxBodyBytes
+	n, err = buf.ReadFrom(io.LimitReader(body, limit+1))
+	if err != nil {
+		return "", fmt.Errorf("reading body: %w", classify(ctx, err))
+	}
+	if n > limit {
+		buf.Truncate(int(limit))
+		n = limit
+		return "", tooLarge(limit)
+	}
+	return contentTypeOr(resp.ContentType), nil
+}
+
+func tooLarge(limit int64) error {
+	return Fail(ReasonInvalid, fmt.Errorf("body larger than max_body_bytes (%s)", formatSize(limit)))
+}
+
+func formatSize(n int64) string {
+	b, _ := ByteSize(n).MarshalText()
+	return string(b)
+}
+
+// classify turns an error met while ctx was the scrape's context into a
+// SourceError: a passed deadline is a timeout even when the error met on the
+// way (a closed connection) does not say so.
+func classify(ctx context.Context, err error) error {
+	var se *SourceError
+	if errors.As(err, &se) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return Fail(ReasonTimeout, fmt.Errorf("deadline exceeded: %w", err))
+	}
+	return Fail(ReasonRefused, err)
+}
+
+// textContentType is the Prometheus text format 0.0.4.
+const textContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+// contentTypeOr is ct, or the text format when a source gave none.
+func contentTypeOr(ct string) string {
+	if ct == "" {
+		return textContentType
+	}
+	return ct
+}
+
+// getBuffer and putBuffer recycle scrape buffers; very large ones are let go.
+func (g *Gateway) getBuffer() *bytes.Buffer {
+	if b, ok := g.bufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (g *Gateway) putBuffer(b *bytes.Buffer) {
+	if b.Cap() > 64<<20 {
+		return
+	}
+	b.Reset()
+	g.bufs.Put(b)
+}

@@ -1,0 +1,87 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/exporter-toolkit/web"
+)
+
+// ServerOptions are the HTTP server's settings.
+type ServerOptions struct {
+	// ListenAddresses are the addresses to listen on.
+	ListenAddresses []string
+	// WebConfigFile is exporter-toolkit's web config (TLS, client
+	// certificates, basic auth); empty: plain HTTP.
+	WebConfigFile string
+	// ReadHeaderTimeout bounds a client sending its request headers; 0: 10 s.
+	ReadHeaderTimeout time.Duration
+	// ShutdownTimeout bounds in-flight requests on Stop; 0: 5 s.
+	ShutdownTimeout time.Duration
+}
+
+// Server is the gateway's HTTP server, an actor: Run serves until Stop.
+type Server struct {
+	g        *Gateway
+	srv      *http.Server
+	flags    web.FlagConfig
+	shutdown time.Duration
+	logger   *slog.Logger
+	once     sync.Once
+}
+
+// NewServer makes the server of g; Run starts it.
+func NewServer(g *Gateway, opts ServerOptions) *Server {
+	if opts.ReadHeaderTimeout <= 0 {
+		opts.ReadHeaderTimeout = 10 * time.Second
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 5 * time.Second
+	}
+	addrs := append([]string(nil), opts.ListenAddresses...)
+	configFile := opts.WebConfigFile
+	systemd := false
+	logger := g.opts.Logger.With("component", "http")
+	return &Server{
+		g: g,
+		srv: &http.Server{
+			Handler:           g.Handler(),
+			ReadHeaderTimeout: opts.ReadHeaderTimeout,
+			ReadTimeout:       opts.ReadHeaderTimeout + 20*time.Second, // requests carry no body
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		},
+		flags:    web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &configFile},
+		shutdown: opts.ShutdownTimeout,
+		logger:   logger,
+	}
+}
+
+// Run listens and serves until Stop; it fails if it cannot listen or the web
+// config file is invalid.
+func (s *Server) Run() error {
+	err := web.ListenAndServe(s.srv, &s.flags, s.logger)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Stop marks the gateway not ready and shuts the server down, letting
+// requests in flight finish within the shutdown timeout. Safe to call twice.
+func (s *Server) Stop() {
+	s.once.Do(func() {
+		s.g.Stopping()
+		ctx, cancel := context.WithTimeout(context.Background(), s.shutdown)
+		defer cancel()
+		if err := s.srv.Shutdown(ctx); err != nil {
+			s.logger.Warn("shutdown", "err", err)
+			s.srv.Close()
+		}
+	})
+}
