@@ -38,11 +38,12 @@ func toText(dst *bytes.Buffer, in Input) error {
 	m.collect()
 	m.plan()
 	slices.SortFunc(m.fams, func(a, b mfam) int { return bytes.Compare(a.name, b.name) })
-	m.out.Reset(dst)
+	m.w, m.out, m.werr = dst, m.out[:0], nil
 	for i := range m.fams {
 		m.writeFamily(&m.fams[i])
 	}
-	return m.out.Flush()
+	m.flush()
+	return m.werr
 }
 
 // mergeDecoded is the merge for OpenMetrics and protobuf output: every

@@ -1,7 +1,6 @@
 package exposition
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -106,10 +105,12 @@ type merger struct {
 	srcs    []*source
 	fams    []mfam
 	byName  map[string]int32
-	seen    map[uint64]uint64
+	seen    dedup
 	synth   source
 	synthB  bytes.Buffer
-	out     *bufio.Writer
+	w       io.Writer
+	out     []byte // written to w whenever it passes flushSize
+	werr    error
 	num     []byte
 	pairs   []labelPair
 	pairs2  []labelPair
@@ -120,8 +121,7 @@ type merger struct {
 var mergers = sync.Pool{New: func() any {
 	return &merger{
 		byName: map[string]int32{},
-		seen:   map[uint64]uint64{},
-		out:    bufio.NewWriterSize(io.Discard, 64<<10),
+		out:    make([]byte, 0, flushSize+64<<10),
 		synth:  source{sc: newScanner()},
 	}
 }}
@@ -149,16 +149,29 @@ func Merge(w io.Writer, opts Options, inputs []Input) (Report, error) {
 	m.plan()
 	m.synthesize()
 	slices.SortFunc(m.fams, func(a, b mfam) int { return bytes.Compare(a.name, b.name) })
-	m.out.Reset(w)
+	m.w, m.out, m.werr = w, m.out[:0], nil
 	for i := range m.fams {
 		m.writeFamily(&m.fams[i])
 	}
-	err := m.out.Flush()
-	return m.finish(inputs), err
+	m.flush()
+	return m.finish(inputs), m.werr
+}
+
+// flushSize is how much merged output is gathered before one Write.
+const flushSize = 128 << 10
+
+func (m *merger) flush() {
+	if len(m.out) > 0 && m.werr == nil {
+		_, m.werr = m.w.Write(m.out)
+	}
+	m.out = m.out[:0]
 }
 
 func (m *merger) release() {
-	m.out.Reset(io.Discard)
+	m.w = nil
+	if cap(m.out) > 4*flushSize {
+		m.out = make([]byte, 0, flushSize+64<<10)
+	}
 	for _, s := range m.srcs {
 		s.in, s.err = nil, nil
 		s.sc.reset(nil, false, nil)
@@ -177,44 +190,75 @@ func (m *merger) release() {
 }
 
 // prepare scans every input; text decides whether protobuf input is turned
-// into text (the text path) or left for the decoder.
+// into text (the text path) or left for the decoder. Inputs are scanned in
+// parallel when there is more than one worth it.
 func (m *merger) prepare(inputs []Input, text bool) {
 	for len(m.srcs) < len(inputs) {
 		m.srcs = append(m.srcs, &source{sc: newScanner()})
 	}
 	m.srcs = m.srcs[:len(inputs)]
+	big := 0
 	for i := range inputs {
 		s := m.srcs[i]
 		in := &inputs[i]
 		s.in, s.idx, s.err, s.samples, s.dups = in, i, in.Err, 0, 0
 		s.injected, s.reserved = injection(s.injected[:0], s.reserved[:0], m.opts.Label, in)
-		if s.err != nil {
-			continue
+		if s.err == nil && len(in.Body) >= parallelScan {
+			big++
 		}
-		s.sc.hashing = true
-		body, om := in.Body, false
-		switch FormatOf(in.ContentType) {
-		case Text:
-		case OpenMetrics:
-			om = true
-		case Protobuf:
-			if !text {
-				continue // decoded later, as it is
+	}
+	if big > 1 {
+		var wg sync.WaitGroup
+		for _, s := range m.srcs {
+			if s.err == nil && len(s.in.Body) >= parallelScan {
+				wg.Go(func() { s.scan(text) })
 			}
-			if err := protoToText(&s.conv, in.Body); err != nil {
-				s.err = fmt.Errorf("invalid exposition: %w", err)
-				continue
-			}
-			body = s.conv.Bytes()
-		default:
-			s.err = fmt.Errorf("invalid exposition: unsupported content type %q", in.ContentType)
-			continue
 		}
-		if err := s.sc.scan(body, om, s.reserved); err != nil {
-			s.err = fmt.Errorf("invalid exposition: %w", err)
+		for _, s := range m.srcs {
+			if s.err == nil && len(s.in.Body) < parallelScan {
+				s.scan(text)
+			}
+		}
+		wg.Wait()
+	} else {
+		for _, s := range m.srcs {
+			if s.err == nil {
+				s.scan(text)
+			}
 		}
 	}
 	sort.Slice(m.srcs, func(a, b int) bool { return m.srcs[a].in.Name < m.srcs[b].in.Name })
+}
+
+// parallelScan is the body size from which a source is scanned in a
+// goroutine of its own.
+const parallelScan = 32 << 10
+
+// scan reads the source's body, setting s.err when it is invalid.
+func (s *source) scan(text bool) {
+	in := s.in
+	s.sc.hashing = true
+	body, om := in.Body, false
+	switch FormatOf(in.ContentType) {
+	case Text:
+	case OpenMetrics:
+		om = true
+	case Protobuf:
+		if !text {
+			return // decoded later, as it is
+		}
+		if err := protoToText(&s.conv, in.Body); err != nil {
+			s.err = fmt.Errorf("invalid exposition: %w", err)
+			return
+		}
+		body = s.conv.Bytes()
+	default:
+		s.err = fmt.Errorf("invalid exposition: unsupported content type %q", in.ContentType)
+		return
+	}
+	if err := s.sc.scan(body, om, s.reserved); err != nil {
+		s.err = fmt.Errorf("invalid exposition: %w", err)
+	}
 }
 
 // injection formats the labels added to a source's series and lists the
@@ -360,14 +404,18 @@ func (m *merger) conflict(s *source, family []byte, reason string) {
 }
 
 // plan marks the samples left out (OpenMetrics _created lines and
-// duplicates) and counts what every source contributes.
+// duplicates) and counts what every source contributes. A duplicate is a
+// sample of the same source and family with the same name and label set,
+// found by hash in a table cleared per family and verified.
 func (m *merger) plan() {
-	clear(m.seen)
 	for i := range m.fams {
 		for _, p := range m.fams[i].parts {
 			s := p.src
 			f := &s.sc.fams[p.fam]
-			salt := uint64(s.idx+1) * 0x9E3779B97F4A7C15
+			if f.n == 0 {
+				continue
+			}
+			m.seen.reset(int(f.n))
 			for k := f.first; k <= f.last; k++ {
 				smp := &s.sc.samples[k]
 				if smp.fam != p.fam {
@@ -377,17 +425,61 @@ func (m *merger) plan() {
 					smp.flags |= flagDrop
 					continue
 				}
-				ref := uint64(s.idx)<<32 | uint64(k)
-				key := smp.hash + salt
-				if prev, ok := m.seen[key]; ok && prev>>32 == uint64(s.idx) && m.sameSeries(s, int32(prev&0xffffffff), k) {
+				if f.n > 1 && !m.seen.add(smp.hash, k, func(prev int32) bool { return m.sameSeries(s, prev, k) }) {
 					smp.flags |= flagDrop
 					s.dups++
 					continue
-				} else if !ok {
-					m.seen[key] = ref
 				}
 				s.samples++
 			}
+		}
+	}
+}
+
+// dedup is an open-addressing set of sample hashes, reused across
+// families and scrapes: a generation number empties it without clearing.
+type dedup struct {
+	slots []dedupSlot
+	gen   uint32
+	mask  uint64
+}
+
+type dedupSlot struct {
+	hash uint64
+	k    int32
+	gen  uint32
+}
+
+// reset empties the table and sizes it for n samples.
+func (d *dedup) reset(n int) {
+	size := 16
+	for size < 2*n {
+		size <<= 1
+	}
+	if size > len(d.slots) {
+		d.slots = make([]dedupSlot, size)
+		d.gen = 0
+	}
+	d.mask = uint64(size - 1)
+	d.gen++
+	if d.gen == 0 { // wrapped: old generations would look current
+		clear(d.slots)
+		d.gen = 1
+	}
+}
+
+// add records sample k with hash h, unless a sample recorded before has the
+// same hash and same(it) confirms it is the same series: then it reports
+// false.
+func (d *dedup) add(h uint64, k int32, same func(prev int32) bool) bool {
+	for i := h & d.mask; ; i = (i + 1) & d.mask {
+		sl := &d.slots[i]
+		if sl.gen != d.gen {
+			*sl = dedupSlot{hash: h, k: k, gen: d.gen}
+			return true
+		}
+		if sl.hash == h && same(sl.k) {
+			return false
 		}
 	}
 }
@@ -480,6 +572,9 @@ func (m *merger) synthesize() {
 	}
 	for fi := range m.synth.sc.fams {
 		f := &m.synth.sc.fams[fi]
+		if f.n == 0 {
+			continue // no source at all: nothing to say about them
+		}
 		m.fams = slices.Grow(m.fams, 1)[:len(m.fams)+1]
 		mf := &m.fams[len(m.fams)-1]
 		mf.name, mf.typ = f.name, Gauge
@@ -501,71 +596,101 @@ func (m *merger) writeFamily(mf *mfam) {
 	if len(mf.parts) == 0 {
 		return
 	}
-	w := m.out
+	out := m.out
 	if len(mf.help) > 0 {
-		w.WriteString("# HELP ")
-		m.writeName(mf.name, mf.quoted)
-		w.WriteByte(' ')
+		out = append(out, "# HELP "...)
+		out = m.appendName(out, mf.name, mf.quoted)
+		out = append(out, ' ')
 		if bytes.Contains(mf.help, []byte(`\"`)) {
-			w.Write(bytes.ReplaceAll(mf.help, []byte(`\"`), []byte(`"`)))
+			out = append(out, bytes.ReplaceAll(mf.help, []byte(`\"`), []byte(`"`))...)
 		} else {
-			w.Write(mf.help)
+			out = append(out, mf.help...)
 		}
-		w.WriteByte('\n')
+		out = append(out, '\n')
 	}
-	w.WriteString("# TYPE ")
-	m.writeName(mf.name, mf.quoted)
-	w.WriteByte(' ')
-	w.WriteString(mf.typ.String())
-	w.WriteByte('\n')
+	out = append(out, "# TYPE "...)
+	out = m.appendName(out, mf.name, mf.quoted)
+	out = append(out, ' ')
+	out = append(out, mf.typ.String()...)
+	out = append(out, '\n')
 	for _, p := range mf.parts {
 		s := p.src
 		f := &s.sc.fams[p.fam]
+		if f.n == 0 {
+			continue
+		}
 		body := s.sc.body
+		injected := s.injected
+		fast := !mf.quoted && bytes.Equal(f.name, mf.name)
 		for k := f.first; k <= f.last; k++ {
 			smp := &s.sc.samples[k]
 			if smp.fam != p.fam || smp.flags&flagDrop != 0 {
 				continue
 			}
-			if smp.flags&(flagQuoted|flagReserved|flagOMTime) != 0 || mf.quoted || !bytes.Equal(f.name, mf.name) && smp.member != memberTotal && smp.member != memberInfo {
+			if smp.flags&(flagQuoted|flagReserved|flagOMTime) != 0 || !fast && (mf.quoted || smp.member != memberTotal && smp.member != memberInfo) {
+				m.out = out
 				m.writeSlow(s, mf, smp)
+				out = m.out
 				continue
 			}
-			w.Write(body[smp.name.lo:smp.name.hi])
-			if !smp.labels.empty() || len(s.injected) > 0 {
-				w.WriteByte('{')
-				w.Write(body[smp.labels.lo:smp.labels.hi])
-				if !smp.labels.empty() && len(s.injected) > 0 {
-					w.WriteByte(',')
+			if len(out) >= flushSize {
+				m.out = out
+				m.flush()
+				out = m.out
+			}
+			if smp.labels.empty() {
+				out = append(out, body[smp.name.lo:smp.name.hi]...)
+				if len(injected) > 0 {
+					out = append(out, '{')
+					out = append(out, injected...)
+					out = append(out, '}')
 				}
-				w.Write(s.injected)
-				w.WriteByte('}')
+			} else if smp.name.hi+1 == smp.labels.lo && body[smp.name.hi] == '{' {
+				// name{labels: contiguous in the body, as almost always.
+				out = append(out, body[smp.name.lo:smp.labels.hi]...)
+				if len(injected) > 0 {
+					out = append(out, ',')
+					out = append(out, injected...)
+				}
+				out = append(out, '}')
+			} else {
+				out = append(out, body[smp.name.lo:smp.name.hi]...)
+				out = append(out, '{')
+				out = append(out, body[smp.labels.lo:smp.labels.hi]...)
+				if len(injected) > 0 {
+					out = append(out, ',')
+					out = append(out, injected...)
+				}
+				out = append(out, '}')
 			}
-			w.WriteByte(' ')
-			w.Write(body[smp.value.lo:smp.value.hi])
+			out = append(out, ' ')
+			out = append(out, body[smp.value.lo:smp.value.hi]...)
 			if !smp.ts.empty() {
-				w.WriteByte(' ')
-				w.Write(body[smp.ts.lo:smp.ts.hi])
+				out = append(out, ' ')
+				out = append(out, body[smp.ts.lo:smp.ts.hi]...)
 			}
-			w.WriteByte('\n')
+			out = append(out, '\n')
 		}
+	}
+	m.out = out
+	if len(m.out) >= flushSize {
+		m.flush()
 	}
 }
 
-func (m *merger) writeName(name []byte, quoted bool) {
+func (m *merger) appendName(out, name []byte, quoted bool) []byte {
 	if !quoted {
-		m.out.Write(name)
-		return
+		return append(out, name...)
 	}
-	m.out.WriteByte('"')
-	m.out.Write(appendEscaped(m.num[:0], string(name)))
-	m.out.WriteByte('"')
+	out = append(out, '"')
+	out = appendEscaped(out, string(name))
+	return append(out, '"')
 }
 
 // writeSlow writes a sample whose names must be escaped or renamed, or whose
 // timestamp must be converted.
 func (m *merger) writeSlow(s *source, mf *mfam, smp *sample) {
-	w := m.out
+	out := m.out
 	body := s.sc.body
 	name := append(m.famName[:0], mf.name...)
 	switch smp.member {
@@ -576,51 +701,51 @@ func (m *merger) writeSlow(s *source, mf *mfam, smp *sample) {
 	m.famName = name
 	m.pairs = s.sc.appendLabels(m.pairs[:0], smp.labels)
 	if mf.quoted {
-		w.WriteByte('{')
-		m.writeName(name, true)
+		out = append(out, '{')
+		out = m.appendName(out, name, true)
 		if len(m.pairs) > 0 || len(s.injected) > 0 {
-			w.WriteByte(',')
+			out = append(out, ',')
 		}
 	} else {
-		w.Write(name)
-		w.WriteByte('{')
+		out = append(out, name...)
+		out = append(out, '{')
 	}
 	for i, p := range m.pairs {
 		if i > 0 {
-			w.WriteByte(',')
+			out = append(out, ',')
 		}
 		ln := p.name
 		for m.taken(ln, s, i) {
 			ln = append([]byte("exported_"), ln...)
 		}
 		if legacyName(ln) && !bytes.ContainsRune(ln, ':') {
-			w.Write(ln)
+			out = append(out, ln...)
 		} else if m.scheme == model.NoEscaping {
-			m.writeName(ln, true)
+			out = m.appendName(out, ln, true)
 		} else {
-			w.WriteString(model.EscapeName(string(ln), m.scheme))
+			out = append(out, model.EscapeName(string(ln), m.scheme)...)
 		}
-		w.WriteString(`="`)
-		w.Write(body[p.value.lo:p.value.hi])
-		w.WriteByte('"')
+		out = append(out, `="`...)
+		out = append(out, body[p.value.lo:p.value.hi]...)
+		out = append(out, '"')
 	}
 	if len(m.pairs) > 0 && len(s.injected) > 0 {
-		w.WriteByte(',')
+		out = append(out, ',')
 	}
-	w.Write(s.injected)
-	w.WriteString("} ")
-	w.Write(body[smp.value.lo:smp.value.hi])
+	out = append(out, s.injected...)
+	out = append(out, "} "...)
+	out = append(out, body[smp.value.lo:smp.value.hi]...)
 	if !smp.ts.empty() {
-		w.WriteByte(' ')
+		out = append(out, ' ')
 		ts := body[smp.ts.lo:smp.ts.hi]
 		if smp.flags&flagOMTime != 0 {
 			sec, _ := strconv.ParseFloat(string(ts), 64)
-			w.Write(strconv.AppendInt(m.num[:0], int64(sec*1000), 10))
+			out = strconv.AppendInt(out, int64(sec*1000), 10)
 		} else {
-			w.Write(ts)
+			out = append(out, ts...)
 		}
 	}
-	w.WriteByte('\n')
+	m.out = append(out, '\n')
 }
 
 // taken tells whether label name ln of pair i must be renamed: it is one the

@@ -2,9 +2,11 @@ package exposition
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -152,13 +154,15 @@ type scanner struct {
 	suffixed bool // some family's name ends in a member suffix: member lookups must check the map
 	split    bool // some family's samples are not contiguous
 	eof      bool
-	labels   []span // label names of the current sample
-	hashing  bool   // compute sample.hash, for the merge's deduplication
-	seed     maphash.Seed
+	labels   []span  // label names of the current sample
+	lends    []int32 // where each label of the current sample ends (after its value's quote)
+	scratch  []byte  // the canonical form of a series, when its line is not
+	hashing  bool    // compute sample.hash, for the merge's deduplication
+	seed     uint64  // of sample.hash: random per scanner, so that input cannot aim at collisions
 }
 
 func newScanner() *scanner {
-	return &scanner{byName: map[string]int32{}, seed: maphash.MakeSeed()}
+	return &scanner{byName: map[string]int32{}, seed: maphash.String(maphash.MakeSeed(), "corral") | 1}
 }
 
 func (s *scanner) reset(body []byte, om bool, reserved [][]byte) {
@@ -429,14 +433,17 @@ func (s *scanner) name(i, end int, metric bool) (name []byte, quoted bool, next 
 		}
 		return name, true, j + 1, nil
 	}
+	// The first character may not be a digit; ':' only in metric names.
+	first, rest := byte(nameFirst), byte(nameRest)
+	if metric {
+		first, rest = nameFirst|nameColon, nameRest|nameColon
+	}
 	j := i
-	for j < end {
-		c := b[j]
-		if c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') || (j > i && c >= '0' && c <= '9') || (metric && c == ':') {
+	if j < end && nameChars[b[j]]&first != 0 {
+		j++
+		for j < end && nameChars[b[j]]&rest != 0 {
 			j++
-			continue
 		}
-		break
 	}
 	if j == i {
 		if metric {
@@ -446,6 +453,17 @@ func (s *scanner) name(i, end int, metric bool) (name []byte, quoted bool, next 
 	}
 	return b[i:j], false, j, nil
 }
+
+// nameChars classifies bytes for names: nameFirst may start a name,
+// nameRest may follow, nameColon is ':' (metric names only). A constant
+// string, indexed without bounds checks on a byte.
+const nameChars = "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x04\x00\x00\x00\x00\x00\x00\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x00\x00\x00\x00\x03\x00\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+
+const (
+	nameFirst = 1 << iota
+	nameRest
+	nameColon
+)
 
 func clip(b []byte) []byte {
 	if len(b) > 40 {
@@ -600,12 +618,11 @@ func (s *scanner) sampleLine(i, end int) error {
 	needLE := (typ == Histogram || typ == GaugeHistogram) && member == memberBucket
 	needQuantile := typ == Summary && member == memberExact
 
-	var hash uint64
-	if s.hashing {
-		hash = maphash.Bytes(s.seed, name)
-	}
 	var le, quantile span
-	s.labels = s.labels[:0]
+	s.labels, s.lends = s.labels[:0], s.lends[:0]
+	sorted, adjacent := true, !inBraces
+	var prevName []byte
+	prevEnd := int(smp.name.hi)
 	if !inBraces {
 		i = s.skipBlank(i, end)
 		if i < end && b[i] == '{' {
@@ -654,12 +671,25 @@ func (s *scanner) sampleLine(i, end int) error {
 				first = ls
 			}
 			last = i
-			for _, o := range s.labels {
-				if s.sameLabelName(o, lname) {
-					return s.errorf("duplicate label name %q in %q", lname, name)
+			// Labels in ascending order (as client libraries write them)
+			// cannot repeat a name: only others need the full check.
+			if sorted && len(s.labels) > 0 && bytes.Compare(prevName, lname) >= 0 {
+				sorted = false
+			}
+			if !sorted {
+				for _, o := range s.labels {
+					if s.sameLabelName(o, lname) {
+						return s.errorf("duplicate label name %q in %q", lname, name)
+					}
 				}
 			}
+			prevName = lname
+			if ls != prevEnd+1 || b[prevEnd] != ',' && b[prevEnd] != '{' {
+				adjacent = false
+			}
+			prevEnd = i
 			s.labels = append(s.labels, span{int32(ls), int32(next)})
+			s.lends = append(s.lends, int32(i))
 			for _, r := range s.reserved {
 				if bytes.Equal(r, lname) {
 					smp.flags |= flagReserved
@@ -670,9 +700,6 @@ func (s *scanner) sampleLine(i, end int) error {
 				le = span{int32(vs), int32(ve)}
 			case needQuantile && string(lname) == "quantile":
 				quantile = span{int32(vs), int32(ve)}
-			}
-			if s.hashing {
-				hash += maphash.Bytes(s.seed, b[ls:i])
 			}
 			i = s.skipBlank(i, end)
 			if i < end && b[i] == ',' {
@@ -731,7 +758,9 @@ func (s *scanner) sampleLine(i, end int) error {
 	}
 	smp.fam = fi
 	smp.member = uint8(member)
-	smp.hash = hash
+	if s.hashing {
+		smp.hash = s.seriesHash(&smp, name, sorted && adjacent)
+	}
 	idx := int32(len(s.samples))
 	if f.n > 0 && f.last != idx-1 {
 		s.split = true
@@ -746,6 +775,41 @@ func (s *scanner) sampleLine(i, end int) error {
 	return nil
 }
 
+// seriesHash hashes a sample's series, the same for the same name and
+// label set in any order: the canonical form is the name, then, if there are
+// labels, '{' and the labels as written sorted by name and joined by ','.
+// canonical tells that the line already has that form.
+func (s *scanner) seriesHash(smp *sample, name []byte, canonical bool) uint64 {
+	if len(s.labels) == 0 {
+		return hashBytes(s.seed, name)
+	}
+	if canonical && smp.flags&flagQuoted == 0 {
+		return hashBytes(s.seed, s.body[smp.name.lo:smp.labels.hi])
+	}
+	b := s.body
+	c := append(append(s.scratch[:0], name...), '{')
+	// Insertion sort of the few labels, by name as written.
+	idx := make([]int, 0, 8)
+	for k := range s.labels {
+		idx = append(idx, k)
+		for j := len(idx) - 1; j > 0; j-- {
+			x, y := s.labels[idx[j-1]], s.labels[idx[j]]
+			if bytes.Compare(b[x.lo:x.hi], b[y.lo:y.hi]) <= 0 {
+				break
+			}
+			idx[j-1], idx[j] = idx[j], idx[j-1]
+		}
+	}
+	for n, k := range idx {
+		if n > 0 {
+			c = append(c, ',')
+		}
+		c = append(c, b[s.labels[k].lo:s.lends[k]]...)
+	}
+	s.scratch = c
+	return hashBytes(s.seed, c)
+}
+
 func (s *scanner) sameLabelName(ls span, name []byte) bool {
 	if s.body[ls.lo] != '"' {
 		return bytes.Equal(s.body[ls.lo:ls.hi], name)
@@ -755,27 +819,39 @@ func (s *scanner) sameLabelName(ls span, name []byte) bool {
 }
 
 // labelValue finds the closing quote of a label value starting at vs.
+// Values are short: a byte loop beats two IndexByte calls.
 func (s *scanner) labelValue(vs, end int) (int, error) {
-	b := s.body
-	q := bytes.IndexByte(b[vs:end], '"')
-	if q < 0 {
-		return 0, s.errorf("unterminated label value")
+	b := s.body[:end]
+	k := vs
+	// Eight bytes at a time while none is a quote or a backslash.
+	for ; k+8 <= len(b); k += 8 {
+		x := binary.LittleEndian.Uint64(b[k:])
+		if hasByte(x, '"')|hasByte(x, '\\') != 0 {
+			break
+		}
 	}
-	if bytes.IndexByte(b[vs:vs+q], '\\') < 0 {
-		return vs + q, nil
-	}
-	for k := vs; k < end; k++ {
+	for ; k < len(b); k++ {
 		switch b[k] {
 		case '"':
 			return k, nil
 		case '\\':
 			k++
 			if k >= end || (b[k] != '\\' && b[k] != '"' && b[k] != 'n') {
+				if bytes.IndexByte(b[vs:], '"') < 0 {
+					return 0, s.errorf("unterminated label value")
+				}
 				return 0, s.errorf("invalid escape sequence in label value")
 			}
 		}
 	}
 	return 0, s.errorf("unterminated label value")
+}
+
+// hasByte is non-zero when one of the eight bytes of x is c.
+func hasByte(x uint64, c byte) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	y := x ^ (lo * uint64(c))
+	return (y - lo) &^ y & hi
 }
 
 // rest reads what follows a sample's value: a timestamp, and in OpenMetrics
@@ -891,14 +967,62 @@ func validFloat(b []byte) bool {
 	if len(b) == 0 {
 		return false
 	}
-	if digits(b) {
-		return true
+	if ok, sure := simpleFloat(b); sure {
+		return ok
 	}
 	if bytes.ContainsAny(b, "pP_") {
 		return false
 	}
 	_, err := strconv.ParseFloat(unsafe.String(&b[0], len(b)), 64)
 	return err == nil
+}
+
+// simpleFloat checks the common value forms without strconv: an optional
+// sign, digits with at most one '.', and an optional exponent of at most two
+// digits ("1027", "-0.25", "1.5e-07"). Within those bounds no value
+// overflows, so such a form is valid. sure is false for anything else
+// (Inf, NaN, hex, long exponents...), which ParseFloat must judge.
+func simpleFloat(b []byte) (ok, sure bool) {
+	i := 0
+	if b[0] == '-' || b[0] == '+' {
+		i++
+	}
+	digits, dot := 0, false
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c >= '0' && c <= '9' {
+			digits++
+			continue
+		}
+		if c == '.' && !dot {
+			dot = true
+			continue
+		}
+		break
+	}
+	if digits == 0 || digits > 200 {
+		return false, false
+	}
+	if i == len(b) {
+		return true, true
+	}
+	if b[i] != 'e' && b[i] != 'E' {
+		return false, false
+	}
+	i++
+	if i < len(b) && (b[i] == '-' || b[i] == '+') {
+		i++
+	}
+	n := len(b) - i
+	if n < 1 || n > 2 {
+		return false, false
+	}
+	for ; i < len(b); i++ {
+		if b[i] < '0' || b[i] > '9' {
+			return false, false
+		}
+	}
+	return true, true
 }
 
 func validInt(b []byte) bool {
@@ -928,4 +1052,29 @@ func digits(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// hashBytes is a fast 64-bit hash of b for the merge's deduplication, which
+// verifies every match: a collision costs a comparison, never a series.
+func hashBytes(seed uint64, b []byte) uint64 {
+	const p0, p1, p2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
+	h := seed ^ uint64(len(b))*p0
+	n := len(b)
+	if n < 8 {
+		var t uint64
+		for i := range n {
+			t |= uint64(b[i]) << (8 * i)
+		}
+		return mix(h^t, p1^seed)
+	}
+	for i := 0; i+8 < n; i += 8 {
+		h = mix(h^binary.LittleEndian.Uint64(b[i:]), p1)
+	}
+	// The last 8 bytes, overlapping what was mixed when n is not a multiple of 8.
+	return mix(h^binary.LittleEndian.Uint64(b[n-8:]), p2^seed)
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
 }

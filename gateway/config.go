@@ -18,6 +18,12 @@ type WebConfig struct {
 	MaxBodyBytes    ByteSize `toml:"max_body_bytes"`
 	AllowNetworks   []string `toml:"allow_networks"`
 	BearerTokenFile string   `toml:"bearer_token_file"`
+	// TrustedProxies are the peers (CIDRs) whose X-Forwarded-For is believed
+	// when checking allow_networks; empty: X-Forwarded-For is ignored.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// MaxConcurrentScrapes bounds scrapes of /metrics and /proxy in flight;
+	// more get 503 at once.
+	MaxConcurrentScrapes int `toml:"max_concurrent_scrapes"`
 	// ScrapeTimeout bounds a scrape when the client sends no
 	// X-Prometheus-Scrape-Timeout-Seconds.
 	ScrapeTimeout time.Duration `toml:"scrape_timeout"`
@@ -44,6 +50,9 @@ func (c *WebConfig) Defaults() {
 	if c.SelfSource == "" {
 		c.SelfSource = "corral"
 	}
+	if c.MaxConcurrentScrapes == 0 {
+		c.MaxConcurrentScrapes = DefaultMaxConcurrentScrapes
+	}
 	if c.MergeSelf == nil {
 		c.MergeSelf = ptr(true)
 	}
@@ -65,6 +74,17 @@ func (c *WebConfig) Validate() error {
 		if _, err := netip.ParsePrefix(n); err != nil {
 			errs = append(errs, fmt.Errorf("allow_networks[%d]: %w", i, err))
 		}
+	}
+	for i, n := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			errs = append(errs, fmt.Errorf("trusted_proxies[%d]: %w", i, err))
+		}
+	}
+	if len(c.TrustedProxies) > 0 && len(c.AllowNetworks) == 0 {
+		errs = append(errs, errors.New("trusted_proxies: only used with allow_networks, which is empty"))
+	}
+	if c.MaxConcurrentScrapes < 0 {
+		errs = append(errs, errors.New("max_concurrent_scrapes: must be positive"))
 	}
 	return errors.Join(errs...)
 }

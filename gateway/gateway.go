@@ -3,7 +3,6 @@ package gateway
 import (
 	"html/template"
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Options configure a Gateway. They are fixed for its life: a reload swaps
@@ -21,8 +19,8 @@ type Options struct {
 	// Logger receives the gateway's logs; attributes component=gateway and
 	// source=NAME are added where they apply.
 	Logger *slog.Logger
-	// Registry holds corral's own metrics. The gateway serves it at /metrics
-	// (until the merge takes over) and the merge reads it as the self source.
+	// Registry holds corral's own metrics; the merge reads it as the self
+	// source.
 	Registry *prometheus.Registry
 	// Metrics are the gateway's own scrape metrics, registered on Registry by
 	// NewMetrics. Nil records nothing (tests, corral check).
@@ -45,6 +43,18 @@ type Options struct {
 	// BearerToken, when set, is required (Authorization: Bearer) on every
 	// endpoint but /-/healthy.
 	BearerToken string
+	// BearerTokenFile, when set, holds a token required as BearerToken is,
+	// re-read when the file changes ([web] bearer_token_file). Either token
+	// is accepted when both are set.
+	BearerTokenFile *FileSecret
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// checked against AllowNetworks ([web] trusted_proxies); empty: the
+	// header is ignored.
+	TrustedProxies []netip.Prefix
+	// MaxConcurrentScrapes bounds scrapes of /metrics and /proxy in flight;
+	// more are refused with 503 at once ([web] max_concurrent_scrapes).
+	// 0: DefaultMaxConcurrentScrapes; negative: no limit.
+	MaxConcurrentScrapes int
 
 	// Processes lists the supervised processes for the landing page; nil: none.
 	Processes func() []ProcessStatus
@@ -63,8 +73,9 @@ type ProcessStatus struct {
 	State        string    `json:"state"` // e.g. starting, running, backoff, stopped, failed
 	PID          int       `json:"pid"`
 	Restarts     int       `json:"restarts"`
-	Started      time.Time `json:"started"` // zero when not running
-	LastExitCode int       `json:"last_exit_code"`
+	Started      time.Time `json:"started"`                  // zero when not running
+	LastExitCode *int      `json:"last_exit_code,omitempty"` // nil until it first exits
+	Check        string    `json:"check,omitempty"`          // its readiness check: http, tcp, exec or none
 	Ready        bool      `json:"ready"`
 }
 
@@ -83,7 +94,6 @@ type Gateway struct {
 	stopping atomic.Bool
 	bufs     sync.Pool // *bytes.Buffer for buffered scrapes
 	chunks   sync.Pool // *[]byte for streamed copies
-	self     http.Handler
 	landing  *template.Template
 	merge    mergeState // the merged /metrics: see merge.go
 }
@@ -116,10 +126,6 @@ func New(opts Options) *Gateway {
 	}
 	g.mods.Store(&[]Module{})
 	g.chunks.New = func() any { b := make([]byte, 256<<10); return &b }
-	g.self = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
-		ErrorLog:          slog.NewLogLogger(g.logger.Handler(), slog.LevelError),
-		EnableOpenMetrics: true,
-	})
 	return g
 }
 

@@ -173,7 +173,7 @@ func landingFixture(t *testing.T) (*Gateway, string) {
 	g, _ := newTestGateway(t, Options{
 		Version: "1.2.3",
 		Processes: func() []ProcessStatus {
-			return []ProcessStatus{{Name: "node", State: "running", PID: 42, Restarts: 1, Started: started, Ready: true}}
+			return []ProcessStatus{{Name: "node", State: "running", PID: 42, Restarts: 1, Started: started, LastExitCode: ptr(137), Check: "http", Ready: true}}
 		},
 	}, exp, Module{Name: "textfile", Kind: "file", Merge: true, Verify: true, Source: NewFile("textfile", FileConfig{Path: "/var/lib/app/metrics.prom"}, nil)})
 	return g, "hunter2"
@@ -285,7 +285,8 @@ func TestEndpoints(t *testing.T) {
 		{"token wrong", "GET", withToken + "/metrics", "nope", nil, 401, ""},
 		{"token right", "GET", withToken + "/metrics", tok, nil, 200, "text/plain"},
 		{"healthy needs no token", "GET", withToken + "/-/healthy", "", nil, 200, "text/plain"},
-		{"network denied", "GET", deniedURL + "/-/healthy", "", nil, 403, ""},
+		{"network denied", "GET", deniedURL + "/metrics", "", nil, 403, ""},
+		{"healthy needs no allowed network", "GET", deniedURL + "/-/healthy", "", nil, 200, "text/plain"},
 		{"shutting down", "GET", plain + "/-/ready", "", func() { g.Stopping() }, 503, "text/plain"},
 	} {
 		if tc.before != nil {

@@ -9,23 +9,19 @@ import (
 )
 
 // Handler is every endpoint of the gateway behind its access checks
-// (allow_networks, bearer token). TLS, client certificates and basic auth
-// are added around it by the server (exporter-toolkit).
+// (allow_networks, bearer token) and its limits (no request body, at most
+// MaxConcurrentScrapes scrapes in flight). TLS, client certificates and
+// basic auth are added around it by the server (exporter-toolkit).
 func (g *Gateway) Handler() http.Handler {
+	lim := g.newLimits()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", g.serveLanding)
-	mux.HandleFunc("GET /metrics", g.serveMetrics)
-	mux.HandleFunc("GET /proxy", g.serveProxy)
+	mux.Handle("GET /metrics", lim.scrape(http.HandlerFunc(g.serveMerged)))
+	mux.Handle("GET /proxy", lim.scrape(http.HandlerFunc(g.serveProxy)))
 	mux.HandleFunc("GET /-/healthy", g.serveHealthy)
 	mux.HandleFunc("GET /-/ready", g.serveReady)
 	mux.HandleFunc("POST /-/reload", g.serveReload)
-	return g.guard(mux)
-}
-
-// serveMetrics is corral's own registry. The merge (serveMerged) replaces
-// it at /metrics once it lands.
-func (g *Gateway) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	g.self.ServeHTTP(w, r)
+	return g.guard(lim, lim.noBody(mux))
 }
 
 func (g *Gateway) serveHealthy(w http.ResponseWriter, _ *http.Request) {
@@ -52,7 +48,9 @@ func (g *Gateway) serveReload(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "reload is not available", http.StatusNotFound)
 		return
 	}
-	if err := g.opts.Reload(); err != nil {
+	err := g.opts.Reload()
+	g.RefreshSecrets()
+	if err != nil {
 		http.Error(w, fmt.Sprintf("reload refused: %v", err), http.StatusInternalServerError)
 		return
 	}
@@ -60,21 +58,48 @@ func (g *Gateway) serveReload(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "configuration reloaded.")
 }
 
+// RefreshSecrets re-reads the secrets kept in files (bearer_token_file) now,
+// without waiting for the next change check. A reload calls it.
+func (g *Gateway) RefreshSecrets() {
+	g.opts.BearerTokenFile.Refresh()
+}
+
 // guard refuses clients outside allow_networks (403) and, with a bearer
-// token set, requests without it (401) on every path but /-/healthy.
-func (g *Gateway) guard(next http.Handler) http.Handler {
-	if len(g.opts.AllowNetworks) == 0 && g.opts.BearerToken == "" {
+// token set, requests without it (401), on every path but /-/healthy, which
+// tells a container engine or a load balancer only that corral runs.
+//
+// The client is the connection's peer. X-Forwarded-For is not trusted,
+// unless the peer is in TrustedProxies: then the client is the rightmost
+// address of X-Forwarded-For that is not itself a trusted proxy.
+func (g *Gateway) guard(lim *limits, next http.Handler) http.Handler {
+	static := []byte("Bearer " + g.opts.BearerToken)
+	file := g.opts.BearerTokenFile
+	file.setLogger(g.logger.With("secret", "bearer_token_file"))
+	if len(g.opts.AllowNetworks) == 0 && g.opts.BearerToken == "" && file == nil {
 		return next
 	}
-	want := []byte("Bearer " + g.opts.BearerToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(g.opts.AllowNetworks) > 0 && !g.allowed(r.RemoteAddr) {
+		if r.URL.Path == "/-/healthy" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if len(g.opts.AllowNetworks) > 0 && !g.allowed(r) {
+			lim.refused("forbidden")
 			http.Error(w, "forbidden: client address not in allow_networks", http.StatusForbidden)
 			return
 		}
-		if g.opts.BearerToken != "" && r.URL.Path != "/-/healthy" {
+		if g.opts.BearerToken != "" || file != nil {
 			have := []byte(strings.TrimSpace(r.Header.Get("Authorization")))
-			if subtle.ConstantTimeCompare(have, want) != 1 {
+			ok := false
+			if g.opts.BearerToken != "" {
+				ok = subtle.ConstantTimeCompare(have, static) == 1
+			}
+			if tok := file.Value(); !ok && tok != nil {
+				// A file that is missing or empty yields no token: nothing matches.
+				ok = bearerEqual(have, tok)
+			}
+			if !ok {
+				lim.refused("unauthorized")
 				w.Header().Set("WWW-Authenticate", `Bearer realm="corral"`)
 				http.Error(w, "unauthorized: a bearer token is required", http.StatusUnauthorized)
 				return
@@ -84,14 +109,70 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 	})
 }
 
-func (g *Gateway) allowed(remote string) bool {
-	ap, err := netip.ParseAddrPort(remote)
-	if err != nil {
+// bearerEqual compares an Authorization header with "Bearer "+tok in
+// constant time (in the length of the header and of the token).
+func bearerEqual(header, tok []byte) bool {
+	const prefix = "Bearer "
+	if len(header) < len(prefix) || !strings.EqualFold(string(header[:len(prefix)]), prefix) {
+		subtle.ConstantTimeCompare(header, tok)
 		return false
 	}
-	addr := ap.Addr().Unmap()
+	return subtle.ConstantTimeCompare(header[len(prefix):], tok) == 1
+}
+
+// allowed tells whether the client of r is in allow_networks.
+func (g *Gateway) allowed(r *http.Request) bool {
+	addr, ok := ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), g.opts.TrustedProxies)
+	if !ok {
+		return false
+	}
 	for _, p := range g.opts.AllowNetworks {
 		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// ClientAddr is the address of the client behind a request: its peer
+// (remote, "host:port"), or, when the peer is one of trusted, the rightmost
+// address in the X-Forwarded-For values xff that is not itself trusted (the
+// leftmost when all are). An entry that is not an IP address stops the walk
+// and is no client: ok is false, and the caller denies. Without trusted
+// proxies the header is never read: anyone can write it.
+func ClientAddr(remote string, xff []string, trusted []netip.Prefix) (addr netip.Addr, ok bool) {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	addr = ap.Addr().Unmap().WithZone("")
+	if !inPrefixes(addr, trusted) {
+		return addr, true
+	}
+	hops := strings.Split(strings.Join(xff, ","), ",")
+	if len(hops) > 64 {
+		return netip.Addr{}, false // no real proxy chain is that long
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		h := strings.TrimSpace(hops[i])
+		if h == "" && len(xff) == 0 {
+			break // no header at all: the proxy itself is the client
+		}
+		a, err := netip.ParseAddr(h)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		addr = a.Unmap().WithZone("")
+		if !inPrefixes(addr, trusted) {
+			return addr, true
+		}
+	}
+	return addr, true
+}
+
+func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
 			return true
 		}
 	}

@@ -58,7 +58,10 @@ func (st *mergeState) init(g *Gateway) {
 }
 
 // register registers c, or returns the collector already registered in its place.
-func register(reg prometheus.Registerer, c *prometheus.CounterVec) *prometheus.CounterVec {
+func register(reg *prometheus.Registry, c *prometheus.CounterVec) *prometheus.CounterVec {
+	if reg == nil {
+		return c // counted, not exposed
+	}
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
@@ -115,7 +118,7 @@ func (g *Gateway) serveMerged(w http.ResponseWriter, r *http.Request) {
 			results <- fetched{i: i, ct: ct, buf: buf, err: err, d: time.Since(start)}
 		}()
 	}
-	if self {
+	if self && g.opts.Registry != nil {
 		inputs = append(inputs, g.gatherSelf(format))
 	}
 	got := make([]bool, len(mods))

@@ -435,3 +435,44 @@ func BenchmarkMerged(b *testing.B) {
 		}
 	}
 }
+
+// TestServeMergedNothing is /metrics with nothing to merge: no modules, with
+// and without the self source, and with no registry at all (a bare
+// New(Options{}) whose registry is gone): 200 and a valid, possibly empty,
+// exposition, never a panic.
+func TestServeMergedNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		self     bool
+		registry bool
+		want     []string // families
+	}{
+		{"no modules", false, true, nil},
+		{"only self", true, true, []string{"corral_source_samples", "corral_source_scrape_duration_seconds", "corral_source_up"}},
+		{"self without registry", true, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := New(Options{MergeSelf: tc.self})
+			if !tc.registry {
+				g.opts.Registry = nil
+			}
+			srv := httptest.NewServer(http.HandlerFunc(g.serveMerged))
+			defer srv.Close()
+			resp, body := mergedScrape(t, srv.URL, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status: want 200, have %d: %s", resp.StatusCode, body)
+			}
+			fams := parseText(t, body)
+			var have []string
+			for name := range fams {
+				if exposition.Synthetic(name) {
+					have = append(have, name)
+				}
+			}
+			slices.Sort(have)
+			if !slices.Equal(have, tc.want) {
+				t.Errorf("synthetic families: want %v, have %v\n%s", tc.want, have, body)
+			}
+		})
+	}
+}

@@ -94,6 +94,14 @@ func (g *Gateway) fetch(ctx context.Context, m Module, req Request, buf *bytes.B
 		return "", Fail(ReasonInvalid, fmt.Errorf("unsupported Content-Encoding %q", resp.ContentEncoding))
 	}
 	limit := g.opts.MaxBodyBytes
+	// Room for what the source sent last time, so that a buffer the pool
+	// lost is not grown by doubling (a copy per step) for a big body.
+	g.mu.Lock()
+	hint := g.last[m.Name].Bytes
+	g.mu.Unlock()
+	if hint = min(hint+hint/8+512, limit+1); int64(buf.Cap()-buf.Len()) < hint {
+		buf.Grow(int(hint))
+	}
 	n, err = buf.ReadFrom(io.LimitReader(body, limit+1))
 	if err != nil {
 		return "", fmt.Errorf("reading body: %w", classify(ctx, err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -53,8 +54,10 @@ func NewServer(g *Gateway, opts ServerOptions) *Server {
 			ReadHeaderTimeout: opts.ReadHeaderTimeout,
 			ReadTimeout:       opts.ReadHeaderTimeout + 20*time.Second, // requests carry no body
 			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			// A header block past this is refused with 431 (Go adds 4 KiB of
+			// slack): enough for any bearer token or Accept a scraper sends.
+			MaxHeaderBytes: 64 << 10,
+			ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		},
 		flags:    web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &configFile},
 		shutdown: opts.ShutdownTimeout,
@@ -66,6 +69,16 @@ func NewServer(g *Gateway, opts ServerOptions) *Server {
 // config file is invalid.
 func (s *Server) Run() error {
 	err := web.ListenAndServe(s.srv, &s.flags, s.logger)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Serve serves on l, already listening (a test's port 0, an inherited
+// socket), until Stop; TLS and auth come from the web config as in Run.
+func (s *Server) Serve(l net.Listener) error {
+	err := web.ServeMultiple([]net.Listener{l}, s.srv, &s.flags, s.logger)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

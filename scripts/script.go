@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -241,3 +242,6 @@ func (s *Script) errorf(format string, args ...any) error {
 func response(body []byte) *gateway.Response {
 	return &gateway.Response{ContentType: ContentType, Body: io.NopCloser(bytes.NewReader(body))}
 }
+
+// Target is the script's command line, for the landing page and corral check.
+func (s *Script) Target() string { return strings.Join(s.cfg.Command, " ") }

@@ -8,8 +8,9 @@ import (
 )
 
 // ValidateGraph checks the depends_on of every process and task: each name
-// exists in its own kind (a process depends on processes, a task on tasks)
-// and no chain of dependencies loops. Errors are prefixed with the key,
+// exists (a task depends on tasks; a process on processes, or on tasks,
+// which are done before any process starts) and no chain of dependencies
+// loops. Errors are prefixed with the key,
 // e.g. "process.web.depends_on: ...".
 func ValidateGraph(processes map[string]ProcessConfig, tasks map[string]TaskConfig) error {
 	pdeps := make(map[string][]string, len(processes))
@@ -20,12 +21,12 @@ func ValidateGraph(processes map[string]ProcessConfig, tasks map[string]TaskConf
 	for name, t := range tasks {
 		tdeps[name] = t.DependsOn
 	}
-	return errors.Join(validateDeps("process", pdeps), validateDeps("task", tdeps))
+	return errors.Join(validateDeps("process", pdeps, tdeps), validateDeps("task", tdeps, nil))
 }
 
 // validateDeps reports unknown names, self-dependencies and cycles, in name
 // order so that the message is the same on every run.
-func validateDeps(kind string, deps map[string][]string) error {
+func validateDeps(kind string, deps, done map[string][]string) error {
 	var errs []error
 	names := sortedKeys(deps)
 	for _, name := range names {
@@ -33,18 +34,19 @@ func validateDeps(kind string, deps map[string][]string) error {
 			switch {
 			case d == name:
 				errs = append(errs, fmt.Errorf("%s.%s.depends_on: %q depends on itself", kind, name, d))
-			case !hasKey(deps, d):
-				errs = append(errs, fmt.Errorf("%s.%s.depends_on: no %s named %q", kind, name, kind, d))
+			case !hasKey(deps, d) && !hasKey(done, d):
+				what := kind
+				if done != nil {
+					what = kind + " or task"
+				}
+				errs = append(errs, fmt.Errorf("%s.%s.depends_on: no %s named %q", kind, name, what, d))
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	if _, cycle := order(deps); cycle != nil && len(cycle) > 2 { // a -> a is reported above
+		errs = append(errs, fmt.Errorf("%s.%s.depends_on: cycle %s", kind, cycle[0], strings.Join(cycle, " -> ")))
 	}
-	if _, cycle := order(deps); cycle != nil {
-		return fmt.Errorf("%s.%s.depends_on: cycle %s", kind, cycle[0], strings.Join(cycle, " -> "))
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func hasKey[V any](m map[string]V, k string) bool {

@@ -20,13 +20,16 @@ func TestValidateGraph(t *testing.T) {
 	}{
 		{"none", nil, nil, ""},
 		{"chain", map[string]ProcessConfig{"a": p(), "b": p("a"), "c": p("a", "b")}, nil, ""},
-		{"unknown", map[string]ProcessConfig{"a": p("x")}, nil, `process.a.depends_on: no process named "x"`},
+		{"unknown", map[string]ProcessConfig{"a": p("x")}, nil, `process.a.depends_on: no process or task named "x"`},
+		{"process on task", map[string]ProcessConfig{"a": p("t")}, map[string]TaskConfig{"t": task()}, ""},
+		{"unknown and cycle", map[string]ProcessConfig{"a": p("b", "x"), "b": p("a")}, nil,
+			"process.a.depends_on: no process or task named \"x\"\nprocess.a.depends_on: cycle a -> b -> a"},
 		{"itself", map[string]ProcessConfig{"a": p("a")}, nil, `process.a.depends_on: "a" depends on itself`},
 		{"cycle", map[string]ProcessConfig{"a": p("c"), "b": p("a"), "c": p("b"), "d": p()}, nil, `process.a.depends_on: cycle a -> c -> b -> a`},
 		{"task on process", map[string]ProcessConfig{"a": p()}, map[string]TaskConfig{"t": task("a")}, `task.t.depends_on: no task named "a"`},
 		{"task cycle", nil, map[string]TaskConfig{"t": task("u"), "u": task("t")}, `task.t.depends_on: cycle t -> u -> t`},
 		{"both", map[string]ProcessConfig{"a": p("x")}, map[string]TaskConfig{"t": task("y")},
-			"process.a.depends_on: no process named \"x\"\ntask.t.depends_on: no task named \"y\""},
+			"process.a.depends_on: no process or task named \"x\"\ntask.t.depends_on: no task named \"y\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			have := ""

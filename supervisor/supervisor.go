@@ -300,7 +300,9 @@ func (s *Supervisor) launch(cfgs map[string]ProcessConfig) {
 	for _, name := range sortedKeys(cfgs) {
 		p := s.newProc(name, cfgs[name], s.gates[name])
 		for _, d := range p.cfg.DependsOn {
-			p.deps = append(p.deps, s.gates[d])
+			if g := s.gates[d]; g != nil { // a task's name: done before any process starts
+				p.deps = append(p.deps, g)
+			}
 		}
 		s.procs[name] = p
 		s.metrics.add(name)

@@ -280,7 +280,7 @@ func TestReloadReconciles(t *testing.T) {
 	}
 	// A bad configuration is rejected and changes nothing.
 	bad := map[string]ProcessConfig{"keep": next["keep"], "x": {Command: []string{"true"}, DependsOn: []string{"nope"}}}
-	if err := h.s.Reload(bad); err == nil || err.Error() != `process.x.depends_on: no process named "nope"` {
+	if err := h.s.Reload(bad); err == nil || err.Error() != `process.x.depends_on: no process or task named "nope"` {
 		t.Errorf("bad reload: want the depends_on error, have %v", err)
 	}
 	if len(h.s.Status()) != 3 {

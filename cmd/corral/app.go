@@ -5,11 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"os"
-	"reflect"
 	"runtime/debug"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -109,11 +105,12 @@ func loadFlagged(c *cli.Context) (*Config, error) {
 // gatewayOptions turns [web] into the gateway's options.
 func gatewayOptions(web gateway.WebConfig) (gateway.Options, error) {
 	opts := gateway.Options{
-		MergeLabel:    web.MergeLabel,
-		SelfSource:    web.SelfSource,
-		MergeSelf:     web.MergeSelf == nil || *web.MergeSelf,
-		ScrapeTimeout: web.ScrapeTimeout,
-		MaxBodyBytes:  int64(web.MaxBodyBytes),
+		MergeLabel:           web.MergeLabel,
+		SelfSource:           web.SelfSource,
+		MergeSelf:            web.MergeSelf == nil || *web.MergeSelf,
+		ScrapeTimeout:        web.ScrapeTimeout,
+		MaxBodyBytes:         int64(web.MaxBodyBytes),
+		MaxConcurrentScrapes: web.MaxConcurrentScrapes,
 	}
 	for _, n := range web.AllowNetworks {
 		p, err := netip.ParsePrefix(n)
@@ -122,53 +119,23 @@ func gatewayOptions(web gateway.WebConfig) (gateway.Options, error) {
 		}
 		opts.AllowNetworks = append(opts.AllowNetworks, p.Masked())
 	}
+	for _, n := range web.TrustedProxies {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			return opts, fmt.Errorf("web.trusted_proxies: %w", err)
+		}
+		opts.TrustedProxies = append(opts.TrustedProxies, p.Masked())
+	}
 	if web.BearerTokenFile != "" {
-		tok, err := os.ReadFile(web.BearerTokenFile)
+		// Read now (a bad file fails start-up), then re-read on change and
+		// on reload; a file that goes bad later denies every request.
+		tok, err := gateway.NewFileSecret(web.BearerTokenFile)
 		if err != nil {
 			return opts, fmt.Errorf("web.bearer_token_file: %w", err)
 		}
-		opts.BearerToken = strings.TrimSpace(string(tok))
-		if opts.BearerToken == "" {
-			return opts, fmt.Errorf("web.bearer_token_file: %s is empty", web.BearerTokenFile)
-		}
+		opts.BearerTokenFile = tok
 	}
 	return opts, nil
-}
-
-// reloader reloads the configuration on SIGHUP and POST /-/reload.
-type reloader struct {
-	load    func() (*Config, error)
-	web     gateway.WebConfig // the [web] the server runs with
-	gateway *gateway.Gateway
-	metrics *gateway.Metrics
-	logger  *slog.Logger
-	mu      sync.Mutex // one reload at a time
-}
-
-// reload swaps in the modules of the configuration as it is now on disk, or
-// refuses it whole and keeps the running one.
-//
-// TODO(lead): reconcile the supervisor's processes here.
-func (r *reloader) reload() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cfg, err := r.load()
-	var mods []gateway.Module
-	if err == nil {
-		mods, err = buildModules(cfg, r.metrics)
-	}
-	if err != nil {
-		r.metrics.Reloaded(false, time.Now())
-		r.logger.Error("configuration refused, keeping the running one", "err", err)
-		return err
-	}
-	if !reflect.DeepEqual(cfg.Web, r.web) {
-		r.logger.Warn("[web] changed: it takes effect on restart only")
-	}
-	r.gateway.SetModules(mods)
-	r.metrics.Reloaded(true, time.Now())
-	r.logger.Info("configuration reloaded", "sources", len(mods))
-	return nil
 }
 
 func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {

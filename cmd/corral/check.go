@@ -23,7 +23,7 @@ func check(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	mods, _ := buildModules(cfg, nil)
+	mods, _, _ := new(sourceBuilder).build(cfg)
 	summarize(c.App.Writer, cfg, mods)
 	return nil
 }
@@ -40,7 +40,7 @@ func checkBuild(cfg *Config) error {
 	if _, err := gatewayOptions(cfg.Web); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", cfg.where("web"), err))
 	}
-	if _, err := buildModules(cfg, nil); err != nil {
+	if _, _, err := new(sourceBuilder).build(cfg); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -62,17 +62,13 @@ func summarize(w io.Writer, cfg *Config, mods []gateway.Module) {
 	for _, name := range sortedKeys(cfg.Task) {
 		fmt.Fprintf(w, "  %-16s %s (timeout %s)\n", name, strings.Join(cfg.Task[name].Command, " "), cfg.Task[name].Timeout)
 	}
-	fmt.Fprintf(w, "sources: %d\n", len(mods)+len(cfg.Script))
+	fmt.Fprintf(w, "sources: %d\n", len(mods))
 	for _, m := range mods {
 		target := ""
 		if t, ok := m.Source.(gateway.Targeter); ok {
 			target = t.Target()
 		}
 		fmt.Fprintf(w, "  %-16s %-8s %s%s\n", m.Name, m.Kind, target, flags(m.Merge, m.Verify))
-	}
-	for _, name := range sortedKeys(cfg.Script) {
-		s := cfg.Script[name]
-		fmt.Fprintf(w, "  %-16s %-8s %s%s\n", name, "script", strings.Join(s.Command, " "), flags(*s.Merge, true))
 	}
 }
 

@@ -225,69 +225,34 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// validateGraph checks depends_on: every name exists, and processes have no
-// cycle. TODO(lead): replace with supervisor.ValidateGraph once it exists.
+// validateGraph checks depends_on with the supervisor's own rules, naming
+// the file of each process or task it complains of.
 func (c *Config) validateGraph() []error {
-	var errs []error
-	exists := func(n string) bool {
-		_, p := c.Process[n]
-		_, t := c.Task[n]
-		return p || t
-	}
-	deps := make(map[string][]string)
-	for _, name := range sortedKeys(c.Process) {
-		deps[name] = c.Process[name].DependsOn
-	}
-	for _, name := range sortedKeys(c.Task) {
-		deps[name] = c.Task[name].DependsOn
-	}
-	kindOf := func(n string) string {
-		if _, ok := c.Process[n]; ok {
-			return "process"
-		}
-		return "task"
-	}
-	for _, name := range sortedKeys(deps) {
-		for _, d := range deps[name] {
-			if !exists(d) {
-				section := kindOf(name) + "." + name
-				errs = append(errs, fmt.Errorf("%s: %s.depends_on: no process or task %q", c.where(section), section, d))
-			}
-		}
-	}
-	// Depth-first search for a cycle: 1 = on the current path, 2 = done.
-	state := make(map[string]int)
-	var path []string
-	var visit func(n string) []string
-	visit = func(n string) []string {
-		switch state[n] {
-		case 1:
-			i := slices.Index(path, n)
-			return append(slices.Clone(path[i:]), n)
-		case 2:
-			return nil
-		}
-		state[n] = 1
-		path = append(path, n)
-		for _, d := range deps[n] {
-			if exists(d) {
-				if cycle := visit(d); cycle != nil {
-					return cycle
-				}
-			}
-		}
-		path = path[:len(path)-1]
-		state[n] = 2
+	err := supervisor.ValidateGraph(c.Process, c.Task)
+	if err == nil {
 		return nil
 	}
-	for _, name := range sortedKeys(deps) {
-		if cycle := visit(name); cycle != nil {
-			section := kindOf(cycle[0]) + "." + cycle[0]
-			errs = append(errs, fmt.Errorf("%s: %s.depends_on: cycle %s", c.where(cycle[0]), section, strings.Join(cycle, " -> ")))
-			break
-		}
+	var errs []error
+	for _, e := range unjoin(err) {
+		kind, rest, _ := strings.Cut(e.Error(), ".")
+		name, _, _ := strings.Cut(rest, ".depends_on")
+		errs = append(errs, fmt.Errorf("%s: %w", c.where(kind+"."+name), e))
 	}
 	return errs
+}
+
+// unjoin lists the errors inside a joined error, joins within joins
+// included, or err alone.
+func unjoin(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, unjoin(e)...)
+	}
+	return out
 }
 
 // moduleNames are the names of the sources of one kind, sorted.

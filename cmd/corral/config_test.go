@@ -32,7 +32,7 @@ func TestLoadConfigGood(t *testing.T) {
 			t.Errorf("%s: want %v, have %v", tc.what, tc.want, tc.have)
 		}
 	}
-	mods, err := buildModules(cfg, nil)
+	mods, _, err := new(sourceBuilder).build(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestLoadConfigGood(t *testing.T) {
 	for _, m := range mods {
 		names = append(names, m.Kind+"."+m.Name)
 	}
-	if have, want := strings.Join(names, " "), "exporter.app exporter.node file.jobs file.textfile"; have != want {
+	if have, want := strings.Join(names, " "), "exporter.app exporter.node file.jobs file.textfile script.hello"; have != want {
 		t.Errorf("modules: want %s, have %s", want, have)
 	}
 }
@@ -119,7 +119,7 @@ func TestLoadConfigBad(t *testing.T) {
 				"DIR/main.toml: exporter.a.process: no [process.ghost]",
 				`DIR/main.toml: file.a b.name: "a b" must be letters, digits, '_', '-' or '.'`,
 				`DIR/main.toml: file.corral.name: "corral" is corral's own source (web.self_source)`,
-				`DIR/main.toml: process.p.depends_on: no process or task "nobody"`,
+				`DIR/main.toml: process.p.depends_on: no process or task named "nobody"`,
 				"DIR/main.toml: process.p.depends_on: cycle p -> q -> p",
 			},
 		},

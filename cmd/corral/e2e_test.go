@@ -135,8 +135,8 @@ func TestEndToEnd(t *testing.T) {
 		{"/proxy?module=jobs", 200, "jobs 3\n"},
 		{"/proxy?module=nope", 404, "known modules: app, jobs"},
 		{"/metrics", 200, `corral_build_info{goversion=`},
-		{"/metrics", 200, `corral_scrape_bytes_total{source="app"}`},
-		{"/metrics", 200, "corral_config_last_reload_successful 1"},
+		{"/metrics", 200, `corral_scrape_bytes_total{source="app",exporter="corral"}`},
+		{"/metrics", 200, `corral_config_last_reload_successful{exporter="corral"} 1`},
 		{"/", 200, `href="proxy?module=jobs"`},
 		{"/-/ready", 200, "ready"},
 	} {
@@ -163,9 +163,9 @@ func TestEndToEnd(t *testing.T) {
 	// A bad config on SIGHUP is refused: the old modules stay.
 	os.WriteFile(config, []byte("[exporter.app]\nurll = \"x\"\n"), 0o644)
 	cmd.Process.Signal(syscall.SIGHUP)
-	eventually(t, "corral_config_last_reload_successful 0", func() bool {
+	eventually(t, `corral_config_last_reload_successful{exporter="corral"} 0`, func() bool {
 		_, body, _ := get("/metrics")
-		return strings.Contains(body, "corral_config_last_reload_successful 0")
+		return strings.Contains(body, `corral_config_last_reload_successful{exporter="corral"} 0`)
 	})
 	if status, _, _ := get("/proxy?module=jobs"); status != 200 {
 		t.Errorf("after a refused reload, jobs: want 200, have %d", status)
@@ -182,7 +182,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("after reload, %s: want %d, have %d", path, want, status)
 		}
 	}
-	if _, body, _ := get("/metrics"); !strings.Contains(body, "corral_config_last_reload_successful 1") {
+	if _, body, _ := get("/metrics"); !strings.Contains(body, `corral_config_last_reload_successful{exporter="corral"} 1`) {
 		t.Errorf("after a good reload: want corral_config_last_reload_successful 1")
 	}
 }

@@ -3,13 +3,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"sync"
-	"syscall"
+	"runtime"
 	"time"
 
 	"github.com/oklog/run"
@@ -17,6 +14,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/scripts"
+	"github.com/corral-metrics/corral/supervisor"
 )
 
 func main() {
@@ -34,15 +33,12 @@ func main() {
 }
 
 // serve is corral's main action: load the configuration, build the
-// components from the leaves up, run them as one group until a signal.
+// components from the leaves up, run them as one group until the appliance
+// stops, and exit with its code.
 func serve(c *cli.Context) error {
 	logger, err := newLogger(c.String("log.level"), c.String("log.format"), os.Stderr)
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
-	}
-	if c.Args().Present() {
-		// TODO(lead): the main process after "--" is the supervisor's.
-		return cli.Exit("corral: a main command after -- is not supported yet", 2)
 	}
 	load := func() (*Config, error) { return loadFlagged(c) }
 	cfg, err := load()
@@ -53,24 +49,64 @@ func serve(c *cli.Context) error {
 	build := buildInfo()
 	reg := prometheus.NewRegistry()
 	metrics := gateway.NewMetrics(reg, gateway.BuildInfo{Version: build.version, Revision: build.revision})
+	reaper := supervisor.NewReaper(logger.With("component", "reaper"), reg)
+	var mainCmd []string // the main process after "--", if any
+	if c.Args().Present() {
+		mainCmd = c.Args().Slice()
+	}
+	sup, err := supervisor.New(supervisor.Options{
+		Config:     cfg.Supervisor,
+		Processes:  cfg.Process,
+		Tasks:      cfg.Task,
+		Main:       mainCmd,
+		Reaper:     reaper,
+		Logger:     logger,
+		Registerer: reg,
+		LogFormat:  c.String("log.format"),
+	})
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	sources := &sourceBuilder{
+		metrics: metrics,
+		scripts: scripts.Deps{
+			Reaper:         reaper,
+			Logger:         logger,
+			Metrics:        scripts.NewMetrics(reg),
+			Limiter:        scripts.NewLimiter(scriptRuns()),
+			MaxOutputBytes: int64(cfg.Web.MaxBodyBytes),
+		},
+	}
 	opts, err := gatewayOptions(cfg.Web)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	opts.Logger, opts.Registry, opts.Metrics, opts.Version = logger, reg, metrics, build.version
-	rl := &reloader{load: load, web: cfg.Web, metrics: metrics, logger: logger.With("component", "reload")}
+	opts.Processes, opts.Ready = func() []gateway.ProcessStatus { return processStatus(sup.Status()) }, sup.Ready
+	rl := &reloader{load: load, web: cfg.Web, tasks: cfg.Task, metrics: metrics, sources: sources, supervisor: sup, logger: logger.With("component", "reload")}
 	opts.Reload = rl.reload
 	gw := gateway.New(opts)
 	rl.gateway = gw
-	mods, err := buildModules(cfg, metrics)
+	mods, built, err := sources.build(cfg)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
+	sources.adopt(built)
 	gw.SetModules(mods)
 	metrics.Reloaded(true, time.Now())
-	logger.Info("starting corral", "version", build.version, "config", c.String("config.file"), "sources", len(mods))
+	logger.Info("starting corral", "version", build.version, "config", c.String("config.file"),
+		"sources", len(mods), "processes", len(cfg.Process), "main", c.Args().First())
 
 	var g run.Group
+	{ // The reaper: the one owner of wait4, for every child and orphan.
+		g.Add(reaper.Run, func(error) { reaper.Stop() })
+	}
+	{ // The supervisor: tasks, then processes; returns once all have stopped.
+		g.Add(sup.Run, func(error) {
+			gw.Stopping()
+			sup.Stop()
+		})
+	}
 	{ // The HTTP server: every endpoint on the one port.
 		srv := gateway.NewServer(gw, gateway.ServerOptions{
 			ListenAddresses: []string{cfg.Web.ListenAddress},
@@ -78,36 +114,35 @@ func serve(c *cli.Context) error {
 		})
 		g.Add(srv.Run, func(error) { srv.Stop() })
 	}
-	{ // Termination signals. TODO(lead): the supervisor's signal handling replaces this.
-		g.Add(run.SignalHandler(context.Background(), syscall.SIGINT, syscall.SIGTERM))
-	}
-	{ // SIGHUP reloads the configuration.
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		done := make(chan struct{})
-		var once sync.Once
-		g.Add(func() error {
-			for {
-				select {
-				case <-hup:
-					rl.reload()
-				case <-done:
-					return nil
-				}
-			}
-		}, func(error) {
-			signal.Stop(hup)
-			once.Do(func() { close(done) })
-		})
+	{ // Signals: TERM/INT stop (twice: kill), HUP reloads, the rest go to the main process.
+		g.Add(sup.HandleSignals(func() { rl.reload() }))
 	}
 	err = g.Run()
-	if errors.Is(err, run.ErrSignal) {
-		logger.Info("stopped", "reason", err.Error())
-		return nil
-	}
-	if err != nil {
+	var exit *supervisor.ExitError
+	switch {
+	case errors.As(err, &exit):
+		logger.Error("stopped", "reason", exit.Reason, "code", exit.Code)
+		return cli.Exit("", exit.Code)
+	case err != nil:
 		logger.Error("stopped", "err", err)
 		return cli.Exit("", 1)
 	}
+	logger.Info("stopped")
 	return nil
+}
+
+// scriptRuns is the cap on script runs at once across all scripts, so a
+// flood of distinct parameters cannot fork-bomb the appliance.
+func scriptRuns() int { return max(4, 2*runtime.NumCPU()) }
+
+// processStatus is the supervisor's view of its processes in the gateway's terms.
+func processStatus(in []supervisor.Status) []gateway.ProcessStatus {
+	out := make([]gateway.ProcessStatus, len(in))
+	for i, s := range in {
+		out[i] = gateway.ProcessStatus{
+			Name: s.Name, State: s.State, PID: s.PID, Restarts: s.Restarts, Started: s.StartTime,
+			LastExitCode: s.LastExitCode, Check: s.Check, Ready: s.Ready,
+		}
+	}
+	return out
 }

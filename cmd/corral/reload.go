@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/supervisor"
+)
+
+// reloader reloads the configuration on SIGHUP and POST /-/reload.
+type reloader struct {
+	load       func() (*Config, error)
+	web        gateway.WebConfig                // the [web] the server runs with
+	tasks      map[string]supervisor.TaskConfig // the tasks that ran at start-up
+	gateway    *gateway.Gateway
+	supervisor *supervisor.Supervisor
+	sources    *sourceBuilder
+	metrics    *gateway.Metrics
+	logger     *slog.Logger
+	mu         sync.Mutex // one reload at a time
+}
+
+// reload applies the configuration as it is now on disk: the supervisor
+// reconciles its processes (new start, removed stop, changed restart,
+// unchanged untouched) and the gateway swaps its modules at once. A
+// configuration that fails to load or build is refused whole and the
+// running one stays.
+func (r *reloader) reload() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cfg, err := r.load()
+	var (
+		mods  []gateway.Module
+		built map[string]builtScript
+	)
+	if err == nil {
+		mods, built, err = r.sources.build(cfg)
+	}
+	if err == nil && !reflect.DeepEqual(cfg.Task, r.tasks) {
+		r.logger.Warn("[task] changed: tasks run once, at start-up; the change applies on restart")
+	}
+	if err == nil {
+		if err = r.supervisor.Reload(cfg.Process); err != nil {
+			err = fmt.Errorf("processes: %w", err)
+		}
+	}
+	if err != nil {
+		r.metrics.Reloaded(false, time.Now())
+		r.logger.Error("configuration refused, keeping the running one", "err", err)
+		return err
+	}
+	if !reflect.DeepEqual(cfg.Web, r.web) {
+		r.logger.Warn("[web] changed: it takes effect on restart only")
+	}
+	r.sources.adopt(built)
+	r.gateway.SetModules(mods)
+	r.metrics.Reloaded(true, time.Now())
+	r.logger.Info("configuration reloaded", "sources", len(mods), "processes", len(cfg.Process))
+	return nil
+}

@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkRelay is the floor under /proxy's streaming figure: the same
+// client and upstream as BenchmarkScrape, with one hop between them that
+// does nothing but relay TCP bytes, by splice (io.Copy between TCP
+// connections, zero-copy on Linux) or through a 256 KiB user-space buffer
+// as /proxy must. Its p50 against direct is what one extra hop costs on
+// this machine before any HTTP is parsed or written.
+func BenchmarkRelay(b *testing.B) {
+	for _, size := range []struct {
+		name   string
+		series int
+	}{{"90KB", 1000}, {"8.6MB", 100000}} {
+		body := benchExposition(size.series)
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.Write(body)
+		}))
+		target := strings.TrimPrefix(up.URL, "http://")
+		for _, mode := range []string{"splice", "buffer"} {
+			relay := tcpRelay(b, target, mode == "buffer")
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
+			b.Run(fmt.Sprintf("size=%s/relay_%s", size.name, mode), func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(body)))
+				durations := make([]time.Duration, 0, 1024)
+				for b.Loop() {
+					start := time.Now()
+					resp, err := client.Get("http://" + relay + "/metrics")
+					if err != nil {
+						b.Fatal(err)
+					}
+					n, err := io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if err != nil || resp.StatusCode != 200 || n != int64(len(body)) {
+						b.Fatalf("status %d, %d of %d bytes, %v", resp.StatusCode, n, len(body), err)
+					}
+					durations = append(durations, time.Since(start))
+				}
+				slices.Sort(durations)
+				b.ReportMetric(float64(durations[len(durations)/2].Nanoseconds()), "p50-ns")
+			})
+			client.CloseIdleConnections()
+		}
+		up.Close()
+	}
+}
+
+// onlyReader and onlyWriter hide ReadFrom/WriteTo so that io.CopyBuffer
+// copies through its buffer.
+type onlyReader struct{ io.Reader }
+type onlyWriter struct{ io.Writer }
+
+// tcpRelay listens on loopback and relays every connection to target until
+// the benchmark ends.
+func tcpRelay(b *testing.B, target string, buffered bool) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	pipe := func(dst, src net.Conn) {
+		if buffered {
+			io.CopyBuffer(onlyWriter{dst}, onlyReader{src}, make([]byte, 256<<10))
+		} else {
+			io.Copy(dst, src)
+		}
+		dst.(*net.TCPConn).CloseWrite()
+	}
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, u)
+			mu.Unlock()
+			wg.Go(func() { pipe(u, c) })
+			wg.Go(func() { pipe(c, u) })
+		}
+	})
+	b.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
