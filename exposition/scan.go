@@ -156,7 +156,6 @@ type scanner struct {
 	eof      bool
 	labels   []span  // label names of the current sample
 	lends    []int32 // where each label of the current sample ends (after its value's quote)
-	scratch  []byte  // the canonical form of a series, when its line is not
 	hashing  bool    // compute sample.hash, for the merge's deduplication
 	seed     uint64  // of sample.hash: random per scanner, so that input cannot aim at collisions
 }
@@ -620,9 +619,8 @@ func (s *scanner) sampleLine(i, end int) error {
 
 	var le, quantile span
 	s.labels, s.lends = s.labels[:0], s.lends[:0]
-	sorted, adjacent := true, !inBraces
+	sorted := true
 	var prevName []byte
-	prevEnd := int(smp.name.hi)
 	if !inBraces {
 		i = s.skipBlank(i, end)
 		if i < end && b[i] == '{' {
@@ -684,10 +682,6 @@ func (s *scanner) sampleLine(i, end int) error {
 				}
 			}
 			prevName = lname
-			if ls != prevEnd+1 || b[prevEnd] != ',' && b[prevEnd] != '{' {
-				adjacent = false
-			}
-			prevEnd = i
 			s.labels = append(s.labels, span{int32(ls), int32(next)})
 			s.lends = append(s.lends, int32(i))
 			for _, r := range s.reserved {
@@ -759,7 +753,7 @@ func (s *scanner) sampleLine(i, end int) error {
 	smp.fam = fi
 	smp.member = uint8(member)
 	if s.hashing {
-		smp.hash = s.seriesHash(&smp, name, sorted && adjacent)
+		smp.hash = s.seriesHash(name)
 	}
 	idx := int32(len(s.samples))
 	if f.n > 0 && f.last != idx-1 {
@@ -776,38 +770,13 @@ func (s *scanner) sampleLine(i, end int) error {
 }
 
 // seriesHash hashes a sample's series, the same for the same name and
-// label set in any order: the canonical form is the name, then, if there are
-// labels, '{' and the labels as written sorted by name and joined by ','.
-// canonical tells that the line already has that form.
-func (s *scanner) seriesHash(smp *sample, name []byte, canonical bool) uint64 {
-	if len(s.labels) == 0 {
-		return hashBytes(s.seed, name)
+// label set in any order: the name's hash plus each label's as written.
+func (s *scanner) seriesHash(name []byte) uint64 {
+	h := hashBytes(s.seed, name)
+	for k, l := range s.labels {
+		h += hashBytes(s.seed, s.body[l.lo:s.lends[k]])
 	}
-	if canonical && smp.flags&flagQuoted == 0 {
-		return hashBytes(s.seed, s.body[smp.name.lo:smp.labels.hi])
-	}
-	b := s.body
-	c := append(append(s.scratch[:0], name...), '{')
-	// Insertion sort of the few labels, by name as written.
-	idx := make([]int, 0, 8)
-	for k := range s.labels {
-		idx = append(idx, k)
-		for j := len(idx) - 1; j > 0; j-- {
-			x, y := s.labels[idx[j-1]], s.labels[idx[j]]
-			if bytes.Compare(b[x.lo:x.hi], b[y.lo:y.hi]) <= 0 {
-				break
-			}
-			idx[j-1], idx[j] = idx[j], idx[j-1]
-		}
-	}
-	for n, k := range idx {
-		if n > 0 {
-			c = append(c, ',')
-		}
-		c = append(c, b[s.labels[k].lo:s.lends[k]]...)
-	}
-	s.scratch = c
-	return hashBytes(s.seed, c)
+	return h
 }
 
 func (s *scanner) sameLabelName(ls span, name []byte) bool {
@@ -1056,22 +1025,27 @@ func digits(b []byte) bool {
 
 // hashBytes is a fast 64-bit hash of b for the merge's deduplication, which
 // verifies every match: a collision costs a comparison, never a series.
+// Short inputs (most labels) take one multiplication.
 func hashBytes(seed uint64, b []byte) uint64 {
 	const p0, p1, p2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
-	h := seed ^ uint64(len(b))*p0
 	n := len(b)
-	if n < 8 {
-		var t uint64
-		for i := range n {
-			t |= uint64(b[i]) << (8 * i)
+	h := seed ^ uint64(n)*p0
+	var x, y uint64
+	switch {
+	case n >= 16:
+		for i := 0; i+16 < n; i += 16 {
+			h = mix(binary.LittleEndian.Uint64(b[i:])^p1, binary.LittleEndian.Uint64(b[i+8:])^h)
 		}
-		return mix(h^t, p1^seed)
+		// The last 16 bytes, overlapping what was mixed.
+		x, y = binary.LittleEndian.Uint64(b[n-16:]), binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 8:
+		x, y = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 4:
+		x, y = uint64(binary.LittleEndian.Uint32(b)), uint64(binary.LittleEndian.Uint32(b[n-4:]))
+	case n > 0:
+		x, y = uint64(b[0])<<16|uint64(b[n>>1])<<8|uint64(b[n-1]), 0
 	}
-	for i := 0; i+8 < n; i += 8 {
-		h = mix(h^binary.LittleEndian.Uint64(b[i:]), p1)
-	}
-	// The last 8 bytes, overlapping what was mixed when n is not a multiple of 8.
-	return mix(h^binary.LittleEndian.Uint64(b[n-8:]), p2^seed)
+	return mix(x^p1, y^h^p2)
 }
 
 func mix(a, b uint64) uint64 {
