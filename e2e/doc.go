@@ -1,0 +1,24 @@
+// Package e2e is corral's end-to-end suite, run against real components:
+//
+//   - TestPrometheusScrapesCorral: Debian's Prometheus scrapes corral's merged
+//     /metrics and /proxy?module=node every second while corral supervises
+//     Debian's node exporter, a script and a textfile; the node exporter is
+//     SIGKILLed and restarted under Prometheus' eyes.
+//   - TestPromtoolCheckMetrics: promtool check metrics on every text format
+//     corral serves (OpenMetrics checked structurally: Debian 12's promtool
+//     reads only 0.0.4).
+//   - TestQuickstart, TestExampleNodeExporter: the examples run as documented.
+//   - TestDocker: with a Docker engine, the images built with no registry
+//     (docker/test-base.sh, the Dockerfile, docker/prometheus-image.sh) and
+//     corral as PID 1: scrape, SIGHUP reload, orphans reaped, docker stop,
+//     exit codes, and examples/appliance under docker compose with Prometheus.
+//
+// The tests carry the build tag e2e, so `go test ./...` on a machine with only
+// Go does not run them. .ci/run installs Debian's prometheus,
+// prometheus-node-exporter and busybox-static and runs
+//
+//	go test -tags e2e -count=1 -v ./e2e/
+//
+// TestMain builds cmd/corral (static, CGO_ENABLED=0); CORRAL_E2E_BINARY=path
+// tests a given binary instead, such as make build's dist/corral.
+package e2e
