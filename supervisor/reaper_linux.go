@@ -81,8 +81,9 @@ func NewReaper(logger *slog.Logger, reg prometheus.Registerer) *Reaper {
 }
 
 // Start starts cmd in a process group of its own and returns a channel that
-// receives its exit exactly once. cmd.Process.Pid stays valid to read after
-// Start, also once the child is reaped. Signal the child's group with
+// receives its exit exactly once. Do not use cmd.Process after Start: the
+// reaper releases it (and its pidfd) when it reaps the child; use the pid
+// from StartPid instead. Signal the child's group with
 // unix.Kill(-pid, sig) only until its exit is received (after that, the pid
 // may be recycled). cmd's Stdin, Stdout and Stderr must be nil
 // or *os.File: anything else makes os/exec start copying goroutines that only
@@ -93,9 +94,7 @@ func (r *Reaper) Start(cmd *exec.Cmd) (<-chan Exit, error) {
 }
 
 // StartPid is Start that also returns the child's pid, which is its process
-// group id. (The reaper never calls os.Process.Release, which would set
-// cmd.Process.Pid to -1 under a reader's feet; the pid from here needs no
-// such care.)
+// group id.
 func (r *Reaper) StartPid(cmd *exec.Cmd) (int, <-chan Exit, error) {
 	for _, f := range []any{cmd.Stdin, cmd.Stdout, cmd.Stderr} {
 		switch f.(type) {
@@ -118,12 +117,13 @@ func (r *Reaper) StartPid(cmd *exec.Cmd) (int, <-chan Exit, error) {
 		return 0, nil, err
 	}
 	pid := cmd.Process.Pid
-	r.waiters[pid] = waiter{done: done}
+	r.waiters[pid] = waiter{done: done, proc: cmd.Process}
 	return pid, done, nil
 }
 
 type waiter struct {
 	done chan Exit
+	proc *os.Process
 }
 
 // Run reaps until Stop, and after Stop until every process started through
@@ -190,11 +190,9 @@ func (r *Reaper) reap() {
 		}
 		if w, ok := r.waiters[pid]; ok {
 			delete(r.waiters, pid)
-			// No cmd.Process.Release(): it writes Pid = -1 under the feet of an
-			// owner that reads cmd.Process.Pid after Start. The pidfd is
-			// closed by the runtime's cleanup once the owner drops the Cmd,
-			// and a signal through it after the reap fails with ESRCH
-			// instead of reaching a recycled pid.
+			// The pid is gone: close os/exec's pidfd now rather than when
+			// the garbage collector finds the Cmd, so open files stay exact.
+			w.proc.Release()
 			w.done <- Exit{Pid: pid, Status: ws}
 			r.checkDrained()
 			continue
