@@ -22,6 +22,9 @@ type Input struct {
 	Body        []byte
 	Err         error         // the scrape failed: the source contributes nothing
 	Duration    time.Duration // how long the scrape took
+	// Received, when it has scanned all of Body (see Receive), is Body's
+	// scan, which the merge then uses instead of scanning Body again.
+	Received *Receiver
 }
 
 // Options shape a merge.
@@ -68,7 +71,8 @@ func Synthetic(name string) bool {
 type source struct {
 	in       *Input
 	idx      int
-	sc       *scanner
+	sc       *scanner // own, or the Input's Receiver's while a merge uses it
+	own      *scanner
 	conv     bytes.Buffer // a protobuf body written as text
 	injected []byte       // label="value",... added to every series
 	reserved [][]byte     // label names that are renamed exported_*
@@ -173,7 +177,7 @@ func (m *merger) release() {
 		m.out = make([]byte, 0, flushSize+64<<10)
 	}
 	for _, s := range m.srcs {
-		s.in, s.err = nil, nil
+		s.in, s.err, s.sc = nil, nil, s.own
 		s.sc.reset(nil, false, nil)
 		if s.conv.Cap() > 64<<20 {
 			s.conv = bytes.Buffer{}
@@ -194,7 +198,8 @@ func (m *merger) release() {
 // parallel when there is more than one worth it.
 func (m *merger) prepare(inputs []Input, text bool) {
 	for len(m.srcs) < len(inputs) {
-		m.srcs = append(m.srcs, &source{sc: newScanner()})
+		sc := newScanner()
+		m.srcs = append(m.srcs, &source{sc: sc, own: sc})
 	}
 	m.srcs = m.srcs[:len(inputs)]
 	big := 0
@@ -239,6 +244,14 @@ func (s *source) scan(text bool) {
 	in := s.in
 	s.sc.hashing = true
 	body, om := in.Body, false
+	if r := in.Received; r.Scanned() && r.sc.hashing && r.sc.om == (FormatOf(in.ContentType) == OpenMetrics) &&
+		len(r.sc.body) == len(in.Body) && slices.EqualFunc(r.sc.reserved, s.reserved, bytes.Equal) {
+		s.sc = r.sc // scanned while received
+		if err := r.Finish(in.Body); err != nil {
+			s.err = fmt.Errorf("invalid exposition: %w", err)
+		}
+		return
+	}
 	switch FormatOf(in.ContentType) {
 	case Text:
 	case OpenMetrics:

@@ -122,7 +122,9 @@ type family struct {
 	typ     Type
 	typed   bool
 	hasHelp bool
-	help    span // raw, still escaped
+	bare    bool   // name is a valid unquoted metric name
+	hash    uint64 // of name, when hashing
+	help    span   // raw, still escaped
 	first   int32
 	n       int32
 	last    int32
@@ -154,10 +156,12 @@ type scanner struct {
 	suffixed bool // some family's name ends in a member suffix: member lookups must check the map
 	split    bool // some family's samples are not contiguous
 	eof      bool
-	labels   []span  // label names of the current sample
-	lends    []int32 // where each label of the current sample ends (after its value's quote)
-	hashing  bool    // compute sample.hash, for the merge's deduplication
-	seed     uint64  // of sample.hash: random per scanner, so that input cannot aim at collisions
+	labels   []span   // label names of the current sample
+	lends    []int32  // where each label of the current sample ends (after its value's quote)
+	hashing  bool     // compute sample.hash, for the merge's deduplication
+	general  bool     // never take fastSample: tests compare it with the general path
+	half     *scanner // scans the second half of a large body (linesSplit)
+	seed     uint64   // of sample.hash: random per scanner, so that input cannot aim at collisions
 }
 
 func newScanner() *scanner {
@@ -181,17 +185,42 @@ func (s *scanner) scan(body []byte, om bool, reserved [][]byte) error {
 	if len(body) >= math.MaxInt32 {
 		return &ParseError{Msg: "body larger than 2 GiB"}
 	}
-	if !utf8.Valid(body) {
+	if err := s.linesSplit(body, 0); err != nil {
+		return err
+	}
+	return s.end()
+}
+
+// scanRange parses the lines of body[from:to], which starts a line, as a
+// body of its own but with positions in body.
+func (s *scanner) scanRange(body []byte, om bool, reserved [][]byte, from, to int) error {
+	s.reset(body, om, reserved)
+	if len(body) >= math.MaxInt32 {
+		return &ParseError{Msg: "body larger than 2 GiB"}
+	}
+	if err := s.lines(body, from, to); err != nil {
+		return err
+	}
+	return s.end()
+}
+
+// lines parses the lines of body[from:to], which starts a line, after the
+// lines before it: body may have grown (a body scanned as it arrives), the
+// positions scanned before stay valid in it.
+func (s *scanner) lines(body []byte, from, to int) error {
+	s.body = body
+	if !utf8.Valid(body[from:to]) {
 		return s.invalidUTF8()
 	}
-	for pos := 0; pos < len(body); {
+	body = body[:to]
+	for pos := from; pos < len(body); {
 		s.line++
 		if s.eof {
 			return s.errorf("content after # EOF")
 		}
 		end := bytes.IndexByte(body[pos:], '\n')
 		if end < 0 {
-			if om && string(body[pos:]) == "# EOF" {
+			if s.om && string(body[pos:]) == "# EOF" {
 				s.eof = true
 				break
 			}
@@ -203,7 +232,12 @@ func (s *scanner) scan(body []byte, om bool, reserved [][]byte) error {
 		}
 		pos = end + 1
 	}
-	if om && !s.eof {
+	return nil
+}
+
+// end checks the end of the body once every line is scanned.
+func (s *scanner) end() error {
+	if s.om && !s.eof {
 		return &ParseError{Line: s.line, Msg: "missing # EOF at end of OpenMetrics input (truncated body?)"}
 	}
 	if s.split {
@@ -241,6 +275,9 @@ func (s *scanner) scanLine(i, end int) error {
 	}
 	if b[i] == '#' {
 		return s.comment(i+1, end)
+	}
+	if !s.om && !s.general && s.fastSample(i, end) {
+		return nil
 	}
 	return s.sampleLine(i, end)
 }
@@ -364,12 +401,28 @@ func (s *scanner) unit(i, end int) error {
 
 func (s *scanner) newFamily(name []byte) int32 {
 	fi := int32(len(s.fams))
-	s.fams = append(s.fams, family{name: name, first: -1, last: -1})
+	s.fams = append(s.fams, family{name: name, first: -1, last: -1, bare: bareMetricName(name)})
+	if s.hashing {
+		s.fams[fi].hash = hashBytes(s.seed, name)
+	}
 	s.byName[string(name)] = fi
 	if !s.suffixed && memberOf(name) != memberExact {
 		s.suffixed = true
 	}
 	return fi
+}
+
+// bareMetricName tells whether name may be written unquoted as a metric name.
+func bareMetricName(name []byte) bool {
+	if len(name) == 0 || nameChars[name[0]]&(nameFirst|nameColon) == 0 {
+		return false
+	}
+	for _, c := range name[1:] {
+		if nameChars[c]&(nameRest|nameColon) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // memberOf tells which member suffix name ends with.

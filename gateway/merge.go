@@ -78,6 +78,7 @@ type fetched struct {
 	i   int
 	ct  string
 	buf *bytes.Buffer
+	rc  *exposition.Receiver // the body's scan, finished
 	err error
 	d   time.Duration
 }
@@ -111,30 +112,39 @@ func (g *Gateway) serveMerged(w http.ResponseWriter, r *http.Request) {
 	results := make(chan fetched, len(mods)) // late scrapes never block
 	for i, m := range mods {
 		inputs[i] = exposition.Input{Name: m.Name, Labels: m.Labels}
+		in := inputs[i] // a copy: the goroutine may outlive this call
 		buf := g.getBuffer()
 		go func() {
 			start := time.Now()
-			ct, err := g.fetch(ctx, m, Request{Accept: accept}, buf)
-			results <- fetched{i: i, ct: ct, buf: buf, err: err, d: time.Since(start)}
+			// Text is scanned while it arrives, the rest as soon as it has.
+			ct, rc, err := g.fetch(ctx, m, Request{Accept: accept}, buf, func(ct string) *exposition.Receiver {
+				return exposition.Receive(ct, g.opts.MergeLabel, &in)
+			})
+			d := time.Since(start)
+			if err == nil {
+				rc.Finish(buf.Bytes())
+			}
+			results <- fetched{i: i, ct: ct, buf: buf, rc: rc, err: err, d: d}
 		}()
 	}
 	if self && g.opts.Registry != nil {
 		inputs = append(inputs, g.gatherSelf(format))
 	}
 	got := make([]bool, len(mods))
-	done := make([]*bytes.Buffer, 0, len(mods))
+	done := make([]fetched, 0, len(mods))
 	defer func() {
-		for _, b := range done {
-			g.putBuffer(b)
+		for _, f := range done {
+			f.rc.Release()
+			g.putBuffer(f.buf)
 		}
 	}()
 	for pending := len(mods); pending > 0; pending-- {
 		select {
 		case f := <-results:
 			in := &inputs[f.i]
-			in.ContentType, in.Body, in.Err, in.Duration = f.ct, f.buf.Bytes(), f.err, f.d
+			in.ContentType, in.Body, in.Err, in.Duration, in.Received = f.ct, f.buf.Bytes(), f.err, f.d, f.rc
 			got[f.i] = true
-			done = append(done, f.buf)
+			done = append(done, f)
 		case <-ctx.Done():
 			// Cut off: whatever has not answered is down. Its goroutine
 			// still owns its buffer, which is left to the garbage collector.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/corral-metrics/corral/exposition"
 )
 
 // serveProxy is /proxy?module=NAME: one source on its own, exporter_exporter
@@ -60,9 +62,14 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, m Module, req Request) {
 	buf := g.getBuffer()
 	defer g.putBuffer(buf)
-	ct, err := g.fetch(ctx, m, req, buf)
+	ct, rc, err := g.fetch(ctx, m, req, buf, func(ct string) *exposition.Receiver { return exposition.Receive(ct, "", nil) })
+	defer rc.Release()
 	if err == nil {
-		if verr := validate(ct, buf.Bytes()); verr != nil {
+		verr := rc.Finish(buf.Bytes()) // text: validated while it arrived
+		if rc == nil {
+			verr = validate(ct, buf.Bytes())
+		}
+		if verr != nil {
 			err = Fail(ReasonInvalid, fmt.Errorf("invalid exposition (%s): %w", ct, verr))
 			g.failed(m.Name, err)
 		}

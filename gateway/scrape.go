@@ -9,7 +9,10 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
+
+	"github.com/corral-metrics/corral/exposition"
 )
 
 // TimeoutHeader is the header in which Prometheus sends its scrape timeout.
@@ -71,14 +74,18 @@ func (g *Gateway) record(source string, start time.Time, n int64, err error) {
 // the source left compressed is decompressed. The scrape is recorded in
 // corral's metrics and the landing page whatever its outcome. ctx carries the
 // deadline (see Deadline); the source applies its own timeout within it.
-func (g *Gateway) fetch(ctx context.Context, m Module, req Request, buf *bytes.Buffer) (contentType string, err error) {
+//
+// When receive is not nil, it is asked for a Receiver for the body's
+// Content-Type, which then scans the body while it is read: the caller
+// finishes and releases it.
+func (g *Gateway) fetch(ctx context.Context, m Module, req Request, buf *bytes.Buffer, receive func(contentType string) *exposition.Receiver) (contentType string, rc *exposition.Receiver, err error) {
 	start := time.Now()
 	n := int64(0)
 	defer func() { g.record(m.Name, start, n, err) }()
 
 	resp, err := m.Source.Scrape(ctx, req)
 	if err != nil {
-		return "", classify(ctx, err)
+		return "", rc, classify(ctx, err)
 	}
 	defer resp.Body.Close()
 	var body io.Reader = resp.Body
@@ -87,11 +94,30 @@ func (g *Gateway) fetch(ctx context.Context, m Module, req Request, buf *bytes.B
 	case "gzip":
 		zr, err := gzip.NewReader(resp.Body)
 		if err != nil {
-			return "", Fail(ReasonInvalid, fmt.Errorf("reading gzip body: %w", classify(ctx, err)))
+			return "", rc, Fail(ReasonInvalid, fmt.Errorf("reading gzip body: %w", classify(ctx, err)))
 		}
 		body = zr
 	default:
-		return "", Fail(ReasonInvalid, fmt.Errorf("unsupported Content-Encoding %q", resp.ContentEncoding))
+		return "", rc, Fail(ReasonInvalid, fmt.Errorf("unsupported Content-Encoding %q", resp.ContentEncoding))
+	}
+	ct := contentTypeOr(resp.ContentType)
+	if receive != nil {
+		if rc = receive(ct); rc != nil {
+			// The scan runs beside the reads, which go on at the
+			// network's pace; it is done when fetch returns.
+			f := &feeder{r: body, buf: buf, bodies: make(chan []byte, 64)}
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for b := range f.bodies {
+					rc.Feed(b)
+				}
+			})
+			defer func() {
+				close(f.bodies)
+				wg.Wait()
+			}()
+			body = f
+		}
 	}
 	limit := g.opts.MaxBodyBytes
 	// Room for what the source sent last time, so that a buffer the pool
@@ -104,14 +130,41 @@ func (g *Gateway) fetch(ctx context.Context, m Module, req Request, buf *bytes.B
 	}
 	n, err = buf.ReadFrom(io.LimitReader(body, limit+1))
 	if err != nil {
-		return "", fmt.Errorf("reading body: %w", classify(ctx, err))
+		return "", rc, fmt.Errorf("reading body: %w", classify(ctx, err))
 	}
 	if n > limit {
 		buf.Truncate(int(limit))
 		n = limit
-		return "", tooLarge(limit)
+		return "", rc, tooLarge(limit)
 	}
-	return contentTypeOr(resp.ContentType), nil
+	return ct, rc, nil
+}
+
+// feeder hands the body read so far to a Receiver's goroutine before every
+// read that follows at least feedSize more bytes, so that the scan of what
+// has arrived overlaps the transfer of the rest. The bytes handed over are
+// never written again: reads append after them, and a buffer that grows
+// leaves them where they are.
+type feeder struct {
+	r      io.Reader
+	buf    *bytes.Buffer // what ReadFrom has read so far
+	sent   int
+	bodies chan []byte
+}
+
+// feedSize is how much more of the body a feeder waits for before it hands
+// it on.
+const feedSize = 64 << 10
+
+func (f *feeder) Read(p []byte) (int, error) {
+	if n := f.buf.Len(); n-f.sent >= feedSize {
+		select {
+		case f.bodies <- f.buf.Bytes():
+			f.sent = n
+		default: // the scan is behind: the next hand-off carries more
+		}
+	}
+	return f.r.Read(p)
 }
 
 func tooLarge(limit int64) error {
