@@ -92,8 +92,8 @@ type Gateway struct {
 	last map[string]scrapeState // by source name, for the landing page
 
 	stopping atomic.Bool
-	bufs     sync.Pool // *bytes.Buffer for buffered scrapes
-	chunks   sync.Pool // *[]byte for streamed copies
+	bufs     bodyBuffers // for buffered scrapes: see getBuffer
+	chunks   sync.Pool   // *[]byte for streamed copies
 	landing  *template.Template
 	merge    mergeState // the merged /metrics: see merge.go
 }

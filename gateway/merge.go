@@ -37,9 +37,16 @@ type mergeState struct {
 	gzips     sync.Pool // *gzip.Writer
 
 	mu      sync.Mutex
-	down    map[string]string // source: the reason last logged
-	dropped map[string]string // source/family: the conflict last logged
+	down    map[string]string    // source: the reason it was last logged down for
+	logged  map[string]time.Time // source: when its up or down was last logged
+	dropped map[string]string    // source/family: the conflict last logged
 }
+
+// sourceLogInterval is the least time between two logs of a source going
+// down or back up: a flapping source (or concurrent scrapes that see it
+// differently) does not flood the log, and the state last logged is always
+// caught up with by the first scrape after the interval.
+const sourceLogInterval = 10 * time.Second
 
 func (st *mergeState) init(g *Gateway) {
 	st.once.Do(func() {
@@ -53,6 +60,7 @@ func (st *mergeState) init(g *Gateway) {
 			Help: "Samples left out of the merged /metrics because their source had already exposed the same series.",
 		}, []string{label}))
 		st.down = map[string]string{}
+		st.logged = map[string]time.Time{}
 		st.dropped = map[string]string{}
 	})
 }
@@ -113,7 +121,7 @@ func (g *Gateway) serveMerged(w http.ResponseWriter, r *http.Request) {
 	for i, m := range mods {
 		inputs[i] = exposition.Input{Name: m.Name, Labels: m.Labels}
 		in := inputs[i] // a copy: the goroutine may outlive this call
-		buf := g.getBuffer()
+		buf := g.getBuffer(m.Name)
 		go func() {
 			start := time.Now()
 			// Text is scanned while it arrives, the rest as soon as it has.
@@ -135,7 +143,7 @@ func (g *Gateway) serveMerged(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		for _, f := range done {
 			f.rc.Release()
-			g.putBuffer(f.buf)
+			g.putBuffer(mods[f.i].Name, f.buf)
 		}
 	}()
 	for pending := len(mods); pending > 0; pending-- {
@@ -156,6 +164,11 @@ func (g *Gateway) serveMerged(w http.ResponseWriter, r *http.Request) {
 			}
 			pending = 0
 		}
+	}
+	if clientGone(ctx) {
+		// Nobody to answer: no merge, and nothing the sources did wrong.
+		g.logger.Debug("merged scrape abandoned: the client went away")
+		return
 	}
 
 	w.Header().Set("Content-Type", string(format))
@@ -179,7 +192,7 @@ func (g *Gateway) serveMerged(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		g.logger.Debug("merged scrape not fully written", "err", err)
 	}
-	st.account(g.logger, rep)
+	st.account(g.logger, rep, time.Now())
 }
 
 // gatherSelf is corral's own registry as one more source.
@@ -208,8 +221,9 @@ func (g *Gateway) gatherSelf(format expfmt.Format) exposition.Input {
 }
 
 // account counts conflicts and duplicates and logs what changed since the
-// last merged scrape: a source going down or up, a family dropped or back.
-func (st *mergeState) account(logger *slog.Logger, rep exposition.Report) {
+// last merged scrape: a family dropped or back, a source going down or back
+// up (at most once per sourceLogInterval for each source).
+func (st *mergeState) account(logger *slog.Logger, rep exposition.Report, now time.Time) {
 	seen := make(map[string]bool, len(rep.Conflicts))
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -239,6 +253,10 @@ func (st *mergeState) account(logger *slog.Logger, rep exposition.Report) {
 		if st.down[s.Name] == reason {
 			continue
 		}
+		if last, ok := st.logged[s.Name]; ok && now.Sub(last) < sourceLogInterval {
+			continue // logged moments ago: a later scrape catches up
+		}
+		st.logged[s.Name] = now
 		if reason == "" {
 			delete(st.down, s.Name)
 			logger.Info("source back in the merged /metrics", "source", s.Name)
@@ -246,6 +264,14 @@ func (st *mergeState) account(logger *slog.Logger, rep exposition.Report) {
 		}
 		st.down[s.Name] = reason
 		logger.Warn("source left out of the merged /metrics", "source", s.Name, "err", s.Err)
+	}
+	if len(st.logged) > 2*len(rep.Sources)+16 {
+		// Sources that left the configuration.
+		for name, last := range st.logged {
+			if now.Sub(last) >= sourceLogInterval && st.down[name] == "" {
+				delete(st.logged, name)
+			}
+		}
 	}
 }
 

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -474,5 +477,153 @@ func TestServeMergedNothing(t *testing.T) {
 				t.Errorf("synthetic families: want %v, have %v\n%s", tc.want, have, body)
 			}
 		})
+	}
+}
+
+// lockedBuffer is a log destination safe for the gateway's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestServeMergedClientGone: a client that gives up on /metrics while a
+// source is slow is not the source's fault: nothing is logged at warn and
+// the landing page does not show the source down.
+func TestServeMergedClientGone(t *testing.T) {
+	var logs lockedBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	g, url := mergeGateway(t, Options{Logger: logger, MergeSelf: false},
+		exporterModule(t, "slow", slow.URL, true),
+		exporterModule(t, "good", mergeUpstream(t, "node.prom"), true))
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			t.Fatalf("want the client's own timeout, have status %d", resp.StatusCode)
+		}
+		cancel()
+	}
+	// The gateway sees the connection close a moment later.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		g.mu.Lock()
+		st, scraped := g.last["slow"]
+		g.mu.Unlock()
+		if scraped && st.Err != "" {
+			t.Fatalf("slow: want no error on the landing page, have %q", st.Err)
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if have := logs.String(); strings.Contains(have, "level=WARN") {
+		t.Errorf("want no warning for a client that went away, have:\n%s", have)
+	}
+}
+
+// TestMergeAccountLogInterval: a source's going down and back up is logged
+// once per change, at most once per sourceLogInterval, and the last state
+// is caught up with after the interval.
+func TestMergeAccountLogInterval(t *testing.T) {
+	var logs lockedBuffer
+	g := New(Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	st := &g.merge
+	st.init(g)
+	down := exposition.Report{Sources: []exposition.SourceReport{{Name: "a", Err: errors.New("no answer within the scrape deadline")}}}
+	up := exposition.Report{Sources: []exposition.SourceReport{{Name: "a"}}}
+	t0 := time.Unix(1000, 0)
+	for _, step := range []struct {
+		at   time.Duration
+		rep  exposition.Report
+		want string // the log line's message, or "" for none
+	}{
+		{0, up, ""},
+		{time.Second, down, "source left out"},
+		{2 * time.Second, down, ""},
+		{3 * time.Second, up, ""}, // flapping: within the interval
+		{4 * time.Second, down, ""},
+		{5 * time.Second, up, ""},
+		{12 * time.Second, up, "source back in"}, // caught up
+		{13 * time.Second, up, ""},
+		{14 * time.Second, down, ""},
+		{15 * time.Second, up, ""}, // back to what was logged: nothing to say
+		{30 * time.Second, up, ""},
+		{31 * time.Second, down, "source left out"},
+	} {
+		before := len(logs.String())
+		st.account(g.logger, step.rep, t0.Add(step.at))
+		have := logs.String()[before:]
+		if step.want == "" && have != "" || step.want != "" && (!strings.Contains(have, step.want) || strings.Count(have, "\n") != 1) {
+			t.Errorf("at %v: want %q, have %q", step.at, step.want, have)
+		}
+	}
+}
+
+// TestBodyBuffers: a source gets its own buffer back, however the small
+// ones are shared; one much larger than the source's body (it shrank) or
+// past maxSpareBuffer is let go; sources that left the module set lose
+// theirs.
+func TestBodyBuffers(t *testing.T) {
+	g := New(Options{})
+	g.SetModules([]Module{{Name: "big"}, {Name: "small"}})
+	fill := func(b *bytes.Buffer, n int) *bytes.Buffer { b.Write(make([]byte, n)); return b }
+
+	big := fill(g.getBuffer("big"), 8<<20)
+	small := fill(g.getBuffer("small"), 1000)
+	g.putBuffer("small", small)
+	g.putBuffer("big", big)
+	if have := g.getBuffer("big"); have != big || have.Len() != 0 {
+		t.Errorf("big: want its own buffer back, empty; have another (cap %d, len %d)", have.Cap(), have.Len())
+	}
+	if have := g.getBuffer("small"); have != small {
+		t.Errorf("small: want its own buffer back, have another (cap %d)", have.Cap())
+	}
+
+	// big now sends 1 KB: its 8 MiB buffer is not kept for it.
+	big.Write(make([]byte, 1000))
+	g.putBuffer("big", big)
+	if have := g.getBuffer("big"); have == big {
+		t.Errorf("big after shrinking: want its 8 MiB buffer let go, have it back")
+	}
+
+	// At most spareBuffers per source.
+	var bufs []*bytes.Buffer
+	for range spareBuffers + 2 {
+		bufs = append(bufs, fill(g.getBuffer("small"), 1000))
+	}
+	for _, b := range bufs {
+		g.putBuffer("small", b)
+	}
+	if have := len(g.bufs.spare["small"]); have != spareBuffers {
+		t.Errorf("small: want %d spare buffers, have %d", spareBuffers, have)
+	}
+
+	// Sources gone from the module set are swept when another comes.
+	g.putBuffer("gone", fill(new(bytes.Buffer), 1000))
+	g.SetModules([]Module{{Name: "small"}})
+	g.putBuffer("new", fill(new(bytes.Buffer), 1000))
+	if _, found := g.bufs.spare["gone"]; found {
+		t.Errorf("gone: want its buffers dropped once it left the module set")
 	}
 }

@@ -60,8 +60,8 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 
 // proxyVerified reads the whole body, validates it, and only then answers.
 func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, m Module, req Request) {
-	buf := g.getBuffer()
-	defer g.putBuffer(buf)
+	buf := g.getBuffer(m.Name)
+	defer g.putBuffer(m.Name, buf)
 	ct, rc, err := g.fetch(ctx, m, req, buf, func(ct string) *exposition.Receiver { return exposition.Receive(ct, "", nil) })
 	defer rc.Release()
 	if err == nil {

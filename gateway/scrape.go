@@ -81,7 +81,15 @@ func (g *Gateway) record(source string, start time.Time, n int64, err error) {
 func (g *Gateway) fetch(ctx context.Context, m Module, req Request, buf *bytes.Buffer, receive func(contentType string) *exposition.Receiver) (contentType string, rc *exposition.Receiver, err error) {
 	start := time.Now()
 	n := int64(0)
-	defer func() { g.record(m.Name, start, n, err) }()
+	defer func() {
+		if err != nil && clientGone(ctx) {
+			// Not the source's fault: neither its metrics nor its state
+			// on the landing page hear of it.
+			g.logger.Debug("scrape abandoned: the client went away", "source", m.Name, "err", err)
+			return
+		}
+		g.record(m.Name, start, n, err)
+	}()
 
 	resp, err := m.Source.Scrape(ctx, req)
 	if err != nil {
@@ -101,6 +109,15 @@ func (g *Gateway) fetch(ctx context.Context, m Module, req Request, buf *bytes.B
 		return "", rc, Fail(ReasonInvalid, fmt.Errorf("unsupported Content-Encoding %q", resp.ContentEncoding))
 	}
 	ct := contentTypeOr(resp.ContentType)
+	limit := g.opts.MaxBodyBytes
+	// Room for what the source sent last time, so that a buffer the pool
+	// lost is not grown by doubling (a copy per step) for a big body.
+	g.mu.Lock()
+	last := g.last[m.Name]
+	g.mu.Unlock()
+	if hint := min(last.Bytes+last.Bytes/8+512, limit+1); int64(buf.Cap()-buf.Len()) < hint {
+		buf.Grow(int(hint))
+	}
 	if receive != nil {
 		if rc = receive(ct); rc != nil {
 			// The scan runs beside the reads, which go on at the
@@ -118,15 +135,6 @@ func (g *Gateway) fetch(ctx context.Context, m Module, req Request, buf *bytes.B
 			}()
 			body = f
 		}
-	}
-	limit := g.opts.MaxBodyBytes
-	// Room for what the source sent last time, so that a buffer the pool
-	// lost is not grown by doubling (a copy per step) for a big body.
-	g.mu.Lock()
-	hint := g.last[m.Name].Bytes
-	g.mu.Unlock()
-	if hint = min(hint+hint/8+512, limit+1); int64(buf.Cap()-buf.Len()) < hint {
-		buf.Grow(int(hint))
 	}
 	n, err = buf.ReadFrom(io.LimitReader(body, limit+1))
 	if err != nil {
@@ -190,6 +198,12 @@ func classify(ctx context.Context, err error) error {
 	return Fail(ReasonRefused, err)
 }
 
+// clientGone tells whether ctx, a scrape's context, ended because the
+// client's request did (it went away), not because a deadline passed.
+func clientGone(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.Canceled)
+}
+
 // textContentType is the Prometheus text format 0.0.4.
 const textContentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -201,18 +215,82 @@ func contentTypeOr(ct string) string {
 	return ct
 }
 
-// getBuffer and putBuffer recycle scrape buffers; very large ones are let go.
-func (g *Gateway) getBuffer() *bytes.Buffer {
-	if b, ok := g.bufs.Get().(*bytes.Buffer); ok {
+// bodyBuffers recycles the buffers scrapes read bodies into. A source's
+// buffer goes back to that source, so that a big source gets its big buffer
+// back whatever the garbage collector did meanwhile, rather than a small one
+// to grow again (a copy per doubling, and zeroing); buffers of small bodies
+// beyond that are shared. Memory stays bounded: at most spareBuffers per
+// source, none larger than maxSpareBuffer, and a buffer much larger than the
+// body it last held (a source that shrank) is let go.
+type bodyBuffers struct {
+	mu     sync.Mutex
+	spare  map[string][]*bytes.Buffer // by source name
+	shared sync.Pool                  // *bytes.Buffer of at most maxSharedBuffer
+}
+
+const (
+	spareBuffers    = 2        // kept per source: two scrapes of it at once reuse theirs
+	maxSpareBuffer  = 64 << 20 // larger buffers are never kept
+	maxSharedBuffer = 1 << 20  // larger buffers are kept only for their source
+)
+
+// getBuffer is an empty buffer for a body of source, preferably the one
+// that held its last body.
+func (g *Gateway) getBuffer(source string) *bytes.Buffer {
+	p := &g.bufs
+	p.mu.Lock()
+	if list := p.spare[source]; len(list) > 0 {
+		b := list[len(list)-1]
+		list[len(list)-1] = nil
+		p.spare[source] = list[:len(list)-1]
+		p.mu.Unlock()
+		return b
+	}
+	p.mu.Unlock()
+	if b, ok := p.shared.Get().(*bytes.Buffer); ok {
 		return b
 	}
 	return new(bytes.Buffer)
 }
 
-func (g *Gateway) putBuffer(b *bytes.Buffer) {
-	if b.Cap() > 64<<20 {
+// putBuffer takes back a buffer from getBuffer(source), still holding the
+// body it was used for.
+func (g *Gateway) putBuffer(source string, b *bytes.Buffer) {
+	n, c := b.Len(), b.Cap()
+	b.Reset()
+	if c > maxSpareBuffer {
 		return
 	}
-	b.Reset()
-	g.bufs.Put(b)
+	p := &g.bufs
+	// Room for what the source sends, with some to spare; more means the
+	// source shrank and the buffer is not worth keeping for it.
+	if c <= 4*n+256<<10 {
+		p.mu.Lock()
+		if p.spare == nil {
+			p.spare = make(map[string][]*bytes.Buffer)
+		}
+		if list := p.spare[source]; len(list) < spareBuffers {
+			p.spare[source] = append(list, b)
+			p.sweep(len(list) == 0, g.modules())
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+	}
+	if c <= maxSharedBuffer {
+		p.shared.Put(b)
+	}
+}
+
+// sweep drops the buffers of sources that left the module set, when a new
+// source was just added and there are more than the modules. p.mu is held.
+func (p *bodyBuffers) sweep(added bool, mods []Module) {
+	if !added || len(p.spare) <= len(mods) {
+		return
+	}
+	for name := range p.spare {
+		if _, found := lookup(mods, name); !found {
+			delete(p.spare, name)
+		}
+	}
 }
