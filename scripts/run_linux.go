@@ -26,6 +26,9 @@ const (
 	// group is killed: only a process that left the group can hold them
 	// open longer, and it must not hold the scrape.
 	drainGrace = time.Second
+	// lateReadGrace is the last look at a pipe whose read deadline passed:
+	// enough to read what is already in it, not to wait for more.
+	lateReadGrace = 100 * time.Millisecond
 	// reapGrace bounds waiting for the reaper after SIGKILL; past it the
 	// reaper is gone (corral is shutting down) and the run gives up.
 	reapGrace = 10 * time.Second
@@ -187,12 +190,20 @@ type capture struct {
 	err      error
 }
 
-// readBounded reads r to its end, but never more than max+1 bytes: past max
+// readBounded reads f to its end, but never more than max+1 bytes: past max
 // the output is dropped and marked overflowed.
-func readBounded(r io.Reader, max int64) capture {
+func readBounded(f *os.File, max int64) capture {
 	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
-	if n > max {
+	lr := &io.LimitedReader{R: f, N: max + 1}
+	_, err := buf.ReadFrom(lr)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline may have passed while this goroutine was not running
+		// (a busy machine), with the output already waiting in the pipe:
+		// take what is there now, and EOF, before calling it late.
+		f.SetReadDeadline(time.Now().Add(lateReadGrace))
+		_, err = buf.ReadFrom(lr)
+	}
+	if lr.N <= 0 {
 		return capture{overflow: true}
 	}
 	return capture{body: buf.Bytes(), err: err}

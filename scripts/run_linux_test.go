@@ -168,3 +168,34 @@ func TestStderrIsBounded(t *testing.T) {
 		t.Errorf("want %d stderr log lines (the last saying the rest is dropped), have %d", maxStderrLines+1, have)
 	}
 }
+
+// TestReadBoundedLateDeadline: output already in the pipe when the read
+// deadline has passed (the reader was not scheduled in time on a busy
+// machine) is still read; a pipe with nothing coming is still late.
+func TestReadBoundedLateDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		closed  bool
+		want    string
+		wantErr bool
+	}{
+		{"output waiting, writer gone", true, "up 1\n", false},
+		{"writer still open, nothing more", false, "up 1\n", true},
+	} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.WriteString("up 1\n")
+		if tc.closed {
+			w.Close()
+		}
+		r.SetReadDeadline(time.Now().Add(-time.Second))
+		c := readBounded(r, 1<<20)
+		if string(c.body) != tc.want || (c.err != nil) != tc.wantErr {
+			t.Errorf("%s: want %q (error %v), have %q (%v)", tc.name, tc.want, tc.wantErr, c.body, c.err)
+		}
+		r.Close()
+		w.Close()
+	}
+}
