@@ -11,8 +11,9 @@ import (
 // then Finish it with the whole body. Its result is Validate's.
 type Receiver struct {
 	sc   *scanner
-	pos  int   // the body is scanned up to here: the start of a line
-	err  error // the scan's first problem
+	own  *Scanner // the scanner's owner, or nil: from the package's pool
+	pos  int      // the body is scanned up to here: the start of a line
+	err  error    // the scan's first problem
 	done bool
 }
 
@@ -22,11 +23,37 @@ type Receiver struct {
 // Formats that are not scanned as text (protobuf) give nil, which every
 // method accepts as "not scanned".
 func Receive(contentType, label string, in *Input) *Receiver {
+	return startReceive(nil, contentType, label, in)
+}
+
+// A Scanner is the state a scan keeps between bodies (its tables of
+// samples and families, which grow to the size of the bodies it scans), for
+// a caller that scans the same source again and again: the package's pool
+// loses that state at garbage collections, and a big source then grows and
+// clears megabytes of tables again. A Scanner serves one Receiver at a
+// time; tables much larger than its last body needed are let go.
+type Scanner struct{ sc *scanner }
+
+// NewScanner is an empty Scanner.
+func NewScanner() *Scanner { return &Scanner{sc: newScanner()} }
+
+// Receive is the package's Receive with sc's tables. sc is taken until the
+// Receiver is released (or, if it never is, for good).
+func (sc *Scanner) Receive(contentType, label string, in *Input) *Receiver {
+	return startReceive(sc, contentType, label, in)
+}
+
+func startReceive(own *Scanner, contentType, label string, in *Input) *Receiver {
 	f := FormatOf(contentType)
 	if f != Text && f != OpenMetrics {
 		return nil
 	}
-	r := &Receiver{sc: scanners.Get().(*scanner)}
+	r := &Receiver{own: own}
+	if own != nil {
+		r.sc = own.sc
+	} else {
+		r.sc = scanners.Get().(*scanner)
+	}
 	var reserved [][]byte
 	if in != nil {
 		if label == "" {
@@ -89,8 +116,28 @@ func (r *Receiver) Release() {
 	if r == nil || r.sc == nil {
 		return
 	}
+	if r.own != nil {
+		r.sc.trim()
+	}
 	r.sc.reset(nil, false, nil)
 	r.sc.hashing = false
-	scanners.Put(r.sc)
+	if r.own == nil {
+		scanners.Put(r.sc)
+	}
 	r.sc = nil
+}
+
+// trim lets go of tables much larger than the body just scanned needed
+// (a source that shrank), before the scanner is reset for the next.
+func (s *scanner) trim() {
+	if cap(s.samples) > 2*len(s.samples)+4096 {
+		s.samples = nil
+	}
+	if cap(s.fams) > 2*len(s.fams)+1024 {
+		s.fams = nil
+		s.byName = map[string]int32{} // a cleared map keeps its buckets
+	}
+	if t := s.half; t != nil && (cap(t.samples) > cap(s.samples) || cap(t.fams) > cap(s.fams)) {
+		s.half = nil
+	}
 }

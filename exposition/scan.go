@@ -307,9 +307,12 @@ func (s *scanner) comment(i, end int) error {
 	for k < end && b[k] != ' ' && b[k] != '\t' {
 		k++
 	}
-	keyword := string(b[i:k]) // compared only: no allocation
-	switch keyword {
-	case "HELP", "TYPE":
+	var keyword string // a constant: string(b[i:k]) would be allocated for the errors below
+	switch string(b[i:k]) {
+	case "HELP":
+		keyword = "HELP"
+	case "TYPE":
+		keyword = "TYPE"
 	case "UNIT":
 		if s.om {
 			return s.unit(k, end)

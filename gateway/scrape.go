@@ -223,9 +223,10 @@ func contentTypeOr(ct string) string {
 // source, none larger than maxSpareBuffer, and a buffer much larger than the
 // body it last held (a source that shrank) is let go.
 type bodyBuffers struct {
-	mu     sync.Mutex
-	spare  map[string][]*bytes.Buffer // by source name
-	shared sync.Pool                  // *bytes.Buffer of at most maxSharedBuffer
+	mu       sync.Mutex
+	spare    map[string][]*bytes.Buffer // by source name
+	shared   sync.Pool                  // *bytes.Buffer of at most maxSharedBuffer
+	scanners map[string][]*exposition.Scanner
 }
 
 const (
@@ -282,10 +283,11 @@ func (g *Gateway) putBuffer(source string, b *bytes.Buffer) {
 	}
 }
 
-// sweep drops the buffers of sources that left the module set, when a new
-// source was just added and there are more than the modules. p.mu is held.
+// sweep drops the buffers and scanners of sources that left the module
+// set, when a new source was just added and there are more than the
+// modules. p.mu is held.
 func (p *bodyBuffers) sweep(added bool, mods []Module) {
-	if !added || len(p.spare) <= len(mods) {
+	if !added || len(p.spare) <= len(mods) && len(p.scanners) <= len(mods) {
 		return
 	}
 	for name := range p.spare {
@@ -293,4 +295,43 @@ func (p *bodyBuffers) sweep(added bool, mods []Module) {
 			delete(p.spare, name)
 		}
 	}
+	for name := range p.scanners {
+		if _, found := lookup(mods, name); !found {
+			delete(p.scanners, name)
+		}
+	}
+}
+
+// getScanner is a scanner for a body of source, preferably the one that
+// scanned its last body: a big source's tables are not grown again after
+// every garbage collection, as the exposition package's own pool has them.
+func (g *Gateway) getScanner(source string) *exposition.Scanner {
+	p := &g.bufs
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if list := p.scanners[source]; len(list) > 0 {
+		sc := list[len(list)-1]
+		list[len(list)-1] = nil
+		p.scanners[source] = list[:len(list)-1]
+		return sc
+	}
+	return exposition.NewScanner()
+}
+
+// putScanner takes back a scanner from getScanner(source) once its
+// Receiver is released (which let go of tables much larger than the
+// source's body); at most spareBuffers are kept per source.
+func (g *Gateway) putScanner(source string, sc *exposition.Scanner) {
+	p := &g.bufs
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.scanners == nil {
+		p.scanners = make(map[string][]*exposition.Scanner)
+	}
+	list := p.scanners[source]
+	if len(list) >= spareBuffers {
+		return
+	}
+	p.scanners[source] = append(list, sc)
+	p.sweep(len(list) == 0, g.modules())
 }
