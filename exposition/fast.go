@@ -193,16 +193,6 @@ func (s *scanner) fastSample(i, end int) bool {
 			smp.hash = hashBytes(s.seed, name) + h
 		}
 	}
-	idx := int32(len(s.samples))
-	if f.n > 0 && f.last != idx-1 {
-		s.split = true
-	}
-	if f.n == 0 {
-		f.first = idx
-	}
-	f.n++
-	f.last = idx
-	s.cur = fi
-	s.samples = append(s.samples, smp)
+	s.add(f, fi, smp)
 	return true
 }

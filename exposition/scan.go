@@ -811,6 +811,13 @@ func (s *scanner) sampleLine(i, end int) error {
 	if s.hashing {
 		smp.hash = s.seriesHash(name)
 	}
+	s.add(f, fi, smp)
+	return nil
+}
+
+// add appends smp as the next sample of family f (number fi), noting when
+// the family's samples stop being contiguous (the family appears twice).
+func (s *scanner) add(f *family, fi int32, smp sample) {
 	idx := int32(len(s.samples))
 	if f.n > 0 && f.last != idx-1 {
 		s.split = true
@@ -822,7 +829,6 @@ func (s *scanner) sampleLine(i, end int) error {
 	f.last = idx
 	s.cur = fi
 	s.samples = append(s.samples, smp)
-	return nil
 }
 
 // seriesHash hashes a sample's series, the same for the same name and

@@ -52,26 +52,35 @@ func BenchmarkScrape(b *testing.B) {
 			{"proxy_verify", gw.URL + "/proxy?module=verify"},
 		} {
 			b.Run(fmt.Sprintf("size=%s/%s", size.name, path.name), func(b *testing.B) {
-				b.ReportAllocs()
 				b.SetBytes(int64(len(body)))
-				durations := make([]time.Duration, 0, b.N)
-				for b.Loop() {
-					start := time.Now()
-					resp, err := client.Get(path.url)
-					if err != nil {
-						b.Fatal(err)
-					}
-					n, err := io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if err != nil || resp.StatusCode != 200 || n != int64(len(body)) {
-						b.Fatalf("status %d, %d of %d bytes, %v", resp.StatusCode, n, len(body), err)
-					}
-					durations = append(durations, time.Since(start))
-				}
-				slices.Sort(durations)
-				b.ReportMetric(float64(durations[len(durations)/2].Nanoseconds()), "p50-ns")
+				p50Get(b, client, path.url, int64(len(body)))
 			})
 		}
 		up.Close()
 	}
+}
+
+// p50Get scrapes url until the benchmark ends and reports the median request
+// time as p50-ns and the size of the last answer as resp-B. Every answer
+// must be a 200 of wantBytes bytes (0: any size).
+func p50Get(b *testing.B, client *http.Client, url string, wantBytes int64) {
+	b.ReportAllocs()
+	durations := make([]time.Duration, 0, 1024)
+	var n int64
+	for b.Loop() {
+		start := time.Now()
+		resp, err := client.Get(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || (wantBytes > 0 && n != wantBytes) {
+			b.Fatalf("status %d, %d of %d bytes, %v", resp.StatusCode, n, wantBytes, err)
+		}
+		durations = append(durations, time.Since(start))
+	}
+	slices.Sort(durations)
+	b.ReportMetric(float64(durations[len(durations)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(n), "resp-B")
 }

@@ -364,28 +364,6 @@ func benchUpstream(b *testing.B, body []byte) string {
 	return srv.URL + "/metrics"
 }
 
-func p50Get(b *testing.B, client *http.Client, url string) {
-	durations := make([]time.Duration, 0, 1024)
-	b.ReportAllocs()
-	var n int64
-	for b.Loop() {
-		start := time.Now()
-		resp, err := client.Get(url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 {
-			b.Fatalf("status %d, %v", resp.StatusCode, err)
-		}
-		durations = append(durations, time.Since(start))
-	}
-	slices.Sort(durations)
-	b.ReportMetric(float64(durations[len(durations)/2].Nanoseconds()), "p50-ns")
-	b.ReportMetric(float64(n), "resp-B")
-}
-
 // BenchmarkMerged is issue 5's figure: the p50 of a merged scrape of /metrics
 // against the p50 of scraping each of its sources directly, for (a) three
 // ~1,000-series / 90 KB sources with colliding go_* families and (b) one
@@ -406,10 +384,10 @@ func BenchmarkMerged(b *testing.B) {
 		for _, name := range slices.Sorted(maps.Keys(tc.sources)) {
 			url := benchUpstream(b, tc.sources[name])
 			mods = append(mods, exporterModule(b, name, url, true))
-			b.Run(fmt.Sprintf("case=%s/direct=%s", tc.name, name), func(b *testing.B) { p50Get(b, client, url) })
+			b.Run(fmt.Sprintf("case=%s/direct=%s", tc.name, name), func(b *testing.B) { p50Get(b, client, url, 0) })
 		}
 		_, url := mergeGateway(b, Options{MergeSelf: false, MaxBodyBytes: 64 << 20}, mods...)
-		b.Run(fmt.Sprintf("case=%s/merged", tc.name), func(b *testing.B) { p50Get(b, client, url) })
+		b.Run(fmt.Sprintf("case=%s/merged", tc.name), func(b *testing.B) { p50Get(b, client, url, 0) })
 		if tc.name == "a" {
 			// 20 concurrent scrapers of (a): no errors, throughput as ns/op.
 			b.Run("case=a/merged_20_concurrent", func(b *testing.B) {

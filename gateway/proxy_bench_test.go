@@ -6,12 +6,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // BenchmarkRelay is the floor under /proxy's streaming figure: the same
@@ -36,24 +34,8 @@ func BenchmarkRelay(b *testing.B) {
 			relay := tcpRelay(b, target, mode == "buffer")
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
 			b.Run(fmt.Sprintf("size=%s/relay_%s", size.name, mode), func(b *testing.B) {
-				b.ReportAllocs()
 				b.SetBytes(int64(len(body)))
-				durations := make([]time.Duration, 0, 1024)
-				for b.Loop() {
-					start := time.Now()
-					resp, err := client.Get("http://" + relay + "/metrics")
-					if err != nil {
-						b.Fatal(err)
-					}
-					n, err := io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if err != nil || resp.StatusCode != 200 || n != int64(len(body)) {
-						b.Fatalf("status %d, %d of %d bytes, %v", resp.StatusCode, n, len(body), err)
-					}
-					durations = append(durations, time.Since(start))
-				}
-				slices.Sort(durations)
-				b.ReportMetric(float64(durations[len(durations)/2].Nanoseconds()), "p50-ns")
+				p50Get(b, client, "http://"+relay+"/metrics", int64(len(body)))
 			})
 			client.CloseIdleConnections()
 		}
