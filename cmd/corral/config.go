@@ -176,40 +176,17 @@ func (c *Config) validate() error {
 	report("web", c.Web.Validate())
 	c.Supervisor.Defaults()
 	report("supervisor", c.Supervisor.Validate())
-	for _, name := range sortedKeys(c.Process) {
-		p := c.Process[name]
-		p.Defaults()
-		report("process."+name, p.Validate())
-		c.Process[name] = p
-	}
-	for _, name := range sortedKeys(c.Task) {
-		t := c.Task[name]
-		t.Defaults()
-		report("task."+name, t.Validate())
-		c.Task[name] = t
-	}
+	prepare("process", c.Process, report)
+	prepare("task", c.Task, report)
+	prepare("exporter", c.Exporter, report)
+	prepare("script", c.Script, report)
+	prepare("file", c.File, report)
 	for _, name := range sortedKeys(c.Exporter) {
-		e := c.Exporter[name]
-		e.Defaults()
-		report("exporter."+name, e.Validate())
-		if e.Process != "" {
-			if _, ok := c.Process[e.Process]; !ok {
-				report("exporter."+name, fmt.Errorf("process: no [process.%s]", e.Process))
+		if p := c.Exporter[name].Process; p != "" {
+			if _, ok := c.Process[p]; !ok {
+				report("exporter."+name, fmt.Errorf("process: no [process.%s]", p))
 			}
 		}
-		c.Exporter[name] = e
-	}
-	for _, name := range sortedKeys(c.Script) {
-		s := c.Script[name]
-		s.Defaults()
-		report("script."+name, s.Validate())
-		c.Script[name] = s
-	}
-	for _, name := range sortedKeys(c.File) {
-		f := c.File[name]
-		f.Defaults()
-		report("file."+name, f.Validate())
-		c.File[name] = f
 	}
 	for _, kind := range []string{"exporter", "script", "file"} {
 		for _, name := range c.moduleNames(kind) {
@@ -317,4 +294,23 @@ func sortedKeys[T any](m map[string]T) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// section is what every named section's config does: fill its defaults,
+// then report its problems.
+type section[T any] interface {
+	*T
+	Defaults()
+	Validate() error
+}
+
+// prepare fills the defaults of every section of one kind and reports each
+// one's problems under KIND.NAME, in name order.
+func prepare[T any, P section[T]](kind string, sections map[string]T, report func(string, error)) {
+	for _, name := range sortedKeys(sections) {
+		v := sections[name]
+		P(&v).Defaults()
+		report(kind+"."+name, P(&v).Validate())
+		sections[name] = v
+	}
 }
