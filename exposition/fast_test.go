@@ -8,18 +8,26 @@ import (
 )
 
 // BenchmarkScanPaths compares, in one run, the scan of the 8.6 MB body by
-// the general path alone, with fastSample, and split in two halves.
+// the general path alone, with fastSample, split in two halves, and
+// replayed from the memo of the body before (new values, same series).
 func BenchmarkScanPaths(b *testing.B) {
 	body := syntheticBody(100000, "app")
-	for _, path := range []string{"general", "fast", "split"} {
+	// The memo replays the last body: a source's next scrape, with new values.
+	next := [2][]byte{revalue(body, "1027"), revalue(body, "1028.5")}
+	for _, path := range []string{"general", "fast", "split", "memo"} {
 		b.Run(path, func(b *testing.B) {
 			s := newScanner()
 			s.general = path == "general"
+			s.memo.on = path == "memo"
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
+			n := 0
 			for b.Loop() {
 				var err error
-				if path == "split" {
+				if path == "memo" {
+					err = s.scan(next[n%2], false, nil)
+					n++
+				} else if path == "split" {
 					err = s.scan(body, false, nil)
 				} else {
 					err = s.scanRange(body, false, nil, 0, len(body))

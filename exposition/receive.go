@@ -30,12 +30,20 @@ func Receive(contentType, label string, in *Input) *Receiver {
 // samples and families, which grow to the size of the bodies it scans), for
 // a caller that scans the same source again and again: the package's pool
 // loses that state at garbage collections, and a big source then grows and
-// clears megabytes of tables again. A Scanner serves one Receiver at a
-// time; tables much larger than its last body needed are let go.
+// clears megabytes of tables again. A Scanner also keeps a copy of the last
+// body it found valid (its memo), against which the source's next body,
+// the same series with new values, is checked line by line rather than
+// parsed (see memo): this costs one copy of the body's size per Scanner. A
+// Scanner serves one Receiver at a time; tables much larger than its last
+// body needed are let go.
 type Scanner struct{ sc *scanner }
 
 // NewScanner is an empty Scanner.
-func NewScanner() *Scanner { return &Scanner{sc: newScanner()} }
+func NewScanner() *Scanner {
+	s := newScanner()
+	s.memo.on = true
+	return &Scanner{sc: s}
+}
 
 // Receive is the package's Receive with sc's tables. sc is taken until the
 // Receiver is released (or, if it never is, for good).
@@ -99,7 +107,9 @@ func (r *Receiver) Finish(body []byte) error {
 			r.err = &ParseError{Msg: "body larger than 2 GiB"}
 		default:
 			if r.err = r.sc.linesSplit(body, r.pos); r.err == nil {
-				r.err = r.sc.end()
+				if r.err = r.sc.end(); r.err == nil {
+					r.sc.remember(body)
+				}
 			}
 		}
 		r.pos = len(body)
@@ -137,6 +147,7 @@ func (s *scanner) trim() {
 		s.fams = nil
 		s.byName = map[string]int32{} // a cleared map keeps its buckets
 	}
+	s.memo.trim()
 	if t := s.half; t != nil && (cap(t.samples) > cap(s.samples) || cap(t.fams) > cap(s.fams)) {
 		s.half = nil
 	}

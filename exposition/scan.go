@@ -162,6 +162,7 @@ type scanner struct {
 	general  bool     // never take fastSample: tests compare it with the general path
 	half     *scanner // scans the second half of a large body (linesSplit)
 	seed     uint64   // of sample.hash: random per scanner, so that input cannot aim at collisions
+	memo     memo     // the last body, for a source's own Scanner
 }
 
 func newScanner() *scanner {
@@ -173,6 +174,7 @@ func (s *scanner) reset(body []byte, om bool, reserved [][]byte) {
 	s.fams, s.samples = s.fams[:0], s.samples[:0]
 	clear(s.byName)
 	s.cur, s.line, s.suffixed, s.split, s.eof = -1, 0, false, false, false
+	s.memo.start(om, s.hashing, reserved)
 }
 
 func (s *scanner) errorf(format string, args ...any) error {
@@ -188,7 +190,11 @@ func (s *scanner) scan(body []byte, om bool, reserved [][]byte) error {
 	if err := s.linesSplit(body, 0); err != nil {
 		return err
 	}
-	return s.end()
+	if err := s.end(); err != nil {
+		return err
+	}
+	s.remember(body)
+	return nil
 }
 
 // scanRange parses the lines of body[from:to], which starts a line, as a
@@ -209,6 +215,12 @@ func (s *scanner) scanRange(body []byte, om bool, reserved [][]byte, from, to in
 // positions scanned before stay valid in it.
 func (s *scanner) lines(body []byte, from, to int) error {
 	s.body = body
+	if s.memo.pos >= 0 {
+		var err error
+		if from, err = s.replay(body, from, to); err != nil {
+			return err
+		}
+	}
 	if !utf8.Valid(body[from:to]) {
 		return s.invalidUTF8()
 	}

@@ -23,7 +23,7 @@ func TestSimpleFloatAgrees(t *testing.T) {
 }
 
 func FuzzSimpleFloat(f *testing.F) {
-	for _, v := range []string{"1", "-0.25", "1.5e-07", "1e99", "+Inf"} {
+	for _, v := range []string{"1", "-0.25", "1.5e-07", "1e99", "+Inf", "1.", ".5", "1e", "1e+", "1e123", "1 2", "1\n"} {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
@@ -31,6 +31,11 @@ func FuzzSimpleFloat(f *testing.F) {
 			return
 		}
 		ok, sure := simpleFloat([]byte(v))
+		// plainValue takes a value before its newline exactly when
+		// simpleFloat is sure it is valid.
+		if n := plainValue([]byte(v + "\n")); !strings.Contains(v, "\n") && ((n == len(v)) != (ok && sure) || n != 0 && n != len(v)) {
+			t.Errorf("%q: plainValue %d, simpleFloat %v sure %v", v, n, ok, sure)
+		}
 		if !sure {
 			return
 		}

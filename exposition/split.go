@@ -18,6 +18,14 @@ const splitScan = 1 << 20
 // the text format has it), s scans it after its own half as if it had
 // never been cut.
 func (s *scanner) linesSplit(body []byte, from int) error {
+	if s.memo.pos >= 0 {
+		// What repeats the last body needs no second core.
+		s.body = body
+		var err error
+		if from, err = s.replay(body, from, len(body)); err != nil {
+			return err
+		}
+	}
 	if s.om || len(body)-from < splitScan {
 		return s.lines(body, from, len(body))
 	}

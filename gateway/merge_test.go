@@ -5,19 +5,14 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -331,89 +326,6 @@ func TestServeMergedConflicts(t *testing.T) {
 	}
 	if !strings.Contains(have, `"job_source"`) || !strings.Contains(have, `"shared_metric"`) || !strings.Contains(have, `"b"`) {
 		t.Errorf("corral_merge_conflicts_total: want {job_source=b,family=shared_metric}, have %s", have)
-	}
-}
-
-// mergeBenchBody is ~86 bytes per series in families of 100, after the go_*
-// families of the node fixture (which collide between sources).
-func mergeBenchBody(t testing.TB, series int, prefix string, withGo bool) []byte {
-	var b bytes.Buffer
-	if withGo {
-		for _, line := range bytes.SplitAfter(readTestdata(t, "merge/node.prom"), []byte("\n")) {
-			if bytes.Contains(line, []byte(" go_")) || bytes.HasPrefix(line, []byte("go_")) {
-				b.Write(line)
-			}
-		}
-	}
-	for i := 0; i < series; i++ {
-		if i%100 == 0 {
-			fmt.Fprintf(&b, "# HELP %s_requests_%03d_total Requests served.\n# TYPE %s_requests_%03d_total counter\n", prefix, i/100, prefix, i/100)
-		}
-		fmt.Fprintf(&b, "%s_requests_%03d_total{instance=\"host-%04d.example\",path=\"/api/v1/items\"} %d\n", prefix, i/100, i%100, 1000000+i*7)
-	}
-	return b.Bytes()
-}
-
-func benchUpstream(b *testing.B, body []byte) string {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.Write(body)
-	}))
-	b.Cleanup(srv.Close)
-	return srv.URL + "/metrics"
-}
-
-// BenchmarkMerged is issue 5's figure: the p50 of a merged scrape of /metrics
-// against the p50 of scraping each of its sources directly, for (a) three
-// ~1,000-series / 90 KB sources with colliding go_* families and (b) one
-// 100,000-series / 8.6 MB source plus a small one. corral's own metrics are
-// left out (merge_self = false) so that both sides scrape the same sources.
-func BenchmarkMerged(b *testing.B) {
-	cases := []struct {
-		name    string
-		sources map[string][]byte
-	}{
-		{"a", map[string][]byte{
-			"api": mergeBenchBody(b, 950, "api", true), "db": mergeBenchBody(b, 950, "db", true), "node": mergeBenchBody(b, 950, "node", true)}},
-		{"b", map[string][]byte{"big": mergeBenchBody(b, 100000, "app", false), "small": readTestdata(b, "merge/summary.prom")}},
-	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32, DisableCompression: true}}
-	for _, tc := range cases {
-		var mods []Module
-		for _, name := range slices.Sorted(maps.Keys(tc.sources)) {
-			url := benchUpstream(b, tc.sources[name])
-			mods = append(mods, exporterModule(b, name, url, true))
-			b.Run(fmt.Sprintf("case=%s/direct=%s", tc.name, name), func(b *testing.B) { p50Get(b, client, url, 0) })
-		}
-		_, url := mergeGateway(b, Options{MergeSelf: false, MaxBodyBytes: 64 << 20}, mods...)
-		b.Run(fmt.Sprintf("case=%s/merged", tc.name), func(b *testing.B) { p50Get(b, client, url, 0) })
-		if tc.name == "a" {
-			// 20 concurrent scrapers of (a): no errors, throughput as ns/op.
-			b.Run("case=a/merged_20_concurrent", func(b *testing.B) {
-				b.ReportAllocs()
-				b.SetParallelism((20 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-				var errs atomic.Int64
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						resp, err := client.Get(url)
-						if err != nil {
-							errs.Add(1)
-							continue
-						}
-						_, err = io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						if err != nil || resp.StatusCode != 200 {
-							errs.Add(1)
-						}
-					}
-				})
-				b.ReportMetric(float64(errs.Load()), "errors")
-				if errs.Load() > 0 {
-					b.Errorf("%d failed scrapes", errs.Load())
-				}
-			})
-		}
 	}
 }
 

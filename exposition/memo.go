@@ -1,0 +1,213 @@
+package exposition
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// memo is what a source's own Scanner keeps of the last body it scanned
+// whole and found valid, so that the source's next body, which almost
+// always repeats it line for line with new values, is checked against it
+// instead of parsed again (the idea of Prometheus' scrape cache).
+//
+// A body is replayed from its first line, in step with the memo: a line is
+// in step when everything before its value is the memo's line byte for byte
+// and every line before it was in step. The scanner is then in the state it
+// was in at that line of the memo, so the line names the same family,
+// member and series as it did then, with the same flags and hash: only its
+// value is new, and only the value is checked. Comment lines and samples
+// the fast check cannot take are scanned as usual when in step (the same
+// bytes in the same state). The first line out of step ends the replay and
+// the rest of the body is scanned as usual.
+type memo struct {
+	on       bool     // this scanner keeps a memo
+	body     []byte   // a copy of the last body scanned whole without error
+	samples  []sample // its samples, in line order, positions in body
+	hashing  bool     // the settings body was scanned with
+	reserved [][]byte //
+	pos      int      // the memo's line the next line must repeat; -1: out of step
+	replayed int      // lines of the current body taken from the memo
+}
+
+// start puts the memo in step for a new body scanned with these settings.
+func (m *memo) start(om, hashing bool, reserved [][]byte) {
+	m.pos, m.replayed = -1, 0
+	if !m.on || om || len(m.body) == 0 || hashing != m.hashing || len(reserved) != len(m.reserved) {
+		return
+	}
+	for i := range reserved {
+		if !bytes.Equal(reserved[i], m.reserved[i]) {
+			return
+		}
+	}
+	m.pos = 0
+}
+
+// replay scans the lines of body[pos:to] that are in step with the memo
+// and reports where it stopped: at to, or at the start of the first line
+// out of step (or without its newline), which the caller scans.
+//
+// A replayed sample's bytes need no UTF-8 check: all but its value are the
+// memo's, which passed, and plainValue takes ASCII only. Any other line is
+// checked before it is scanned, and when one is invalid, invalid UTF-8
+// further on is reported first, as lines reports it.
+func (s *scanner) replay(body []byte, pos, to int) (int, error) {
+	m := &s.memo
+	prev := m.body
+	q := m.pos
+	defer func() { m.pos = q }()
+	for pos < to && q < len(prev) {
+		k := len(s.samples) // in step: the memo's sample k is the next
+		if k < len(m.samples) && int(m.samples[k].name.lo) == q {
+			ps := &m.samples[k]
+			vlo := int(ps.value.lo)
+			plen := vlo - q
+			if pos+plen >= to || string(body[pos:pos+plen]) != string(prev[q:vlo]) {
+				break
+			}
+			vs := pos + plen
+			// The memo's value ran to its newline: a plain value to the
+			// newline here too is the only change.
+			if n := plainValue(body[vs:to]); n > 0 && ps.ts.empty() && int(ps.value.hi) < len(prev) && prev[ps.value.hi] == '\n' &&
+				ps.fam < int32(len(s.fams)) && s.countOK(ps, body[vs]) {
+				s.line++
+				smp := *ps
+				d := int32(pos - q)
+				smp.name.lo, smp.name.hi = smp.name.lo+d, smp.name.hi+d
+				if !smp.labels.empty() {
+					smp.labels.lo, smp.labels.hi = smp.labels.lo+d, smp.labels.hi+d
+				}
+				smp.value = span{int32(vs), int32(vs + n)}
+				smp.flags &^= flagDrop
+				s.add(&s.fams[smp.fam], smp.fam, smp)
+				m.replayed++
+				pos, q = vs+n+1, int(ps.value.hi)+1
+				continue
+			}
+			end := bytes.IndexByte(body[vs:to], '\n')
+			qEnd := bytes.IndexByte(prev[vlo:], '\n')
+			if end < 0 || qEnd < 0 {
+				break
+			}
+			if err := s.lineAgain(body, pos, vs+end, to); err != nil {
+				return pos, err
+			}
+			pos, q = vs+end+1, vlo+qEnd+1
+			continue
+		}
+		// A comment, a blank line, or a sample written otherwise: the
+		// same line, or out of step.
+		end := bytes.IndexByte(body[pos:to], '\n')
+		qEnd := bytes.IndexByte(prev[q:], '\n')
+		if end < 0 || qEnd < 0 || string(body[pos:pos+end]) != string(prev[q:q+qEnd]) {
+			break
+		}
+		if err := s.lineAgain(body, pos, pos+end, to); err != nil {
+			return pos, err
+		}
+		pos, q = pos+end+1, q+qEnd+1
+	}
+	if pos < to {
+		q = -1 // out of step for the rest of the body
+	}
+	return pos, nil
+}
+
+// lineAgain scans a line in step with the memo that replay cannot take
+// as it is, as lines would.
+func (s *scanner) lineAgain(body []byte, pos, end, to int) error {
+	s.line++
+	if !utf8.Valid(body[pos:end]) {
+		return s.invalidUTF8()
+	}
+	if err := s.scanLine(pos, end); err != nil {
+		if !utf8.Valid(body[end:to]) {
+			return s.invalidUTF8()
+		}
+		return err
+	}
+	return nil
+}
+
+// plainValue is the length of the plain decimal value (as simpleFloat is
+// sure of) that b starts with when a newline follows it, or 0.
+func plainValue(b []byte) int {
+	i := 0
+	if i < len(b) && (b[i] == '-' || b[i] == '+') {
+		i++
+	}
+	digits, dot := 0, false
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c >= '0' && c <= '9' {
+			digits++
+		} else if c == '.' && !dot {
+			dot = true
+		} else {
+			break
+		}
+	}
+	if digits == 0 || digits > 200 || i >= len(b) {
+		return 0
+	}
+	if b[i] == 'e' || b[i] == 'E' {
+		i++
+		if i < len(b) && (b[i] == '-' || b[i] == '+') {
+			i++
+		}
+		n := 0
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			n++
+		}
+		if n < 1 || n > 2 || i >= len(b) {
+			return 0
+		}
+	}
+	if b[i] != '\n' {
+		return 0
+	}
+	return i
+}
+
+// countOK tells whether a value starting with c may replace the memo's
+// sample ps's: not negative where a histogram counts.
+func (s *scanner) countOK(ps *sample, c byte) bool {
+	if c != '-' || (ps.member != memberBucket && ps.member != memberCount) {
+		return true
+	}
+	t := s.fams[ps.fam].typ
+	return t != Histogram && t != GaugeHistogram
+}
+
+// remember makes body, just scanned whole without error, the memo for the
+// next, unless the memo already repeats it line for line. A body whose
+// families were regrouped (samples no longer in line order) and OpenMetrics
+// are not remembered.
+func (s *scanner) remember(body []byte) {
+	m := &s.memo
+	if !m.on {
+		return
+	}
+	if m.pos == len(m.body) && m.pos > 0 {
+		return // every line in step: the memo stands for this body too
+	}
+	m.pos = -1
+	if s.om || s.split || len(body) == 0 {
+		m.body, m.samples = m.body[:0], m.samples[:0]
+		return
+	}
+	m.body = append(m.body[:0], body...)
+	m.samples = append(m.samples[:0], s.samples...)
+	m.hashing = s.hashing
+	m.reserved = m.reserved[:0]
+	for _, r := range s.reserved {
+		m.reserved = append(m.reserved, bytes.Clone(r))
+	}
+}
+
+// trim lets go of a memo much larger than the body it stands for.
+func (m *memo) trim() {
+	if cap(m.body) > 2*len(m.body)+64<<10 || cap(m.samples) > 2*len(m.samples)+4096 {
+		m.body, m.samples = nil, nil
+	}
+}
