@@ -40,6 +40,30 @@ func BenchmarkScanPaths(b *testing.B) {
 	}
 }
 
+// BenchmarkScanNode is a real exporter's output (Debian's node exporter,
+// 60 KB, half of its lines HELP and TYPE): scanned as new, and replayed
+// from the memo of the scrape before.
+func BenchmarkScanNode(b *testing.B) {
+	body := readFixture(b, "node_exporter.prom")
+	next := [2][]byte{revalue(body, "1027"), revalue(body, "1028.5")}
+	for _, path := range []string{"fast", "memo"} {
+		b.Run(path, func(b *testing.B) {
+			s := NewScanner().sc
+			s.memo.on = path == "memo"
+			s.hashing = true
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				if err := s.scan(next[n%2], false, nil); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+		})
+	}
+}
+
 // TestScanPathsAgree scans bodies that take the fast path, the general path
 // and the split scan in every combination, and holds each result (samples,
 // families, error) against the serial general scan's.

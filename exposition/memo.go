@@ -25,8 +25,66 @@ type memo struct {
 	samples  []sample // its samples, in line order, positions in body
 	hashing  bool     // the settings body was scanned with
 	reserved [][]byte //
+	notes    []note   // what its HELP and TYPE lines did, in line order
 	pos      int      // the memo's line the next line must repeat; -1: out of step
+	next     int      // the memo's next note
 	replayed int      // lines of the current body taken from the memo
+}
+
+// note is what a HELP or TYPE line with a bare name did, for a replay to do
+// again without parsing it: the family it named (and whether it made it),
+// and the help text or type it gave.
+type note struct {
+	at     int32 // the line's '#'
+	fam    int32
+	name   span // the family's name
+	help   span // a HELP line's text
+	hash   uint64
+	typ    Type // a TYPE line's type
+	isHelp bool
+	made   bool // the line made the family
+}
+
+// note records what a HELP or TYPE line at sharp did to family fi.
+func (s *scanner) note(sharp int, name span, fi int32, made, quoted, isHelp bool) {
+	if !s.noting || quoted {
+		return
+	}
+	f := &s.fams[fi]
+	s.notes = append(s.notes, note{at: int32(sharp), fam: fi, name: name, help: f.help, hash: f.hash, typ: f.typ, isHelp: isHelp, made: made})
+}
+
+// replayNote does again, on the line at pos, what the memo's note n did on
+// the same line at q.
+func (s *scanner) replayNote(n note, pos, q int) {
+	d := int32(pos - q)
+	n.at, n.name.lo, n.name.hi = n.at+d, n.name.lo+d, n.name.hi+d
+	if n.made {
+		name := s.body[n.name.lo:n.name.hi]
+		s.fams = append(s.fams, family{name: name, first: -1, last: -1, bare: true, hash: n.hash})
+		if !s.suffixed && memberOf(name) != memberExact {
+			s.suffixed = true
+		}
+	}
+	f := &s.fams[n.fam]
+	s.cur = n.fam
+	if n.isHelp {
+		n.help.lo, n.help.hi = n.help.lo+d, n.help.hi+d
+		f.hasHelp, f.help = true, n.help
+	} else {
+		f.typ, f.typed = n.typ, true
+	}
+	if s.noting {
+		s.notes = append(s.notes, n)
+	}
+}
+
+// syncNames puts the families a replay made into byName, for what scans
+// after it.
+func (s *scanner) syncNames() {
+	for ; s.named < len(s.fams); s.named++ {
+		s.byName[string(s.fams[s.named].name)] = int32(s.named)
+	}
 }
 
 // start puts the memo in step for a new body scanned with these settings.
@@ -40,7 +98,7 @@ func (m *memo) start(om, hashing bool, reserved [][]byte) {
 			return
 		}
 	}
-	m.pos = 0
+	m.pos, m.next = 0, 0
 }
 
 // replay scans the lines of body[pos:to] that are in step with the memo
@@ -58,7 +116,7 @@ func (s *scanner) replay(body []byte, pos, to int) (int, error) {
 	defer func() { m.pos = q }()
 	for pos < to && q < len(prev) {
 		k := len(s.samples) // in step: the memo's sample k is the next
-		if k < len(m.samples) && int(m.samples[k].name.lo) == q {
+		if k < len(m.samples) && sampleAt(prev, &m.samples[k], q) {
 			ps := &m.samples[k]
 			vlo := int(ps.value.lo)
 			plen := vlo - q
@@ -102,21 +160,39 @@ func (s *scanner) replay(body []byte, pos, to int) (int, error) {
 		if end < 0 || qEnd < 0 || string(body[pos:pos+end]) != string(prev[q:q+qEnd]) {
 			break
 		}
-		if err := s.lineAgain(body, pos, pos+end, to); err != nil {
+		for m.next < len(m.notes) && int(m.notes[m.next].at) < q {
+			m.next++ // a note of a line scanned again instead
+		}
+		if n := m.next; n < len(m.notes) && int(m.notes[n].at) == q && (!m.notes[n].made || int(m.notes[n].fam) == len(s.fams)) {
+			// A HELP or TYPE line: what it did then, it does now.
+			s.line++
+			s.replayNote(m.notes[n], pos, q)
+			m.next++
+			m.replayed++
+		} else if err := s.lineAgain(body, pos, pos+end, to); err != nil {
 			return pos, err
 		}
 		pos, q = pos+end+1, q+qEnd+1
 	}
 	if pos < to {
 		q = -1 // out of step for the rest of the body
+		s.syncNames()
 	}
 	return pos, nil
+}
+
+// sampleAt tells whether sample ps of body b is on the line that starts at
+// q: its name starts there, or after a '{' or blanks.
+func sampleAt(b []byte, ps *sample, q int) bool {
+	lo := int(ps.name.lo)
+	return lo == q || lo > q && bytes.IndexByte(b[q:lo], '\n') < 0
 }
 
 // lineAgain scans a line in step with the memo that replay cannot take
 // as it is, as lines would.
 func (s *scanner) lineAgain(body []byte, pos, end, to int) error {
 	s.line++
+	s.syncNames()
 	if !utf8.Valid(body[pos:end]) {
 		return s.invalidUTF8()
 	}
@@ -193,11 +269,12 @@ func (s *scanner) remember(body []byte) {
 	}
 	m.pos = -1
 	if s.om || s.split || len(body) == 0 {
-		m.body, m.samples = m.body[:0], m.samples[:0]
+		m.body, m.samples, m.notes = m.body[:0], m.samples[:0], m.notes[:0]
 		return
 	}
 	m.body = append(m.body[:0], body...)
 	m.samples = append(m.samples[:0], s.samples...)
+	m.notes = append(m.notes[:0], s.notes...)
 	m.hashing = s.hashing
 	m.reserved = m.reserved[:0]
 	for _, r := range s.reserved {
@@ -207,7 +284,7 @@ func (s *scanner) remember(body []byte) {
 
 // trim lets go of a memo much larger than the body it stands for.
 func (m *memo) trim() {
-	if cap(m.body) > 2*len(m.body)+64<<10 || cap(m.samples) > 2*len(m.samples)+4096 {
-		m.body, m.samples = nil, nil
+	if cap(m.body) > 2*len(m.body)+64<<10 || cap(m.samples) > 2*len(m.samples)+4096 || cap(m.notes) > 2*len(m.notes)+1024 {
+		m.body, m.samples, m.notes = nil, nil, nil
 	}
 }

@@ -27,8 +27,8 @@ func freshScan(body []byte, reserved [][]byte) string {
 // received in pieces of piece bytes. It gives the scan of body and how many
 // of its lines were replayed.
 func memoScan(prev, body []byte, reserved [][]byte, piece int) (string, int) {
-	s := newScanner()
-	s.hashing, s.seed, s.memo.on = true, 1, true
+	s := NewScanner().sc
+	s.hashing, s.seed = true, 1
 	s.scan(prev, false, reserved)
 	if piece == 0 {
 		err := s.scan(body, false, reserved)
@@ -61,13 +61,7 @@ func TestReplayAgrees(t *testing.T) {
 	hist := readFixture(t, "histograms.prom")
 	big := syntheticBody(30000, "app") // > splitScan: the rest after a change is split
 	exporter := [][]byte{[]byte("exporter")}
-	samples := func(b []byte) int {
-		s := newScanner()
-		if err := s.scan(b, false, nil); err != nil {
-			t.Fatal(err)
-		}
-		return len(s.samples)
-	}
+	samples := replayable(t)
 	for _, tc := range []struct {
 		name       string
 		prev, body []byte
@@ -79,15 +73,15 @@ func TestReplayAgrees(t *testing.T) {
 		{"longer and shorter values", revalue(hist, "1"), revalue(hist, "1.0000000000005e-07"), exporter, samples(hist)},
 		{"big, new values", big, revalue(big, "42"), exporter, samples(big)},
 		{"big, a series added in the middle", big, insertAfter(big, "app_metric_150{", "app_metric_150{instance=\"new\"} 1\n"), exporter, -1},
-		{"NaN and Inf values", node, revalue(node, "NaN"), exporter, 0},
-		{"values out of range", node, revalue(node, "1e400"), exporter, 0},
+		{"NaN and Inf values", node, revalue(node, "NaN"), exporter, 566}, // HELP and TYPE lines only
+		{"values out of range", node, revalue(node, "1e400"), exporter, 2},
 		{"invalid values", hist, bytes.Replace(hist, []byte("} 0\n"), []byte("} 0x\n"), 1), exporter, -1},
 		{"invalid UTF-8 value", hist, bytes.Replace(hist, []byte("} 0\n"), []byte("} 0\xff\n"), 1), exporter, -1},
 		{"negative histogram count", hist, revalue(hist, "-1"), exporter, -1},
 		// Invalid UTF-8 anywhere is the first problem, as for the fresh scan.
 		{"negative count, then invalid UTF-8", hist, append(revalue(hist, "-1"), "# \xff\n"...), exporter, -1},
-		{"timestamps added", node, valueRE.ReplaceAll(node, []byte("${1}${2} 1700000000000")), exporter, 0},
-		{"timestamps dropped", valueRE.ReplaceAll(node, []byte("${1}${2} 1700000000000")), node, exporter, 0},
+		{"timestamps added", node, valueRE.ReplaceAll(node, []byte("${1}${2} 1700000000000")), exporter, 566},
+		{"timestamps dropped", valueRE.ReplaceAll(node, []byte("${1}${2} 1700000000000")), node, exporter, 566},
 		{"HELP changed", node, insertAfter(node, "# HELP go_goroutines", " (changed)"), exporter, -1},
 		{"TYPE changed", node, bytes.Replace(node, []byte("# TYPE go_goroutines gauge"), []byte("# TYPE go_goroutines counter"), 1), exporter, -1},
 		{"type conflict later", node, append(bytes.Clone(node), "# TYPE go_goroutines gauge\n"...), exporter, samples(node)},
@@ -97,11 +91,16 @@ func TestReplayAgrees(t *testing.T) {
 		{"an implicit family", []byte("a 1\nb{x=\"1\"} 2\n"), []byte("a 3\nb{x=\"1\"} 4\n"), exporter, 0},
 		{"a family in two places", []byte("a 1\nb 2\na{x=\"1\"} 3\n"), []byte("a 4\nb 5\na{x=\"1\"} 6\n"), exporter, -1},
 		{"duplicate series", []byte("a{x=\"1\"} 1\na{x=\"1\"} 2\n"), []byte("a{x=\"1\"} 3\na{x=\"1\"} 4\n"), exporter, 1},
-		{"blank lines and indented samples", []byte("\n  a 1\n\n# TYPE b gauge\nb 2\n"), []byte("\n  a 1\n\n# TYPE b gauge\nb 3\n"), exporter, 1},
+		{"blank lines and indented samples", []byte("\n  a 1\n\n# TYPE b gauge\nb 2\n"), []byte("\n  a 1\n\n# TYPE b gauge\nb 3\n"), exporter, 2},
 		{"truncated", node, node[:len(node)-3], exporter, -1},
 		{"more lines", node, append(bytes.Clone(node), "extra 1\n"...), exporter, samples(node)},
 		{"fewer lines", node, node[:bytes.LastIndex(node[:len(node)-1], []byte("\n"))+1], exporter, -1},
 		{"empty body", node, nil, exporter, 0},
+		{"quoted names and escapes", append(readFixture(t, "inputs/utf8_names.prom"), readFixture(t, "escapes.prom")...),
+			revalue(append(readFixture(t, "inputs/utf8_names.prom"), readFixture(t, "escapes.prom")...), "5"), exporter, -1},
+		{"quoted names in HELP and TYPE", []byte("# HELP \"a.b\" x\n# TYPE \"a.b\" gauge\n{\"a.b\"} 1\n# TYPE c gauge\nc 1\n"),
+			[]byte("# HELP \"a.b\" x\n# TYPE \"a.b\" gauge\n{\"a.b\"} 2\n# TYPE c gauge\nc 2\n"), exporter, 3},
+		{"indented comments", []byte("  # HELP a x\n# TYPE a gauge\na 1\n"), []byte("  # HELP a x\n# TYPE a gauge\na 2\n"), exporter, 2},
 		{"other reserved labels", node, node, [][]byte{[]byte("job")}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,8 +110,8 @@ func TestReplayAgrees(t *testing.T) {
 				var replayed int
 				if tc.name == "other reserved labels" {
 					// The memo was made for other labels: not used.
-					s := newScanner()
-					s.hashing, s.seed, s.memo.on = true, 1, true
+					s := NewScanner().sc
+					s.hashing, s.seed = true, 1
 					s.scan(tc.prev, false, [][]byte{[]byte("exporter")})
 					err := s.scan(tc.body, false, tc.reserved)
 					have, replayed = scanState(s, err), s.memo.replayed
@@ -130,6 +129,19 @@ func TestReplayAgrees(t *testing.T) {
 	}
 }
 
+// replayable counts a body's sample, HELP and TYPE lines: the lines a
+// replay takes from the memo when only values changed.
+func replayable(t testing.TB) func(b []byte) int {
+	return func(b []byte) int {
+		s := newScanner()
+		if err := s.scan(b, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		return len(s.samples) + bytes.Count(b, []byte("\n# HELP ")) + bytes.Count(b, []byte("\n# TYPE ")) +
+			bytes.Count(b[:min(len(b), 7)], []byte("# HELP ")) + bytes.Count(b[:min(len(b), 7)], []byte("# TYPE "))
+	}
+}
+
 // TestReplaySteadyState: a source whose series stay put is replayed whole
 // scrape after scrape, without copying its body again; a change makes the
 // new body the memo.
@@ -142,7 +154,7 @@ func TestReplaySteadyState(t *testing.T) {
 		t.Fatal(err)
 	}
 	kept := &s.memo.body[0]
-	n := len(s.samples)
+	n := replayable(t)(body)
 	for i := range 3 {
 		next := revalue(body, fmt.Sprint(i))
 		if err := s.scan(next, false, nil); err != nil {

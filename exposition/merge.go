@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 	"sync"
 	"time"
 
@@ -412,6 +413,39 @@ func legacyName(b []byte) bool {
 	return true
 }
 
+// appendEscapedLabel appends label name ln escaped as model.EscapeName
+// escapes a metric name, except that ':' is escaped too: it is valid in
+// metric names only.
+func appendEscapedLabel(out, ln []byte, scheme model.EscapingScheme) []byte {
+	if !bytes.ContainsRune(ln, ':') {
+		return append(out, model.EscapeName(string(ln), scheme)...)
+	}
+	if scheme == model.ValueEncodingEscaping {
+		out = append(out, "U__"...)
+	}
+	for i, r := range string(ln) {
+		switch {
+		case r == '_' && scheme != model.UnderscoreEscaping:
+			out = append(out, "__"...)
+		case r == '.' && scheme == model.DotsEscaping:
+			out = append(out, "_dot_"...)
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_' || r >= '0' && r <= '9' && i > 0:
+			out = append(out, byte(r))
+		case scheme == model.UnderscoreEscaping:
+			out = append(out, '_')
+		case scheme == model.DotsEscaping:
+			out = append(out, "__"...)
+		case !utf8.ValidRune(r):
+			out = append(out, "_FFFD_"...)
+		default:
+			out = append(out, '_')
+			out = strconv.AppendInt(out, int64(r), 16)
+			out = append(out, '_')
+		}
+	}
+	return out
+}
+
 func (m *merger) conflict(s *source, family []byte, reason string) {
 	m.report.Conflicts = append(m.report.Conflicts, Conflict{Source: s.in.Name, Family: string(family), Reason: reason})
 }
@@ -736,7 +770,7 @@ func (m *merger) writeSlow(s *source, mf *mfam, smp *sample) {
 		} else if m.scheme == model.NoEscaping {
 			out = m.appendName(out, ln, true)
 		} else {
-			out = append(out, model.EscapeName(string(ln), m.scheme)...)
+			out = appendEscapedLabel(out, ln, m.scheme)
 		}
 		out = append(out, `="`...)
 		out = append(out, body[p.value.lo:p.value.hi]...)

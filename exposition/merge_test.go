@@ -365,3 +365,28 @@ func FuzzMerge(f *testing.F) {
 		}
 	})
 }
+
+// TestEscapedLabel: a label name is escaped as a metric name is, but ':'
+// (valid in metric names only) is escaped too, in every scheme.
+func TestEscapedLabel(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		scheme model.EscapingScheme
+		want   string
+	}{
+		{"http.method", model.UnderscoreEscaping, "http_method"},
+		{"h:tp.m", model.UnderscoreEscaping, "h_tp_m"},
+		{"h:t_p.m", model.DotsEscaping, "h__t__p_dot_m"},
+		{"h:t_p.m", model.ValueEncodingEscaping, "U__h_3a_t__p_2e_m"},
+		{"a:b", model.ValueEncodingEscaping, "U__a_3a_b"},
+		{"ok_name", model.UnderscoreEscaping, "ok_name"},
+	} {
+		if have := string(appendEscapedLabel(nil, []byte(tc.name), tc.scheme)); have != tc.want {
+			t.Errorf("%q, %v: want %q, have %q", tc.name, tc.scheme, tc.want, have)
+		}
+		// Each must be a valid legacy label name.
+		if have := appendEscapedLabel(nil, []byte(tc.name), tc.scheme); !model.LabelName(have).IsValidLegacy() {
+			t.Errorf("%q, %v: %q is not a valid label name", tc.name, tc.scheme, have)
+		}
+	}
+}

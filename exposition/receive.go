@@ -41,7 +41,7 @@ type Scanner struct{ sc *scanner }
 // NewScanner is an empty Scanner.
 func NewScanner() *Scanner {
 	s := newScanner()
-	s.memo.on = true
+	s.memo.on, s.noting = true, true
 	return &Scanner{sc: s}
 }
 

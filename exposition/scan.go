@@ -163,6 +163,9 @@ type scanner struct {
 	half     *scanner // scans the second half of a large body (linesSplit)
 	seed     uint64   // of sample.hash: random per scanner, so that input cannot aim at collisions
 	memo     memo     // the last body, for a source's own Scanner
+	noting   bool     // keep notes of HELP and TYPE lines, for the memo
+	notes    []note
+	named    int // s.fams[:named] are in byName (the memo's replay adds the rest when needed)
 }
 
 func newScanner() *scanner {
@@ -173,6 +176,7 @@ func (s *scanner) reset(body []byte, om bool, reserved [][]byte) {
 	s.body, s.om, s.reserved = body, om, reserved
 	s.fams, s.samples = s.fams[:0], s.samples[:0]
 	clear(s.byName)
+	s.notes, s.named = s.notes[:0], 0
 	s.cur, s.line, s.suffixed, s.split, s.eof = -1, 0, false, false, false
 	s.memo.start(om, s.hashing, reserved)
 }
@@ -304,6 +308,7 @@ func (s *scanner) skipBlank(i, end int) int {
 // comment handles a line after its '#'.
 func (s *scanner) comment(i, end int) error {
 	b := s.body
+	sharp := i - 1
 	if s.om {
 		if i >= end || b[i] != ' ' {
 			return s.errorf("OpenMetrics comment must start with \"# \"")
@@ -344,7 +349,8 @@ func (s *scanner) comment(i, end int) error {
 		}
 		return nil
 	}
-	name, _, next, err := s.name(i, end, true)
+	at := i
+	name, quoted, next, err := s.name(i, end, true)
 	if err != nil {
 		return err
 	}
@@ -357,6 +363,7 @@ func (s *scanner) comment(i, end int) error {
 		return s.errorf("TYPE line for %q without a type", name)
 	}
 	fi, ok := s.byName[string(name)]
+	made := !ok
 	if !ok {
 		if base, ok := s.memberFamily(name); ok {
 			// expfmt reads this line as metadata of the summary or histogram.
@@ -376,6 +383,7 @@ func (s *scanner) comment(i, end int) error {
 			return err
 		}
 		f.hasHelp, f.help = true, span{int32(i), int32(end)}
+		s.note(sharp, span{int32(at), int32(next)}, fi, made, quoted, true)
 		return nil
 	}
 	if f.typed {
@@ -389,6 +397,7 @@ func (s *scanner) comment(i, end int) error {
 		return s.errorf("unknown metric type %q for %q", b[i:end], name)
 	}
 	f.typ, f.typed = t, true
+	s.note(sharp, span{int32(at), int32(next)}, fi, made, quoted, false)
 	return nil
 }
 
@@ -421,6 +430,7 @@ func (s *scanner) newFamily(name []byte) int32 {
 		s.fams[fi].hash = hashBytes(s.seed, name)
 	}
 	s.byName[string(name)] = fi
+	s.named = len(s.fams)
 	if !s.suffixed && memberOf(name) != memberExact {
 		s.suffixed = true
 	}

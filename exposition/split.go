@@ -39,7 +39,7 @@ func (s *scanner) linesSplit(body []byte, from int) error {
 	}
 	t := s.half
 	defer t.reset(nil, false, nil)
-	t.hashing, t.seed, t.general = s.hashing, s.seed, s.general
+	t.hashing, t.seed, t.general, t.noting = s.hashing, s.seed, s.general, s.noting
 	var wg sync.WaitGroup
 	var terr error
 	wg.Go(func() { terr = t.scanRange(body, false, s.reserved, mid, len(body)) })
@@ -62,6 +62,10 @@ func (s *scanner) linesSplit(body []byte, from int) error {
 	s.samples = append(s.samples, t.samples...)
 	for i := smpOff; i < int32(len(s.samples)); i++ {
 		s.samples[i].fam += famOff
+	}
+	for _, n := range t.notes {
+		n.fam += famOff
+		s.notes = append(s.notes, n)
 	}
 	s.suffixed = s.suffixed || t.suffixed
 	s.split = s.split || t.split
