@@ -7,9 +7,9 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"unicode/utf8"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
