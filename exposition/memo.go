@@ -21,6 +21,9 @@ import (
 // the rest of the body is scanned as usual.
 type memo struct {
 	on       bool     // this scanner keeps a memo
+	warm     bool     // it has scanned a body whole before: it is kept for its source
+	current  bool     // the memo stands for the body just scanned
+	distinct bool     // and a merge found no duplicate series in it
 	body     []byte   // a copy of the last body scanned whole without error
 	samples  []sample // its samples, in line order, positions in body
 	hashing  bool     // the settings body was scanned with
@@ -89,7 +92,7 @@ func (s *scanner) syncNames() {
 
 // start puts the memo in step for a new body scanned with these settings.
 func (m *memo) start(om, hashing bool, reserved [][]byte) {
-	m.pos, m.replayed = -1, 0
+	m.pos, m.replayed, m.current = -1, 0, false
 	if !m.on || om || len(m.body) == 0 || hashing != m.hashing || len(reserved) != len(m.reserved) {
 		return
 	}
@@ -258,20 +261,27 @@ func (s *scanner) countOK(ps *sample, c byte) bool {
 // remember makes body, just scanned whole without error, the memo for the
 // next, unless the memo already repeats it line for line. A body whose
 // families were regrouped (samples no longer in line order) and OpenMetrics
-// are not remembered.
+// are not remembered, nor the first body of a scanner: a scanner made for
+// one more scrape at once is let go after it, and its copy would be wasted.
 func (s *scanner) remember(body []byte) {
 	m := &s.memo
 	if !m.on {
 		return
 	}
+	if !m.warm {
+		m.warm = true
+		return
+	}
 	if m.pos == len(m.body) && m.pos > 0 {
+		m.current = true
 		return // every line in step: the memo stands for this body too
 	}
-	m.pos = -1
+	m.pos, m.distinct = -1, false
 	if s.om || s.split || len(body) == 0 {
 		m.body, m.samples, m.notes = m.body[:0], m.samples[:0], m.notes[:0]
 		return
 	}
+	m.current = true
 	m.body = append(m.body[:0], body...)
 	m.samples = append(m.samples[:0], s.samples...)
 	m.notes = append(m.notes[:0], s.notes...)

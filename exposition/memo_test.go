@@ -3,6 +3,8 @@ package exposition
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,6 +31,7 @@ func freshScan(body []byte, reserved [][]byte) string {
 func memoScan(prev, body []byte, reserved [][]byte, piece int) (string, int) {
 	s := NewScanner().sc
 	s.hashing, s.seed = true, 1
+	s.scan(prev, false, reserved) // a scanner's first body is not remembered
 	s.scan(prev, false, reserved)
 	if piece == 0 {
 		err := s.scan(body, false, reserved)
@@ -113,6 +116,7 @@ func TestReplayAgrees(t *testing.T) {
 					s := NewScanner().sc
 					s.hashing, s.seed = true, 1
 					s.scan(tc.prev, false, [][]byte{[]byte("exporter")})
+					s.scan(tc.prev, false, [][]byte{[]byte("exporter")})
 					err := s.scan(tc.body, false, tc.reserved)
 					have, replayed = scanState(s, err), s.memo.replayed
 				} else {
@@ -150,6 +154,9 @@ func TestReplaySteadyState(t *testing.T) {
 	sc := NewScanner()
 	s := sc.sc
 	s.hashing = true
+	if err := s.scan(body, false, nil); err != nil || len(s.memo.body) != 0 {
+		t.Fatalf("first body: %v, remembered %d bytes: want none", err, len(s.memo.body))
+	}
 	if err := s.scan(body, false, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -218,4 +225,60 @@ func FuzzReplay(f *testing.F) {
 			t.Fatalf("prev %q\nbody %q\nwant %.500s\nhave %.500s", prev, body, want, have)
 		}
 	})
+}
+
+// TestMergeMemo merges scrape after scrape through each source's own
+// Scanner, as the gateway does, and holds every merge against a merge of
+// the same bodies from scratch: replayed bodies, a memo with duplicate
+// series, a family dropped for a type conflict while another source has it
+// (its duplicates must be found again once it is merged), and a source
+// that changes its series.
+func TestMergeMemo(t *testing.T) {
+	dups := []byte("# TYPE x gauge\nx{a=\"1\"} 1\nx{a=\"1\"} 2\n# TYPE y counter\ny_total 3\n")
+	clash := []byte("# TYPE x counter\nx 1\n")
+	node := readFixture(t, "node_exporter.prom")
+	scanners := map[string]*Scanner{}
+	rounds := []map[string][]byte{
+		{"a-clash": clash, "dups": dups, "node": node},
+		{"a-clash": clash, "dups": revalue(dups, "5"), "node": revalue(node, "6")},
+		{"a-clash": clash, "dups": revalue(dups, "7"), "node": revalue(node, "8")},
+		{"dups": revalue(dups, "9"), "node": revalue(node, "10")}, // x merged again: its duplicate found again
+		{"dups": revalue(dups, "11"), "node": append(revalue(node, "12"), "extra 1\n"...)},
+		{"dups": revalue(dups, "13"), "node": append(revalue(node, "14"), "# TYPE extra gauge\nextra{n=\"2\"} 2\nextra{n=\"3\"} 3\n"...)},
+		{"dups": revalue(dups, "15"), "node": append(revalue(node, "16"), "# TYPE extra gauge\nextra{n=\"2\"} 2\nextra{n=\"3\"} 4\n"...)},
+	}
+	for r, bodies := range rounds {
+		var ins []Input
+		for _, name := range slices.Sorted(maps.Keys(bodies)) {
+			ins = append(ins, Input{Name: name, ContentType: ctText, Body: bodies[name]})
+		}
+		var want, have bytes.Buffer
+		wantRep, _ := Merge(&want, Options{Label: "exporter"}, ins)
+		for i := range ins {
+			sc := scanners[ins[i].Name]
+			if sc == nil {
+				sc = NewScanner()
+				scanners[ins[i].Name] = sc
+			}
+			ins[i].Received = sc.Receive(ctText, "exporter", &ins[i])
+			ins[i].Received.Finish(ins[i].Body)
+		}
+		haveRep, _ := Merge(&have, Options{Label: "exporter"}, ins)
+		replayed := scanners["node"].sc.memo.replayed
+		for i := range ins {
+			ins[i].Received.Release()
+		}
+		if r == len(rounds)-1 && replayed != replayable(t)(bodies["node"]) {
+			t.Errorf("node: the last round replayed %d lines, want all", replayed)
+		}
+		if !bytes.Equal(want.Bytes(), have.Bytes()) || fmt.Sprint(wantRep) != fmt.Sprint(haveRep) {
+			t.Fatalf("round %d: merged from memos differently\nwant %v\n%s\nhave %v\n%s", r, wantRep, want.Bytes(), haveRep, have.Bytes())
+		}
+	}
+	if !scanners["node"].sc.memo.distinct {
+		t.Errorf("node: its memo has no duplicate series but does not say distinct")
+	}
+	if s := scanners["dups"].sc; s.memo.distinct {
+		t.Errorf("dups: its memo has duplicate series but says distinct")
+	}
 }

@@ -76,10 +76,12 @@ type source struct {
 	own      *scanner
 	conv     bytes.Buffer // a protobuf body written as text
 	injected []byte       // label="value",... added to every series
+	closing  []byte       // what follows a sample's own labels: ",<injected>} " or "} "
 	reserved [][]byte     // label names that are renamed exported_*
 	err      error
 	samples  int
 	dups     int
+	planned  int // families with samples in the merge
 }
 
 // mfam is one family of the merged output.
@@ -207,8 +209,13 @@ func (m *merger) prepare(inputs []Input, text bool) {
 	for i := range inputs {
 		s := m.srcs[i]
 		in := &inputs[i]
-		s.in, s.idx, s.err, s.samples, s.dups = in, i, in.Err, 0, 0
+		s.in, s.idx, s.err, s.samples, s.dups, s.planned = in, i, in.Err, 0, 0, 0
 		s.injected, s.reserved = injection(s.injected[:0], s.reserved[:0], m.opts.Label, in)
+		s.closing = append(s.closing[:0], ',')
+		if len(s.injected) == 0 {
+			s.closing = s.closing[:0]
+		}
+		s.closing = append(append(s.closing, s.injected...), "} "...)
 		if s.err == nil && len(in.Body) >= parallelScan {
 			big++
 		}
@@ -462,6 +469,13 @@ func (m *merger) plan() {
 			if f.n == 0 {
 				continue
 			}
+			s.planned++
+			if s.sc.memo.current && s.sc.memo.distinct {
+				// The memo's series, which had no duplicates (nor
+				// OpenMetrics _created samples: text only).
+				s.samples += int(f.n)
+				continue
+			}
 			m.seen.reset(int(f.n))
 			for k := f.first; k <= f.last; k++ {
 				smp := &s.sc.samples[k]
@@ -480,6 +494,20 @@ func (m *merger) plan() {
 				s.samples++
 			}
 		}
+	}
+	for _, s := range m.srcs {
+		if s.err != nil || !s.sc.memo.current || s.sc.memo.distinct {
+			continue
+		}
+		// No duplicates in a body all of whose families were merged: none
+		// in the next that repeats it line for line either.
+		nonEmpty := 0
+		for i := range s.sc.fams {
+			if s.sc.fams[i].n > 0 {
+				nonEmpty++
+			}
+		}
+		s.sc.memo.distinct = s.dups == 0 && s.planned == nonEmpty
 	}
 }
 
@@ -613,7 +641,7 @@ func (m *merger) synthesize() {
 		return append(m.num[:0], '1')
 	})
 	m.synth.in = &Input{Name: ""}
-	m.synth.injected = m.synth.injected[:0]
+	m.synth.injected, m.synth.closing = m.synth.injected[:0], append(m.synth.closing[:0], "} "...)
 	if err := m.synth.sc.scan(b.Bytes(), false, nil); err != nil {
 		panic(fmt.Sprintf("exposition: synthetic families invalid: %v", err)) // a bug here, never input
 	}
@@ -685,32 +713,29 @@ func (m *merger) writeFamily(mf *mfam) {
 				m.flush()
 				out = m.out
 			}
-			if smp.labels.empty() {
+			switch {
+			case smp.labels.empty():
 				out = append(out, body[smp.name.lo:smp.name.hi]...)
 				if len(injected) > 0 {
 					out = append(out, '{')
-					out = append(out, injected...)
-					out = append(out, '}')
+					out = append(out, s.closing[1:]...)
+				} else {
+					out = append(out, ' ')
 				}
-			} else if smp.name.hi+1 == smp.labels.lo && body[smp.name.hi] == '{' {
+			case smp.name.hi+1 == smp.labels.lo && body[smp.name.hi] == '{':
 				// name{labels: contiguous in the body, as almost always.
 				out = append(out, body[smp.name.lo:smp.labels.hi]...)
-				if len(injected) > 0 {
-					out = append(out, ',')
-					out = append(out, injected...)
-				}
-				out = append(out, '}')
-			} else {
+				out = append(out, s.closing...)
+			default:
 				out = append(out, body[smp.name.lo:smp.name.hi]...)
 				out = append(out, '{')
 				out = append(out, body[smp.labels.lo:smp.labels.hi]...)
-				if len(injected) > 0 {
-					out = append(out, ',')
-					out = append(out, injected...)
-				}
-				out = append(out, '}')
+				out = append(out, s.closing...)
 			}
-			out = append(out, ' ')
+			if smp.ts.empty() && int(smp.value.hi) < len(body) && body[smp.value.hi] == '\n' {
+				out = append(out, body[smp.value.lo:smp.value.hi+1]...) // with its newline
+				continue
+			}
 			out = append(out, body[smp.value.lo:smp.value.hi]...)
 			if !smp.ts.empty() {
 				out = append(out, ' ')
