@@ -15,10 +15,11 @@ import (
 // and every line before it was in step. The scanner is then in the state it
 // was in at that line of the memo, so the line names the same family,
 // member and series as it did then, with the same flags and hash: only its
-// value is new, and only the value is checked. Comment lines and samples
-// the fast check cannot take are scanned as usual when in step (the same
-// bytes in the same state). The first line out of step ends the replay and
-// the rest of the body is scanned as usual.
+// value is new, and only the value is checked. A HELP or TYPE line in step
+// does again what the memo's note says it did; other comment lines and
+// samples the fast check cannot take are scanned as usual (the same bytes
+// in the same state). The first line out of step ends the replay and the
+// rest of the body is scanned as usual.
 type memo struct {
 	on       bool     // this scanner keeps a memo
 	warm     bool     // it has scanned a body whole before: it is kept for its source
@@ -26,8 +27,8 @@ type memo struct {
 	distinct bool     // and a merge found no duplicate series in it
 	body     []byte   // a copy of the last body scanned whole without error
 	samples  []sample // its samples, in line order, positions in body
-	hashing  bool     // the settings body was scanned with
-	reserved [][]byte //
+	hashing  bool     // the settings body was scanned with:
+	reserved [][]byte // sample hashes, and the label names the merge injects
 	notes    []note   // what its HELP and TYPE lines did, in line order
 	pos      int      // the memo's line the next line must repeat; -1: out of step
 	next     int      // the memo's next note
