@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +94,25 @@ func TestReportProblems(t *testing.T) {
 		if (tc.want == "") != (have == "") || !strings.Contains(have, tc.want) {
 			t.Errorf("%s: want problem %q, have %q", tc.name, tc.want, have)
 		}
+	}
+}
+
+// TestPeakRSS: the warm-up baseline is the most RSS seen while it ran, at
+// least what the process held before it; without a pid, nothing.
+func TestPeakRSS(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	before := rss(os.Getpid())
+	grown := make([]byte, 64<<20)
+	for i := range grown {
+		grown[i] = 1 // touched: resident
+	}
+	peak := peakRSS(ctx, os.Getpid())
+	runtime.KeepAlive(grown)
+	if before <= 0 || peak < before+32<<20 {
+		t.Errorf("peak RSS %d, before %d: want the 64 MiB touched meanwhile", peak, before)
+	}
+	if p := peakRSS(ctx, 0); p != 0 {
+		t.Errorf("no pid: want 0, have %d", p)
 	}
 }

@@ -111,16 +111,23 @@ func run(ctx context.Context, o options) (*Report, error) {
 		return nil, fmt.Errorf("idle reading: %w", err)
 	}
 
-	// Warm-up: the same load, no kills, not counted; then the RSS baseline.
+	// Warm-up: the same load, no kills, not counted; then the RSS baseline:
+	// the most corral held during the warm-up. One reading under load falls
+	// anywhere between two garbage collections (±15% from run to run).
+	var peak int64
 	if o.warmup > 0 {
 		wctx, cancel := context.WithTimeout(ctx, o.warmup)
+		peaked := make(chan int64, 1)
+		go func() { peaked <- peakRSS(wctx, o.pid) }()
 		drive(wctx, client, o)
 		cancel()
+		peak = <-peaked
 	}
 	warm, err := read(client, o)
 	if err != nil {
 		return nil, fmt.Errorf("reading after the warm-up: %w", err)
 	}
+	warm.RSSBytes = max(warm.RSSBytes, peak)
 
 	lctx, cancel := context.WithTimeout(ctx, o.dur)
 	defer cancel()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -33,6 +34,25 @@ type Reading struct {
 // zombie.
 func (r Reading) idleAs(idle Reading) bool {
 	return r.Goroutines <= idle.Goroutines+2 && r.OpenFDs <= idle.OpenFDs && r.Zombies == 0
+}
+
+// peakRSS is the most RSS of process pid seen every 100 ms until ctx ends
+// (0 without a pid).
+func peakRSS(ctx context.Context, pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	peak := rss(pid)
+	for {
+		select {
+		case <-ctx.Done():
+			return peak
+		case <-tick.C:
+			peak = max(peak, rss(pid))
+		}
+	}
 }
 
 // read takes corral's state from its merged /metrics and from /proc.

@@ -21,7 +21,8 @@ type Report struct {
 	P50         string                    `json:"p50"`
 	P99         string                    `json:"p99"`
 	Max         string                    `json:"max"`
-	// Idle is before any load, Warm after the warm-up (the RSS baseline),
+	// Idle is before any load, Warm after the warm-up (its RSS, the
+	// baseline, is the warm-up's peak),
 	// Loaded right after the load, End once settled back to idle (or not).
 	Idle   Reading `json:"idle"`
 	Warm   Reading `json:"warm"`
@@ -149,7 +150,7 @@ func (r *Report) print(w io.Writer) {
 	for _, p := range sortedKeys(r.ByPath) {
 		fmt.Fprintf(w, "  %-40s %s\n", p, counts(r.ByPath[p]))
 	}
-	fmt.Fprintf(w, "RSS %s idle, %s after warm-up, %s after load, %s at end (%+.1f%% from warm)\n",
+	fmt.Fprintf(w, "RSS %s idle, %s at most in the warm-up, %s after load, %s at end (%+.1f%% from warm)\n",
 		mib(r.Idle.RSSBytes), mib(r.Warm.RSSBytes), mib(r.Loaded.RSSBytes), mib(r.End.RSSBytes),
 		100*(float64(r.End.RSSBytes)/max(1, float64(r.Warm.RSSBytes))-1))
 	fmt.Fprintf(w, "goroutines %.0f idle -> %.0f after load -> %.0f at end; open fds %d -> %d -> %d (+ pidfds %d -> %d -> %d for %d live children); zombies at end %d\n",
