@@ -58,25 +58,35 @@ func loadConfig(file string, dirs []string) (*Config, error) {
 	}
 	cfg := &Config{origin: map[string]string{"": file}}
 	var errs []error
+	parsed := true
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return nil, err
 		}
-		errs = append(errs, cfg.merge(f, data)...)
+		ferrs, ok := cfg.merge(f, data)
+		errs = append(errs, ferrs...)
+		parsed = parsed && ok
+	}
+	// Every file read as TOML: what is wrong in the values is reported
+	// with the unknown keys, not after they are fixed. A file that did not
+	// parse contributed nothing, and checking the rest without it would
+	// report what it defines as missing.
+	if parsed {
+		if err := cfg.validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
-	}
-	if err := cfg.validate(); err != nil {
-		return nil, err
 	}
 	return cfg, nil
 }
 
 // merge decodes one file into c, refusing unknown keys and names already
-// defined by another file.
-func (c *Config) merge(file string, data []byte) []error {
+// defined by another file; parsed is false when the file is not valid TOML
+// (and nothing of it was merged).
+func (c *Config) merge(file string, data []byte) (errs []error, parsed bool) {
 	var part Config
 	md, err := toml.Decode(string(data), &part)
 	if err != nil {
@@ -86,11 +96,10 @@ func (c *Config) merge(file string, data []byte) []error {
 			if pe.LastKey != "" {
 				msg = pe.LastKey + ": " + msg
 			}
-			return []error{fmt.Errorf("%s: line %d: %s", file, pe.Position.Line, msg)}
+			return []error{fmt.Errorf("%s: line %d: %s", file, pe.Position.Line, msg)}, false
 		}
-		return []error{fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "toml: "))}
+		return []error{fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "toml: "))}, false
 	}
-	var errs []error
 	undecoded := md.Undecoded()
 	for _, k := range undecoded {
 		parent := k[:len(k)-1].String()
@@ -128,7 +137,7 @@ func (c *Config) merge(file string, data []byte) []error {
 	errs = append(errs, mergeSection(c.origin, file, "exporter", modules, &c.Exporter, part.Exporter)...)
 	errs = append(errs, mergeSection(c.origin, file, "script", modules, &c.Script, part.Script)...)
 	errs = append(errs, mergeSection(c.origin, file, "file", modules, &c.File, part.File)...)
-	return errs
+	return errs, true
 }
 
 // mergeSection adds the sections of one file to dst; a name already taken

@@ -83,6 +83,26 @@ func TestLoadConfigBad(t *testing.T) {
 			},
 		},
 		{
+			// A typo is reported with what it leaves missing, at once.
+			name:  "unknown key and a bad value",
+			files: map[string]string{"main.toml": "[exporter.a]\nurll = \"http://y/\"\n[process.p]\ncommand = [\"x\"]\nrestart = \"sometimes\"\n"},
+			want: []string{
+				"DIR/main.toml: exporter.a.urll: unknown key",
+				`DIR/main.toml: process.p.restart: "sometimes" is not one of always, on-failure, never`,
+				"DIR/main.toml: exporter.a.url: missing",
+			},
+		},
+		{
+			// A file that is not TOML defines nothing: the others are not
+			// checked without it.
+			name: "malformed drop-in",
+			files: map[string]string{
+				"main.toml":   "[process.p]\ncommand = [\"x\"]\ndepends_on = [\"init\"]\n",
+				"d/10-a.toml": "[task.init\ncommand = [\"true\"]\n",
+			},
+			want: []string{`DIR/d/10-a.toml: line 2: expected '.' or ']' to end table name, but got '\n' instead`},
+		},
+		{
 			name:  "bad duration",
 			files: map[string]string{"main.toml": "[exporter.a]\nurl = \"http://x/\"\ntimeout = \"5 parsecs\"\n"},
 			want:  []string{`DIR/main.toml: line 3: exporter.a.timeout: invalid duration: "5 parsecs"`},
