@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -552,5 +554,52 @@ func TestScanners(t *testing.T) {
 	g.putScanner("new", exposition.NewScanner())
 	if _, found := g.bufs.scanners["gone"]; found {
 		t.Errorf("gone: want its scanners dropped once it left the module set")
+	}
+}
+
+// TestServeMergedScrapeAfterScrape: the gateway keeps each source's scanner,
+// and its memo of the last body, from one merged scrape to the next. Scrape
+// after scrape, as the sources' values, series and types change, /metrics
+// is what merging the same bodies from scratch gives (durations aside).
+func TestServeMergedScrapeAfterScrape(t *testing.T) {
+	node := readTestdata(t, "merge/node.prom")
+	moved := scrapes(node, 3)
+	versions := [][]byte{
+		node, node, moved[1], moved[2], // the same series, new values
+		append(bytes.Clone(moved[1]), "# TYPE extra gauge\nextra{n=\"1\"} 1\n"...),                   // a family added
+		append(bytes.Clone(moved[2]), "# TYPE extra gauge\nextra{n=\"1\"} 2\nextra{n=\"2\"} 3\n"...), // a series added
+		bytes.Replace(moved[2], []byte("# TYPE go_goroutines gauge"), []byte("# TYPE go_goroutines counter"), 1),
+		append(bytes.Clone(moved[1]), "go_threads 1\n"...), // a duplicate series
+		node[:len(node)/2], // truncated: down
+		node,
+	}
+	var at atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", textContentType)
+		w.Write(versions[at.Load()])
+	}))
+	defer up.Close()
+	summary := readTestdata(t, "merge/summary.prom")
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", textContentType)
+		w.Write(summary)
+	}))
+	defer other.Close()
+	_, url := mergeGateway(t, Options{MergeSelf: false}, exporterModule(t, "node", up.URL, true), exporterModule(t, "app", other.URL, true))
+	durations := regexp.MustCompile(`(?m)^corral_source_scrape_duration_seconds\{.*\n`)
+	for i := range versions {
+		at.Store(int64(i))
+		_, have := mergedScrape(t, url, nil)
+		var want bytes.Buffer
+		ins := []exposition.Input{
+			{Name: "app", ContentType: textContentType, Body: summary},
+			{Name: "node", ContentType: textContentType, Body: versions[i]},
+		}
+		if _, err := exposition.Merge(&want, exposition.Options{Label: "exporter", Format: expfmt.FmtText}, ins); err != nil {
+			t.Fatal(err)
+		}
+		if h, w := durations.ReplaceAll(have, nil), durations.ReplaceAll(want.Bytes(), nil); !bytes.Equal(h, w) {
+			t.Fatalf("scrape %d: want the merge from scratch\n%.2000s\nhave\n%.2000s", i, w, h)
+		}
 	}
 }
