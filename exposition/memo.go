@@ -212,41 +212,10 @@ func (s *scanner) lineAgain(body []byte, pos, end, to int) error {
 // plainValue is the length of the plain decimal value (as simpleFloat is
 // sure of) that b starts with when a newline follows it, or 0.
 func plainValue(b []byte) int {
-	i := 0
-	if i < len(b) && (b[i] == '-' || b[i] == '+') {
-		i++
+	if n := plainEnd(b); n > 0 && n < len(b) && b[n] == '\n' {
+		return n
 	}
-	digits, dot := 0, false
-	for ; i < len(b); i++ {
-		c := b[i]
-		if c >= '0' && c <= '9' {
-			digits++
-		} else if c == '.' && !dot {
-			dot = true
-		} else {
-			break
-		}
-	}
-	if digits == 0 || digits > 200 || i >= len(b) {
-		return 0
-	}
-	if b[i] == 'e' || b[i] == 'E' {
-		i++
-		if i < len(b) && (b[i] == '-' || b[i] == '+') {
-			i++
-		}
-		n := 0
-		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-			n++
-		}
-		if n < 1 || n > 2 || i >= len(b) {
-			return 0
-		}
-	}
-	if b[i] != '\n' {
-		return 0
-	}
-	return i
+	return 0
 }
 
 // countOK tells whether a value starting with c may replace the memo's

@@ -1036,46 +1036,46 @@ func validFloat(b []byte) bool {
 // overflows, so such a form is valid. sure is false for anything else
 // (Inf, NaN, hex, long exponents...), which ParseFloat must judge.
 func simpleFloat(b []byte) (ok, sure bool) {
+	n := plainEnd(b)
+	plain := n > 0 && n == len(b)
+	return plain, plain
+}
+
+// plainEnd is where the plain decimal that b starts with ends (the form
+// simpleFloat is sure of), or 0 when b does not start with one: no digits,
+// more than 200, or an exponent without one or two digits.
+func plainEnd(b []byte) int {
 	i := 0
-	if b[0] == '-' || b[0] == '+' {
+	if i < len(b) && (b[i] == '-' || b[i] == '+') {
 		i++
 	}
 	digits, dot := 0, false
 	for ; i < len(b); i++ {
-		c := b[i]
-		if c >= '0' && c <= '9' {
+		if c := b[i]; c >= '0' && c <= '9' {
 			digits++
-			continue
-		}
-		if c == '.' && !dot {
+		} else if c == '.' && !dot {
 			dot = true
-			continue
+		} else {
+			break
 		}
-		break
 	}
 	if digits == 0 || digits > 200 {
-		return false, false
+		return 0
 	}
-	if i == len(b) {
-		return true, true
-	}
-	if b[i] != 'e' && b[i] != 'E' {
-		return false, false
-	}
-	i++
-	if i < len(b) && (b[i] == '-' || b[i] == '+') {
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
-	}
-	n := len(b) - i
-	if n < 1 || n > 2 {
-		return false, false
-	}
-	for ; i < len(b); i++ {
-		if b[i] < '0' || b[i] > '9' {
-			return false, false
+		if i < len(b) && (b[i] == '-' || b[i] == '+') {
+			i++
+		}
+		e := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if n := i - e; n < 1 || n > 2 {
+			return 0
 		}
 	}
-	return true, true
+	return i
 }
 
 func validInt(b []byte) bool {
