@@ -62,6 +62,14 @@ func mergeDecoded(w io.Writer, opts Options, inputs []Input) (Report, error) {
 	byName := map[string]*dto.MetricFamily{}
 	var names []string
 	seen := map[string]map[string]bool{}
+	from := map[string][]string{} // family: the sources that have series in it
+	// dropped leaves out family name, of every source that had it.
+	dropped := func(name, reason string) {
+		for _, src := range from[name] {
+			report.Conflicts = append(report.Conflicts, Conflict{src, name, reason})
+		}
+		delete(byName, name)
+	}
 	for _, i := range order {
 		in := &inputs[i]
 		rep := &report.Sources[i]
@@ -97,6 +105,9 @@ func mergeDecoded(w io.Writer, opts Options, inputs []Input) (Report, error) {
 			if have.Help == nil {
 				have.Help = mf.Help
 			}
+			if f := from[name]; len(f) == 0 || f[len(f)-1] != in.Name {
+				from[name] = append(f, in.Name)
+			}
 			for _, metric := range mf.Metric {
 				relabel(metric, opts.Label, in)
 				key := signature(metric)
@@ -120,8 +131,7 @@ func mergeDecoded(w io.Writer, opts Options, inputs []Input) (Report, error) {
 		if !ok || !allowed(typeFromDTO(base.GetType()), mem, false) {
 			continue
 		}
-		report.Conflicts = append(report.Conflicts, Conflict{"", name, fmt.Sprintf("collides with the series of %s %q", typeOf(base.GetType()), base.GetName())})
-		delete(byName, name)
+		dropped(name, fmt.Sprintf("collides with the series of %s %q", typeOf(base.GetType()), base.GetName()))
 	}
 	if opts.Format.FormatType() == expfmt.TypeOpenMetrics {
 		// OpenMetrics names counter X_total as X: it must not meet a family X.
@@ -132,8 +142,7 @@ func mergeDecoded(w io.Writer, opts Options, inputs []Input) (Report, error) {
 				continue
 			}
 			if _, clash := byName[base]; clash {
-				report.Conflicts = append(report.Conflicts, Conflict{"", name, fmt.Sprintf("its OpenMetrics name collides with family %q", base)})
-				delete(byName, name)
+				dropped(name, fmt.Sprintf("its OpenMetrics name collides with family %q", base))
 			}
 		}
 	}

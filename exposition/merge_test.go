@@ -2,6 +2,7 @@ package exposition
 
 import (
 	"bytes"
+	"slices"
 	"errors"
 	"flag"
 	"fmt"
@@ -388,5 +389,29 @@ func TestEscapedLabel(t *testing.T) {
 		if have := appendEscapedLabel(nil, []byte(tc.name), tc.scheme); !model.LabelName(have).IsValidLegacy() {
 			t.Errorf("%q, %v: %q is not a valid label name", tc.name, tc.scheme, have)
 		}
+	}
+}
+
+// TestMergeCollisionSources: a family left out of a decoded merge because
+// its name collides (a counter's OpenMetrics name, a histogram member's
+// name) is counted for each source that had series in it, never for "".
+func TestMergeCollisionSources(t *testing.T) {
+	ins := []Input{
+		{Name: "a", ContentType: ctText, Body: []byte("# TYPE x gauge\nx 2\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n")},
+		{Name: "b", ContentType: ctText, Body: []byte("# TYPE x_total counter\nx_total 3\n# TYPE h_count gauge\nh_count 4\n")},
+		{Name: "c", ContentType: ctText, Body: []byte("# TYPE x_total counter\nx_total 5\n")},
+	}
+	var out bytes.Buffer
+	rep, err := Merge(&out, Options{Label: "exporter", Format: fmtOM}, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var have []string
+	for _, c := range rep.Conflicts {
+		have = append(have, c.Source+"/"+c.Family)
+	}
+	slices.Sort(have)
+	if want := []string{"b/h_count", "b/x_total", "c/x_total"}; !slices.Equal(have, want) {
+		t.Errorf("conflicts: want %v, have %v (%+v)\n%s", want, have, rep.Conflicts, out.Bytes())
 	}
 }
