@@ -2,13 +2,13 @@ package exposition
 
 import (
 	"bytes"
-	"slices"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
