@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"slices"
 	"sort"
 	"strings"
 
@@ -37,13 +36,7 @@ func toText(dst *bytes.Buffer, in Input) error {
 	}
 	m.collect()
 	m.plan()
-	slices.SortFunc(m.fams, func(a, b mfam) int { return bytes.Compare(a.name, b.name) })
-	m.w, m.out, m.werr = dst, m.out[:0], nil
-	for i := range m.fams {
-		m.writeFamily(&m.fams[i])
-	}
-	m.flush()
-	return m.werr
+	return m.write(dst)
 }
 
 // mergeDecoded is the merge for OpenMetrics and protobuf output: every

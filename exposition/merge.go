@@ -155,13 +155,19 @@ func Merge(w io.Writer, opts Options, inputs []Input) (Report, error) {
 	m.collect()
 	m.plan()
 	m.synthesize()
+	err := m.write(w)
+	return m.finish(inputs), err
+}
+
+// write writes the planned families to w, sorted by name.
+func (m *merger) write(w io.Writer) error {
 	slices.SortFunc(m.fams, func(a, b mfam) int { return bytes.Compare(a.name, b.name) })
 	m.w, m.out, m.werr = w, m.out[:0], nil
 	for i := range m.fams {
 		m.writeFamily(&m.fams[i])
 	}
 	m.flush()
-	return m.finish(inputs), m.werr
+	return m.werr
 }
 
 // flushSize is how much merged output is gathered before one Write.
