@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -36,11 +34,7 @@ func BenchmarkScrape(b *testing.B) {
 		series int
 	}{{"90KB", 1000}, {"8.6MB", 100000}} {
 		body := benchExposition(size.series)
-		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-			w.Write(body)
-		}))
+		up := benchUpstream(b, body)
 		_, gw := newTestGateway(b, Options{},
 			exporterModule(b, "stream", up.URL, false),
 			exporterModule(b, "verify", up.URL, true),
@@ -56,7 +50,6 @@ func BenchmarkScrape(b *testing.B) {
 				p50Get(b, client, path.url, int64(len(body)))
 			})
 		}
-		up.Close()
 	}
 }
 

@@ -59,17 +59,18 @@ func scrapes(body []byte, n int) [][]byte {
 	return out
 }
 
-// benchUpstream serves bodies in turn, one per request.
-func benchUpstream(b *testing.B, bodies [][]byte) string {
+// benchUpstream is an upstream serving bodies in turn, one per request, as
+// text with its Content-Length.
+func benchUpstream(b *testing.B, bodies ...[]byte) *httptest.Server {
 	var next atomic.Uint64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		body := bodies[(next.Add(1)-1)%uint64(len(bodies))]
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		w.Header().Set("Content-Type", textContentType)
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.Write(body)
 	}))
 	b.Cleanup(srv.Close)
-	return srv.URL + "/metrics"
+	return srv
 }
 
 // floorHandler is what a merged scrape cannot do without: the same sources
@@ -117,7 +118,7 @@ func BenchmarkMerged(b *testing.B) {
 	for _, tc := range cases {
 		var mods []Module
 		for _, name := range slices.Sorted(maps.Keys(tc.sources)) {
-			url := benchUpstream(b, scrapes(tc.sources[name], 4))
+			url := benchUpstream(b, scrapes(tc.sources[name], 4)...).URL + "/metrics"
 			mods = append(mods, exporterModule(b, name, url, true))
 			b.Run(fmt.Sprintf("case=%s/direct=%s", tc.name, name), func(b *testing.B) { p50Get(b, client, url, 0) })
 		}

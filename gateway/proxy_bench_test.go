@@ -5,8 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,11 +22,7 @@ func BenchmarkRelay(b *testing.B) {
 		series int
 	}{{"90KB", 1000}, {"8.6MB", 100000}} {
 		body := benchExposition(size.series)
-		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-			w.Write(body)
-		}))
+		up := benchUpstream(b, body)
 		target := strings.TrimPrefix(up.URL, "http://")
 		for _, mode := range []string{"splice", "buffer"} {
 			relay := tcpRelay(b, target, mode == "buffer")
@@ -39,7 +33,6 @@ func BenchmarkRelay(b *testing.B) {
 			})
 			client.CloseIdleConnections()
 		}
-		up.Close()
 	}
 }
 
