@@ -3,74 +3,76 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 
 	"github.com/corral-metrics/corral/gateway"
-	"github.com/corral-metrics/corral/scripts"
+	"github.com/corral-metrics/corral/source"
 )
 
-// sourceBuilder makes the gateway's modules from a configuration. Scripts
-// whose configuration did not change are carried over a reload as they are,
-// with their cache and any run in progress.
+// sourceBuilder makes the gateway's modules from a configuration. A source
+// whose configuration did not change is carried over a reload as it is: a
+// script with its cache and any run in progress, an exporter with its
+// connections.
 type sourceBuilder struct {
-	metrics *gateway.Metrics // the sources' own metrics; nil for corral check
-	scripts scripts.Deps
-	running map[string]builtScript // the scripts of the modules in service
+	deps    deps
+	running map[string]built // the sources of the modules in service, by name
 }
 
-type builtScript struct {
-	cfg    scripts.Config
-	script *scripts.Script
+// built is one source and the configuration it was made from.
+type built struct {
+	kind source.Kind
+	cfg  sourceConfig
+	src  source.Source
 }
 
-// build makes every module of cfg. Every failure names its file and key, as
-// the loader's do. Nothing changes until adopt is called with the result.
-func (b *sourceBuilder) build(cfg *Config) ([]gateway.Module, map[string]builtScript, error) {
+// forgetter is a source with metrics of its own to drop when it leaves the
+// configuration.
+type forgetter interface{ Forget() }
+
+// build makes every module of cfg, kind by kind in the order of kinds(),
+// each in name order. Every failure names its file and key, as the loader's
+// do. Nothing changes until adopt is called with the result.
+func (b *sourceBuilder) build(cfg *Config) ([]gateway.Module, map[string]built, error) {
 	var mods []gateway.Module
 	var errs []error
-	for _, name := range sortedKeys(cfg.Exporter) {
-		e := cfg.Exporter[name]
-		src, err := gateway.NewExporter(e)
-		if err != nil {
-			section := "exporter." + name
-			errs = append(errs, fmt.Errorf("%s: %s.%w", cfg.where(section), section, err))
-			continue
+	next := make(map[string]built)
+	for _, k := range kinds() {
+		sections := cfg.Sources[k.name]
+		for _, name := range slices.Sorted(maps.Keys(sections)) {
+			c := sections[name]
+			bs, ok := b.running[name]
+			if !ok || bs.kind != k.name || !reflect.DeepEqual(bs.cfg, c) {
+				src, err := k.build(name, c, b.deps)
+				if err != nil {
+					section := string(k.name) + "." + name
+					errs = append(errs, fmt.Errorf("%s: %s.%w", cfg.where(section), section, err))
+					continue
+				}
+				bs = built{kind: k.name, cfg: c, src: src}
+			}
+			next[name] = bs
+			s := c.Shared()
+			mods = append(mods, gateway.Module{
+				Name: name, Kind: k.name, Process: s.Process,
+				Merge: *s.Merge, Verify: *s.Verify, Labels: s.Labels, Source: bs.src,
+			})
 		}
-		mods = append(mods, gateway.Module{
-			Name: name, Kind: "exporter", Process: e.Process,
-			Merge: *e.Merge, Verify: *e.Verify, Labels: e.Labels, Source: src,
-		})
 	}
-	for _, name := range sortedKeys(cfg.File) {
-		f := cfg.File[name]
-		mods = append(mods, gateway.Module{
-			Name: name, Kind: "file",
-			Merge: *f.Merge, Verify: true, Labels: f.Labels, Source: gateway.NewFile(name, f, b.metrics),
-		})
-	}
-	built := make(map[string]builtScript, len(cfg.Script))
-	for _, name := range sortedKeys(cfg.Script) {
-		s := cfg.Script[name]
-		bs, ok := b.running[name]
-		if !ok || !reflect.DeepEqual(bs.cfg, s) {
-			bs = builtScript{cfg: s, script: scripts.New(name, s, b.scripts)}
-		}
-		built[name] = bs
-		mods = append(mods, gateway.Module{
-			Name: name, Kind: "script",
-			Merge: *s.Merge, Verify: true, Labels: s.Labels, Source: bs.script,
-		})
-	}
-	return mods, built, errors.Join(errs...)
+	return mods, next, errors.Join(errs...)
 }
 
-// adopt records the scripts now in service and forgets the metrics of the
-// scripts that left.
-func (b *sourceBuilder) adopt(built map[string]builtScript) {
-	for name := range b.running {
-		if _, ok := built[name]; !ok && b.scripts.Metrics != nil {
-			b.scripts.Metrics.Forget(name)
+// adopt records the sources now in service and forgets the metrics of the
+// sources that left.
+func (b *sourceBuilder) adopt(next map[string]built) {
+	for name, bs := range b.running {
+		if n, ok := next[name]; ok && n.kind == bs.kind {
+			continue // the same, or its successor, which owns the series now
+		}
+		if f, ok := bs.src.(forgetter); ok {
+			f.Forget()
 		}
 	}
-	b.running = built
+	b.running = next
 }
