@@ -1,3 +1,7 @@
+// Package gateway is corral's one port: the HTTP server, access control and
+// limits, /proxy?module=NAME, the merged /metrics and the landing page. It
+// scrapes every kind of source through package source's Source and knows
+// none of them by name.
 package gateway
 
 import (

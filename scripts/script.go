@@ -1,3 +1,8 @@
+// Package scripts is the script kind of source: a [script.NAME] section,
+// a program run when scraped, with coalesced runs, allow-listed parameters,
+// a cache and limits. It is built on package source and starts its
+// programs through the supervisor's reaper; it imports nothing of the
+// gateway's HTTP stack.
 package scripts
 
 import (

@@ -59,6 +59,8 @@ func New(cfg Config) (*Exporter, error) {
 		}
 	}
 	hc := cfg.httpClient()
+	// Validate also moves bearer_token_file into Authorization, as
+	// prometheus/common does for every client.
 	if err := hc.Validate(); err != nil {
 		return nil, err
 	}
@@ -73,7 +75,7 @@ func New(cfg Config) (*Exporter, error) {
 	// A redirect to another host would take the configured credentials
 	// (added by the client's round trippers on every request) and headers
 	// with it: it is refused instead.
-	credentials := hc.BasicAuth != nil || hc.BearerTokenFile != "" || len(cfg.Headers) > 0
+	credentials := cfg.BasicAuth.Username != "" || cfg.BearerTokenFile != "" || len(cfg.Headers) > 0
 	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
 			return fmt.Errorf("stopped after %d redirects", maxRedirects)
