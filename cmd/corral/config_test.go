@@ -3,14 +3,19 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
+
+	"github.com/corral-metrics/corral/gateway"
 	"github.com/corral-metrics/corral/scripts"
 	"github.com/corral-metrics/corral/source"
 	"github.com/corral-metrics/corral/source/exporter"
 	"github.com/corral-metrics/corral/source/file"
+	"github.com/corral-metrics/corral/supervisor"
 )
 
 func TestLoadConfigGood(t *testing.T) {
@@ -309,4 +314,47 @@ func FuzzLoadConfig(f *testing.F) {
 			t.Fatalf("a loaded config fails validation again: %v", err)
 		}
 	})
+}
+
+// TestDurationsTyped: every duration of every section, the kinds' included,
+// is a duration.Duration, which refuses a bare number; a time.Duration
+// would take one as nanoseconds.
+func TestDurationsTyped(t *testing.T) {
+	types := []reflect.Type{
+		reflect.TypeFor[gateway.WebConfig](), reflect.TypeFor[supervisor.Config](),
+		reflect.TypeFor[supervisor.ProcessConfig](), reflect.TypeFor[supervisor.TaskConfig](),
+	}
+	for _, k := range kinds() {
+		var top map[string]toml.Primitive
+		md, err := toml.Decode("["+string(k.name)+".x]\n", &top)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sections, err := k.decode(&md, top[string(k.name)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, reflect.TypeOf(sections["x"]).Elem())
+	}
+	var walk func(path string, typ reflect.Type)
+	walk = func(path string, typ reflect.Type) {
+		switch typ.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Map:
+			walk(path, typ.Elem())
+		case reflect.Struct:
+			for i := range typ.NumField() {
+				f := typ.Field(i)
+				walk(path+"."+f.Name, f.Type)
+			}
+		}
+		if typ == reflect.TypeFor[time.Duration]() {
+			t.Errorf("%s: want duration.Duration, have time.Duration", path)
+		}
+	}
+	for _, typ := range types {
+		walk(typ.String(), typ)
+	}
+	if len(types) != 4+len(kinds()) {
+		t.Errorf("want %d config types walked, have %d", 4+len(kinds()), len(types))
+	}
 }
