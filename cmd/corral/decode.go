@@ -42,6 +42,14 @@ func decodeFile(file string, data []byte) (part filePart, errs []error, parsed b
 	// be 0).
 	neutralValues := []string{"0s", "1B"}
 	tried := map[string]int{} // by key: the neutral values tried in its place
+	// report lists the refused values in the order of the file, then more.
+	report := func(more ...error) []error {
+		slices.SortFunc(bad, valueError.compare)
+		for _, b := range bad {
+			errs = append(errs, b.err)
+		}
+		return append(errs, more...)
+	}
 	for range maxValueErrors {
 		var refused []toml.ParseError
 		var rest []error
@@ -61,19 +69,11 @@ func decodeFile(file string, data []byte) (part filePart, errs []error, parsed b
 			}
 		}
 		if _, err := toml.Decode(next, new(map[string]any)); !progress || err != nil {
-			slices.SortFunc(bad, valueError.compare)
-			for _, b := range bad {
-				errs = append(errs, b.err)
-			}
-			return part, append(errs, rest...), true
+			return part, report(rest...), true
 		}
 		text = next
 	}
-	slices.SortFunc(bad, valueError.compare)
-	for _, b := range bad {
-		errs = append(errs, b.err)
-	}
-	return part, append(errs, fmt.Errorf("%s: more than %d bad values, the rest not checked", file, maxValueErrors)), true
+	return part, report(fmt.Errorf("%s: more than %d bad values, the rest not checked", file, maxValueErrors)), true
 }
 
 // valueError is a value a type refused, found at line.
