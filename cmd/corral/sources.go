@@ -14,7 +14,9 @@ import (
 // sourceBuilder makes the gateway's modules from a configuration. A source
 // whose configuration did not change is carried over a reload as it is: a
 // script with its cache and any run in progress, an exporter with its
-// connections.
+// connections. A source's constructor must start nothing (no goroutine, no
+// process): one made for a reload that keeps the running source is
+// dropped.
 type sourceBuilder struct {
 	deps    deps
 	running map[string]built // the sources of the modules in service, by name
@@ -42,14 +44,17 @@ func (b *sourceBuilder) build(cfg *Config) ([]gateway.Module, map[string]built, 
 		sections := cfg.Sources[k.name]
 		for _, name := range slices.Sorted(maps.Keys(sections)) {
 			c := sections[name]
+			// Built every time, so that what it reads now (a file it names)
+			// is checked on every reload, then dropped if the running one
+			// is the same.
+			src, err := k.build(name, c, b.deps)
+			if err != nil {
+				section := string(k.name) + "." + name
+				errs = append(errs, fmt.Errorf("%s: %s.%w", cfg.where(section), section, err))
+				continue
+			}
 			bs, ok := b.running[name]
 			if !ok || bs.kind != k.name || !reflect.DeepEqual(bs.cfg, c) {
-				src, err := k.build(name, c, b.deps)
-				if err != nil {
-					section := string(k.name) + "." + name
-					errs = append(errs, fmt.Errorf("%s: %s.%w", cfg.where(section), section, err))
-					continue
-				}
 				bs = built{kind: k.name, cfg: c, src: src}
 			}
 			next[name] = bs
