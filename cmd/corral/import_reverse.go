@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -192,14 +193,19 @@ func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string,
 			s.note("forward_url_params is false: corral's /proxy sends the client's query parameters (but module) to the exporter; a parameter the url sets keeps the url's value.")
 		}
 	case "file":
-		s.set("path", tomlString(get("path").str()))
+		path := get("path").str()
+		if path == "" {
+			get("path").errorf("missing")
+			return
+		}
+		s.set("path", tomlString(path), relativeNote(path, false)...)
 	case "exec", "exec_cached":
 		command := get("command").str()
 		if command == "" {
 			get("command").errorf("missing")
 			return
 		}
-		s.set("command", tomlList(append([]string{command}, get("args").strList()...)))
+		s.set("command", tomlList(append([]string{command}, get("args").strList()...)), relativeNote(command, true)...)
 		s.note("reverse_exporter gave the command no time limit (it was killed when no scrape waited any more); corral's default timeout is 5s, within the client's deadline.")
 		if kind == "exec_cached" {
 			interval := get("exec_interval").promDuration()
@@ -207,7 +213,7 @@ func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string,
 			s.set("stale_on_error", "true", "as in reverse_exporter, a failed run serves the last good result.")
 		}
 	}
-	if get("no_rewrite").boolean() {
+	if get("no_rewrite").boolean() && merged {
 		s.note("no_rewrite: corral always adds %s to merged series; it cannot be left out.", reverseExporterLabel)
 	}
 	labels := get("labels").strMap()
@@ -221,6 +227,16 @@ func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string,
 		s.set("labels", tomlTable(labels))
 	}
 	s.set("merge", tomlBool(merged))
+}
+
+// relativeNote warns that a relative path is taken from the directory
+// corral starts in, as reverse_exporter took it from its own. A command
+// without a '/' is looked up in $PATH by both.
+func relativeNote(p string, command bool) []string {
+	if filepath.IsAbs(p) || (command && !strings.Contains(p, "/")) {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s is relative to the directory corral starts in, as it was to reverse_exporter's; an absolute path is safer.", p)}
 }
 
 // reverseWeb converts web: the first tcp:// or tcps:// listener becomes
@@ -300,7 +316,7 @@ func writeWebConfig(d *draft, peer, from string, users yaml.MapSlice, comments .
 		panic(err) // strings and maps of strings always marshal
 	}
 	var head strings.Builder
-	fmt.Fprintf(&head, "# exporter-toolkit web config written by `corral import %s`\n", peer)
+	fmt.Fprintf(&head, "%s %s`\n", webConfigHeader, peer)
 	fmt.Fprintf(&head, "# from %s. See\n", from)
 	head.WriteString("# https://github.com/prometheus/exporter-toolkit/blob/master/docs/web-configuration.md\n")
 	for _, c := range comments {

@@ -110,8 +110,13 @@ func (d *draft) write(w io.Writer) error {
 	return err
 }
 
+// webConfigHeader starts every web config the import writes: such a file
+// is written again by the next import (its bcrypt hashes differ each time).
+const webConfigHeader = "# exporter-toolkit web config written by `corral import"
+
 // writeSideFiles writes the files the configuration names. A file already
-// there with other contents is not overwritten: that is an error.
+// there with other contents is not overwritten, unless it is a web config
+// an earlier import wrote: that is an error.
 func (d *draft) writeSideFiles(log io.Writer) error {
 	for _, f := range d.files {
 		old, err := os.ReadFile(f.path)
@@ -119,8 +124,8 @@ func (d *draft) writeSideFiles(log io.Writer) error {
 			fmt.Fprintf(log, "corral import: %s: %s (unchanged)\n", f.path, f.what)
 			continue
 		}
-		if err == nil {
-			return fmt.Errorf("%s: already exists with other contents; remove it or choose another --output.dir", f.path)
+		if err == nil && !strings.HasPrefix(string(old), webConfigHeader) {
+			return fmt.Errorf("%s: already exists with other contents; remove it or choose another -output.dir", f.path)
 		}
 		if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
 			return err
