@@ -178,7 +178,7 @@ func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string,
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			get("address").errorf("want an http:// or https:// URL, have %q", address)
 			return
-		case u.Host == "unix":
+		case u.Hostname() == "unix":
 			get("address").errorf("%q: corral does not scrape over Unix sockets; have the exporter listen on 127.0.0.1", address)
 			return
 		}
