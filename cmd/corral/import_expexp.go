@@ -340,8 +340,11 @@ func expexpTLS(d *draft, f expexpFlags) error {
 				tls = append(tls, yaml.MapItem{Key: "client_allowed_sans", Value: []string{san}})
 				comments = append(comments, fmt.Sprintf("-web.tls.certmatch %s matched the subject CN, DNS names and e-mail addresses; client_allowed_sans matches DNS names, e-mail addresses, IP addresses and URIs exactly, not the CN.", f.certMatch))
 			} else {
-				comments = append(comments, fmt.Sprintf("-web.tls.certmatch %s is a pattern; client_allowed_sans takes exact names: list them, or every certificate the CA signed is accepted.", f.certMatch))
-				d.note("-web.tls.certmatch %s: NOT ENFORCED: client_allowed_sans in the web config takes exact names, not a pattern: list them there.", f.certMatch)
+				// Fail closed: an empty list accepts no client, where no
+				// list would accept every certificate the CA signed.
+				tls = append(tls, yaml.MapItem{Key: "client_allowed_sans", Value: []string{}})
+				comments = append(comments, fmt.Sprintf("-web.tls.certmatch %s is a pattern; client_allowed_sans takes exact DNS names, e-mail addresses, IPs or URIs: list them. Until then no client is accepted.", f.certMatch))
+				d.note("-web.tls.certmatch %s: client_allowed_sans in the web config takes exact names, not a pattern, and is left empty: NO CLIENT IS ACCEPTED until you list the names there.", f.certMatch)
 			}
 		}
 	case f.certMatch != "":
