@@ -12,7 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/urfave/cli/v2"
+	yaml "go.yaml.in/yaml/v2"
 )
 
 // runImport runs `corral import ARGS...` in the process and returns what it
@@ -247,6 +249,23 @@ func TestImportWebConfig(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "wrote "+dir+"/web.yml") {
 		t.Errorf("stderr: want where the web config went, have %q", stderr)
+	}
+
+	// A pattern cannot be listed as names: no client is accepted (an empty
+	// list, as the toolkit reads it, is not no list).
+	pat := copyImportData(t, "expexp")
+	writeTLSFiles(t, pat)
+	out, stderr, code := runImport(t, "exporter_exporter", pat+"/expexp.yaml", "-web.tls.listen-address=:9998",
+		"-web.tls.cert="+pat+"/server.crt", "-web.tls.key="+pat+"/server.key", "-web.tls.ca="+pat+"/ca.crt",
+		"-web.tls.verify", "-web.tls.certmatch=^prom.*")
+	if code != 0 || !strings.Contains(out, "NO CLIENT IS ACCEPTED") {
+		t.Errorf("certmatch pattern: want exit 0 and a warning, have %d\n%s%s", code, out, stderr)
+	}
+	var wc struct {
+		TLS web.TLSConfig `yaml:"tls_server_config"`
+	}
+	if b, err := os.ReadFile(pat + "/web.yml"); err != nil || yaml.Unmarshal(b, &wc) != nil || wc.TLS.ClientAllowedSans == nil || len(wc.TLS.ClientAllowedSans) != 0 {
+		t.Errorf("certmatch pattern: want client_allowed_sans an empty list, have %#v (%v)", wc.TLS.ClientAllowedSans, err)
 	}
 
 	// A web config an import wrote is written again by the next one (a
