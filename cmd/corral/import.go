@@ -46,6 +46,14 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
+// usage prints how to call the command, then its flags.
+func usage(fs *goflag.FlagSet, synopsis string) func() {
+	return func() {
+		fmt.Fprintf(fs.Output(), "usage: %s %s\n", fs.Name(), synopsis)
+		fs.PrintDefaults()
+	}
+}
+
 // parseInterspersed parses flags before and after the positional arguments
 // and returns those.
 func parseInterspersed(fs *goflag.FlagSet, args []string) ([]string, error) {
@@ -66,6 +74,7 @@ func importExpexpAction(c *cli.Context) error {
 	var f expexpFlags
 	fs := goflag.NewFlagSet("corral import exporter_exporter", goflag.ContinueOnError)
 	fs.SetOutput(c.App.ErrWriter)
+	fs.Usage = usage(fs, c.Command.ArgsUsage)
 	fs.StringVar(&f.file, "config.file", "", "exporter_exporter's configuration file (or give it as FILE)")
 	fs.Var((*stringList)(&f.dirs), "config.dirs", "a directory of one-module files (repeatable)")
 	fs.BoolVar(&f.skipDirs, "config.skip-dirs", false, "skip a -config.dirs that does not exist")
@@ -114,6 +123,7 @@ func importExpexpAction(c *cli.Context) error {
 func importReverseAction(c *cli.Context) error {
 	fs := goflag.NewFlagSet("corral import reverse_exporter", goflag.ContinueOnError)
 	fs.SetOutput(c.App.ErrWriter)
+	fs.Usage = usage(fs, c.Command.ArgsUsage)
 	file := fs.String("config-file", "", "reverse_exporter's configuration file (or give it as FILE)")
 	outDir := fs.String("output.dir", "", "where to write the web config (default: FILE's directory)")
 	pos, err := parseInterspersed(fs, c.Args().Slice())

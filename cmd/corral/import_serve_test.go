@@ -173,6 +173,9 @@ func TestImportedConfigsServe(t *testing.T) {
 			if err := os.WriteFile(config, out, 0o644); err != nil {
 				t.Fatal(err)
 			}
+			if out, err := exec.Command(bin, "check", "--config.file", config).CombinedOutput(); err != nil {
+				t.Fatalf("corral check: %v\n%s", err, out)
+			}
 			cfg, err := loadConfig(config, nil)
 			if err != nil {
 				t.Fatalf("the imported configuration does not load: %v\n%s", err, out)

@@ -42,7 +42,7 @@ func readYAML(file string) (ynode, error) {
 	return ynode{doc: doc, v: root}, nil
 }
 
-// err records a problem with n.
+// errorf records a problem with n, named by its path.
 func (n ynode) errorf(format string, args ...any) {
 	where := n.path
 	if where == "" {
