@@ -118,8 +118,8 @@ func importExpexpModule(d *draft, name string, n ynode) {
 	timeout := fs["timeout"].goDuration()
 	method := fs["method"].str()
 	for _, other := range []string{"http", "exec", "file"} {
-		if other != method && fs[other].present() {
-			fs[other].fields() // still report a mistyped section
+		if other != method && fs[other].present() && method != "" {
+			d.note("modules.%s.%s: ignored, as exporter_exporter ignored it: the method is %s.", name, other, method)
 		}
 	}
 	switch method {

@@ -73,6 +73,8 @@ func (n ynode) fields(known ...string) map[string]ynode {
 		key := fmt.Sprint(item.Key)
 		c := ynode{doc: n.doc, path: n.child(key), v: item.Value}
 		switch {
+		case len(known) == 0:
+			c.errorf("unknown key (nothing is known here)")
 		case !slices.Contains(known, key):
 			c.errorf("unknown key (known here: %s)", strings.Join(known, ", "))
 		case out[key].v != nil:
