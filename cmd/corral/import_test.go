@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	goflag "flag"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"github.com/urfave/cli/v2"
 	yaml "go.yaml.in/yaml/v2"
 )
+
+var updateImport = goflag.Bool("update", false, "rewrite the .golden files in testdata/import/golden")
 
 // runImport runs `corral import ARGS...` in the process and returns what it
 // printed and its exit code.
@@ -169,6 +172,12 @@ func writeTLSFiles(t *testing.T, dir string) (*x509.Certificate, tls.Certificate
 	return ca, issue(t, ca, caKey, t.TempDir(), "prometheus", x509.ExtKeyUsageClientAuth, nil, []string{"prometheus"})
 }
 
+// slug is s in lower case with runs of anything but letters and digits as '_'.
+func slug(s string) string {
+	f := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return (r < 'a' || r > 'z') && (r < '0' || r > '9') })
+	return strings.Join(f, "_")
+}
+
 func expand(args []string, dir string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
@@ -206,6 +215,18 @@ func TestImportDocumentedConfigs(t *testing.T) {
 			}
 			if cfg.Web.ListenAddress != tc.listen {
 				t.Errorf("listen_address: want %q, have %q", tc.listen, cfg.Web.ListenAddress)
+			}
+			golden := filepath.Join("testdata", "import", "golden", slug(tc.name)+".toml.golden")
+			// The notes unwrapped: where they wrap depends on the length of dir.
+			rel := strings.ReplaceAll(strings.ReplaceAll(out, "\n#   ", " "), dir, "{dir}")
+			if *updateImport {
+				os.MkdirAll(filepath.Dir(golden), 0o755)
+				if err := os.WriteFile(golden, []byte(rel), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if want, err := os.ReadFile(golden); err != nil || string(want) != rel {
+				t.Errorf("output differs from %s (go test -update rewrites it): %v\nwant:\n%s\nhave:\n%s", golden, err, want, rel)
 			}
 			for _, w := range expand(tc.want, dir) {
 				if !strings.Contains(out, w) {
