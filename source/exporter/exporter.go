@@ -64,7 +64,7 @@ func New(cfg Config) (*Exporter, error) {
 	if err := hc.Validate(); err != nil {
 		return nil, err
 	}
-	client, err := config.NewClientFromConfig(hc, "exporter", config.WithIdleConnTimeout(90*time.Second))
+	client, err := config.NewClientFromConfig(hc, string(Kind), config.WithIdleConnTimeout(90*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
