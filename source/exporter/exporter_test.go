@@ -160,11 +160,12 @@ func TestTLSFiles(t *testing.T) {
 	}
 }
 
-// TestNewMissingFiles: a file the section names must be readable now, so a
-// reload that names a missing one is refused.
+// TestNewMissingFiles: a file the section names must be readable (and a CA
+// file hold a certificate) now, so a reload that names a bad one is refused.
 func TestNewMissingFiles(t *testing.T) {
 	dir := t.TempDir()
-	missing := filepath.Join(dir, "missing")
+	missing, garbage := filepath.Join(dir, "missing"), filepath.Join(dir, "garbage")
+	write(t, garbage, "not PEM")
 	for _, tc := range []struct {
 		cfg  Config
 		want string
@@ -173,6 +174,7 @@ func TestNewMissingFiles(t *testing.T) {
 		{Config{URL: "http://x/", TLS: TLS{CertFile: missing, KeyFile: missing}}, "tls.cert_file: open " + missing + ": no such file or directory"},
 		{Config{URL: "http://x/", BasicAuth: BasicAuth{Username: "u", PasswordFile: missing}}, "basic_auth.password_file: open " + missing + ": no such file or directory"},
 		{Config{URL: "http://x/", BearerTokenFile: missing}, "bearer_token_file: open " + missing + ": no such file or directory"},
+		{Config{URL: "http://x/", TLS: TLS{CAFile: garbage}}, "tls: unable to use specified CA cert file " + garbage},
 	} {
 		_, err := New(tc.cfg)
 		if err == nil || err.Error() != tc.want {
