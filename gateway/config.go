@@ -4,11 +4,26 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/source"
 )
+
+// The defaults of [web], each written here once.
+const (
+	DefaultListenAddress = ":9999"
+	DefaultMergeLabel    = "exporter"
+	DefaultSelfSource    = "corral"
+	DefaultScrapeTimeout = 10 * time.Second
+)
+
+// familyLabel is the label of corral_merge_conflicts_total naming the
+// family left out; the merge label, which that metric carries beside it,
+// cannot be the same.
+const familyLabel = "family"
 
 // WebConfig is the [web] section: the one exposed port and how it is guarded.
 type WebConfig struct {
@@ -26,7 +41,7 @@ type WebConfig struct {
 	MaxConcurrentScrapes int `toml:"max_concurrent_scrapes"`
 	// ScrapeTimeout bounds a scrape when the client sends no
 	// X-Prometheus-Scrape-Timeout-Seconds.
-	ScrapeTimeout time.Duration `toml:"scrape_timeout"`
+	ScrapeTimeout duration.Duration `toml:"scrape_timeout"`
 	// SelfSource names corral's own metrics in the merge; MergeSelf = false
 	// leaves them out of /metrics.
 	SelfSource string `toml:"self_source"`
@@ -36,33 +51,36 @@ type WebConfig struct {
 // Defaults fills what the operator left out.
 func (c *WebConfig) Defaults() {
 	if c.ListenAddress == "" {
-		c.ListenAddress = ":9999"
+		c.ListenAddress = DefaultListenAddress
 	}
 	if c.MergeLabel == "" {
-		c.MergeLabel = "exporter"
+		c.MergeLabel = DefaultMergeLabel
 	}
 	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = 32 << 20
+		c.MaxBodyBytes = source.DefaultMaxBodyBytes
 	}
 	if c.ScrapeTimeout == 0 {
-		c.ScrapeTimeout = 10 * time.Second
+		c.ScrapeTimeout = duration.Of(DefaultScrapeTimeout)
 	}
 	if c.SelfSource == "" {
-		c.SelfSource = "corral"
+		c.SelfSource = DefaultSelfSource
 	}
 	if c.MaxConcurrentScrapes == 0 {
 		c.MaxConcurrentScrapes = DefaultMaxConcurrentScrapes
 	}
 	if c.MergeSelf == nil {
-		c.MergeSelf = ptr(true)
+		mergeSelf := true
+		c.MergeSelf = &mergeSelf
 	}
 }
 
 // Validate reports every problem, each prefixed with its key.
 func (c *WebConfig) Validate() error {
 	var errs []error
-	if !validLabelName(c.MergeLabel) {
-		errs = append(errs, fmt.Errorf("merge_label: %q is not a valid label name", c.MergeLabel))
+	if err := source.CheckLabelName(c.MergeLabel); err != nil {
+		errs = append(errs, fmt.Errorf("merge_label: %w", err))
+	} else if c.MergeLabel == familyLabel {
+		errs = append(errs, fmt.Errorf("merge_label: %q is taken: corral_merge_conflicts_total names the family left out with it", c.MergeLabel))
 	}
 	if c.ScrapeTimeout < 0 {
 		errs = append(errs, errors.New("scrape_timeout: must be positive"))
@@ -88,119 +106,6 @@ func (c *WebConfig) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// ExporterConfig is an [exporter.NAME] section: an HTTP source.
-type ExporterConfig struct {
-	URL       string            `toml:"url"`
-	Process   string            `toml:"process"`
-	Timeout   time.Duration     `toml:"timeout"`
-	Verify    *bool             `toml:"verify"`
-	Merge     *bool             `toml:"merge"`
-	Labels    map[string]string `toml:"labels"`
-	Headers   map[string]string `toml:"headers"`
-	TLS       TLSConfig         `toml:"tls"`
-	BasicAuth BasicAuth         `toml:"basic_auth"`
-}
-
-// TLSConfig is how corral talks TLS to an upstream.
-type TLSConfig struct {
-	CAFile             string `toml:"ca_file"`
-	CertFile           string `toml:"cert_file"`
-	KeyFile            string `toml:"key_file"`
-	ServerName         string `toml:"server_name"`
-	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
-}
-
-// BasicAuth is the upstream's basic auth; the password is only ever read from a file.
-type BasicAuth struct {
-	Username     string `toml:"username"`
-	PasswordFile string `toml:"password_file"`
-}
-
-// Defaults fills what the operator left out.
-func (c *ExporterConfig) Defaults() {
-	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Second
-	}
-	if c.Verify == nil {
-		c.Verify = ptr(true)
-	}
-	if c.Merge == nil {
-		c.Merge = ptr(true)
-	}
-}
-
-// Validate reports every problem, each prefixed with its key.
-func (c *ExporterConfig) Validate() error {
-	var errs []error
-	if c.URL == "" {
-		errs = append(errs, errors.New("url: missing"))
-	} else if u, err := url.Parse(c.URL); err != nil {
-		errs = append(errs, fmt.Errorf("url: %w", err))
-	} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url: %q must be an absolute http or https URL", c.URL))
-	}
-	if c.Timeout < 0 {
-		errs = append(errs, errors.New("timeout: must be positive"))
-	}
-	errs = append(errs, validateLabels(c.Labels))
-	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
-		errs = append(errs, errors.New("tls: cert_file and key_file go together"))
-	}
-	if c.BasicAuth.Username != "" && c.BasicAuth.PasswordFile == "" {
-		errs = append(errs, errors.New("basic_auth.password_file: missing (passwords are only read from files)"))
-	}
-	return errors.Join(errs...)
-}
-
-// FileConfig is a [file.NAME] section: a textfile read on every scrape.
-type FileConfig struct {
-	Path   string            `toml:"path"`
-	Merge  *bool             `toml:"merge"`
-	Labels map[string]string `toml:"labels"`
-}
-
-// Defaults fills what the operator left out.
-func (c *FileConfig) Defaults() {
-	if c.Merge == nil {
-		c.Merge = ptr(true)
-	}
-}
-
-// Validate reports every problem, each prefixed with its key.
-func (c *FileConfig) Validate() error {
-	var errs []error
-	if c.Path == "" {
-		errs = append(errs, errors.New("path: missing"))
-	}
-	errs = append(errs, validateLabels(c.Labels))
-	return errors.Join(errs...)
-}
-
-func validateLabels(labels map[string]string) error {
-	var errs []error
-	for k := range labels {
-		if !validLabelName(k) || strings.HasPrefix(k, "__") {
-			errs = append(errs, fmt.Errorf("labels.%s: not a valid label name", k))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func validLabelName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9') {
-			continue
-		}
-		return false
-	}
-	return true
-}
-
-func ptr[T any](v T) *T { return &v }
 
 // ByteSize is a size in bytes written with a unit: "32MiB", "512KiB", "1GB", or a bare number of bytes.
 type ByteSize int64

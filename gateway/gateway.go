@@ -1,6 +1,11 @@
+// Package gateway is corral's one port: the HTTP server, access control and
+// limits, /proxy?module=NAME, the merged /metrics and the landing page. It
+// scrapes every kind of source through package source's Source and knows
+// none of them by name.
 package gateway
 
 import (
+	"cmp"
 	"html/template"
 	"log/slog"
 	"net/netip"
@@ -11,6 +16,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/corral-metrics/corral/source"
 )
 
 // Options configure a Gateway. They are fixed for its life: a reload swaps
@@ -106,17 +113,13 @@ func New(opts Options) *Gateway {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	if opts.MergeLabel == "" {
-		opts.MergeLabel = "exporter"
-	}
-	if opts.SelfSource == "" {
-		opts.SelfSource = "corral"
-	}
+	opts.MergeLabel = cmp.Or(opts.MergeLabel, DefaultMergeLabel)
+	opts.SelfSource = cmp.Or(opts.SelfSource, DefaultSelfSource)
 	if opts.ScrapeTimeout <= 0 {
-		opts.ScrapeTimeout = 10 * time.Second
+		opts.ScrapeTimeout = DefaultScrapeTimeout
 	}
 	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = 32 << 20
+		opts.MaxBodyBytes = source.DefaultMaxBodyBytes
 	}
 	g := &Gateway{
 		opts:    opts,

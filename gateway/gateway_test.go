@@ -18,6 +18,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/corral-metrics/corral/source/exporter"
+	"github.com/corral-metrics/corral/source/file"
 )
 
 var update = flag.Bool("update", false, "rewrite the .golden files")
@@ -67,7 +70,7 @@ func TestFileSource(t *testing.T) {
 	m := NewMetrics(reg, BuildInfo{})
 	var mods []Module
 	for name, path := range map[string]string{"good": good, "half": half, "fifo": fifo, "missing": filepath.Join(dir, "nope.prom"), "dir": dir} {
-		mods = append(mods, Module{Name: name, Kind: "file", Verify: true, Source: NewFile(name, FileConfig{Path: path}, m)})
+		mods = append(mods, Module{Name: name, Kind: "file", Verify: true, Source: file.New(file.Config{Path: path}, func(t time.Time) { m.FileMtime(name, t) })})
 	}
 	_, gw := newTestGateway(t, Options{Registry: reg, Metrics: m}, mods...)
 	for _, tc := range []struct {
@@ -162,9 +165,9 @@ func landingFixture(t *testing.T) (*Gateway, string) {
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "pw")
 	os.WriteFile(pw, []byte("hunter2"), 0o600)
-	exp := exporterModule(t, "node", "http://prom:hunter2@127.0.0.1:9100/metrics?token=hunter2", true, func(c *ExporterConfig) {
+	exp := exporterModule(t, "node", "http://prom:hunter2@127.0.0.1:9100/metrics?token=hunter2", true, func(c *exporter.Config) {
 		c.Headers = map[string]string{"X-Api-Key": "hunter2"}
-		c.BasicAuth = BasicAuth{Username: "prom", PasswordFile: pw}
+		c.BasicAuth = exporter.BasicAuth{Username: "prom", PasswordFile: pw}
 		c.Process = "node"
 	})
 	exp.Process = "node"
@@ -175,7 +178,7 @@ func landingFixture(t *testing.T) (*Gateway, string) {
 		Processes: func() []ProcessStatus {
 			return []ProcessStatus{{Name: "node", State: "running", PID: 42, Restarts: 1, Started: started, LastExitCode: ptr(137), Check: "http", Ready: true}}
 		},
-	}, exp, Module{Name: "textfile", Kind: "file", Merge: true, Verify: true, Source: NewFile("textfile", FileConfig{Path: "/var/lib/app/metrics.prom"}, nil)})
+	}, exp, Module{Name: "textfile", Kind: "file", Merge: true, Verify: true, Source: file.New(file.Config{Path: "/var/lib/app/metrics.prom"}, nil)})
 	return g, "hunter2"
 }
 

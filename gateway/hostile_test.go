@@ -21,7 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/internal/duration"
 	"github.com/corral-metrics/corral/scripts"
+	"github.com/corral-metrics/corral/source/exporter"
+	"github.com/corral-metrics/corral/source/file"
 	"github.com/corral-metrics/corral/supervisor"
 )
 
@@ -91,21 +94,21 @@ func startAppliance(t *testing.T) *appliance {
 	reg := prometheus.NewRegistry()
 	metrics := gateway.NewMetrics(reg, gateway.BuildInfo{})
 	g := gateway.New(gateway.Options{Registry: reg, Metrics: metrics, MaxBodyBytes: hostileMaxBody, ScrapeTimeout: 30 * time.Second})
-	exporter := func(name, url string) gateway.Module {
-		src, err := gateway.NewExporter(gateway.ExporterConfig{URL: url, Timeout: 30 * time.Second})
+	exporterModule := func(name, url string) gateway.Module {
+		src, err := exporter.New(exporter.Config{URL: url, Timeout: duration.Of(30 * time.Second)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return gateway.Module{Name: name, Kind: "exporter", Merge: true, Verify: true, Source: src}
 	}
-	scriptCfg := scripts.Config{Command: []string{probe}, Params: []string{"host"}, MaxConcurrent: 4, Timeout: 5 * time.Second}
+	scriptCfg := scripts.Config{Command: []string{probe}, Params: []string{"host"}, MaxConcurrent: 4, Timeout: duration.Of(5 * time.Second)}
 	scriptCfg.Defaults()
 	g.SetModules([]gateway.Module{
-		exporter("good", a.good.URL),
-		exporter("endless", endless.URL),
-		exporter("utf8", badUTF8.URL),
-		{Name: "text", Kind: "file", Merge: true, Verify: true, Source: gateway.NewFile("text", gateway.FileConfig{Path: a.textfile}, metrics)},
-		{Name: "big", Kind: "file", Merge: true, Verify: true, Source: gateway.NewFile("big", gateway.FileConfig{Path: big}, metrics)},
+		exporterModule("good", a.good.URL),
+		exporterModule("endless", endless.URL),
+		exporterModule("utf8", badUTF8.URL),
+		{Name: "text", Kind: "file", Merge: true, Verify: true, Source: file.New(file.Config{Path: a.textfile}, func(t time.Time) { metrics.FileMtime("text", t) })},
+		{Name: "big", Kind: "file", Merge: true, Verify: true, Source: file.New(file.Config{Path: big}, func(t time.Time) { metrics.FileMtime("big", t) })},
 		{Name: "probe", Kind: "script", Merge: true, Verify: true, Source: scripts.New("probe", scriptCfg, scripts.Deps{
 			Reaper: reaper, Metrics: scripts.NewMetrics(reg), Limiter: scripts.NewLimiter(8), MaxOutputBytes: hostileMaxBody,
 		})},

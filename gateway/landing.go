@@ -64,7 +64,7 @@ func (g *Gateway) Landing() Landing {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, m := range mods {
-		s := SourceStatus{Name: m.Name, Kind: m.Kind, Process: m.Process, Merge: m.Merge, Verify: m.Verify}
+		s := SourceStatus{Name: m.Name, Kind: string(m.Kind), Process: m.Process, Merge: m.Merge, Verify: m.Verify}
 		if len(m.Labels) > 0 {
 			s.Labels = maps.Clone(m.Labels)
 		}

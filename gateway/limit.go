@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"sync/atomic"
@@ -27,14 +26,14 @@ func (g *Gateway) newLimits() *limits {
 	if l.max == 0 {
 		l.max = DefaultMaxConcurrentScrapes
 	}
-	l.refusals = registerVec(g.opts.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
+	l.refusals = registerOrExisting(g.opts.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "corral_http_requests_refused_total",
 		Help: "Requests refused before reaching an endpoint, by reason (busy: max_concurrent_scrapes reached; body: a request body; forbidden: not in allow_networks; unauthorized: no valid bearer token).",
 	}, []string{"reason"}))
 	for _, r := range []string{"busy", "body", "forbidden", "unauthorized"} {
 		l.refusals.WithLabelValues(r)
 	}
-	l.inflGa = registerGauge(g.opts.Registry, prometheus.NewGauge(prometheus.GaugeOpts{
+	l.inflGa = registerOrExisting(g.opts.Registry, prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "corral_http_scrapes_in_flight",
 		Help: "Scrapes of /metrics and /proxy being answered now; more than max_concurrent_scrapes are refused with 503.",
 	}))
@@ -75,29 +74,4 @@ func (l *limits) noBody(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// registerVec registers c, or returns the collector already registered in its place.
-func registerVec(reg prometheus.Registerer, c *prometheus.CounterVec) *prometheus.CounterVec {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing
-			}
-		}
-	}
-	return c
-}
-
-func registerGauge(reg prometheus.Registerer, c prometheus.Gauge) prometheus.Gauge {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(prometheus.Gauge); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

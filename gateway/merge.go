@@ -51,11 +51,11 @@ const sourceLogInterval = 10 * time.Second
 func (st *mergeState) init(g *Gateway) {
 	st.once.Do(func() {
 		label := g.opts.MergeLabel
-		st.conflicts = register(g.opts.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
+		st.conflicts = registerOrExisting(g.opts.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "corral_merge_conflicts_total",
 			Help: "Families left out of the merged /metrics for a source because their type conflicts with an earlier source's (or their name with corral's).",
 		}, []string{label, "family"}))
-		st.dups = register(g.opts.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
+		st.dups = registerOrExisting(g.opts.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "corral_merge_duplicate_series_total",
 			Help: "Samples left out of the merged /metrics because their source had already exposed the same series.",
 		}, []string{label}))
@@ -63,22 +63,6 @@ func (st *mergeState) init(g *Gateway) {
 		st.logged = map[string]time.Time{}
 		st.dropped = map[string]string{}
 	})
-}
-
-// register registers c, or returns the collector already registered in its place.
-func register(reg *prometheus.Registry, c *prometheus.CounterVec) *prometheus.CounterVec {
-	if reg == nil {
-		return c // counted, not exposed
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 // fetched is one source's scrape for the merge.

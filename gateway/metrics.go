@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"runtime"
 	"time"
 
@@ -92,7 +93,8 @@ func (m *Metrics) observe(source string, d time.Duration, n int64, err error) {
 	}
 }
 
-func (m *Metrics) fileMtime(source string, t time.Time) {
+// FileMtime records the modification time of a [file] source's file.
+func (m *Metrics) FileMtime(source string, t time.Time) {
 	if m == nil {
 		return
 	}
@@ -109,4 +111,22 @@ func (m *Metrics) forget(source string) {
 	m.errors.DeletePartialMatch(l)
 	m.bytes.DeletePartialMatch(l)
 	m.mtime.DeletePartialMatch(l)
+}
+
+// registerOrExisting registers c on reg, or returns the collector of the
+// same kind already registered in its place (a second gateway on one
+// registry, in tests). With no registry, c is counted and not exposed.
+func registerOrExisting[C prometheus.Collector](reg *prometheus.Registry, c C) C {
+	if reg == nil {
+		return c
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+	}
+	return c
 }

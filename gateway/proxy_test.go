@@ -13,6 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/source/exporter"
 )
 
 // newTestGateway serves g's handler on a real HTTP server.
@@ -29,9 +32,9 @@ func newTestGateway(t testing.TB, opts Options, mods ...Module) (*Gateway, *http
 	return g, srv
 }
 
-func exporterModule(t testing.TB, name, url string, verify bool, edit ...func(*ExporterConfig)) Module {
+func exporterModule(t testing.TB, name, url string, verify bool, edit ...func(*exporter.Config)) Module {
 	t.Helper()
-	cfg := ExporterConfig{URL: url}
+	cfg := exporter.Config{URL: url}
 	for _, e := range edit {
 		e(&cfg)
 	}
@@ -40,7 +43,7 @@ func exporterModule(t testing.TB, name, url string, verify bool, edit ...func(*E
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e, err := NewExporter(cfg)
+	e, err := exporter.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +149,7 @@ func TestProxy(t *testing.T) {
 			suffix = "_verify"
 		}
 		for k, srv := range up {
-			mods = append(mods, exporterModule(t, k+suffix, srv.URL, verify, func(c *ExporterConfig) { c.Timeout = 20 * time.Second }))
+			mods = append(mods, exporterModule(t, k+suffix, srv.URL, verify, func(c *exporter.Config) { c.Timeout = duration.Of(20 * time.Second) }))
 		}
 		mods = append(mods, exporterModule(t, "refused"+suffix, refusedURL(t), verify))
 	}
@@ -227,7 +230,7 @@ func trim(b []byte) string {
 // wins, Accept is forwarded, the client's credentials never are.
 func TestProxyForwarding(t *testing.T) {
 	echo := upstream(t, "echo")
-	mod := exporterModule(t, "echo", echo.URL+"/metrics?format=prometheus", true, func(c *ExporterConfig) {
+	mod := exporterModule(t, "echo", echo.URL+"/metrics?format=prometheus", true, func(c *exporter.Config) {
 		c.Headers = map[string]string{"X-Extra": "configured"}
 	})
 	_, gw := newTestGateway(t, Options{}, mod)
@@ -271,8 +274,8 @@ func TestProxyBasicAuthUpstream(t *testing.T) {
 		user       string
 		wantStatus int
 	}{{"prom", 200}, {"someone", 502}} {
-		mod := exporterModule(t, "auth", srv.URL, true, func(c *ExporterConfig) {
-			c.BasicAuth = BasicAuth{Username: tc.user, PasswordFile: pw}
+		mod := exporterModule(t, "auth", srv.URL, true, func(c *exporter.Config) {
+			c.BasicAuth = exporter.BasicAuth{Username: tc.user, PasswordFile: pw}
 		})
 		_, gw := newTestGateway(t, Options{}, mod)
 		resp, err := http.Get(gw.URL + "/proxy?module=auth")

@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"github.com/corral-metrics/corral/exposition"
+	"github.com/corral-metrics/corral/source"
 )
 
 // TimeoutHeader is the header in which Prometheus sends its scrape timeout.
-const TimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+const TimeoutHeader = source.TimeoutHeader
 
 // maxTimeoutOffset is the most a scrape deadline is shortened below the
 // client's own timeout, to leave time to answer.
@@ -205,7 +206,7 @@ func clientGone(ctx context.Context) bool {
 }
 
 // textContentType is the Prometheus text format 0.0.4.
-const textContentType = "text/plain; version=0.0.4; charset=utf-8"
+const textContentType = source.ContentTypeText
 
 // contentTypeOr is ct, or the text format when a source gave none.
 func contentTypeOr(ct string) string {

@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/source"
 )
 
 // BenchmarkCoalesced100 is 100 concurrent scrapes of a script that takes
@@ -26,7 +27,7 @@ func BenchmarkCoalesced100(b *testing.B) {
 	counter := filepath.Join(dir, "counter")
 	f := newScript(b, "slow", Config{
 		Command: []string{testdata(b, "counter.sh")},
-		Timeout: time.Minute,
+		Timeout: duration.Of(time.Minute),
 		Env:     map[string]string{"COUNTER": counter, "SLEEP": "1"},
 	}, Deps{})
 	var failed atomic.Int64
@@ -79,7 +80,7 @@ func BenchmarkCachedScrape(b *testing.B) {
 				b.ReportAllocs()
 				f := newScript(b, "cached", Config{
 					Command: []string{testdata(b, "static.sh")},
-					Cache:   30 * time.Second,
+					Cache:   duration.Of(30 * time.Second),
 					Env:     map[string]string{"FILE": path},
 				}, Deps{})
 				if _, err := scrape(context.Background(), f.Script, nil); err != nil {
@@ -87,7 +88,7 @@ func BenchmarkCachedScrape(b *testing.B) {
 				}
 				var buf bytes.Buffer
 				for b.Loop() {
-					resp, err := f.Scrape(context.Background(), gateway.Request{})
+					resp, err := f.Scrape(context.Background(), source.Request{})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -121,7 +122,7 @@ func BenchmarkDistinctParamFlood(b *testing.B) {
 	counter := filepath.Join(dir, "counter")
 	f := newScript(b, "flood", Config{
 		Command:       []string{testdata(b, "counter.sh")},
-		Timeout:       time.Minute,
+		Timeout:       duration.Of(time.Minute),
 		Params:        []string{"host"},
 		MaxConcurrent: 2,
 		Env:           map[string]string{"COUNTER": counter},

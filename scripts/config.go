@@ -5,37 +5,45 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/source"
+)
+
+// Kind is the kind of source this package makes: [script.NAME].
+const Kind source.Kind = "script"
+
+// The defaults of a [script.NAME] section, each written here once.
+const (
+	DefaultTimeout       = 5 * time.Second
+	DefaultMaxConcurrent = 1
 )
 
 // Config is a [script.NAME] section: an on-demand script source.
 type Config struct {
+	source.Settings
 	Command       []string          `toml:"command"`
-	Timeout       time.Duration     `toml:"timeout"`
+	Timeout       duration.Duration `toml:"timeout"`
 	Params        []string          `toml:"params"`
-	Cache         time.Duration     `toml:"cache"`
+	Cache         duration.Duration `toml:"cache"`
 	StaleOnError  bool              `toml:"stale_on_error"`
 	MaxConcurrent int               `toml:"max_concurrent"`
-	Merge         *bool             `toml:"merge"`
-	Labels        map[string]string `toml:"labels"`
 	Env           map[string]string `toml:"env"`
 	Dir           string            `toml:"dir"`
 }
 
-// Defaults fills what the operator left out.
+// Defaults fills what the operator left out of the script's own keys.
 func (c *Config) Defaults() {
 	if c.Timeout == 0 {
-		c.Timeout = 5 * time.Second
+		c.Timeout = duration.Of(DefaultTimeout)
 	}
 	if c.MaxConcurrent == 0 {
-		c.MaxConcurrent = 1
-	}
-	if c.Merge == nil {
-		merge := true
-		c.Merge = &merge
+		c.MaxConcurrent = DefaultMaxConcurrent
 	}
 }
 
-// Validate reports every problem, each prefixed with its key.
+// Validate reports every problem of the script's own keys, each prefixed
+// with its key.
 func (c *Config) Validate() error {
 	var errs []error
 	if len(c.Command) == 0 || c.Command[0] == "" {

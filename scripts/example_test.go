@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/duration"
 )
 
 // TestCertExpiryExample runs the README's worked example against a local
@@ -23,7 +25,7 @@ func TestCertExpiryExample(t *testing.T) {
 
 	f := newScript(t, "cert_expiry", Config{
 		Command: []string{testdata(t, "cert-expiry.sh")},
-		Timeout: 30 * time.Second,
+		Timeout: duration.Of(30 * time.Second),
 		Params:  []string{"host", "port"},
 	}, Deps{})
 	body, err := scrape(context.Background(), f.Script, url.Values{"host": {u.Hostname()}, "port": {u.Port()}})

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/source"
 )
 
 func TestLimiter(t *testing.T) {
@@ -69,7 +70,7 @@ func flood(t *testing.T, gate string, n int, scripts ...fixture) (ok, busy int, 
 				switch {
 				case err == nil:
 					okN.Add(1)
-				case gateway.ReasonOf(err) == gateway.ReasonBusy && gateway.StatusOf(err) == 503:
+				case source.ReasonOf(err) == source.ReasonBusy && source.StatusOf(err) == 503:
 					busyN.Add(1)
 					mu.Lock()
 					slowest = max(slowest, took)
@@ -104,7 +105,7 @@ func TestDistinctParamFlood(t *testing.T) {
 	gate := filepath.Join(dir, "gate")
 	f := newScript(t, "flood", Config{
 		Command:       []string{testdata(t, "counter.sh")},
-		Timeout:       time.Minute,
+		Timeout:       duration.Of(time.Minute),
 		Params:        []string{"host"},
 		MaxConcurrent: 2,
 		Env:           map[string]string{"COUNTER": filepath.Join(dir, "counter"), "GATE": gate},
@@ -138,7 +139,7 @@ func TestGlobalLimit(t *testing.T) {
 	for _, name := range []string{"a", "b"} {
 		fs = append(fs, newScript(t, name, Config{
 			Command:       []string{testdata(t, "counter.sh")},
-			Timeout:       time.Minute,
+			Timeout:       duration.Of(time.Minute),
 			Params:        []string{"host"},
 			MaxConcurrent: 5,
 			Env:           map[string]string{"COUNTER": filepath.Join(dir, "counter"), "GATE": gate},

@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/source"
 )
 
 // TestParams passes hostile values to a real script: accepted values reach
@@ -23,7 +24,7 @@ func TestParams(t *testing.T) {
 	out, pwned := filepath.Join(dir, "param"), filepath.Join(dir, "pwned")
 	f := newScript(t, "params", Config{
 		Command: []string{testdata(t, "env.sh")},
-		Timeout: time.Minute,
+		Timeout: duration.Of(time.Minute),
 		Params:  []string{"host"},
 		Env:     map[string]string{"OUT": out},
 	}, Deps{})
@@ -55,8 +56,8 @@ func TestParams(t *testing.T) {
 		var have string
 		if err != nil {
 			have = err.Error()
-			if gateway.StatusOf(err) != 400 {
-				t.Errorf("%s: want status 400, have %d", tc.name, gateway.StatusOf(err))
+			if source.StatusOf(err) != 400 {
+				t.Errorf("%s: want status 400, have %d", tc.name, source.StatusOf(err))
 			}
 			if _, statErr := os.Stat(out); statErr == nil {
 				t.Errorf("%s: refused, yet the script ran", tc.name)
@@ -112,7 +113,7 @@ func TestConfigValidate(t *testing.T) {
 		{Config{Command: []string{"x"}, Params: []string{"host", "HOST"}}, `params[1]: "host" and "HOST" are both passed as CORRAL_PARAM_HOST`},
 		{Config{Command: []string{"x"}, Params: []string{"a-b"}}, `params[0]: "a-b" must be letters, digits and underscores`},
 		{Config{Command: []string{"x"}, Params: []string{"module"}}, `params[0]: "module" must be letters, digits and underscores`},
-		{Config{Command: []string{"x"}, Timeout: -1}, "timeout: must be positive"},
+		{Config{Command: []string{"x"}, Timeout: duration.Of(-1)}, "timeout: must be positive"},
 	} {
 		have := ""
 		if err := tc.cfg.Validate(); err != nil {

@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/source"
 	"github.com/corral-metrics/corral/supervisor"
 )
 
@@ -43,20 +43,20 @@ const (
 func (s *Script) execute(params []string, deadline time.Time) ([]byte, string, error) {
 	timeout := time.Until(deadline)
 	if timeout <= 0 {
-		return nil, resultTimeout, gateway.Fail(gateway.ReasonTimeout, s.errorf("deadline passed before the run started"))
+		return nil, resultTimeout, source.Fail(source.ReasonTimeout, s.errorf("deadline passed before the run started"))
 	}
 	cmd := exec.Command(s.cfg.Command[0], s.cfg.Command[1:]...)
 	cmd.Dir = s.cfg.Dir
 	cmd.Env = s.environ(params, deadline, timeout)
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return nil, resultError, gateway.Fail(gateway.ReasonRefused, s.errorf("stdout pipe: %w", err))
+		return nil, resultError, source.Fail(source.ReasonRefused, s.errorf("stdout pipe: %w", err))
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return nil, resultError, gateway.Fail(gateway.ReasonRefused, s.errorf("stderr pipe: %w", err))
+		return nil, resultError, source.Fail(source.ReasonRefused, s.errorf("stderr pipe: %w", err))
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW // stdin nil: /dev/null
 	pgid, exited, err := s.deps.Reaper.StartPid(cmd)
@@ -65,7 +65,7 @@ func (s *Script) execute(params []string, deadline time.Time) ([]byte, string, e
 	if err != nil {
 		outR.Close()
 		errR.Close()
-		return nil, resultError, gateway.Fail(gateway.ReasonRefused, s.errorf("start: %w", err))
+		return nil, resultError, source.Fail(source.ReasonRefused, s.errorf("start: %w", err))
 	}
 	defer outR.Close()
 	defer errR.Close()
@@ -111,7 +111,7 @@ func (s *Script) execute(params []string, deadline time.Time) ([]byte, string, e
 				timer.Reset(reapGrace)
 			default:
 				s.logger.Error("script killed but never reaped; giving up on it", "pid", pgid)
-				return nil, resultError, gateway.Fail(gateway.ReasonRefused, s.errorf("killed but never reaped"))
+				return nil, resultError, source.Fail(source.ReasonRefused, s.errorf("killed but never reaped"))
 			}
 			stage++
 		}
@@ -129,21 +129,21 @@ func (s *Script) execute(params []string, deadline time.Time) ([]byte, string, e
 
 	switch {
 	case out.overflow:
-		return nil, resultInvalid, gateway.Fail(gateway.ReasonInvalid,
+		return nil, resultInvalid, source.Fail(source.ReasonInvalid,
 			s.errorf("output exceeds %d bytes", s.deps.MaxOutputBytes))
 	case timedOut:
-		return nil, resultTimeout, gateway.Fail(gateway.ReasonTimeout,
+		return nil, resultTimeout, source.Fail(source.ReasonTimeout,
 			s.errorf("timed out after %s", timeout.Round(10*time.Millisecond)))
 	case !exit.Success():
-		return nil, resultError, gateway.Fail(gateway.ReasonStatus, s.errorf("%s", exit))
+		return nil, resultError, source.Fail(source.ReasonStatus, s.errorf("%s", exit))
 	case errors.Is(out.err, os.ErrDeadlineExceeded):
-		return nil, resultError, gateway.Fail(gateway.ReasonRefused,
+		return nil, resultError, source.Fail(source.ReasonRefused,
 			s.errorf("stdout still open %s after the script exited: a process left its group", drainGrace))
 	case out.err != nil:
-		return nil, resultError, gateway.Fail(gateway.ReasonRefused, s.errorf("reading stdout: %w", out.err))
+		return nil, resultError, source.Fail(source.ReasonRefused, s.errorf("reading stdout: %w", out.err))
 	}
 	if err := s.deps.Validate(ContentType, out.body); err != nil {
-		return nil, resultInvalid, gateway.Fail(gateway.ReasonInvalid, s.errorf("invalid output: %w", err))
+		return nil, resultInvalid, source.Fail(source.ReasonInvalid, s.errorf("invalid output: %w", err))
 	}
 	return out.body, resultOK, nil
 }

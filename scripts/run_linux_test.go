@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/source"
 )
 
 // TestBadScripts runs scripts that misbehave. Each must fail (or, for the
@@ -28,20 +29,20 @@ func TestBadScripts(t *testing.T) {
 		within  time.Duration // the scrape must answer within this
 		pidFile bool          // the script writes a pid that must be gone after
 	}{
-		{"forever.sh", time.Second, `script "forever.sh": timed out after 1s`, gateway.ReasonTimeout, resultTimeout, 10 * time.Second, true},
-		{"stubborn.sh", time.Second, `script "stubborn.sh": timed out after 1s`, gateway.ReasonTimeout, resultTimeout, 15 * time.Second, true},
+		{"forever.sh", time.Second, `script "forever.sh": timed out after 1s`, source.ReasonTimeout, resultTimeout, 10 * time.Second, true},
+		{"stubborn.sh", time.Second, `script "stubborn.sh": timed out after 1s`, source.ReasonTimeout, resultTimeout, 15 * time.Second, true},
 		{"fork.sh", time.Minute, "forked 1\n", "", resultOK, 15 * time.Second, true},
-		{"huge.sh", time.Minute, `script "huge.sh": output exceeds 1048576 bytes`, gateway.ReasonInvalid, resultInvalid, 15 * time.Second, true},
-		{"garbage.sh", time.Minute, `script "garbage.sh": invalid output: line 1: `, gateway.ReasonInvalid, resultInvalid, 15 * time.Second, false},
-		{"exit3.sh", time.Minute, `script "exit3.sh": exit status 3`, gateway.ReasonStatus, resultError, 15 * time.Second, false},
-		{"notexec.sh", time.Minute, fmt.Sprintf(`script "notexec.sh": start: fork/exec %s: permission denied`, testdata(t, "notexec.sh")), gateway.ReasonRefused, resultError, 15 * time.Second, false},
-		{"missing.sh", time.Minute, fmt.Sprintf(`script "missing.sh": start: fork/exec %s: no such file or directory`, testdata(t, "missing.sh")), gateway.ReasonRefused, resultError, 15 * time.Second, false},
+		{"huge.sh", time.Minute, `script "huge.sh": output exceeds 1048576 bytes`, source.ReasonInvalid, resultInvalid, 15 * time.Second, true},
+		{"garbage.sh", time.Minute, `script "garbage.sh": invalid output: line 1: `, source.ReasonInvalid, resultInvalid, 15 * time.Second, false},
+		{"exit3.sh", time.Minute, `script "exit3.sh": exit status 3`, source.ReasonStatus, resultError, 15 * time.Second, false},
+		{"notexec.sh", time.Minute, fmt.Sprintf(`script "notexec.sh": start: fork/exec %s: permission denied`, testdata(t, "notexec.sh")), source.ReasonRefused, resultError, 15 * time.Second, false},
+		{"missing.sh", time.Minute, fmt.Sprintf(`script "missing.sh": start: fork/exec %s: no such file or directory`, testdata(t, "missing.sh")), source.ReasonRefused, resultError, 15 * time.Second, false},
 	} {
 		t.Run(tc.script, func(t *testing.T) {
 			pidFile := filepath.Join(t.TempDir(), "pid")
 			f := newScript(t, tc.script, Config{
 				Command: []string{testdata(t, tc.script)},
-				Timeout: tc.timeout,
+				Timeout: duration.Of(tc.timeout),
 				Env:     map[string]string{"PIDFILE": pidFile},
 			}, Deps{Reaper: reaper, MaxOutputBytes: 1 << 20})
 
@@ -55,8 +56,8 @@ func TestBadScripts(t *testing.T) {
 			if tc.reason == "" && (err != nil || have != tc.want) || tc.reason != "" && !strings.HasPrefix(have, tc.want) {
 				t.Errorf("want %q, have %q", tc.want, have)
 			}
-			if tc.reason != "" && gateway.ReasonOf(err) != tc.reason {
-				t.Errorf("want reason %q, have %q", tc.reason, gateway.ReasonOf(err))
+			if tc.reason != "" && source.ReasonOf(err) != tc.reason {
+				t.Errorf("want reason %q, have %q", tc.reason, source.ReasonOf(err))
 			}
 			if took > tc.within {
 				t.Errorf("want an answer within %s, have %s", tc.within, took)
@@ -85,15 +86,15 @@ func TestScrapeDeadlineCapsTimeout(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	f := newScript(t, "forever", Config{
 		Command: []string{testdata(t, "forever.sh")},
-		Timeout: time.Minute,
+		Timeout: duration.Of(time.Minute),
 		Env:     map[string]string{"PIDFILE": pidFile},
 	}, Deps{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	start := time.Now()
 	_, err := scrape(ctx, f.Script, nil)
-	if took := time.Since(start); gateway.StatusOf(err) != 504 || took > 10*time.Second {
-		t.Errorf("want 504 within 10s, have %d after %s: %v", gateway.StatusOf(err), took, err)
+	if took := time.Since(start); source.StatusOf(err) != 504 || took > 10*time.Second {
+		t.Errorf("want 504 within 10s, have %d after %s: %v", source.StatusOf(err), took, err)
 	}
 	waitGone(t, readPid(t, pidFile))
 	waitFor(t, "the run to be counted", func() bool { return f.runs(resultTimeout) == 1 })
@@ -105,7 +106,7 @@ func TestEnvironment(t *testing.T) {
 	t.Setenv("CORRAL_TEST_INHERITED", "yes")
 	f := newScript(t, "env", Config{
 		Command: []string{testdata(t, "env.sh")},
-		Timeout: 7 * time.Second,
+		Timeout: duration.Of(7 * time.Second),
 		Params:  []string{"host"},
 		Env:     map[string]string{"OUT": out, "EXTRA": "from config"},
 	}, Deps{})

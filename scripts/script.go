@@ -1,3 +1,8 @@
+// Package scripts is the script kind of source: a [script.NAME] section,
+// a program run when scraped, with coalesced runs, allow-listed parameters,
+// a cache and limits. It is built on package source and starts its
+// programs through the supervisor's reaper; it imports nothing of the
+// gateway's HTTP stack.
 package scripts
 
 import (
@@ -15,16 +20,13 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/corral-metrics/corral/exposition"
-	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/source"
 	"github.com/corral-metrics/corral/supervisor"
 )
 
 // ContentType is the format a script's output is taken in and served as:
 // the Prometheus text format.
-const ContentType = "text/plain; version=0.0.4; charset=utf-8"
-
-// DefaultMaxOutputBytes bounds a script's stdout when Deps leaves it out.
-const DefaultMaxOutputBytes = 32 << 20
+const ContentType = source.ContentTypeText
 
 // maxCacheEntries bounds the results kept per script (one per parameter set)
 // for cache and stale_on_error, so distinct parameter values cannot grow
@@ -44,7 +46,7 @@ type Deps struct {
 	Metrics *Metrics
 	// Limiter caps runs in progress across all scripts; nil: no global cap.
 	Limiter *Limiter
-	// MaxOutputBytes bounds a run's stdout; more fails the run. 0: DefaultMaxOutputBytes.
+	// MaxOutputBytes bounds a run's stdout; more fails the run. 0: source.DefaultMaxBodyBytes.
 	MaxOutputBytes int64
 	// Validate checks a run's output; a failure fails the run (result
 	// "invalid", never cached). nil: exposition.Validate.
@@ -88,7 +90,7 @@ func New(name string, cfg Config, deps Deps) *Script {
 		deps.Metrics = NewMetrics(nil)
 	}
 	if deps.MaxOutputBytes <= 0 {
-		deps.MaxOutputBytes = DefaultMaxOutputBytes
+		deps.MaxOutputBytes = source.DefaultMaxBodyBytes
 	}
 	if deps.Validate == nil {
 		deps.Validate = exposition.Validate
@@ -110,17 +112,17 @@ func New(name string, cfg Config, deps Deps) *Script {
 // Scrape answers with the script's output: from the cache when fresh, from
 // the run in progress for the same parameters if there is one, else from a
 // new run. Giving up (ctx done) leaves the run going for whoever else waits.
-func (s *Script) Scrape(ctx context.Context, req gateway.Request) (*gateway.Response, error) {
+func (s *Script) Scrape(ctx context.Context, req source.Request) (*source.Response, error) {
 	env, key, err := params(s.cfg.Params, req.Params)
 	if err != nil {
-		return nil, gateway.Fail(gateway.ReasonParams, s.errorf("%w", err))
+		return nil, source.Fail(source.ReasonParams, s.errorf("%w", err))
 	}
 	if body, ok := s.fresh(key); ok {
 		s.m.cacheHits.Inc()
 		s.m.cached.Set(0)
 		return response(body), nil
 	}
-	deadline := time.Now().Add(s.cfg.Timeout)
+	deadline := time.Now().Add(s.cfg.Timeout.Std())
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
@@ -156,13 +158,13 @@ func (s *Script) Scrape(ctx context.Context, req gateway.Request) (*gateway.Resp
 func (s *Script) run(key string, env []string, deadline time.Time) ([]byte, error) {
 	if !s.slots.TryAcquire() {
 		s.m.busy.Inc()
-		return nil, gateway.Fail(gateway.ReasonBusy,
+		return nil, source.Fail(source.ReasonBusy,
 			s.errorf("busy: max_concurrent=%d runs already in progress", s.slots.Cap()))
 	}
 	defer s.slots.Release()
 	if !s.deps.Limiter.TryAcquire() {
 		s.m.busy.Inc()
-		return nil, gateway.Fail(gateway.ReasonBusy,
+		return nil, source.Fail(source.ReasonBusy,
 			s.errorf("busy: all %d script runs allowed at once are in progress", s.deps.Limiter.Cap()))
 	}
 	defer s.deps.Limiter.Release()
@@ -189,7 +191,7 @@ func (s *Script) fresh(key string) ([]byte, bool) {
 	s.mu.Lock()
 	e, ok := s.cache[key]
 	s.mu.Unlock()
-	if !ok || s.deps.Now().Sub(e.at) >= s.cfg.Cache {
+	if !ok || s.deps.Now().Sub(e.at) >= s.cfg.Cache.Std() {
 		return nil, false
 	}
 	return e.body, true
@@ -197,7 +199,7 @@ func (s *Script) fresh(key string) ([]byte, bool) {
 
 // stale answers a failed run: with the last good result under
 // stale_on_error, else with the failure.
-func (s *Script) stale(key string, err error) (*gateway.Response, error) {
+func (s *Script) stale(key string, err error) (*source.Response, error) {
 	if !s.cfg.StaleOnError {
 		return nil, err
 	}
@@ -230,7 +232,7 @@ func (s *Script) store(key string, body []byte) {
 // gaveUp is the error of a scrape that stopped waiting.
 func (s *Script) gaveUp(err error) error {
 	if err == context.DeadlineExceeded {
-		return gateway.Fail(gateway.ReasonTimeout, s.errorf("scrape deadline passed while waiting for the run"))
+		return source.Fail(source.ReasonTimeout, s.errorf("scrape deadline passed while waiting for the run"))
 	}
 	return s.errorf("scrape abandoned: %w", err)
 }
@@ -239,9 +241,13 @@ func (s *Script) errorf(format string, args ...any) error {
 	return fmt.Errorf("script %q: "+format, append([]any{s.name}, args...)...)
 }
 
-func response(body []byte) *gateway.Response {
-	return &gateway.Response{ContentType: ContentType, Body: io.NopCloser(bytes.NewReader(body))}
+func response(body []byte) *source.Response {
+	return &source.Response{ContentType: ContentType, Body: io.NopCloser(bytes.NewReader(body))}
 }
 
 // Target is the script's command line, for the landing page and corral check.
 func (s *Script) Target() string { return strings.Join(s.cfg.Command, " ") }
+
+// Forget drops the script's own metrics, for a script that left the
+// configuration.
+func (s *Script) Forget() { s.deps.Metrics.Forget(s.name) }

@@ -21,7 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/sys/unix"
 
-	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/source"
 	"github.com/corral-metrics/corral/supervisor"
 )
 
@@ -99,7 +100,7 @@ func testdata(t testing.TB, name string) string {
 
 // scrape scrapes once and reads the whole body.
 func scrape(ctx context.Context, s *Script, params url.Values) (string, error) {
-	resp, err := s.Scrape(ctx, gateway.Request{Params: params})
+	resp, err := s.Scrape(ctx, source.Request{Params: params})
 	if err != nil {
 		return "", err
 	}
@@ -204,7 +205,7 @@ func TestCoalescing(t *testing.T) {
 	counter, gate := filepath.Join(dir, "counter"), filepath.Join(dir, "gate")
 	f := newScript(t, "coalesce", Config{
 		Command: []string{testdata(t, "counter.sh")},
-		Timeout: time.Minute,
+		Timeout: duration.Of(time.Minute),
 		Env:     map[string]string{"COUNTER": counter, "GATE": gate},
 	}, Deps{})
 
@@ -252,7 +253,7 @@ func TestWaiterGivingUpDoesNotCancelRun(t *testing.T) {
 	counter, gate := filepath.Join(dir, "counter"), filepath.Join(dir, "gate")
 	f := newScript(t, "giveup", Config{
 		Command: []string{testdata(t, "counter.sh")},
-		Timeout: time.Minute,
+		Timeout: duration.Of(time.Minute),
 		Env:     map[string]string{"COUNTER": counter, "GATE": gate},
 	}, Deps{})
 
@@ -300,8 +301,8 @@ func TestCache(t *testing.T) {
 	clk := newClock()
 	f := newScript(t, "cache", Config{
 		Command: []string{testdata(t, "counter.sh")},
-		Timeout: time.Minute,
-		Cache:   30 * time.Second,
+		Timeout: duration.Of(time.Minute),
+		Cache:   duration.Of(30 * time.Second),
 		Env:     map[string]string{"COUNTER": counter, "FAIL": fail},
 	}, Deps{Now: clk.now})
 
@@ -350,7 +351,7 @@ func TestStaleOnError(t *testing.T) {
 	counter, fail := filepath.Join(dir, "counter"), filepath.Join(dir, "fail")
 	f := newScript(t, "stale", Config{
 		Command:      []string{testdata(t, "counter.sh")},
-		Timeout:      time.Minute,
+		Timeout:      duration.Of(time.Minute),
 		StaleOnError: true,
 		Params:       []string{"host"},
 		Env:          map[string]string{"COUNTER": counter, "FAIL": fail},
@@ -394,7 +395,7 @@ func TestCacheIsBounded(t *testing.T) {
 	dir := t.TempDir()
 	f := newScript(t, "bounded", Config{
 		Command: []string{testdata(t, "counter.sh")},
-		Cache:   time.Hour,
+		Cache:   duration.Of(time.Hour),
 		Params:  []string{"host"},
 		Env:     map[string]string{"COUNTER": filepath.Join(dir, "counter")},
 	}, Deps{})

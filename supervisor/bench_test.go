@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/internal/duration"
 )
 
 // BenchmarkRestartLatency: time from a child's exit to its next start, less
@@ -23,7 +25,7 @@ func BenchmarkRestartLatency(b *testing.B) {
 	b.ReportAllocs()
 	rec := filepath.Join(b.TempDir(), "record")
 	p := helper(b, "crash", rec, "exit", "1")
-	p.Backoff = Backoff{Initial: 100 * time.Millisecond, Max: 100 * time.Millisecond, Reset: time.Hour}
+	p.Backoff = Backoff{Initial: duration.Of(100 * time.Millisecond), Max: duration.Of(100 * time.Millisecond), Reset: duration.Of(time.Hour)}
 	startSupervisor(b, Options{Processes: map[string]ProcessConfig{"crash": p}})
 	b.ResetTimer()
 	eventually(b, "restarts", func() bool { return len(filter(readRecord(b, rec), "start", "")) >= b.N+1 })

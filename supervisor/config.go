@@ -8,19 +8,21 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/internal/duration"
 )
 
 // Config is the [supervisor] section.
 type Config struct {
 	// StopTimeout is the whole appliance's grace period on shutdown; it must
 	// fit in Docker's 10 s before its SIGKILL.
-	StopTimeout time.Duration `toml:"stop_timeout"`
+	StopTimeout duration.Duration `toml:"stop_timeout"`
 }
 
 // Defaults fills what the operator left out.
 func (c *Config) Defaults() {
 	if c.StopTimeout == 0 {
-		c.StopTimeout = 8 * time.Second
+		c.StopTimeout = duration.Of(8 * time.Second)
 	}
 }
 
@@ -41,7 +43,7 @@ type ProcessConfig struct {
 	Restart       string            `toml:"restart"`
 	Backoff       Backoff           `toml:"backoff"`
 	MaxRestarts   int               `toml:"max_restarts"`
-	RestartWindow time.Duration     `toml:"restart_window"`
+	RestartWindow duration.Duration `toml:"restart_window"`
 	Critical      bool              `toml:"critical"`
 	DependsOn     []string          `toml:"depends_on"`
 	Ready         Ready             `toml:"ready"`
@@ -53,18 +55,18 @@ type ProcessConfig struct {
 // at most Max. A run that lasted Reset (default 10s) counts as stable and
 // starts the sequence again at Initial.
 type Backoff struct {
-	Initial time.Duration `toml:"initial"`
-	Max     time.Duration `toml:"max"`
-	Reset   time.Duration `toml:"reset"`
+	Initial duration.Duration `toml:"initial"`
+	Max     duration.Duration `toml:"max"`
+	Reset   duration.Duration `toml:"reset"`
 }
 
 // Ready is a readiness check: exactly one of HTTP, TCP or Exec, or none.
 type Ready struct {
-	HTTP     string        `toml:"http"`
-	TCP      string        `toml:"tcp"`
-	Exec     []string      `toml:"exec"`
-	Interval time.Duration `toml:"interval"`
-	Timeout  time.Duration `toml:"timeout"`
+	HTTP     string            `toml:"http"`
+	TCP      string            `toml:"tcp"`
+	Exec     []string          `toml:"exec"`
+	Interval duration.Duration `toml:"interval"`
+	Timeout  duration.Duration `toml:"timeout"`
 }
 
 // kind names the check: "http", "tcp", "exec", or "" for none.
@@ -93,25 +95,25 @@ func (c *ProcessConfig) Defaults() {
 		c.Restart = RestartAlways
 	}
 	if c.Backoff.Initial == 0 {
-		c.Backoff.Initial = 500 * time.Millisecond
+		c.Backoff.Initial = duration.Of(500 * time.Millisecond)
 	}
 	if c.Backoff.Max == 0 {
-		c.Backoff.Max = max(30*time.Second, c.Backoff.Initial)
+		c.Backoff.Max = max(duration.Of(30*time.Second), c.Backoff.Initial)
 	}
 	if c.Backoff.Reset == 0 {
-		c.Backoff.Reset = 10 * time.Second
+		c.Backoff.Reset = duration.Of(10 * time.Second)
 	}
 	if c.RestartWindow == 0 {
-		c.RestartWindow = 5 * time.Minute
+		c.RestartWindow = duration.Of(5 * time.Minute)
 	}
 	if c.StopSignal == "" {
 		c.StopSignal = "SIGTERM"
 	}
 	if c.Ready.Interval == 0 {
-		c.Ready.Interval = 250 * time.Millisecond
+		c.Ready.Interval = duration.Of(250 * time.Millisecond)
 	}
 	if c.Ready.Timeout == 0 {
-		c.Ready.Timeout = 60 * time.Second
+		c.Ready.Timeout = duration.Of(60 * time.Second)
 	}
 }
 
@@ -181,14 +183,14 @@ type TaskConfig struct {
 	Env       map[string]string `toml:"env"`
 	Dir       string            `toml:"dir"`
 	User      string            `toml:"user"`
-	Timeout   time.Duration     `toml:"timeout"`
+	Timeout   duration.Duration `toml:"timeout"`
 	DependsOn []string          `toml:"depends_on"`
 }
 
 // Defaults fills what the operator left out.
 func (c *TaskConfig) Defaults() {
 	if c.Timeout == 0 {
-		c.Timeout = 30 * time.Second
+		c.Timeout = duration.Of(30 * time.Second)
 	}
 }
 

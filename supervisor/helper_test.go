@@ -23,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/internal/duration"
 )
 
 // The test binary is also the helper child (CORRAL_TEST_ROLE=child) and a
@@ -348,7 +350,7 @@ func initMain() int {
 	reg := prometheus.NewRegistry()
 	reaper := NewReaper(logger, reg)
 	s, err := New(Options{
-		Config:     Config{StopTimeout: cfg.StopTimeout},
+		Config:     Config{StopTimeout: duration.Of(cfg.StopTimeout)},
 		Processes:  cfg.Processes,
 		Tasks:      cfg.Tasks,
 		Main:       cfg.Main,

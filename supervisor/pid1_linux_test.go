@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/internal/duration"
 )
 
 // These tests run the mini corral of initMain as PID 1 of a new PID
@@ -32,7 +34,7 @@ func TestPID1MainExitCode(t *testing.T) {
 			rec := filepath.Join(t.TempDir(), "record")
 			side := helper(t, "side", rec, "run")
 			// main starts once side is ready: once it handles SIGTERM.
-			side.Ready = Ready{Exec: []string{"/bin/grep", "-q", " start side ", rec}, Interval: 20 * time.Millisecond}
+			side.Ready = Ready{Exec: []string{"/bin/grep", "-q", " start side ", rec}, Interval: duration.Of(20 * time.Millisecond)}
 			p := startPID1(t, initConfig{Main: tc.main, StopTimeout: 10 * time.Second,
 				Processes: map[string]ProcessConfig{"side": side}})
 			code, rep := p.wait(t)

@@ -158,7 +158,7 @@ func (p *proc) run() {
 		}
 		if p.cfg.MaxRestarts > 0 {
 			now := time.Now()
-			for len(recent) > 0 && now.Sub(recent[0]) > p.cfg.RestartWindow {
+			for len(recent) > 0 && now.Sub(recent[0]) > p.cfg.RestartWindow.Std() {
 				recent = recent[1:]
 			}
 			if len(recent) >= p.cfg.MaxRestarts {
@@ -228,7 +228,7 @@ func (p *proc) life(attempt *int) (code int, stopped bool) {
 		defer cancel()
 		go func() { checked <- p.s.checkReady(ctx, p) }()
 	}
-	stable := time.NewTimer(p.cfg.Backoff.Reset)
+	stable := time.NewTimer(p.cfg.Backoff.Reset.Std())
 	defer stable.Stop()
 	stopCh, killCh := p.stopCh, p.killCh
 	for {
@@ -269,13 +269,13 @@ func (p *proc) life(attempt *int) (code int, stopped bool) {
 // backoff is the delay before restart number attempt (from 0): initial
 // doubled each time, at most max, plus up to 20% jitter (still at most max).
 func backoff(b Backoff, attempt int) time.Duration {
-	d := b.Initial
-	for i := 0; i < attempt && d < b.Max; i++ {
+	d, most := b.Initial.Std(), b.Max.Std()
+	for i := 0; i < attempt && d < most; i++ {
 		d *= 2
 	}
-	d = min(d, b.Max)
+	d = min(d, most)
 	if j := int64(d / 5); j > 0 {
 		d += time.Duration(rand.Int64N(j))
 	}
-	return min(d, b.Max)
+	return min(d, most)
 }

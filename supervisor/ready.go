@@ -16,17 +16,17 @@ import (
 // while a process starts, never once it is ready.
 func (s *Supervisor) checkReady(ctx context.Context, p *proc) bool {
 	r := p.cfg.Ready
-	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout.Std())
 	defer cancel()
 	// One attempt may take at most an interval, and at least a second.
-	per := max(r.Interval, time.Second)
+	per := max(r.Interval.Std(), time.Second)
 	var client *http.Client
 	if r.HTTP != "" {
 		tr := &http.Transport{DisableKeepAlives: true, Proxy: nil}
 		defer tr.CloseIdleConnections()
 		client = &http.Client{Transport: tr, Timeout: per}
 	}
-	tick := time.NewTicker(r.Interval)
+	tick := time.NewTicker(r.Interval.Std())
 	defer tick.Stop()
 	for {
 		actx, acancel := context.WithTimeout(ctx, per)

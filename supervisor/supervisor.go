@@ -351,7 +351,7 @@ func (s *Supervisor) stopAll(procs []*proc) {
 	}
 	all := make(chan struct{})
 	go func() { wg.Wait(); close(all) }()
-	deadline := time.NewTimer(s.cfg.StopTimeout)
+	deadline := time.NewTimer(s.cfg.StopTimeout.Std())
 	defer deadline.Stop()
 	select {
 	case <-all:

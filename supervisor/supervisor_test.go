@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/internal/duration"
 )
 
 func TestRestartBackoffGrowsOthersUnaffected(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "record")
 	crash := helper(t, "crash", rec, "exit", "1")
-	crash.Backoff = Backoff{Initial: 100 * time.Millisecond, Max: 800 * time.Millisecond, Reset: time.Minute}
+	crash.Backoff = Backoff{Initial: duration.Of(100 * time.Millisecond), Max: duration.Of(800 * time.Millisecond), Reset: duration.Of(time.Minute)}
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{
 		"crash":  crash,
 		"steady": helper(t, "steady", rec, "run"),
@@ -52,7 +54,7 @@ func TestRestartBackoffGrowsOthersUnaffected(t *testing.T) {
 }
 
 func TestNonexistentCommandBacksOff(t *testing.T) {
-	p := ProcessConfig{Command: []string{"/nonexistent/corral-test"}, Backoff: Backoff{Initial: 200 * time.Millisecond}}
+	p := ProcessConfig{Command: []string{"/nonexistent/corral-test"}, Backoff: Backoff{Initial: duration.Of(200 * time.Millisecond)}}
 	begin := time.Now()
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"ghost": p}})
 	eventually(t, "3 restarts", func() bool { return h.metric("corral_process_restarts_total", "ghost") >= 3 })
@@ -82,7 +84,7 @@ func TestCriticalFailureStopsAppliance(t *testing.T) {
 		{"too many restarts", func(p ProcessConfig) ProcessConfig {
 			p.Command = helperCmd(t, "exit", "4")
 			p.MaxRestarts = 2
-			p.Backoff.Initial = 20 * time.Millisecond
+			p.Backoff.Initial = duration.Of(20 * time.Millisecond)
 			return p
 		}, `critical process "db" failed: restarted 2 times within 5m0s (max_restarts) (exit code 1)`},
 	} {
@@ -130,7 +132,7 @@ func TestTasks(t *testing.T) {
 					deps, spec = []string{strings.TrimPrefix(d, "dep:")}, rest
 				}
 				p := helper(t, name, rec, strings.Fields(spec)...)
-				tasks[name] = TaskConfig{Command: p.Command, Env: p.Env, DependsOn: deps, Timeout: 300 * time.Millisecond}
+				tasks[name] = TaskConfig{Command: p.Command, Env: p.Env, DependsOn: deps, Timeout: duration.Of(300 * time.Millisecond)}
 			}
 			h := startSupervisor(t, Options{Tasks: tasks, Processes: map[string]ProcessConfig{"p": helper(t, "p", rec, "run")}})
 			if tc.err != "" {
@@ -181,13 +183,13 @@ func TestDependsOnWaitsForReadiness(t *testing.T) {
 	l.Close()
 
 	db := helper(t, "db", rec, "run")
-	db.Ready = Ready{Exec: []string{"/bin/sh", "-c", "test -e " + flag}, Interval: 50 * time.Millisecond}
+	db.Ready = Ready{Exec: []string{"/bin/sh", "-c", "test -e " + flag}, Interval: duration.Of(50 * time.Millisecond)}
 	api := helper(t, "api", rec, "run")
 	api.DependsOn = []string{"db"}
-	api.Ready = Ready{HTTP: srv.URL, Interval: 50 * time.Millisecond}
+	api.Ready = Ready{HTTP: srv.URL, Interval: duration.Of(50 * time.Millisecond)}
 	cache := helper(t, "cache", rec, "listen", tcpAddr)
 	cache.DependsOn = []string{"api"}
-	cache.Ready = Ready{TCP: tcpAddr, Interval: 50 * time.Millisecond}
+	cache.Ready = Ready{TCP: tcpAddr, Interval: duration.Of(50 * time.Millisecond)}
 	web := helper(t, "web", rec, "run")
 	web.DependsOn = []string{"cache"}
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"db": db, "api": api, "cache": cache, "web": web}})
@@ -225,8 +227,8 @@ func TestDependsOnWaitsForReadiness(t *testing.T) {
 func TestReadinessTimeoutRestarts(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "record")
 	p := helper(t, "slow", rec, "run")
-	p.Ready = Ready{Exec: []string{"/bin/false"}, Interval: 50 * time.Millisecond, Timeout: 300 * time.Millisecond}
-	p.Backoff.Initial = 50 * time.Millisecond
+	p.Ready = Ready{Exec: []string{"/bin/false"}, Interval: duration.Of(50 * time.Millisecond), Timeout: duration.Of(300 * time.Millisecond)}
+	p.Backoff.Initial = duration.Of(50 * time.Millisecond)
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"slow": p}})
 	eventually(t, "a restart", func() bool { return h.metric("corral_process_restarts_total", "slow") >= 1 })
 	if have := h.metric("corral_process_last_exit_code", "slow"); have != 128+9 {

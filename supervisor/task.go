@@ -47,7 +47,7 @@ func (s *Supervisor) runTask(name string, t TaskConfig) error {
 		return fmt.Errorf("cannot start: %w", err)
 	}
 	logger.Info("task started", "pid", c.pid)
-	timeout := time.NewTimer(t.Timeout)
+	timeout := time.NewTimer(t.Timeout.Std())
 	defer timeout.Stop()
 	select {
 	case e := <-c.exited:
@@ -64,7 +64,7 @@ func (s *Supervisor) runTask(name string, t TaskConfig) error {
 	case <-s.stopCh:
 	}
 	killGroup(c.pid, unix.SIGTERM)
-	grace := time.NewTimer(s.cfg.StopTimeout)
+	grace := time.NewTimer(s.cfg.StopTimeout.Std())
 	defer grace.Stop()
 	select {
 	case <-c.exited:

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -147,7 +148,7 @@ func (r *Report) print(w io.Writer) {
 	fmt.Fprintf(w, "load: %s at %d scrapers: %d requests (%.0f/s), p50 %s p99 %s max %s\n",
 		r.Duration, r.Concurrency, r.Requests, r.PerSecond, r.P50, r.P99, r.Max)
 	fmt.Fprintf(w, "by status: %s\n", counts(r.ByStatus))
-	for _, p := range sortedKeys(r.ByPath) {
+	for _, p := range slices.Sorted(maps.Keys(r.ByPath)) {
 		fmt.Fprintf(w, "  %-40s %s\n", p, counts(r.ByPath[p]))
 	}
 	fmt.Fprintf(w, "RSS %s idle, %s at most in the warm-up, %s after load, %s at end (%+.1f%% from warm)\n",
@@ -198,17 +199,8 @@ func (r *Report) print(w io.Writer) {
 
 func counts(m map[string]int) string {
 	var parts []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
 	}
 	return strings.Join(parts, " ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -109,7 +109,7 @@ func gatewayOptions(web gateway.WebConfig) (gateway.Options, error) {
 		MergeLabel:           web.MergeLabel,
 		SelfSource:           web.SelfSource,
 		MergeSelf:            web.MergeSelf == nil || *web.MergeSelf,
-		ScrapeTimeout:        web.ScrapeTimeout,
+		ScrapeTimeout:        web.ScrapeTimeout.Std(),
 		MaxBodyBytes:         int64(web.MaxBodyBytes),
 		MaxConcurrentScrapes: web.MaxConcurrentScrapes,
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/exporter-toolkit/web"
@@ -54,12 +56,12 @@ func summarize(w io.Writer, cfg *Config, mods []gateway.Module) {
 	}
 	fmt.Fprintf(w, "listen address: %s (%s)\n", cfg.Web.ListenAddress, tls)
 	fmt.Fprintf(w, "processes: %d\n", len(cfg.Process))
-	for _, name := range sortedKeys(cfg.Process) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Process)) {
 		p := cfg.Process[name]
 		fmt.Fprintf(w, "  %-16s %s (restart %s)\n", name, strings.Join(p.Command, " "), p.Restart)
 	}
 	fmt.Fprintf(w, "tasks: %d\n", len(cfg.Task))
-	for _, name := range sortedKeys(cfg.Task) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Task)) {
 		fmt.Fprintf(w, "  %-16s %s (timeout %s)\n", name, strings.Join(cfg.Task[name].Command, " "), cfg.Task[name].Timeout)
 	}
 	fmt.Fprintf(w, "sources: %d\n", len(mods))

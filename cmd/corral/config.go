@@ -3,41 +3,28 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/corral-metrics/corral/gateway"
-	"github.com/corral-metrics/corral/scripts"
+	"github.com/corral-metrics/corral/source"
 	"github.com/corral-metrics/corral/supervisor"
 )
 
 // Config is the whole configuration: the main file and its drop-ins merged.
 type Config struct {
-	Web        gateway.WebConfig                   `toml:"web"`
-	Supervisor supervisor.Config                   `toml:"supervisor"`
-	Process    map[string]supervisor.ProcessConfig `toml:"process"`
-	Task       map[string]supervisor.TaskConfig    `toml:"task"`
-	Exporter   map[string]gateway.ExporterConfig   `toml:"exporter"`
-	Script     map[string]scripts.Config           `toml:"script"`
-	File       map[string]gateway.FileConfig       `toml:"file"`
+	Web        gateway.WebConfig
+	Supervisor supervisor.Config
+	Process    map[string]supervisor.ProcessConfig
+	Task       map[string]supervisor.TaskConfig
+	// Sources are the [KIND.NAME] sections, by kind then name.
+	Sources map[source.Kind]map[string]sourceConfig
 
 	// origin is the file that defined each section ("web", "exporter.NAME").
 	origin map[string]string
-}
-
-// isDurationKey tells the keys that hold a duration: BurntSushi/toml would
-// take an integer there as nanoseconds, which is never what was meant.
-func isDurationKey(k string) bool {
-	switch k {
-	case "timeout", "stop_timeout", "scrape_timeout", "cache", "interval", "initial", "max", "restart_window":
-		return true
-	}
-	return false
 }
 
 // loadConfig reads file and every *.toml of dirs (each dir in name order),
@@ -53,10 +40,10 @@ func loadConfig(file string, dirs []string) (*Config, error) {
 		if _, err := os.Stat(d); err != nil {
 			return nil, fmt.Errorf("%s: %w", d, err)
 		}
-		sort.Strings(matches)
+		slices.Sort(matches)
 		files = append(files, matches...)
 	}
-	cfg := &Config{origin: map[string]string{"": file}}
+	cfg := &Config{origin: map[string]string{"": file}, Sources: map[source.Kind]map[string]sourceConfig{}}
 	var errs []error
 	parsed := true
 	for _, f := range files {
@@ -87,34 +74,12 @@ func loadConfig(file string, dirs []string) (*Config, error) {
 // defined by another file; parsed is false when the file is not valid TOML
 // (and nothing of it was merged).
 func (c *Config) merge(file string, data []byte) (errs []error, parsed bool) {
-	var part Config
-	md, err := toml.Decode(string(data), &part)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			msg := pe.Message
-			if pe.LastKey != "" {
-				msg = pe.LastKey + ": " + msg
-			}
-			return []error{fmt.Errorf("%s: line %d: %s", file, pe.Position.Line, msg)}, false
-		}
-		return []error{fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "toml: "))}, false
-	}
-	undecoded := md.Undecoded()
-	for _, k := range undecoded {
-		parent := k[:len(k)-1].String()
-		if len(k) > 1 && slices.ContainsFunc(undecoded, func(p toml.Key) bool { return p.String() == parent }) {
-			continue // reported with its parent
-		}
-		errs = append(errs, fmt.Errorf("%s: %s: unknown key", file, k))
-	}
-	for _, k := range md.Keys() {
-		if isDurationKey(k[len(k)-1]) && md.Type(k...) == "Integer" {
-			errs = append(errs, fmt.Errorf("%s: %s: a duration is a string with a unit, such as \"5s\"", file, k))
-		}
+	part, errs, parsed := decodeFile(file, data)
+	if !parsed {
+		return errs, false
 	}
 	for _, section := range []string{"web", "supervisor"} {
-		if !md.IsDefined(section) {
+		if !part.defined[section] {
 			continue
 		}
 		if prev, ok := c.origin[section]; ok {
@@ -123,20 +88,27 @@ func (c *Config) merge(file string, data []byte) (errs []error, parsed bool) {
 		}
 		c.origin[section] = file
 	}
-	if md.IsDefined("web") {
+	if part.defined["web"] {
 		c.Web = part.Web
 	}
-	if md.IsDefined("supervisor") {
+	if part.defined["supervisor"] {
 		c.Supervisor = part.Supervisor
 	}
 	// Sources share one namespace (they are all modules); processes and
 	// tasks each have their own.
 	errs = append(errs, mergeSection(c.origin, file, "process", nil, &c.Process, part.Process)...)
 	errs = append(errs, mergeSection(c.origin, file, "task", nil, &c.Task, part.Task)...)
-	modules := []string{"exporter", "script", "file"}
-	errs = append(errs, mergeSection(c.origin, file, "exporter", modules, &c.Exporter, part.Exporter)...)
-	errs = append(errs, mergeSection(c.origin, file, "script", modules, &c.Script, part.Script)...)
-	errs = append(errs, mergeSection(c.origin, file, "file", modules, &c.File, part.File)...)
+	var namespace []string
+	for _, k := range kinds() {
+		namespace = append(namespace, string(k.name))
+	}
+	for _, k := range kinds() {
+		dst := c.Sources[k.name]
+		errs = append(errs, mergeSection(c.origin, file, string(k.name), namespace, &dst, part.Sources[k.name])...)
+		if dst != nil {
+			c.Sources[k.name] = dst
+		}
+	}
 	return errs, true
 }
 
@@ -147,7 +119,7 @@ func mergeSection[T any](origin map[string]string, file, kind string, namespace 
 		namespace = []string{kind}
 	}
 	var errs []error
-	for _, name := range sortedKeys(src) {
+	for _, name := range slices.Sorted(maps.Keys(src)) {
 		dup := false
 		for _, other := range namespace {
 			if prev, ok := origin[other+"."+name]; ok {
@@ -177,8 +149,8 @@ func mergeSection[T any](origin map[string]string, file, kind string, namespace 
 func (c *Config) validate() error {
 	var errs []error
 	report := func(section string, err error) {
-		for _, e := range flatten(err) {
-			errs = append(errs, fmt.Errorf("%s: %s.%s", c.where(section), section, e))
+		for _, e := range unjoin(err) {
+			errs = append(errs, fmt.Errorf("%s: %s.%w", c.where(section), section, e))
 		}
 	}
 	c.Web.Defaults()
@@ -187,23 +159,25 @@ func (c *Config) validate() error {
 	report("supervisor", c.Supervisor.Validate())
 	prepare("process", c.Process, report)
 	prepare("task", c.Task, report)
-	prepare("exporter", c.Exporter, report)
-	prepare("script", c.Script, report)
-	prepare("file", c.File, report)
-	for _, name := range sortedKeys(c.Exporter) {
-		if p := c.Exporter[name].Process; p != "" {
-			if _, ok := c.Process[p]; !ok {
-				report("exporter."+name, fmt.Errorf("process: no [process.%s]", p))
+	for _, k := range kinds() {
+		sections := c.Sources[k.name]
+		for _, name := range slices.Sorted(maps.Keys(sections)) {
+			section, s := string(k.name)+"."+name, sections[name]
+			shared := s.Shared()
+			shared.Defaults()
+			s.Defaults()
+			report(section, s.Validate())
+			report(section, shared.Validate(c.Web.MergeLabel))
+			if p := shared.Process; p != "" {
+				if _, ok := c.Process[p]; !ok {
+					report(section, fmt.Errorf("process: no [process.%s]", p))
+				}
 			}
-		}
-	}
-	for _, kind := range []string{"exporter", "script", "file"} {
-		for _, name := range c.moduleNames(kind) {
 			if !validModuleName(name) {
-				report(kind+"."+name, fmt.Errorf("name: %q must be letters, digits, '_', '-' or '.'", name))
+				report(section, fmt.Errorf("name: %q must be letters, digits, '_', '-' or '.'", name))
 			}
 			if name == c.Web.SelfSource {
-				report(kind+"."+name, fmt.Errorf("name: %q is corral's own source (web.self_source)", name))
+				report(section, fmt.Errorf("name: %q is corral's own source (web.self_source)", name))
 			}
 		}
 	}
@@ -214,12 +188,8 @@ func (c *Config) validate() error {
 // validateGraph checks depends_on with the supervisor's own rules, naming
 // the file of each process or task it complains of.
 func (c *Config) validateGraph() []error {
-	err := supervisor.ValidateGraph(c.Process, c.Task)
-	if err == nil {
-		return nil
-	}
 	var errs []error
-	for _, e := range unjoin(err) {
+	for _, e := range unjoin(supervisor.ValidateGraph(c.Process, c.Task)) {
 		kind, rest, _ := strings.Cut(e.Error(), ".")
 		name, _, _ := strings.Cut(rest, ".depends_on")
 		errs = append(errs, fmt.Errorf("%s: %w", c.where(kind+"."+name), e))
@@ -228,8 +198,11 @@ func (c *Config) validateGraph() []error {
 }
 
 // unjoin lists the errors inside a joined error, joins within joins
-// included, or err alone.
+// included: none for nil, err alone if it joins nothing.
 func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
 	j, ok := err.(interface{ Unwrap() []error })
 	if !ok {
 		return []error{err}
@@ -239,18 +212,6 @@ func unjoin(err error) []error {
 		out = append(out, unjoin(e)...)
 	}
 	return out
-}
-
-// moduleNames are the names of the sources of one kind, sorted.
-func (c *Config) moduleNames(kind string) []string {
-	switch kind {
-	case "exporter":
-		return sortedKeys(c.Exporter)
-	case "script":
-		return sortedKeys(c.Script)
-	default:
-		return sortedKeys(c.File)
-	}
 }
 
 // where is the file that defined section, for messages.
@@ -281,30 +242,6 @@ func validModuleName(s string) bool {
 	return true
 }
 
-// flatten lists the errors an errors.Join holds.
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
-}
-
-func sortedKeys[T any](m map[string]T) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // section is what every named section's config does: fill its defaults,
 // then report its problems.
 type section[T any] interface {
@@ -316,7 +253,7 @@ type section[T any] interface {
 // prepare fills the defaults of every section of one kind and reports each
 // one's problems under KIND.NAME, in name order.
 func prepare[T any, P section[T]](kind string, sections map[string]T, report func(string, error)) {
-	for _, name := range sortedKeys(sections) {
+	for _, name := range slices.Sorted(maps.Keys(sections)) {
 		v := sections[name]
 		P(&v).Defaults()
 		report(kind+"."+name, P(&v).Validate())

@@ -3,9 +3,19 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/scripts"
+	"github.com/corral-metrics/corral/source"
+	"github.com/corral-metrics/corral/source/exporter"
+	"github.com/corral-metrics/corral/source/file"
+	"github.com/corral-metrics/corral/supervisor"
 )
 
 func TestLoadConfigGood(t *testing.T) {
@@ -13,19 +23,20 @@ func TestLoadConfigGood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	exporters, files, scripts := sectionsOf[*exporter.Config](cfg, exporter.Kind), sectionsOf[*file.Config](cfg, file.Kind), sectionsOf[*scripts.Config](cfg, scripts.Kind)
 	for _, tc := range []struct {
 		what       string
 		have, want any
 	}{
 		{"web.listen_address", cfg.Web.ListenAddress, "127.0.0.1:9999"},
 		{"web.max_body_bytes", int64(cfg.Web.MaxBodyBytes), int64(16 << 20)},
-		{"supervisor.stop_timeout", cfg.Supervisor.StopTimeout, 8 * time.Second},
+		{"supervisor.stop_timeout", cfg.Supervisor.StopTimeout.Std(), 8 * time.Second},
 		{"process.node.depends_on", strings.Join(cfg.Process["node"].DependsOn, ","), "init"},
-		{"exporter.node.timeout", cfg.Exporter["node"].Timeout, 10 * time.Second},
-		{"exporter.app.timeout (default)", cfg.Exporter["app"].Timeout, 10 * time.Second},
-		{"exporter.app.verify (default)", *cfg.Exporter["app"].Verify, true},
-		{"file.jobs.path (drop-in)", cfg.File["jobs"].Path, "/var/lib/app/jobs.prom"},
-		{"script.hello.params", strings.Join(cfg.Script["hello"].Params, ","), "host"},
+		{"exporter.node.timeout", exporters["node"].Timeout.Std(), 10 * time.Second},
+		{"exporter.app.timeout (default)", exporters["app"].Timeout.Std(), 10 * time.Second},
+		{"exporter.app.verify (default)", *exporters["app"].Verify, true},
+		{"file.jobs.path (drop-in)", files["jobs"].Path, "/var/lib/app/jobs.prom"},
+		{"script.hello.params", strings.Join(scripts["hello"].Params, ","), "host"},
 		{"origin of exporter.app", cfg.where("exporter.app"), "testdata/dropin/10-app.toml"},
 	} {
 		if tc.have != tc.want {
@@ -38,11 +49,20 @@ func TestLoadConfigGood(t *testing.T) {
 	}
 	var names []string
 	for _, m := range mods {
-		names = append(names, m.Kind+"."+m.Name)
+		names = append(names, string(m.Kind)+"."+m.Name)
 	}
 	if have, want := strings.Join(names, " "), "exporter.app exporter.node file.jobs file.textfile script.hello"; have != want {
 		t.Errorf("modules: want %s, have %s", want, have)
 	}
+}
+
+// sectionsOf are the sections of one kind, as their config type.
+func sectionsOf[P sourceConfig](cfg *Config, k source.Kind) map[string]P {
+	out := make(map[string]P)
+	for name, c := range cfg.Sources[k] {
+		out[name] = c.(P)
+	}
+	return out
 }
 
 // TestLoadConfigBad: each bad input gives exactly these errors.
@@ -105,12 +125,78 @@ func TestLoadConfigBad(t *testing.T) {
 		{
 			name:  "bad duration",
 			files: map[string]string{"main.toml": "[exporter.a]\nurl = \"http://x/\"\ntimeout = \"5 parsecs\"\n"},
-			want:  []string{`DIR/main.toml: line 3: exporter.a.timeout: invalid duration: "5 parsecs"`},
+			want:  []string{`DIR/main.toml: line 3: exporter.a.timeout: invalid duration "5 parsecs": want a number with a unit (ns, us, ms, s, m, h), such as "5s"`},
 		},
 		{
 			name:  "duration without unit",
 			files: map[string]string{"main.toml": "[task.t]\ncommand = [\"true\"]\ntimeout = 30\n"},
-			want:  []string{`DIR/main.toml: task.t.timeout: a duration is a string with a unit, such as "5s"`},
+			want:  []string{`DIR/main.toml: line 3: task.t.timeout: a duration is a string with a unit, such as "5s" (have 30)`},
+		},
+		{
+			// Was taken as 10 ns: reset was missing from a hand-kept list of duration keys.
+			name:  "backoff.reset without unit",
+			files: map[string]string{"main.toml": "[process.p]\ncommand = [\"x\"]\nbackoff = { reset = 10 }\n"},
+			want:  []string{`DIR/main.toml: line 3: process.p.backoff.reset: a duration is a string with a unit, such as "5s" (have 10)`},
+		},
+		{
+			// One bad value hid every other problem of the file.
+			name: "several bad values in one file",
+			files: map[string]string{"main.toml": "[web]\nscrape_timeout = 5\nmax_body_bytes = \"lots\"\n" +
+				"[exporter.a]\nurl = \"http://x/\"\ntimeout = \"5 parsecs\"\n" +
+				"[process.p]\ncommand = [\"x\"]\nrestart = \"sometimes\"\nstop_timeout = \"1s\"\n" +
+				"backoff = { initial = \"1s\", max = 60, reset = \"soon\" }\nready = { tcp = \"x:1\", interval = 1 }\n" +
+				"[process.q]\ncommand = [\"x\"]\nrestart_window = \"1 fortnight\"\n" +
+				"[task.t]\ncommand = [\"x\"]\ntimeout = 30\n" +
+				"[script.s]\ncommand = [\"x\"]\ncache = \"1\"\nlabels = { \"bad-name\" = \"x\" }\n"},
+			want: []string{
+				`DIR/main.toml: line 2: web.scrape_timeout: a duration is a string with a unit, such as "5s" (have 5)`,
+				`DIR/main.toml: line 3: web.max_body_bytes: invalid size "lots": want a positive number with a unit such as 512KiB, 32MiB, 1GiB`,
+				`DIR/main.toml: line 6: exporter.a.timeout: invalid duration "5 parsecs": want a number with a unit (ns, us, ms, s, m, h), such as "5s"`,
+				`DIR/main.toml: line 11: process.p.backoff.max: a duration is a string with a unit, such as "5s" (have 60)`,
+				`DIR/main.toml: line 11: process.p.backoff.reset: invalid duration "soon": want a number with a unit (ns, us, ms, s, m, h), such as "5s"`,
+				`DIR/main.toml: line 12: process.p.ready.interval: a duration is a string with a unit, such as "5s" (have 1)`,
+				`DIR/main.toml: line 15: process.q.restart_window: invalid duration "1 fortnight": want a number with a unit (ns, us, ms, s, m, h), such as "5s"`,
+				`DIR/main.toml: line 18: task.t.timeout: a duration is a string with a unit, such as "5s" (have 30)`,
+				`DIR/main.toml: line 21: script.s.cache: a duration is a string with a unit, such as "5s" (have 1)`,
+				"DIR/main.toml: process.p.stop_timeout: unknown key",
+				`DIR/main.toml: process.p.restart: "sometimes" is not one of always, on-failure, never`,
+				`DIR/main.toml: script.s.labels.bad-name: "bad-name" is not a valid label name (letters, digits and '_', not starting with a digit)`,
+			},
+		},
+		{
+			// Script labels were never checked; no kind's are now left out.
+			name: "labels of every kind",
+			files: map[string]string{"main.toml": "[script.s]\ncommand = [\"x\"]\nlabels = { \"bad-name\" = \"x\" }\n" +
+				"[exporter.e]\nurl = \"http://x/\"\nlabels = { le = \"1\", quantile = \"2\", __meta = \"3\", exporter = \"4\", ok = \"5\" }\n" +
+				"[file.f]\npath = \"/x\"\nlabels = { \"0x\" = \"1\" }\n"},
+			want: []string{
+				`DIR/main.toml: exporter.e.labels.__meta: "__meta" is reserved: names starting with "__" are Prometheus' own`,
+				`DIR/main.toml: exporter.e.labels.exporter: "exporter" is the merge label (web.merge_label), which names the source`,
+				`DIR/main.toml: exporter.e.labels.le: "le" is reserved: histogram buckets carry it`,
+				`DIR/main.toml: exporter.e.labels.quantile: "quantile" is reserved: summary quantiles carry it`,
+				`DIR/main.toml: file.f.labels.0x: "0x" is not a valid label name (letters, digits and '_', not starting with a digit)`,
+				`DIR/main.toml: script.s.labels.bad-name: "bad-name" is not a valid label name (letters, digits and '_', not starting with a digit)`,
+			},
+		},
+		{
+			name:  "merge label family",
+			files: map[string]string{"main.toml": "[web]\nmerge_label = \"family\"\n"},
+			want:  []string{`DIR/main.toml: web.merge_label: "family" is taken: corral_merge_conflicts_total names the family left out with it`},
+		},
+		{
+			name:  "merge label le",
+			files: map[string]string{"main.toml": "[web]\nmerge_label = \"le\"\n"},
+			want:  []string{`DIR/main.toml: web.merge_label: "le" is reserved: histogram buckets carry it`},
+		},
+		{
+			name:  "merge label quantile",
+			files: map[string]string{"main.toml": "[web]\nmerge_label = \"quantile\"\n"},
+			want:  []string{`DIR/main.toml: web.merge_label: "quantile" is reserved: summary quantiles carry it`},
+		},
+		{
+			name:  "merge label __name__",
+			files: map[string]string{"main.toml": "[web]\nmerge_label = \"__name__\"\n"},
+			want:  []string{`DIR/main.toml: web.merge_label: "__name__" is reserved: names starting with "__" are Prometheus' own`},
 		},
 		{
 			name:  "bad URL",
@@ -146,13 +232,16 @@ func TestLoadConfigBad(t *testing.T) {
 		{
 			name:  "bad web",
 			files: map[string]string{"main.toml": "[web]\nmerge_label = \"1bad\"\nmax_body_bytes = \"lots\"\n"},
-			want:  []string{`DIR/main.toml: line 3: web.max_body_bytes: invalid size "lots": want a positive number with a unit such as 512KiB, 32MiB, 1GiB`},
+			want: []string{
+				`DIR/main.toml: line 3: web.max_body_bytes: invalid size "lots": want a positive number with a unit such as 512KiB, 32MiB, 1GiB`,
+				`DIR/main.toml: web.merge_label: "1bad" is not a valid label name (letters, digits and '_', not starting with a digit)`,
+			},
 		},
 		{
 			name:  "bad web values",
 			files: map[string]string{"main.toml": "[web]\nmerge_label = \"1bad\"\nallow_networks = [\"10.0.0.0/33\"]\n"},
 			want: []string{
-				`DIR/main.toml: web.merge_label: "1bad" is not a valid label name`,
+				`DIR/main.toml: web.merge_label: "1bad" is not a valid label name (letters, digits and '_', not starting with a digit)`,
 				`DIR/main.toml: web.allow_networks[0]: netip.ParsePrefix("10.0.0.0/33"): prefix length out of range`,
 			},
 		},
@@ -225,4 +314,47 @@ func FuzzLoadConfig(f *testing.F) {
 			t.Fatalf("a loaded config fails validation again: %v", err)
 		}
 	})
+}
+
+// TestDurationsTyped: every duration of every section, the kinds' included,
+// is a duration.Duration, which refuses a bare number; a time.Duration
+// would take one as nanoseconds.
+func TestDurationsTyped(t *testing.T) {
+	types := []reflect.Type{
+		reflect.TypeFor[gateway.WebConfig](), reflect.TypeFor[supervisor.Config](),
+		reflect.TypeFor[supervisor.ProcessConfig](), reflect.TypeFor[supervisor.TaskConfig](),
+	}
+	for _, k := range kinds() {
+		var top map[string]toml.Primitive
+		md, err := toml.Decode("["+string(k.name)+".x]\n", &top)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sections, err := k.decode(&md, top[string(k.name)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, reflect.TypeOf(sections["x"]).Elem())
+	}
+	var walk func(path string, typ reflect.Type)
+	walk = func(path string, typ reflect.Type) {
+		switch typ.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Map:
+			walk(path, typ.Elem())
+		case reflect.Struct:
+			for i := range typ.NumField() {
+				f := typ.Field(i)
+				walk(path+"."+f.Name, f.Type)
+			}
+		}
+		if typ == reflect.TypeFor[time.Duration]() {
+			t.Errorf("%s: want duration.Duration, have time.Duration", path)
+		}
+	}
+	for _, typ := range types {
+		walk(typ.String(), typ)
+	}
+	if len(types) != 4+len(kinds()) {
+		t.Errorf("want %d config types walked, have %d", 4+len(kinds()), len(types))
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,7 +185,11 @@ func TestImportedConfigsServe(t *testing.T) {
 			get := getter(client, scheme+"://"+addr)
 			startCorral(t, bin, get, "--config.file", config, "--web.listen-address", addr)
 
-			for _, name := range append(append(sortedKeys(cfg.Exporter), sortedKeys(cfg.File)...), sortedKeys(cfg.Script)...) {
+			var names []string
+			for _, k := range kinds() {
+				names = append(names, slices.Sorted(maps.Keys(cfg.Sources[k.name]))...)
+			}
+			for _, name := range names {
 				if !hasModule(tc.proxy, name) {
 					t.Errorf("module %s of the imported configuration is not scraped by this test", name)
 				}

@@ -7,9 +7,11 @@ import (
 	"errors"
 	goflag "flag"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,14 +64,11 @@ func sourcesOf(cfg *Config) string {
 		}
 		l = append(l, s)
 	}
-	for _, n := range sortedKeys(cfg.Exporter) {
-		add("exporter", n, cfg.Exporter[n].Merge)
-	}
-	for _, n := range sortedKeys(cfg.File) {
-		add("file", n, cfg.File[n].Merge)
-	}
-	for _, n := range sortedKeys(cfg.Script) {
-		add("script", n, cfg.Script[n].Merge)
+	for _, k := range kinds() {
+		sections := cfg.Sources[k.name]
+		for _, n := range slices.Sorted(maps.Keys(sections)) {
+			add(string(k.name), n, sections[n].Shared().Merge)
+		}
 	}
 	return strings.Join(l, ", ")
 }

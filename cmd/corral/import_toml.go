@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -220,7 +222,7 @@ func tomlInline(kv [][2]string) string {
 
 // tomlSortedTable is an inline table of a map, by key.
 func tomlSortedTable(m map[string]string) string {
-	keys := sortedKeys(m)
+	keys := slices.Sorted(maps.Keys(m))
 	kv := make([][2]string, len(keys))
 	for i, k := range keys {
 		kv[i] = [2]string{k, m[k]}

@@ -67,7 +67,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	sources := &sourceBuilder{
+	sources := &sourceBuilder{deps: deps{
 		metrics: metrics,
 		scripts: scripts.Deps{
 			Reaper:         reaper,
@@ -76,7 +76,7 @@ func serve(c *cli.Context) error {
 			Limiter:        scripts.NewLimiter(scriptRuns()),
 			MaxOutputBytes: int64(cfg.Web.MaxBodyBytes),
 		},
-	}
+	}}
 	opts, err := gatewayOptions(cfg.Web)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)

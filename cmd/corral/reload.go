@@ -34,11 +34,11 @@ func (r *reloader) reload() error {
 	defer r.mu.Unlock()
 	cfg, err := r.load()
 	var (
-		mods  []gateway.Module
-		built map[string]builtScript
+		mods []gateway.Module
+		next map[string]built
 	)
 	if err == nil {
-		mods, built, err = r.sources.build(cfg)
+		mods, next, err = r.sources.build(cfg)
 	}
 	if err == nil && !reflect.DeepEqual(cfg.Task, r.tasks) {
 		r.logger.Warn("[task] changed: tasks run once, at start-up; the change applies on restart")
@@ -56,7 +56,7 @@ func (r *reloader) reload() error {
 	if !reflect.DeepEqual(cfg.Web, r.web) {
 		r.logger.Warn("[web] changed: it takes effect on restart only")
 	}
-	r.sources.adopt(built)
+	r.sources.adopt(next)
 	r.gateway.SetModules(mods)
 	r.gateway.RefreshSecrets()
 	r.metrics.Reloaded(true, time.Now())
