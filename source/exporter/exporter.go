@@ -121,8 +121,9 @@ func (e *Exporter) Target() string {
 }
 
 // Scrape asks the upstream for its metrics. The request's params are added
-// to the URL's query, except module and any key the configured URL already
-// sets (the operator's query wins). Accept and Accept-Encoding are forwarded;
+// to the URL's query, except any key the configured URL already sets (the
+// operator's query wins); the gateway has taken out the module that named
+// this source, so a module left is the upstream's own (blackbox, snmp). Accept and Accept-Encoding are forwarded;
 // nothing else of the client's request is, its Authorization and cookies
 // least of all.
 func (e *Exporter) Scrape(ctx context.Context, req source.Request) (*source.Response, error) {
@@ -175,9 +176,6 @@ func (e *Exporter) requestURL(params url.Values) string {
 	}
 	q := e.url.Query()
 	for k, vs := range params {
-		if k == "module" {
-			continue
-		}
 		if _, set := q[k]; set {
 			continue
 		}
