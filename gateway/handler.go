@@ -22,6 +22,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /-/ready", g.serveReady)
 	mux.HandleFunc("POST /-/reload", g.serveReload)
 	mux.HandleFunc("GET /-/sd", g.serveSD)
+	mux.HandleFunc("GET /-/modules", g.serveModules)
 	return g.guard(lim, lim.noBody(g.withEndpoints(lim, mux)))
 }
 

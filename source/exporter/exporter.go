@@ -34,6 +34,7 @@ type Exporter struct {
 	timeout time.Duration
 	headers http.Header
 	client  *http.Client
+	listing source.ExpexpModule
 }
 
 // New makes the source of an [exporter] section that passed Validate. It
@@ -68,7 +69,7 @@ func New(cfg Config) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
-	e := &Exporter{url: u, timeout: cfg.Timeout.Std(), headers: make(http.Header), client: client}
+	e := &Exporter{url: u, timeout: cfg.Timeout.Std(), headers: make(http.Header), client: client, listing: expexpOf(cfg, u)}
 	for k, v := range cfg.Headers {
 		e.headers.Set(k, v)
 	}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/corral-metrics/corral/source"
 )
 
 // MtimeFamily is the family exporter_exporter appends to the answer of a
@@ -60,4 +62,9 @@ func (t *trailer) Close() error { return t.body.Close() }
 // escapeLabel escapes a label value for the text format.
 func escapeLabel(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
+
+// Expexp is the file as exporter_exporter's listing shows a file module.
+func (f *File) Expexp() source.ExpexpModule {
+	return source.ExpexpModule{Method: "file", File: source.ExpexpFile{Path: f.path}}
 }
