@@ -73,6 +73,21 @@ func (g *Gateway) endpoints() []Endpoint {
 	return nil
 }
 
+// EndpointStatus is one [endpoint] on the landing page.
+type EndpointStatus struct {
+	Name    string   `json:"name"`
+	Path    string   `json:"path"`
+	Sources []string `json:"sources"`
+}
+
+func (g *Gateway) endpointStatus() []EndpointStatus {
+	var out []EndpointStatus
+	for _, e := range g.endpoints() {
+		out = append(out, EndpointStatus{Name: e.Name, Path: e.Path, Sources: slices.Clone(e.Sources)})
+	}
+	return out
+}
+
 // withEndpoints serves the [endpoint] paths, which change on reload, and
 // hands every other request to next: the merge of the endpoint's sources,
 // with the same rules as /metrics but without corral's own metrics, as a

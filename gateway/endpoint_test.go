@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -42,6 +43,7 @@ func TestMergedEndpoints(t *testing.T) {
 		{"POST", "/db/metrics", 405, nil, nil},
 		{"GET", "/db/other", 404, nil, nil},
 		{"GET", "/-/reload", 405, nil, nil},
+		{"GET", "/", 200, []string{`<a href="/db/metrics">/db/metrics</a></td><td>pg, web</td>`}, nil},
 	} {
 		status, body := get(tc.method, tc.path)
 		if status != tc.wantStatus {
@@ -57,6 +59,10 @@ func TestMergedEndpoints(t *testing.T) {
 				t.Errorf("%s %s: want no %q in the body, have it", tc.method, tc.path, w)
 			}
 		}
+	}
+
+	if have, want := fmt.Sprint(g.Landing().Endpoints), "[{db /db/metrics [pg web]}]"; have != want {
+		t.Errorf("landing JSON endpoints: want %s, have %s", want, have)
 	}
 
 	g.SetEndpoints([]Endpoint{{Name: "bouncer", Path: "/bouncer", Sources: []string{"pgbouncer"}}})
