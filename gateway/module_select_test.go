@@ -47,3 +47,24 @@ func TestProxyModuleSelect(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyMethods: /proxy is GET (and HEAD); POST, which exporter_exporter
+// answered, is 405 here, as the README's migration table says.
+func TestProxyMethods(t *testing.T) {
+	echo := upstream(t, "echo")
+	_, gw := newTestGateway(t, Options{}, exporterModule(t, "echo", echo.URL+"/metrics", true))
+	for _, tc := range []struct {
+		method     string
+		wantStatus int
+	}{{"GET", 200}, {"HEAD", 200}, {"POST", 405}, {"PUT", 405}} {
+		req, _ := http.NewRequest(tc.method, gw.URL+"/proxy?module=echo", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.wantStatus {
+			t.Errorf("%s: want %d, have %d", tc.method, tc.wantStatus, resp.StatusCode)
+		}
+	}
+}
