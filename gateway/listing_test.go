@@ -16,7 +16,7 @@ import (
 func TestExpexpListing(t *testing.T) {
 	pw := t.TempDir() + "/pw"
 	os.WriteFile(pw, []byte("s3cret-password"), 0o600)
-	web := exporterModule(t, "web", "https://127.0.0.1:8443/api/metrics?format=prometheus", true, func(c *exporter.Config) {
+	web := exporterModule(t, "web", "https://127.0.0.1:8443/api/metrics?format=prometheus&key=s3cret-key", true, func(c *exporter.Config) {
 		c.Headers = map[string]string{"X-Api-Key": "s3cret-header"}
 		c.BasicAuth = exporter.BasicAuth{Username: "prom", PasswordFile: pw}
 		c.TLS.ServerName = "web.internal"
@@ -33,7 +33,7 @@ func TestExpexpListing(t *testing.T) {
 		`"HTTP":{"Verify":null,"TLSInsecureSkipVerify":false,"TLSCertFile":null,"TLSKeyFile":null,"TLSCACertFile":null,"TLSRootCaFile":null,"TLSServerName":null,"Port":0,"Path":"","Scheme":"","Address":"","Headers":null,"BasicAuthUsername":"","BasicAuthPassword":"","XXX":null},` +
 		`"File":{"Path":"/var/lib/app/jobs.prom"}},` +
 		`"web":{"Method":"http","Timeout":10000000000,"XXX":null,"Exec":{"Command":"","Args":null,"Env":null,"XXX":null},` +
-		`"HTTP":{"Verify":true,"TLSInsecureSkipVerify":false,"TLSCertFile":null,"TLSKeyFile":null,"TLSCACertFile":null,"TLSRootCaFile":null,"TLSServerName":"web.internal","Port":8443,"Path":"/api/metrics?format=prometheus","Scheme":"https","Address":"127.0.0.1","Headers":{"X-Api-Key":"<hidden>"},"BasicAuthUsername":"prom","BasicAuthPassword":"<hidden>","XXX":null},` +
+		`"HTTP":{"Verify":true,"TLSInsecureSkipVerify":false,"TLSCertFile":null,"TLSKeyFile":null,"TLSCACertFile":null,"TLSRootCaFile":null,"TLSServerName":"web.internal","Port":8443,"Path":"/api/metrics?format=<hidden>&key=<hidden>","Scheme":"https","Address":"127.0.0.1","Headers":{"X-Api-Key":"<hidden>"},"BasicAuthUsername":"prom","BasicAuthPassword":"<hidden>","XXX":null},` +
 		`"File":{"Path":""}}}`
 	if have := strings.TrimSpace(string(body)); have != want {
 		t.Errorf("want:\n%s\nhave:\n%s", want, have)

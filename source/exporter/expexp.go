@@ -1,8 +1,11 @@
 package exporter
 
 import (
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/corral-metrics/corral/source"
 )
@@ -19,9 +22,15 @@ func expexpOf(cfg Config, u *url.URL) source.ExpexpModule {
 			port = 443
 		}
 	}
+	// The query may hold a credential (an API key): its names are shown,
+	// as on the landing page nothing of it is.
 	path := u.EscapedPath()
-	if u.RawQuery != "" {
-		path += "?" + u.RawQuery
+	if q := u.Query(); len(q) > 0 {
+		var kv []string
+		for _, k := range slices.Sorted(maps.Keys(q)) {
+			kv = append(kv, url.QueryEscape(k)+"="+source.Hidden)
+		}
+		path += "?" + strings.Join(kv, "&")
 	}
 	opt := func(s string) *string {
 		if s == "" {
