@@ -46,6 +46,12 @@ type WebConfig struct {
 	// leaves them out of /metrics.
 	SelfSource string `toml:"self_source"`
 	MergeSelf  *bool  `toml:"merge_self"`
+	// DefaultModule is served by /proxy when the request names no module
+	// (exporter_exporter's defaultModule); "": module is required.
+	DefaultModule string `toml:"default_module"`
+	// ExternalAddress is the host:port /-/sd gives Prometheus as every
+	// target's address; "": the Host the client used.
+	ExternalAddress string `toml:"external_address"`
 }
 
 // Defaults fills what the operator left out.
@@ -103,6 +109,11 @@ func (c *WebConfig) Validate() error {
 	}
 	if c.MaxConcurrentScrapes < 0 {
 		errs = append(errs, errors.New("max_concurrent_scrapes: must be positive"))
+	}
+	if c.ExternalAddress != "" {
+		if err := checkHostPort(c.ExternalAddress); err != nil {
+			errs = append(errs, fmt.Errorf("external_address: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

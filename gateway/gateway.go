@@ -62,6 +62,12 @@ type Options struct {
 	// more are refused with 503 at once ([web] max_concurrent_scrapes).
 	// 0: DefaultMaxConcurrentScrapes; negative: no limit.
 	MaxConcurrentScrapes int
+	// DefaultModule is the module /proxy serves when the request names none
+	// ([web] default_module, exporter_exporter's defaultModule); "": none.
+	DefaultModule string
+	// ExternalAddress is the host:port /-/sd gives as every target's
+	// address ([web] external_address); "": the Host the client used.
+	ExternalAddress string
 
 	// Processes lists the supervised processes for the landing page; nil: none.
 	Processes func() []ProcessStatus
@@ -94,6 +100,9 @@ type Gateway struct {
 	// mods is the current module set, sorted by name, swapped whole by
 	// SetModules; a scrape keeps the slice it started with.
 	mods atomic.Pointer[[]Module]
+	// eps are the merged endpoints besides /metrics, swapped whole by
+	// SetEndpoints (see endpoint.go).
+	eps atomic.Pointer[[]Endpoint]
 
 	mu   sync.Mutex
 	last map[string]scrapeState // by source name, for the landing page

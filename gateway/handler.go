@@ -21,7 +21,9 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /-/healthy", g.serveHealthy)
 	mux.HandleFunc("GET /-/ready", g.serveReady)
 	mux.HandleFunc("POST /-/reload", g.serveReload)
-	return g.guard(lim, lim.noBody(mux))
+	mux.HandleFunc("GET /-/sd", g.serveSD)
+	mux.HandleFunc("GET /-/modules", g.serveModules)
+	return g.guard(lim, lim.noBody(g.withEndpoints(lim, mux)))
 }
 
 func (g *Gateway) serveHealthy(w http.ResponseWriter, _ *http.Request) {

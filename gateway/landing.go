@@ -26,6 +26,8 @@ type Landing struct {
 	Version   string          `json:"version"`
 	Processes []ProcessStatus `json:"processes"`
 	Sources   []SourceStatus  `json:"sources"`
+	// Endpoints are the merged endpoints besides /metrics ([endpoint.NAME]).
+	Endpoints []EndpointStatus `json:"endpoints,omitempty"`
 }
 
 // SourceStatus is one source on the landing page.
@@ -82,6 +84,7 @@ func (g *Gateway) Landing() Landing {
 		}
 		l.Sources = append(l.Sources, s)
 	}
+	l.Endpoints = g.endpointStatus()
 	return l
 }
 

@@ -81,6 +81,12 @@ type fetched struct {
 // exposition. It always answers 200: a failing, slow or invalid source only
 // sets its corral_source_up to 0.
 func (g *Gateway) serveMerged(w http.ResponseWriter, r *http.Request) {
+	g.serveMergedOf(w, r, func(m Module) bool { return m.Merge }, g.opts.MergeSelf)
+}
+
+// serveMergedOf merges the modules pick selects, and corral's own metrics
+// when self is set: /metrics, and each [endpoint] (see endpoint.go).
+func (g *Gateway) serveMergedOf(w http.ResponseWriter, r *http.Request, pick func(Module) bool, self bool) {
 	st := &g.merge
 	st.init(g)
 	format := negotiateMerged(r.Header)
@@ -92,9 +98,8 @@ func (g *Gateway) serveMerged(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 
 	var mods []Module
-	self := g.opts.MergeSelf
 	for _, m := range g.modules() {
-		if m.Merge {
+		if pick(m) {
 			mods = append(mods, m)
 		}
 		if m.Name == g.opts.SelfSource {

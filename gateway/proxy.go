@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/corral-metrics/corral/exposition"
@@ -18,30 +17,11 @@ import (
 // (see Deadline) within the source's own timeout.
 func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	names := q["module"]
-	mods := g.modules()
-	if len(names) > 1 {
-		http.Error(w, fmt.Sprintf("module given %d times: give exactly one", len(names)), http.StatusBadRequest)
+	m, status, msg := g.proxyModule(q)
+	if status != http.StatusOK {
+		http.Error(w, msg, status)
 		return
 	}
-	var m Module
-	found := false
-	if len(names) == 1 {
-		m, found = lookup(mods, names[0])
-	}
-	if !found {
-		known := make([]string, len(mods))
-		for i, m := range mods {
-			known[i] = m.Name
-		}
-		msg := "missing module parameter"
-		if len(names) == 1 && names[0] != "" {
-			msg = fmt.Sprintf("unknown module %q", names[0])
-		}
-		http.Error(w, fmt.Sprintf("%s; known modules: %s", msg, strings.Join(known, ", ")), http.StatusNotFound)
-		return
-	}
-	delete(q, "module")
 
 	ctx := r.Context()
 	if d := Deadline(r, 0); d > 0 {
@@ -49,7 +29,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	req := Request{Params: q, Accept: r.Header.Get("Accept")}
+	req := Request{Params: q, Accept: r.Header.Get("Accept"), Proxy: true}
 	if m.Verify {
 		g.proxyVerified(ctx, w, m, req)
 		return

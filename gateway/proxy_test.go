@@ -178,9 +178,10 @@ func TestProxy(t *testing.T) {
 		{query: "module=refused_verify", wantStatus: 502, wantBody: "refused"},
 		{query: "module=refused_stream", wantStatus: 502, wantBody: "connection refused"},
 		{query: "module=nope", wantStatus: 404, wantBody: `unknown module "nope"; known modules: 500_stream, 500_verify, endless_stream`},
-		{query: "module=", wantStatus: 404, wantBody: "missing module parameter; known modules: 500_stream"},
-		{query: "", wantStatus: 404, wantBody: "missing module parameter"},
-		{query: "module=good_verify&module=good_stream", wantStatus: 400, wantBody: "module given 2 times"},
+		{query: "module=", wantStatus: 400, wantBody: "missing module parameter; known modules: 500_stream"},
+		{query: "", wantStatus: 400, wantBody: "missing module parameter"},
+		{query: "module=good_verify&module=good_stream", wantStatus: 200, wantBody: string(good), wantType: "text/plain; version=0.0.4"},
+		{query: "module=good_verify&module=good_verify", wantStatus: 200, wantBody: string(good), wantType: "text/plain; version=0.0.4"},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			req, _ := http.NewRequest("GET", gw.URL+"/proxy?"+tc.query, nil)

@@ -30,6 +30,9 @@ type Config struct {
 	MaxConcurrent int               `toml:"max_concurrent"`
 	Env           map[string]string `toml:"env"`
 	Dir           string            `toml:"dir"`
+	// AllowArgs passes each args= value of a request as one more argument
+	// (exporter_exporter's exec args); off by default: see argsOf.
+	AllowArgs bool `toml:"allow_args"`
 }
 
 // Defaults fills what the operator left out of the script's own keys.

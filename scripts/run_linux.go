@@ -40,12 +40,12 @@ const (
 // execute runs the script once, in its own process group, and returns its
 // output, the result label, and the failure if any. It returns once the
 // whole group is dead, by the deadline plus killGrace at most.
-func (s *Script) execute(params []string, deadline time.Time) ([]byte, string, error) {
+func (s *Script) execute(params, args []string, deadline time.Time) ([]byte, string, error) {
 	timeout := time.Until(deadline)
 	if timeout <= 0 {
 		return nil, resultTimeout, source.Fail(source.ReasonTimeout, s.errorf("deadline passed before the run started"))
 	}
-	cmd := exec.Command(s.cfg.Command[0], s.cfg.Command[1:]...)
+	cmd := exec.Command(s.cfg.Command[0], append(slices.Clip(s.cfg.Command[1:]), args...)...)
 	cmd.Dir = s.cfg.Dir
 	cmd.Env = s.environ(params, deadline, timeout)
 	outR, outW, err := os.Pipe()

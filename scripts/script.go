@@ -117,6 +117,14 @@ func (s *Script) Scrape(ctx context.Context, req source.Request) (*source.Respon
 	if err != nil {
 		return nil, source.Fail(source.ReasonParams, s.errorf("%w", err))
 	}
+	var args []string
+	if s.cfg.AllowArgs {
+		var akey string
+		if args, akey, err = argsOf(req.Params); err != nil {
+			return nil, source.Fail(source.ReasonParams, s.errorf("%w", err))
+		}
+		key += akey
+	}
 	if body, ok := s.fresh(key); ok {
 		s.m.cacheHits.Inc()
 		s.m.cached.Set(0)
@@ -135,7 +143,7 @@ func (s *Script) Scrape(ctx context.Context, req source.Request) (*source.Respon
 	started := false
 	ch := s.flight.DoChan(key, func() (any, error) {
 		started = true
-		return s.run(key, env, deadline)
+		return s.run(key, env, args, deadline)
 	})
 	s.waiting.Add(1)
 	defer s.waiting.Add(-1)
@@ -155,7 +163,7 @@ func (s *Script) Scrape(ctx context.Context, req source.Request) (*source.Respon
 }
 
 // run is one run for a parameter set, under both concurrency limits.
-func (s *Script) run(key string, env []string, deadline time.Time) ([]byte, error) {
+func (s *Script) run(key string, env, args []string, deadline time.Time) ([]byte, error) {
 	if !s.slots.TryAcquire() {
 		s.m.busy.Inc()
 		return nil, source.Fail(source.ReasonBusy,
@@ -170,7 +178,7 @@ func (s *Script) run(key string, env []string, deadline time.Time) ([]byte, erro
 	defer s.deps.Limiter.Release()
 
 	start := time.Now()
-	body, result, err := s.execute(env, deadline)
+	body, result, err := s.execute(env, args, deadline)
 	s.m.duration.Observe(time.Since(start).Seconds())
 	s.m.runs[result].Inc()
 	if err != nil {

@@ -27,10 +27,14 @@ type Source interface {
 
 // Request is what a scrape asks of a source.
 type Request struct {
-	// Params are the client's query parameters other than module, on /proxy
-	// only (nil on the merged path). HTTP sources forward them all; scripts
-	// take the names on their allow-list.
+	// Params are the client's query parameters on /proxy, without the
+	// module value that named the source (a further module= is the
+	// upstream's own); nil on a merged path. HTTP sources forward them all;
+	// scripts take the names on their allow-list.
 	Params url.Values
+	// Proxy is set when the source is scraped on its own (/proxy), not
+	// merged: a file source then adds exporter_exporter's mtime metric.
+	Proxy bool
 	// Accept is the Accept header to present upstream: the client's on
 	// /proxy, the merge's choice on /metrics. Empty means text.
 	Accept string

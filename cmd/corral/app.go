@@ -112,6 +112,8 @@ func gatewayOptions(web gateway.WebConfig) (gateway.Options, error) {
 		ScrapeTimeout:        web.ScrapeTimeout.Std(),
 		MaxBodyBytes:         int64(web.MaxBodyBytes),
 		MaxConcurrentScrapes: web.MaxConcurrentScrapes,
+		DefaultModule:        web.DefaultModule,
+		ExternalAddress:      web.ExternalAddress,
 	}
 	for _, n := range web.AllowNetworks {
 		p, err := netip.ParsePrefix(n)

@@ -72,6 +72,12 @@ func summarize(w io.Writer, cfg *Config, mods []gateway.Module) {
 		}
 		fmt.Fprintf(w, "  %-16s %-8s %s%s\n", m.Name, m.Kind, target, flags(m.Merge, m.Verify))
 	}
+	if eps := cfg.endpoints(); len(eps) > 0 {
+		fmt.Fprintf(w, "endpoints: %d\n", len(eps))
+		for _, e := range eps {
+			fmt.Fprintf(w, "  %-16s %s: %s\n", e.Name, e.Path, strings.Join(e.Sources, ", "))
+		}
+	}
 }
 
 func flags(merge, verify bool) string {

@@ -20,6 +20,8 @@ type Config struct {
 	Supervisor supervisor.Config
 	Process    map[string]supervisor.ProcessConfig
 	Task       map[string]supervisor.TaskConfig
+	// Endpoint are the merged endpoints besides /metrics, by name.
+	Endpoint map[string]gateway.EndpointConfig
 	// Sources are the [KIND.NAME] sections, by kind then name.
 	Sources map[source.Kind]map[string]sourceConfig
 
@@ -98,6 +100,7 @@ func (c *Config) merge(file string, data []byte) (errs []error, parsed bool) {
 	// tasks each have their own.
 	errs = append(errs, mergeSection(c.origin, file, "process", nil, &c.Process, part.Process)...)
 	errs = append(errs, mergeSection(c.origin, file, "task", nil, &c.Task, part.Task)...)
+	errs = append(errs, mergeSection(c.origin, file, "endpoint", nil, &c.Endpoint, part.Endpoint)...)
 	var namespace []string
 	for _, k := range kinds() {
 		namespace = append(namespace, string(k.name))
@@ -159,6 +162,7 @@ func (c *Config) validate() error {
 	report("supervisor", c.Supervisor.Validate())
 	prepare("process", c.Process, report)
 	prepare("task", c.Task, report)
+	prepare("endpoint", c.Endpoint, report)
 	for _, k := range kinds() {
 		sections := c.Sources[k.name]
 		for _, name := range slices.Sorted(maps.Keys(sections)) {
@@ -181,6 +185,10 @@ func (c *Config) validate() error {
 			}
 		}
 	}
+	if m := c.Web.DefaultModule; m != "" && !c.hasSource(m) {
+		report("web", fmt.Errorf("default_module: no source named %q", m))
+	}
+	c.validateEndpoints(report)
 	errs = append(errs, c.validateGraph()...)
 	return errors.Join(errs...)
 }
@@ -228,6 +236,45 @@ func (c *Config) where(section string) string {
 		return f
 	}
 	return "(defaults)"
+}
+
+// validateEndpoints checks what an [endpoint] names against the rest: its
+// sources exist, and no other endpoint has its path.
+func (c *Config) validateEndpoints(report func(string, error)) {
+	paths := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(c.Endpoint)) {
+		e := c.Endpoint[name]
+		for i, s := range e.Sources {
+			if !c.hasSource(s) {
+				report("endpoint."+name, fmt.Errorf("sources[%d]: no source named %q", i, s))
+			}
+		}
+		if prev, ok := paths[e.Path]; ok && e.Path != "" {
+			report("endpoint."+name, fmt.Errorf("path: %q is already the path of [endpoint.%s]", e.Path, prev))
+			continue
+		}
+		paths[e.Path] = name
+	}
+}
+
+// endpoints are the [endpoint] sections as the gateway takes them.
+func (c *Config) endpoints() []gateway.Endpoint {
+	var eps []gateway.Endpoint
+	for _, name := range slices.Sorted(maps.Keys(c.Endpoint)) {
+		e := c.Endpoint[name]
+		eps = append(eps, gateway.Endpoint{Name: name, Path: e.Path, Sources: slices.Clone(e.Sources)})
+	}
+	return eps
+}
+
+// hasSource tells whether a source of any kind is called name.
+func (c *Config) hasSource(name string) bool {
+	for _, sections := range c.Sources {
+		if _, ok := sections[name]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func validModuleName(s string) bool {

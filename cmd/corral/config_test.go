@@ -245,6 +245,29 @@ func TestLoadConfigBad(t *testing.T) {
 				`DIR/main.toml: web.allow_networks[0]: netip.ParsePrefix("10.0.0.0/33"): prefix length out of range`,
 			},
 		},
+		{
+			name: "bad endpoints",
+			files: map[string]string{
+				"main.toml": "[exporter.pg]\nurl = \"http://x/\"\n[endpoint.db]\npath = \"/db/metrics\"\nsources = [\"pg\", \"nope\"]\n" +
+					"[endpoint.rel]\npath = \"db\"\nsources = [\"pg\"]\n[endpoint.own]\npath = \"/proxy\"\nsources = [\"pg\", \"pg\"]\n" +
+					"[endpoint.health]\npath = \"/-/x\"\nsources = []\n[endpoint.odd]\npath = \"/a?b\"\nsource = [\"pg\"]\n",
+				"d/10.toml": "[endpoint.db2]\npath = \"/db/metrics\"\nsources = [\"pg\"]\n[web]\ndefault_module = \"none\"\nexternal_address = \"a b:99\"\n",
+			},
+			want: []string{
+				"DIR/main.toml: endpoint.odd.source: unknown key",
+				`DIR/d/10.toml: web.external_address: "a b" is not a host name`,
+				`DIR/main.toml: endpoint.health.path: "/-/x" is corral's own (/, /metrics, /proxy, /-/...)`,
+				"DIR/main.toml: endpoint.health.sources: missing: name the sources to merge",
+				`DIR/main.toml: endpoint.odd.path: "/a?b" must be a plain path (no query, spaces, braces, // or ..)`,
+				"DIR/main.toml: endpoint.odd.sources: missing: name the sources to merge",
+				`DIR/main.toml: endpoint.own.path: "/proxy" is corral's own (/, /metrics, /proxy, /-/...)`,
+				`DIR/main.toml: endpoint.own.sources[1]: "pg" listed twice`,
+				`DIR/main.toml: endpoint.rel.path: "db" must start with /`,
+				`DIR/d/10.toml: web.default_module: no source named "none"`,
+				`DIR/main.toml: endpoint.db.sources[1]: no source named "nope"`,
+				`DIR/d/10.toml: endpoint.db2.path: "/db/metrics" is already the path of [endpoint.db]`,
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -115,6 +115,8 @@ func decodeSections(file, text string) (part filePart, refused []toml.ParseError
 			err = md.PrimitiveDecode(p, &part.Process)
 		case "task":
 			err = md.PrimitiveDecode(p, &part.Task)
+		case "endpoint":
+			err = md.PrimitiveDecode(p, &part.Endpoint)
 		default:
 			i := slices.IndexFunc(kinds(), func(k kind) bool { return string(k.name) == name })
 			if i < 0 {

@@ -120,8 +120,9 @@ func TestEndToEnd(t *testing.T) {
 	defer up.Close()
 	os.WriteFile(filepath.Join(dir, "jobs.prom"), []byte("# TYPE jobs gauge\njobs 3\n"), 0o644)
 	config := filepath.Join(dir, "corral.toml")
-	good := fmt.Sprintf("[exporter.app]\nurl = %q\n[file.jobs]\npath = %q\n", up.URL+"/metrics", filepath.Join(dir, "jobs.prom"))
-	os.WriteFile(config, []byte(good), 0o644)
+	good := fmt.Sprintf("[web]\ndefault_module = \"app\"\n[exporter.app]\nurl = %q\n[file.jobs]\npath = %q\n", up.URL+"/metrics", filepath.Join(dir, "jobs.prom"))
+	endpoint := func(path string) string { return fmt.Sprintf("[endpoint.db]\npath = %q\nsources = [\"jobs\"]\n", path) }
+	os.WriteFile(config, []byte(good+endpoint("/db/metrics")), 0o644)
 	addr := freeAddr(t)
 	get := getter(http.DefaultClient, "http://"+addr)
 	cmd := startCorral(t, bin, get, "--config.file", config, "--web.listen-address", addr, "--log.level", "debug")
@@ -133,7 +134,12 @@ func TestEndToEnd(t *testing.T) {
 	}{
 		{"/proxy?module=app&target=db1", 200, `upstream_requests_total{target="db1"} 1`},
 		{"/proxy?module=jobs", 200, "jobs 3\n"},
+		{"/proxy?module=jobs", 200, `expexp_file_mtime_timestamp{module="jobs",path=`},
 		{"/proxy?module=nope", 404, "known modules: app, jobs"},
+		{"/proxy?target=db2", 200, `upstream_requests_total{target="db2"} 1`},
+		{"/db/metrics", 200, `jobs{exporter="jobs"} 3`},
+		{"/-/sd", 200, `{"targets":["` + addr + `"],"labels":{"__metrics_path__":"/db/metrics","endpoint":"db"}}`},
+		{"/-/modules", 200, `"jobs":{"Method":"file"`},
 		{"/metrics", 200, `corral_build_info{goversion=`},
 		{"/metrics", 200, `corral_scrape_bytes_total{source="app",exporter="corral"}`},
 		{"/metrics", 200, `corral_config_last_reload_successful{exporter="corral"} 1`},
@@ -148,7 +154,8 @@ func TestEndToEnd(t *testing.T) {
 
 	// corral check and healthcheck, as an operator (or Docker) runs them.
 	out, err := exec.Command(bin, "check", "--config.file", config).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "app              exporter "+up.URL+"/metrics (merged, verified)") {
+	if err != nil || !strings.Contains(string(out), "app              exporter "+up.URL+"/metrics (merged, verified)") ||
+		!strings.Contains(string(out), "endpoints: 1\n  db               /db/metrics: jobs\n") {
 		t.Errorf("corral check: %v\n%s", err, out)
 	}
 	out, err = exec.Command(bin, "healthcheck", "--config.file", config, "--web.listen-address", addr).CombinedOutput()
@@ -171,13 +178,13 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("after a refused reload, jobs: want 200, have %d", status)
 	}
 	// POST /-/reload with a good one: jobs leaves, extra arrives.
-	os.WriteFile(config, []byte(good+fmt.Sprintf("[file.extra]\npath = %q\n", filepath.Join(dir, "jobs.prom"))), 0o644)
+	os.WriteFile(config, []byte(good+endpoint("/db2")+fmt.Sprintf("[file.extra]\npath = %q\n", filepath.Join(dir, "jobs.prom"))), 0o644)
 	resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("POST /-/reload: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	for path, want := range map[string]int{"/proxy?module=extra": 200, "/proxy?module=app": 200} {
+	for path, want := range map[string]int{"/proxy?module=extra": 200, "/proxy?module=app": 200, "/db2": 200, "/db/metrics": 404} {
 		if status, _, _ := get(path); status != want {
 			t.Errorf("after reload, %s: want %d, have %d", path, want, status)
 		}

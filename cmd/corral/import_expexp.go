@@ -54,7 +54,7 @@ func importExporterExporter(f expexpFlags) (*draft, error) {
 			importExpexpModule(d, m.name(), m)
 		}
 		if dm := top["defaultModule"].str(); dm != "" {
-			d.note("defaultModule: %s: corral has no default module: /proxy without module= answers 404, so give module=%s in Prometheus' params.", dm, dm)
+			d.web.set("default_module", tomlString(dm), "defaultModule: /proxy without module= serves it.")
 		}
 		errs = append(errs, root.doc.err())
 	}
@@ -237,8 +237,8 @@ func expexpExec(d *draft, name string, n ynode, timeout time.Duration) {
 		return
 	}
 	s := d.source("script", name)
-	s.note("args: exporter_exporter appended the values of /proxy?...&args=X to the command line; corral never puts request values on a command line: list allowed parameter names in `params` and read them from $CORRAL_PARAM_<NAME>.")
 	s.set("command", tomlList(append([]string{command}, e["args"].strList()...)))
+	s.set("allow_args", "true", "exporter_exporter appended the values of /proxy?...&args=X to the command line, as allow_args does (at most 16, each checked as a parameter); set false if no client sends args, or prefer `params`, read from $CORRAL_PARAM_<NAME>, which never reach a command line.")
 	if timeout > 0 {
 		s.set("timeout", tomlDuration(timeout))
 	} else {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,17 +93,23 @@ func importReverseExporter(file, outDir string) (*draft, error) {
 			users = reverseUser(d, users, path, a)
 		}
 		exs := fs["exporters"].fields(reverseKindNames()...)
+		var names []string
 		for _, k := range reverseKinds() {
 			for _, ex := range exs[k.kind].list() {
-				reverseSource(d, k.kind, ex.fields(k.keys...), defaults[k.kind], path, i == merged)
+				if name := reverseSource(d, k.kind, ex.fields(k.keys...), defaults[k.kind], path, i == merged); name != "" {
+					names = append(names, name)
+				}
 			}
+		}
+		if i != merged && path != "" && len(names) > 0 {
+			reverseEndpoint(d, path, names)
 		}
 	}
 	if len(paths) == 0 {
 		d.note("reverse_exporters is empty: corral serves only its own metrics.")
 	}
 	if len(paths) > 1 {
-		d.note("reverse_exporter served one merged endpoint per path; corral has one merged /metrics today. The exporters of %s are merged there; those of the other paths are imported with merge = false and are scraped one by one with /proxy?module=NAME. ([endpoint.NAME] sections for more merged paths are planned in another issue.)", paths[merged]["path"].str())
+		d.note("reverse_exporter served one merged endpoint per path. The exporters of %s are merged on corral's /metrics; those of each other path are imported with merge = false and merged on that path by an [endpoint.NAME] section (and each is also on /proxy?module=NAME alone).", paths[merged]["path"].str())
 	}
 	if err := root.doc.err(); err != nil {
 		return nil, err
@@ -136,8 +143,33 @@ func reverseUser(d *draft, users yaml.MapSlice, path string, a ynode) yaml.MapSl
 	return append(users, yaml.MapItem{Key: user, Value: string(hash)})
 }
 
-// reverseSource converts one exporter of one path.
-func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string, merged bool) {
+// reverseEndpoint adds the [endpoint] that merges the sources of a path
+// other than the one merged on /metrics, named after the path.
+func reverseEndpoint(d *draft, path string, sources []string) {
+	name := strings.Trim(strings.Map(func(r rune) rune {
+		if (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			return r
+		}
+		return '_'
+	}, path), "_")
+	if name == "" {
+		name = "root"
+	}
+	for n := 2; slices.ContainsFunc(d.ends, func(s *draftSection) bool { return s.header == "endpoint."+tomlKey(name) }); n++ {
+		name = fmt.Sprintf("%s_%d", strings.TrimRight(name, "_0123456789"), n)
+	}
+	e := d.endpoint(name)
+	var notes []string
+	if path == "/" || path == "/proxy" || strings.HasPrefix(path, "/-/") {
+		notes = append(notes, fmt.Sprintf("%s is one of corral's own paths: choose another for this endpoint.", path))
+	}
+	e.set("path", tomlString(path), notes...)
+	e.set("sources", tomlList(sources))
+}
+
+// reverseSource converts one exporter of one path and returns its name in
+// corral, or "" when it could not be converted.
+func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string, merged bool) string {
 	get := func(key string) ynode {
 		if fs[key].present() {
 			return fs[key]
@@ -147,7 +179,7 @@ func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string,
 	name := get("name").str()
 	if name == "" {
 		fs["name"].errorf("missing")
-		return
+		return ""
 	}
 	var notes []string
 	if d.names[name] {
@@ -162,13 +194,13 @@ func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string,
 	}
 	if !validModuleName(name) || name == "corral" {
 		fs["name"].errorf("name %q: corral's source names are letters, digits, '_', '-' or '.', and not \"corral\" (its own source); rename it", name)
-		return
+		return ""
 	}
 	section := map[string]string{"http": "exporter", "file": "file", "exec": "script", "exec_cached": "script"}[kind]
 	s := d.source(section, name)
 	s.notes = append(s.notes, notes...)
 	if !merged {
-		s.note("served on %s by reverse_exporter, merged with the other exporters of that path and labelled; in corral on /proxy?module=%s alone, as the exporter sends it (no %s or labels).", path, name, reverseExporterLabel)
+		s.note("served on %s by reverse_exporter, merged with the other exporters of that path; in corral merged there by an [endpoint], and also on /proxy?module=%s alone, as the exporter sends it (no %s or labels).", path, name, reverseExporterLabel)
 	}
 	switch kind {
 	case "http":
@@ -177,10 +209,10 @@ func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string,
 		switch {
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			get("address").errorf("want an http:// or https:// URL, have %q", address)
-			return
+			return ""
 		case u.Hostname() == "unix":
 			get("address").errorf("%q: corral does not scrape over Unix sockets; have the exporter listen on 127.0.0.1", address)
-			return
+			return ""
 		}
 		s.set("url", tomlString(address))
 		if t := get("timeout").promDuration(); t > 0 {
@@ -196,14 +228,14 @@ func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string,
 		path := get("path").str()
 		if path == "" {
 			get("path").errorf("missing")
-			return
+			return ""
 		}
 		s.set("path", tomlString(path), relativeNote(path, false)...)
 	case "exec", "exec_cached":
 		command := get("command").str()
 		if command == "" {
 			get("command").errorf("missing")
-			return
+			return ""
 		}
 		s.set("command", tomlList(append([]string{command}, get("args").strList()...)), relativeNote(command, true)...)
 		s.note("reverse_exporter gave the command no time limit (it was killed when no scrape waited any more); corral's default timeout is 5s, within the client's deadline.")
@@ -220,13 +252,14 @@ func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string,
 	for _, kv := range labels {
 		if kv[0] == reverseExporterLabel {
 			get("labels").errorf("%s: the name label cannot be overridden (as in reverse_exporter)", reverseExporterLabel)
-			return
+			return ""
 		}
 	}
 	if len(labels) > 0 {
 		s.set("labels", tomlTable(labels))
 	}
 	s.set("merge", tomlBool(merged))
+	return name
 }
 
 // relativeNote warns that a relative path is taken from the directory

@@ -94,7 +94,7 @@ func importCases() []importCase {
 			name: "exporter_exporter expexp.yaml", data: "expexp",
 			args:    []string{"exporter_exporter", "{dir}/expexp.yaml"},
 			sources: expexpSources, listen: ":9999",
-			want: []string{"defaultModule: node: corral has no default module", "tls_ca_cert_file nofile is not carried over", `headers = { foo = "bar" }`},
+			want: []string{`default_module = "node"`, "tls_ca_cert_file nofile is not carried over", `headers = { foo = "bar" }`},
 		},
 		{
 			name: "exporter_exporter README", data: "expexp",

@@ -23,6 +23,7 @@ type draft struct {
 	notes   []string // about the whole configuration
 	web     draftSection
 	sources []*draftSection
+	ends    []*draftSection // [endpoint.NAME], after the sources
 	names   map[string]bool // source names taken
 	outDir  string          // where side files go
 	webTLS  yaml.MapSlice   // tls_server_config of the web config, if any
@@ -65,6 +66,13 @@ func (d *draft) source(kind, name string) *draftSection {
 	return s
 }
 
+// endpoint adds the section [endpoint.NAME].
+func (d *draft) endpoint(name string) *draftSection {
+	s := &draftSection{header: "endpoint." + tomlKey(name)}
+	d.ends = append(d.ends, s)
+	return s
+}
+
 // side records a file to write in the output directory and returns its
 // absolute path, for the configuration to name.
 func (d *draft) side(name string, data []byte, mode os.FileMode, what string) string {
@@ -91,7 +99,7 @@ func (d *draft) write(w io.Writer) error {
 	for _, n := range d.notes {
 		writeNote(&b, n)
 	}
-	sections := append([]*draftSection{&d.web}, d.sources...)
+	sections := append(append([]*draftSection{&d.web}, d.sources...), d.ends...)
 	for _, s := range sections {
 		if s == &d.web && len(s.settings) == 0 && len(s.notes) == 0 {
 			continue

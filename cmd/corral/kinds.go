@@ -23,7 +23,7 @@ func kinds() []kind {
 			return exporter.New(*c)
 		}),
 		kindOf(file.Kind, func(name string, c *file.Config, d deps) (source.Source, error) {
-			return file.New(*c, func(t time.Time) { d.metrics.FileMtime(name, t) }), nil
+			return file.NewModule(name, *c, func(t time.Time) { d.metrics.FileMtime(name, t) }), nil
 		}),
 		kindOf(scripts.Kind, func(name string, c *scripts.Config, d deps) (source.Source, error) {
 			return scripts.New(name, *c, d.scripts), nil

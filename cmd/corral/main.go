@@ -93,6 +93,7 @@ func serve(c *cli.Context) error {
 	}
 	sources.adopt(built)
 	gw.SetModules(mods)
+	gw.SetEndpoints(cfg.endpoints())
 	metrics.Reloaded(true, time.Now())
 	logger.Info("starting corral", "version", build.version, "config", c.String("config.file"),
 		"sources", len(mods), "processes", len(cfg.Process), "main", c.Args().First())

@@ -58,6 +58,7 @@ func (r *reloader) reload() error {
 	}
 	r.sources.adopt(next)
 	r.gateway.SetModules(mods)
+	r.gateway.SetEndpoints(cfg.endpoints())
 	r.gateway.RefreshSecrets()
 	r.metrics.Reloaded(true, time.Now())
 	r.logger.Info("configuration reloaded", "sources", len(mods), "processes", len(cfg.Process))

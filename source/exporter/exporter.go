@@ -34,6 +34,7 @@ type Exporter struct {
 	timeout time.Duration
 	headers http.Header
 	client  *http.Client
+	listing source.ExpexpModule
 }
 
 // New makes the source of an [exporter] section that passed Validate. It
@@ -68,7 +69,7 @@ func New(cfg Config) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
-	e := &Exporter{url: u, timeout: cfg.Timeout.Std(), headers: make(http.Header), client: client}
+	e := &Exporter{url: u, timeout: cfg.Timeout.Std(), headers: make(http.Header), client: client, listing: expexpOf(cfg, u)}
 	for k, v := range cfg.Headers {
 		e.headers.Set(k, v)
 	}
@@ -121,8 +122,9 @@ func (e *Exporter) Target() string {
 }
 
 // Scrape asks the upstream for its metrics. The request's params are added
-// to the URL's query, except module and any key the configured URL already
-// sets (the operator's query wins). Accept and Accept-Encoding are forwarded;
+// to the URL's query, except any key the configured URL already sets (the
+// operator's query wins); the gateway has taken out the module that named
+// this source, so a module left is the upstream's own (blackbox, snmp). Accept and Accept-Encoding are forwarded;
 // nothing else of the client's request is, its Authorization and cookies
 // least of all.
 func (e *Exporter) Scrape(ctx context.Context, req source.Request) (*source.Response, error) {
@@ -175,9 +177,6 @@ func (e *Exporter) requestURL(params url.Values) string {
 	}
 	q := e.url.Query()
 	for k, vs := range params {
-		if k == "module" {
-			continue
-		}
 		if _, set := q[k]; set {
 			continue
 		}
