@@ -22,7 +22,7 @@ import (
 
 	"github.com/corral-metrics/corral/gateway"
 	"github.com/corral-metrics/corral/scripts"
-	"github.com/corral-metrics/corral/supervisor"
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 // hostileMaxBody is max_body_bytes in the hostile tests: small, so that an
@@ -83,7 +83,7 @@ func startAppliance(t *testing.T) *appliance {
 		t.Fatal(err)
 	}
 
-	reaper := supervisor.NewReaper(slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	reaper := proc.NewReaper(slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	reaped := make(chan struct{})
 	go func() { reaper.Run(); close(reaped) }()
 	t.Cleanup(func() { reaper.Stop(); <-reaped })

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +22,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/internal/testkit"
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 // The test binary is also the helper child (CORRAL_TEST_ROLE=child) and a
@@ -203,51 +205,21 @@ func filter(evs []event, what, name string) []event {
 	return out
 }
 
-// eventually polls cond until it holds or 30 s pass.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// syncBuffer collects corral's stdout/stderr in tests.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is an in-process supervisor with its reaper.
 type harness struct {
 	s    *Supervisor
-	r    *Reaper
+	r    *proc.Reaper
 	reg  *prometheus.Registry
-	out  *syncBuffer
-	log  *syncBuffer
+	out  *testkit.Buffer
+	log  *testkit.Buffer
 	done chan error
 }
 
 func startSupervisor(t testing.TB, opts Options) *harness {
 	t.Helper()
-	h := &harness{reg: prometheus.NewRegistry(), out: &syncBuffer{}, log: &syncBuffer{}, done: make(chan error, 1)}
+	h := &harness{reg: prometheus.NewRegistry(), out: &testkit.Buffer{}, log: &testkit.Buffer{}, done: make(chan error, 1)}
 	logger := slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.r = NewReaper(logger, h.reg)
+	h.r = proc.NewReaper(logger, h.reg)
 	opts.Reaper, opts.Logger, opts.Registerer = h.r, logger, h.reg
 	if opts.Stdout == nil {
 		opts.Stdout, opts.Stderr = h.out, h.out
@@ -346,7 +318,7 @@ func initMain() int {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	reg := prometheus.NewRegistry()
-	reaper := NewReaper(logger, reg)
+	reaper := proc.NewReaper(logger, reg)
 	s, err := New(Options{
 		Config:     Config{StopTimeout: cfg.StopTimeout},
 		Processes:  cfg.Processes,
@@ -369,7 +341,7 @@ func initMain() int {
 		}
 	}))
 	err = g.Run()
-	rep := initReport{Pid: os.Getpid(), Orphans: testutil.ToFloat64(reaper.orphans)}
+	rep := initReport{Pid: os.Getpid(), Orphans: testutil.ToFloat64(reaper.Orphans())}
 	rep.Zombies, rep.Left = scanProc()
 	b, _ := json.Marshal(rep)
 	os.WriteFile(cfg.Report, b, 0o644)
@@ -413,28 +385,21 @@ func scanProc() (zombies, left []string) {
 type pid1 struct {
 	cmd    *exec.Cmd
 	report string
-	stderr *syncBuffer
+	stderr *testkit.Buffer
 	done   chan struct{}
 	code   int
 }
 
 func startPID1(t testing.TB, cfg initConfig) *pid1 {
 	t.Helper()
-	if _, err := exec.LookPath("unshare"); err != nil {
-		t.Skipf("PID 1 tests need unshare(1): %v", err)
-	}
 	cfg.Report = filepath.Join(t.TempDir(), "report.json")
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	exe, _ := os.Executable()
-	// Probe once: a kernel or container may refuse new PID namespaces.
-	if out, err := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "true").CombinedOutput(); err != nil {
-		t.Skipf("the kernel refuses unshare --pid: %v: %s", err, out)
-	}
-	p := &pid1{report: cfg.Report, stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--kill-child", exe)
+	p := &pid1{report: cfg.Report, stderr: &testkit.Buffer{}, done: make(chan struct{})}
+	p.cmd = testkit.PID1(t, exe) // unprivileged: a user and a PID namespace
 	p.cmd.Env = append(os.Environ(), "CORRAL_TEST_ROLE=init", "CORRAL_TEST_INIT="+string(b), "GORACE=atexit_sleep_ms=0")
 	p.cmd.Stderr, p.cmd.Stdout = p.stderr, p.stderr
 	if err := p.cmd.Start(); err != nil {

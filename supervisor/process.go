@@ -54,9 +54,9 @@ func (g *gate) open() {
 // settle: the process is up, or will never be (failed, exited, removed).
 func (g *gate) settle() { g.settledOnce.Do(func() { close(g.settled) }) }
 
-// proc supervises one process: one goroutine (run) from its first start to
+// process supervises one process: one goroutine (run) from its first start to
 // its stop, restarting it by its policy.
-type proc struct {
+type process struct {
 	s       *Supervisor
 	name    string
 	cfg     ProcessConfig
@@ -71,30 +71,42 @@ type proc struct {
 	stopOnce, killOnce sync.Once
 	done               chan struct{} // closed when run returned: nothing of it runs any more
 
-	mu sync.Mutex
-	st Status
+	mu  sync.Mutex
+	st  Status
+	cur *child // the running child, if any
 }
 
-func (p *proc) stop() { p.stopOnce.Do(func() { close(p.stopCh) }) }
+// signal sends sig to the running child's group, if there is one.
+func (p *process) signal(sig unix.Signal) error {
+	p.mu.Lock()
+	c := p.cur
+	p.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	return c.Signal(sig)
+}
 
-func (p *proc) kill() {
+func (p *process) stop() { p.stopOnce.Do(func() { close(p.stopCh) }) }
+
+func (p *process) kill() {
 	p.stop()
 	p.killOnce.Do(func() { close(p.killCh) })
 }
 
-func (p *proc) status() Status {
+func (p *process) status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.st
 }
 
-func (p *proc) setState(state string) {
+func (p *process) setState(state string) {
 	p.mu.Lock()
 	p.st.State = state
 	p.mu.Unlock()
 }
 
-func (p *proc) setReady(state string) {
+func (p *process) setReady(state string) {
 	p.mu.Lock()
 	p.st.State, p.st.Ready = state, true
 	p.mu.Unlock()
@@ -102,17 +114,19 @@ func (p *proc) setReady(state string) {
 	p.gate.open()
 }
 
-func (p *proc) started(c *child) {
+func (p *process) started(c *child) {
 	p.mu.Lock()
-	p.st.State, p.st.PID, p.st.StartTime, p.st.Ready = StateRunning, c.pid, c.start, false
+	p.st.State, p.st.PID, p.st.StartTime, p.st.Ready = StateRunning, c.Pid, c.Start, false
+	p.cur = c
 	p.mu.Unlock()
 	p.s.metrics.up.WithLabelValues(p.name).Set(1)
-	p.s.metrics.startTime.WithLabelValues(p.name).Set(float64(c.start.UnixNano()) / 1e9)
+	p.s.metrics.startTime.WithLabelValues(p.name).Set(float64(c.Start.UnixNano()) / 1e9)
 }
 
-func (p *proc) ended(code int) {
+func (p *process) ended(code int) {
 	p.mu.Lock()
 	p.st.PID, p.st.Ready, p.st.LastExitCode = 0, false, &code
+	p.cur = nil
 	p.mu.Unlock()
 	p.s.metrics.up.WithLabelValues(p.name).Set(0)
 	p.s.metrics.ready.WithLabelValues(p.name).Set(0)
@@ -121,7 +135,7 @@ func (p *proc) ended(code int) {
 
 // run is the process's life: wait for its dependencies, start it, restart it
 // by its policy with backoff, until stopped or given up.
-func (p *proc) run() {
+func (p *process) run() {
 	defer close(p.done)
 	p.setState(StateWaiting)
 	for _, g := range p.deps {
@@ -187,7 +201,7 @@ func (p *proc) run() {
 }
 
 // giveUp ends a process for good; a critical one stops the appliance.
-func (p *proc) giveUp(state, why string) {
+func (p *process) giveUp(state, why string) {
 	p.setState(state)
 	p.gate.settle()
 	if p.main {
@@ -203,7 +217,7 @@ func (p *proc) giveUp(state, why string) {
 
 // life starts the process once and follows it until it ends. It returns the
 // exit code and whether the process ended because it was stopped.
-func (p *proc) life(attempt *int) (code int, stopped bool) {
+func (p *process) life(attempt *int) (code int, stopped bool) {
 	p.setState(StateStarting)
 	c, err := p.s.spawn(spec{name: p.name, command: p.cfg.Command, env: p.cfg.Env, dir: p.cfg.Dir, cred: p.cred, capture: true})
 	if err != nil {
@@ -218,7 +232,7 @@ func (p *proc) life(attempt *int) (code int, stopped bool) {
 		}
 	}
 	p.started(c)
-	p.logger.Info("process started", "pid", c.pid)
+	p.logger.Info("process started", "pid", c.Pid)
 	var checked chan bool
 	if kind := p.cfg.Ready.kind(); kind == "" {
 		p.setReady(StateRunning)
@@ -233,13 +247,13 @@ func (p *proc) life(attempt *int) (code int, stopped bool) {
 	stopCh, killCh := p.stopCh, p.killCh
 	for {
 		select {
-		case e := <-c.exited:
+		case e := <-c.Exited():
 			c.drain()
 			if stopped {
-				killGroup(c.pid, unix.SIGKILL) // what the leader left behind in its group
+				c.Signal(unix.SIGKILL) // what the leader left behind in its group
 			}
 			p.ended(e.Code())
-			p.logger.Info("process ended", "pid", c.pid, "status", e.String(), "exit_code", e.Code(), "stopped", stopped)
+			p.logger.Info("process ended", "pid", c.Pid, "status", e.String(), "exit_code", e.Code(), "stopped", stopped)
 			return e.Code(), stopped
 		case ok := <-checked:
 			checked = nil
@@ -248,20 +262,20 @@ func (p *proc) life(attempt *int) (code int, stopped bool) {
 				p.setReady(StateReady)
 			} else {
 				p.logger.Error("process not ready within its start timeout; killing it", "timeout", p.cfg.Ready.Timeout)
-				killGroup(c.pid, unix.SIGKILL)
+				c.Signal(unix.SIGKILL)
 			}
 		case <-stable.C:
 			*attempt = 0
 		case <-stopCh:
 			stopCh, stopped = nil, true
 			p.logger.Debug("stopping process", "signal", unix.SignalName(p.stopSig))
-			if err := killGroup(c.pid, p.stopSig); err != nil {
+			if err := c.Signal(p.stopSig); err != nil {
 				p.logger.Warn("cannot stop process", "err", err)
 			}
 		case <-killCh:
 			killCh, stopped = nil, true
-			p.logger.Warn("killing process group", "pid", c.pid)
-			killGroup(c.pid, unix.SIGKILL)
+			p.logger.Warn("killing process group", "pid", c.Pid)
+			c.Signal(unix.SIGKILL)
 		}
 	}
 }

@@ -33,7 +33,7 @@ func (s *Supervisor) Reload(processes map[string]ProcessConfig) error {
 // reconcile runs in Run's goroutine.
 func (s *Supervisor) reconcile(next map[string]ProcessConfig) error {
 	s.mu.Lock()
-	var old []*proc
+	var old []*process
 	var added, changed, removed []string
 	for _, name := range sortedKeys(s.procs) {
 		p := s.procs[name]

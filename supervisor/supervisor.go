@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 // MainName is the name of the main process (the command after `--`) in
@@ -27,7 +29,7 @@ type Options struct {
 	// is up (ready, started without a check, or given up); when it ends the
 	// appliance stops and exits with its code.
 	Main       []string
-	Reaper     *Reaper
+	Reaper     *proc.Reaper
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	// LogFormat of child output: FormatLogfmt ("[name] line", the default)
@@ -61,7 +63,7 @@ type Supervisor struct {
 	cfg            Config
 	tasks          map[string]TaskConfig
 	mainCmd        []string
-	reaper         *Reaper
+	reaper         *proc.Reaper
 	logger         *slog.Logger
 	metrics        *metrics
 	format         string
@@ -75,9 +77,9 @@ type Supervisor struct {
 	mu       sync.Mutex
 	phase    string
 	initial  map[string]ProcessConfig // until Run starts them
-	procs    map[string]*proc
+	procs    map[string]*process
 	gates    map[string]*gate
-	main     *proc
+	main     *process
 	finished bool
 	result   error
 }
@@ -133,7 +135,7 @@ func New(opts Options) (*Supervisor, error) {
 		runDone: make(chan struct{}),
 		phase:   phaseIdle,
 		initial: procs,
-		procs:   make(map[string]*proc),
+		procs:   make(map[string]*process),
 		gates:   make(map[string]*gate),
 	}
 	for name := range procs {
@@ -268,9 +270,9 @@ func (s *Supervisor) setPhase(phase string) {
 	s.mu.Unlock()
 }
 
-func (s *Supervisor) newProc(name string, cfg ProcessConfig, g *gate) *proc {
+func (s *Supervisor) newProc(name string, cfg ProcessConfig, g *gate) *process {
 	cfg.Defaults()
-	p := &proc{
+	p := &process{
 		s:      s,
 		name:   name,
 		cfg:    cfg,
@@ -313,12 +315,12 @@ func (s *Supervisor) launch(cfgs map[string]ProcessConfig) {
 // stopAll stops procs in reverse dependency order (each once every process
 // depending on it is done) and waits for all of them; after the stop
 // timeout, or on Kill, what is left is killed.
-func (s *Supervisor) stopAll(procs []*proc) {
+func (s *Supervisor) stopAll(procs []*process) {
 	if len(procs) == 0 {
 		return
 	}
-	dependents := make(map[*proc][]*proc)
-	byName := make(map[string]*proc)
+	dependents := make(map[*process][]*process)
+	byName := make(map[string]*process)
 	for _, p := range procs {
 		if !p.main {
 			byName[p.name] = p
@@ -371,7 +373,7 @@ func (s *Supervisor) stopAll(procs []*proc) {
 func (s *Supervisor) shutdown() {
 	s.mu.Lock()
 	s.phase = phaseStopping
-	procs := make([]*proc, 0, len(s.procs)+1)
+	procs := make([]*process, 0, len(s.procs)+1)
 	for _, name := range sortedKeys(s.procs) {
 		procs = append(procs, s.procs[name])
 	}
@@ -429,9 +431,9 @@ func (s *Supervisor) Signal(sig os.Signal) {
 		return
 	}
 	s.mu.Lock()
-	var targets []*proc
+	var targets []*process
 	if s.main != nil {
-		targets = []*proc{s.main}
+		targets = []*process{s.main}
 	} else {
 		for _, p := range s.procs {
 			targets = append(targets, p)
@@ -439,10 +441,8 @@ func (s *Supervisor) Signal(sig os.Signal) {
 	}
 	s.mu.Unlock()
 	for _, p := range targets {
-		if pid := p.status().PID; pid > 0 {
-			if err := killGroup(pid, unix.Signal(ss)); err != nil {
-				p.logger.Warn("cannot forward signal", "signal", unix.SignalName(unix.Signal(ss)), "err", err)
-			}
+		if err := p.signal(unix.Signal(ss)); err != nil {
+			p.logger.Warn("cannot forward signal", "signal", unix.SignalName(unix.Signal(ss)), "err", err)
 		}
 	}
 }

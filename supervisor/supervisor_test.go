@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/internal/testkit"
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 func TestRestartBackoffGrowsOthersUnaffected(t *testing.T) {
@@ -24,7 +27,7 @@ func TestRestartBackoffGrowsOthersUnaffected(t *testing.T) {
 		"steady": helper(t, "steady", rec, "run"),
 	}})
 	const starts = 6
-	eventually(t, "6 starts of crash", func() bool { return len(filter(readRecord(t, rec), "start", "crash")) >= starts })
+	testkit.Eventually(t, "6 starts of crash", func() bool { return len(filter(readRecord(t, rec), "start", "crash")) >= starts })
 	evs := filter(readRecord(t, rec), "start", "crash")
 	// Each gap is the backoff delay plus a start-up: at least the delay.
 	want := []time.Duration{100, 200, 400, 800, 800}
@@ -55,7 +58,7 @@ func TestNonexistentCommandBacksOff(t *testing.T) {
 	p := ProcessConfig{Command: []string{"/nonexistent/corral-test"}, Backoff: Backoff{Initial: 200 * time.Millisecond}}
 	begin := time.Now()
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"ghost": p}})
-	eventually(t, "3 restarts", func() bool { return h.metric("corral_process_restarts_total", "ghost") >= 3 })
+	testkit.Eventually(t, "3 restarts", func() bool { return h.metric("corral_process_restarts_total", "ghost") >= 3 })
 	// 200ms + 400ms + 800ms of backoff at the least: no tight loop.
 	if elapsed := time.Since(begin); elapsed < 1400*time.Millisecond {
 		t.Errorf("3 restarts: want >= 1.4s, have %s", elapsed)
@@ -138,7 +141,7 @@ func TestTasks(t *testing.T) {
 					t.Fatalf("want %q, have %v", tc.err, err)
 				}
 			} else {
-				eventually(t, "process start", func() bool { return len(filter(readRecord(t, rec), "start", "p")) == 1 })
+				testkit.Eventually(t, "process start", func() bool { return len(filter(readRecord(t, rec), "start", "p")) == 1 })
 			}
 			var have []string
 			for _, e := range filter(readRecord(t, rec), "start", "") {
@@ -192,7 +195,7 @@ func TestDependsOnWaitsForReadiness(t *testing.T) {
 	web.DependsOn = []string{"cache"}
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"db": db, "api": api, "cache": cache, "web": web}})
 
-	eventually(t, "db started", func() bool { return len(filter(readRecord(t, rec), "start", "db")) == 1 })
+	testkit.Eventually(t, "db started", func() bool { return len(filter(readRecord(t, rec), "start", "db")) == 1 })
 	// db runs but is not ready: api must wait, /-/ready is false.
 	time.Sleep(300 * time.Millisecond) // several check intervals, to catch a start that should not happen
 	if n := len(filter(readRecord(t, rec), "start", "api")); n != 0 || h.s.Ready() {
@@ -202,14 +205,14 @@ func TestDependsOnWaitsForReadiness(t *testing.T) {
 		t.Errorf("db: want running, not ready; have %+v", st)
 	}
 	os.WriteFile(flag, nil, 0o644)
-	eventually(t, "api started", func() bool { return len(filter(readRecord(t, rec), "start", "api")) == 1 })
+	testkit.Eventually(t, "api started", func() bool { return len(filter(readRecord(t, rec), "start", "api")) == 1 })
 	time.Sleep(300 * time.Millisecond)
 	if n := len(filter(readRecord(t, rec), "start", "cache")); n != 0 {
 		t.Fatalf("api not healthy: want cache not started, have %d starts", n)
 	}
 	healthy.Store(true)
-	eventually(t, "web started", func() bool { return len(filter(readRecord(t, rec), "start", "web")) == 1 })
-	eventually(t, "ready", h.s.Ready)
+	testkit.Eventually(t, "web started", func() bool { return len(filter(readRecord(t, rec), "start", "web")) == 1 })
+	testkit.Eventually(t, "ready", h.s.Ready)
 	for _, name := range []string{"db", "api", "cache"} {
 		if st := h.status(name); st.State != StateReady || !st.Ready || h.metric("corral_process_ready", name) != 1 {
 			t.Errorf("%s: want ready, have %+v, metric %v", name, st, h.metric("corral_process_ready", name))
@@ -228,7 +231,7 @@ func TestReadinessTimeoutRestarts(t *testing.T) {
 	p.Ready = Ready{Exec: []string{"/bin/false"}, Interval: 50 * time.Millisecond, Timeout: 300 * time.Millisecond}
 	p.Backoff.Initial = 50 * time.Millisecond
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"slow": p}})
-	eventually(t, "a restart", func() bool { return h.metric("corral_process_restarts_total", "slow") >= 1 })
+	testkit.Eventually(t, "a restart", func() bool { return h.metric("corral_process_restarts_total", "slow") >= 1 })
 	if have := h.metric("corral_process_last_exit_code", "slow"); have != 128+9 {
 		t.Errorf("last exit code: want 137 (killed), have %v", have)
 	}
@@ -242,7 +245,7 @@ func TestReloadReconciles(t *testing.T) {
 		"remove": helper(t, "remove", rec, "run"),
 	}
 	h := startSupervisor(t, Options{Processes: procs})
-	eventually(t, "3 starts", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 3 })
+	testkit.Eventually(t, "3 starts", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 3 })
 	before := map[string]int{}
 	for _, st := range h.s.Status() {
 		before[st.Name] = st.PID
@@ -255,7 +258,7 @@ func TestReloadReconciles(t *testing.T) {
 	if err := h.s.Reload(next); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "change and add started", func() bool {
+	testkit.Eventually(t, "change and add started", func() bool {
 		return len(filter(readRecord(t, rec), "start", "change")) == 2 && len(filter(readRecord(t, rec), "start", "add")) == 1
 	})
 	after := map[string]Status{}
@@ -294,7 +297,7 @@ func TestUserEnvDir(t *testing.T) {
 			Env: map[string]string{"FOO": "bar"}, Dir: "/tmp", Restart: RestartNever},
 	}})
 	want := "[who] uid=65534 gid=65534 foo=bar dir=/tmp\n"
-	eventually(t, "output", func() bool { return strings.Contains(h.out.String(), want) })
+	testkit.Eventually(t, "output", func() bool { return strings.Contains(h.out.String(), want) })
 }
 
 func TestSignalForwardedToAllWithoutMain(t *testing.T) {
@@ -303,9 +306,9 @@ func TestSignalForwardedToAllWithoutMain(t *testing.T) {
 		"a": helper(t, "a", rec, "run"),
 		"b": helper(t, "b", rec, "run"),
 	}})
-	eventually(t, "2 starts", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 2 })
+	testkit.Eventually(t, "2 starts", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 2 })
 	h.s.Signal(unix.SIGUSR1)
-	eventually(t, "2 usr1", func() bool { return len(filter(readRecord(t, rec), "usr1", "")) == 2 })
+	testkit.Eventually(t, "2 usr1", func() bool { return len(filter(readRecord(t, rec), "usr1", "")) == 2 })
 }
 
 func TestNewRejects(t *testing.T) {
@@ -328,7 +331,7 @@ func TestNewRejects(t *testing.T) {
 			`task.t.depends_on: no task named "x"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.opts.Reaper, tc.opts.Logger = NewReaper(discard(), nil), discard()
+			tc.opts.Reaper, tc.opts.Logger = proc.NewReaper(discard(), nil), discard()
 			_, err := New(tc.opts)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("want %q, have %v", tc.want, err)

@@ -46,33 +46,33 @@ func (s *Supervisor) runTask(name string, t TaskConfig) error {
 	if err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
-	logger.Info("task started", "pid", c.pid)
+	logger.Info("task started", "pid", c.Pid)
 	timeout := time.NewTimer(t.Timeout)
 	defer timeout.Stop()
 	select {
-	case e := <-c.exited:
+	case e := <-c.Exited():
 		c.drain()
 		if !e.Success() {
 			return fmt.Errorf("%s", e)
 		}
-		logger.Info("task done", "duration", time.Since(c.start))
+		logger.Info("task done", "duration", time.Since(c.Start))
 		return nil
 	case <-timeout.C:
-		killGroup(c.pid, unix.SIGKILL)
-		<-c.exited
+		c.Signal(unix.SIGKILL)
+		<-c.Exited()
 		return fmt.Errorf("timed out after %s", t.Timeout)
 	case <-s.stopCh:
 	}
-	killGroup(c.pid, unix.SIGTERM)
+	c.Signal(unix.SIGTERM)
 	grace := time.NewTimer(s.cfg.StopTimeout)
 	defer grace.Stop()
 	select {
-	case <-c.exited:
+	case <-c.Exited():
 		return errStopped
 	case <-grace.C:
 	case <-s.killCh:
 	}
-	killGroup(c.pid, unix.SIGKILL)
-	<-c.exited
+	c.Signal(unix.SIGKILL)
+	<-c.Exited()
 	return errStopped
 }

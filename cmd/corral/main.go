@@ -16,6 +16,7 @@ import (
 	"github.com/corral-metrics/corral/gateway"
 	"github.com/corral-metrics/corral/scripts"
 	"github.com/corral-metrics/corral/supervisor"
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 func main() {
@@ -49,7 +50,7 @@ func serve(c *cli.Context) error {
 	build := buildInfo()
 	reg := prometheus.NewRegistry()
 	metrics := gateway.NewMetrics(reg, gateway.BuildInfo{Version: build.version, Revision: build.revision})
-	reaper := supervisor.NewReaper(logger.With("component", "reaper"), reg)
+	reaper := proc.NewReaper(logger.With("component", "reaper"), reg)
 	var mainCmd []string // the main process after "--", if any
 	if c.Args().Present() {
 		mainCmd = c.Args().Slice()
