@@ -336,7 +336,7 @@ func initMain() int {
 	g.Add(reaper.Run, func(error) { reaper.Stop() })
 	g.Add(s.Run, func(error) { s.Stop() })
 	g.Add(s.HandleSignals(func() {
-		if err := s.Reload(cfg.Reload); err != nil {
+		if err := s.Reload(Config{StopTimeout: cfg.StopTimeout}, cfg.Reload); err != nil {
 			logger.Error("reload failed", "err", err)
 		}
 	}))

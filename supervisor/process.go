@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 // Process states, as Status reports them.
@@ -39,11 +41,24 @@ type Status struct {
 // gate opens when a process named NAME is first up, and stays open across
 // its restarts and reloads: depends_on waits on it.
 type gate struct {
+	name                string
 	up, settled         chan struct{}
 	upOnce, settledOnce sync.Once
 }
 
-func newGate() *gate { return &gate{up: make(chan struct{}), settled: make(chan struct{})} }
+func newGate(name string) *gate {
+	return &gate{name: name, up: make(chan struct{}), settled: make(chan struct{})}
+}
+
+// isUp reports whether the process was ever up.
+func (g *gate) isUp() bool {
+	select {
+	case <-g.up:
+		return true
+	default:
+		return false
+	}
+}
 
 // open: the process is ready (or started, without a check).
 func (g *gate) open() {
@@ -64,16 +79,60 @@ type process struct {
 	cred    *Credential
 	stopSig unix.Signal
 	gate    *gate
-	deps    []*gate // wait for each to be up (main: settled) before the first start
+	deps    []*gate // wait for each to settle before the first start; fail if one never was up (main: start anyway)
 	logger  *slog.Logger
 
 	stopCh, killCh     chan struct{}
 	stopOnce, killOnce sync.Once
 	done               chan struct{} // closed when run returned: nothing of it runs any more
 
-	mu  sync.Mutex
-	st  Status
-	cur *child // the running child, if any
+	mu          sync.Mutex
+	st          Status
+	stopTimeout time.Duration   // its own grace; 0: [supervisor] process_stop_timeout
+	cur         *child          // the running child, if any
+	sent        *child          // the child that was sent its stop signal
+	release     <-chan struct{} // after its grace, SIGKILL waits for this (every process signalled)
+}
+
+// stop sends the stop signal to the running child now, if there is one,
+// and makes run stop: a child started later is signalled by life. After its
+// own grace, the group is killed once release is closed.
+func (p *process) stop(release <-chan struct{}) {
+	p.stopOnce.Do(func() {
+		p.mu.Lock()
+		p.release = release
+		c := p.cur
+		if c != nil {
+			p.sent = c
+		}
+		p.mu.Unlock()
+		if c != nil {
+			p.logger.Info("stopping process", "signal", unix.SignalName(p.stopSig), "pid", c.Pid, "grace", p.grace())
+			if err := c.Signal(p.stopSig); err != nil {
+				p.logger.Warn("cannot stop process", "err", err)
+			}
+		}
+		close(p.stopCh)
+	})
+}
+
+// grace is the process's own time between its stop signal and SIGKILL.
+func (p *process) grace() time.Duration {
+	p.mu.Lock()
+	own := p.stopTimeout
+	p.mu.Unlock()
+	if own > 0 {
+		return own
+	}
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	return p.s.cfg.ProcessStopTimeout
+}
+
+func (p *process) setStopTimeout(d time.Duration) {
+	p.mu.Lock()
+	p.stopTimeout = d
+	p.mu.Unlock()
 }
 
 // signal sends sig to the running child's group, if there is one.
@@ -87,10 +146,8 @@ func (p *process) signal(sig unix.Signal) error {
 	return c.Signal(sig)
 }
 
-func (p *process) stop() { p.stopOnce.Do(func() { close(p.stopCh) }) }
-
 func (p *process) kill() {
-	p.stop()
+	p.stop(nil)
 	p.killOnce.Do(func() { close(p.killCh) })
 }
 
@@ -139,14 +196,14 @@ func (p *process) run() {
 	defer close(p.done)
 	p.setState(StateWaiting)
 	for _, g := range p.deps {
-		wait := g.up
-		if p.main {
-			wait = g.settled
-		}
 		select {
-		case <-wait:
+		case <-g.settled:
 		case <-p.stopCh:
 			p.setState(StateStopped)
+			return
+		}
+		if !p.main && !g.isUp() {
+			p.giveUp(StateFailed, fmt.Sprintf("failed: its dependency %q ended before it was up", g.name))
 			return
 		}
 	}
@@ -154,9 +211,6 @@ func (p *process) run() {
 	var recent []time.Time // restarts within restart_window
 	for {
 		code, stopped := p.life(&attempt)
-		if p.main {
-			p.s.mainExited(code)
-		}
 		if stopped {
 			p.setState(StateStopped)
 			return
@@ -224,6 +278,9 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 		code := startErrorCode(err)
 		p.logger.Error("cannot start process", "command", p.cfg.Command[0], "exit_code", code, "err", err)
 		p.ended(code)
+		if p.main {
+			p.s.mainExited(code)
+		}
 		select {
 		case <-p.stopCh:
 			return code, true
@@ -244,17 +301,63 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 	}
 	stable := time.NewTimer(p.cfg.Backoff.Reset)
 	defer stable.Stop()
-	stopCh, killCh := p.stopCh, p.killCh
+	var (
+		stopCh, killCh = p.stopCh, p.killCh
+		exited         = c.Exited()
+		exit           *proc.Exit
+		grace          *time.Timer // from the stop signal to the SIGKILL
+		graceC         <-chan time.Time
+		awaited        <-chan struct{} // what the SIGKILL waits for after the grace
+		release        <-chan struct{} // awaited, once the grace is over
+	)
+	defer func() {
+		if grace != nil {
+			grace.Stop()
+		}
+	}()
+	// signal sends the stop signal to the group (once) and starts its grace;
+	// after it, the SIGKILL waits for rel too.
+	signal := func(why string, rel <-chan struct{}) {
+		p.mu.Lock()
+		sent := p.sent == c
+		p.sent = c
+		p.mu.Unlock()
+		if awaited == nil {
+			awaited = rel
+		}
+		if !sent {
+			p.logger.Info(why, "signal", unix.SignalName(p.stopSig), "pid", c.Pid, "grace", p.grace())
+			if err := c.Signal(p.stopSig); err != nil {
+				p.logger.Warn("cannot stop process", "err", err)
+			}
+		}
+		if grace == nil {
+			grace = time.NewTimer(p.grace())
+			graceC = grace.C
+		}
+	}
 	for {
 		select {
-		case e := <-c.Exited():
-			c.drain()
-			if stopped {
-				c.Signal(unix.SIGKILL) // what the leader left behind in its group
-			}
+		case e := <-exited:
+			exited, exit = nil, &e
 			p.ended(e.Code())
 			p.logger.Info("process ended", "pid", c.Pid, "status", e.String(), "exit_code", e.Code(), "stopped", stopped)
-			return e.Code(), stopped
+			if p.main {
+				p.s.mainExited(e.Code()) // the appliance stops now, not after the rest of the group
+			}
+			select {
+			case <-c.Gone():
+			default:
+				// What the leader left in its group gets the stop signal and
+				// its grace too, after a crash as at a stop.
+				signal("process ended; stopping the rest of its group", closedChan())
+			}
+		case <-c.Gone():
+			if exit == nil {
+				continue // the exit is delivered with it: take it first
+			}
+			c.drain()
+			return exit.Code(), stopped
 		case ok := <-checked:
 			checked = nil
 			if ok {
@@ -268,16 +371,32 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 			*attempt = 0
 		case <-stopCh:
 			stopCh, stopped = nil, true
-			p.logger.Debug("stopping process", "signal", unix.SignalName(p.stopSig))
-			if err := c.Signal(p.stopSig); err != nil {
-				p.logger.Warn("cannot stop process", "err", err)
+			p.mu.Lock()
+			rel := p.release
+			p.mu.Unlock()
+			if rel == nil {
+				rel = closedChan()
 			}
+			signal("stopping process", rel)
+		case <-graceC:
+			graceC, release = nil, awaited
+		case <-release:
+			release = nil
+			p.logger.Warn("grace over; killing process group", "pid", c.Pid, "grace", p.grace())
+			c.Signal(unix.SIGKILL)
 		case <-killCh:
 			killCh, stopped = nil, true
 			p.logger.Warn("killing process group", "pid", c.Pid)
 			c.Signal(unix.SIGKILL)
 		}
 	}
+}
+
+// closedChan returns a closed channel: nothing to wait for.
+func closedChan() <-chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
 }
 
 // backoff is the delay before restart number attempt (from 0): initial

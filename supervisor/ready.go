@@ -82,6 +82,7 @@ func (s *Supervisor) checkExec(ctx context.Context, sp spec) error {
 	}
 	select {
 	case e := <-c.Exited():
+		c.Signal(unix.SIGKILL) // a check leaves nothing behind
 		if !e.Success() {
 			return fmt.Errorf("ready.exec: %s", e)
 		}

@@ -255,7 +255,7 @@ func TestReloadReconciles(t *testing.T) {
 		"change": helper(t, "change", rec, "run", "slow"),
 		"add":    helper(t, "add", rec, "run"),
 	}
-	if err := h.s.Reload(next); err != nil {
+	if err := h.s.Reload(Config{}, next); err != nil {
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, "change and add started", func() bool {
@@ -283,7 +283,7 @@ func TestReloadReconciles(t *testing.T) {
 	}
 	// A bad configuration is rejected and changes nothing.
 	bad := map[string]ProcessConfig{"keep": next["keep"], "x": {Command: []string{"true"}, DependsOn: []string{"nope"}}}
-	if err := h.s.Reload(bad); err == nil || err.Error() != `process.x.depends_on: no process or task named "nope"` {
+	if err := h.s.Reload(Config{}, bad); err == nil || err.Error() != `process.x.depends_on: no process or task named "nope"` {
 		t.Errorf("bad reload: want the depends_on error, have %v", err)
 	}
 	if len(h.s.Status()) != 3 {

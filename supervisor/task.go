@@ -19,6 +19,13 @@ func (s *Supervisor) runTasks() error {
 	}
 	names, _ := order(deps) // no cycle: checked by New
 	for _, name := range names {
+		select {
+		case <-s.stopCh:
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.result
+		default:
+		}
 		err := s.runTask(name, s.tasks[name])
 		if errors.Is(err, errStopped) {
 			s.mu.Lock()
@@ -63,8 +70,12 @@ func (s *Supervisor) runTask(name string, t TaskConfig) error {
 		return fmt.Errorf("timed out after %s", t.Timeout)
 	case <-s.stopCh:
 	}
+	s.mu.Lock()
+	wait := s.cfg.ProcessStopTimeout
+	s.mu.Unlock()
+	logger.Info("stopping task", "signal", "SIGTERM", "grace", wait)
 	c.Signal(unix.SIGTERM)
-	grace := time.NewTimer(s.cfg.StopTimeout)
+	grace := time.NewTimer(wait)
 	defer grace.Stop()
 	select {
 	case <-c.Exited():
