@@ -56,11 +56,13 @@ func record(event string) {
 
 // childMain is a supervised child. Modes:
 //
-//	run [slow]        record start (and "usr1" on SIGUSR1); on SIGTERM record stop (after 100ms with slow) and exit 0
+//	run [slow|DUR]    record start (and "usr1" on SIGUSR1); on SIGTERM record stop (after 100ms with slow, or DUR) and exit 0
+//	leader DUR        record start, leave a member "run DUR" (NAME.member) in the group; on SIGTERM exit 0 at once
+//	crash             leave a member "run" (NAME.member) in the group, record start, exit 1
 //	group             like run, plus a second process in its group that records its own stop
 //	exit N            record start, exit N
 //	ignore            record start; record "term" on every SIGTERM and keep running
-//	daemon            start a detached grandchild that records "orphan" and exits, then exit 0
+//	daemon [MODE...]  start a detached grandchild (NAME "orphan") running MODE (default: exit 0), then exit 0
 //	orphans N         leave N grandchildren that exit as soon as this exits
 //	print LINE...     write each LINE to stdout and exit 0
 //	listen ADDR       record start, listen on ADDR, run until SIGTERM
@@ -99,8 +101,28 @@ func childMain(args []string) int {
 		<-term
 		if len(args) > 1 && args[1] == "slow" {
 			time.Sleep(100 * time.Millisecond)
+		} else if d, err := time.ParseDuration(args[len(args)-1]); err == nil {
+			time.Sleep(d)
 		}
 		record("stop")
+		return 0
+	case "leader", "crash":
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, unix.SIGTERM)
+		member := []string{"run"}
+		if args[0] == "leader" {
+			member = append(member, args[1])
+		}
+		cmd := exec.Command(os.Args[0], member...)
+		cmd.Env = append(os.Environ(), "CORRAL_TEST_NAME="+os.Getenv("CORRAL_TEST_NAME")+".member")
+		if err := cmd.Start(); err != nil {
+			return 1
+		}
+		record("start")
+		if args[0] == "crash" {
+			return 1
+		}
+		<-term
 		return 0
 	case "exit":
 		record("start")
@@ -115,7 +137,11 @@ func childMain(args []string) int {
 			record("term")
 		}
 	case "daemon":
-		cmd := exec.Command(os.Args[0], "exit", "0")
+		mode := args[1:]
+		if len(mode) == 0 {
+			mode = []string{"exit", "0"}
+		}
+		cmd := exec.Command(os.Args[0], mode...)
 		cmd.Env = append(os.Environ(), "CORRAL_TEST_NAME=orphan")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		if err := cmd.Start(); err != nil {
@@ -296,6 +322,7 @@ type initConfig struct {
 	Tasks       map[string]TaskConfig
 	Main        []string
 	StopTimeout time.Duration
+	Grace       time.Duration // [supervisor] process_stop_timeout
 	Reload      map[string]ProcessConfig // what SIGHUP loads, if any
 	Report      string                   // where initMain writes its initReport
 }
@@ -320,7 +347,7 @@ func initMain() int {
 	reg := prometheus.NewRegistry()
 	reaper := proc.NewReaper(logger, reg)
 	s, err := New(Options{
-		Config:     Config{StopTimeout: cfg.StopTimeout},
+		Config:     Config{StopTimeout: cfg.StopTimeout, ProcessStopTimeout: cfg.Grace},
 		Processes:  cfg.Processes,
 		Tasks:      cfg.Tasks,
 		Main:       cfg.Main,
@@ -336,7 +363,7 @@ func initMain() int {
 	g.Add(reaper.Run, func(error) { reaper.Stop() })
 	g.Add(s.Run, func(error) { s.Stop() })
 	g.Add(s.HandleSignals(func() {
-		if err := s.Reload(Config{StopTimeout: cfg.StopTimeout}, cfg.Reload); err != nil {
+		if err := s.Reload(Config{StopTimeout: cfg.StopTimeout, ProcessStopTimeout: cfg.Grace}, cfg.Reload); err != nil {
 			logger.Error("reload failed", "err", err)
 		}
 	}))
