@@ -322,7 +322,7 @@ type initConfig struct {
 	Tasks       map[string]TaskConfig
 	Main        []string
 	StopTimeout time.Duration
-	Grace       time.Duration // [supervisor] process_stop_timeout
+	Grace       time.Duration            // [supervisor] process_stop_timeout
 	Reload      map[string]ProcessConfig // what SIGHUP loads, if any
 	Report      string                   // where initMain writes its initReport
 }
