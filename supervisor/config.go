@@ -17,7 +17,8 @@ type Config struct {
 	StopTimeout time.Duration `toml:"stop_timeout"`
 	// ProcessStopTimeout is a process's own grace between its stop signal
 	// and SIGKILL when its section sets none; the main process's and the
-	// tasks' too. At most StopTimeout.
+	// tasks' too. At most StopTimeout; by default half of it, so that the
+	// other half is left for stopping in reverse dependency order.
 	ProcessStopTimeout time.Duration `toml:"process_stop_timeout"`
 	// StartTimeout, if set, bounds start-up (tasks, then every process ready
 	// or failed): past it the appliance stops with exit code 1.
@@ -30,7 +31,7 @@ func (c *Config) Defaults() {
 		c.StopTimeout = 8 * time.Second
 	}
 	if c.ProcessStopTimeout == 0 {
-		c.ProcessStopTimeout = min(5*time.Second, c.StopTimeout)
+		c.ProcessStopTimeout = c.StopTimeout / 2
 	}
 }
 
