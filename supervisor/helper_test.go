@@ -338,6 +338,7 @@ type initReport struct {
 // initMain wires a Reaper, a Supervisor and the signal actor into one run
 // group, as cmd/corral does, and exits with the supervisor's code.
 func initMain() int {
+	sigs := CatchSignals()
 	var cfg initConfig
 	if err := json.Unmarshal([]byte(os.Getenv("CORRAL_TEST_INIT")), &cfg); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -362,7 +363,7 @@ func initMain() int {
 	var g run.Group
 	g.Add(reaper.Run, func(error) { reaper.Stop() })
 	g.Add(s.Run, func(error) { s.Stop() })
-	g.Add(s.HandleSignals(func() {
+	g.Add(s.HandleSignals(sigs, func() {
 		if err := s.Reload(Config{StopTimeout: cfg.StopTimeout, ProcessStopTimeout: cfg.Grace}, cfg.Reload); err != nil {
 			logger.Error("reload failed", "err", err)
 		}

@@ -37,6 +37,7 @@ func main() {
 // components from the leaves up, run them as one group until the appliance
 // stops, and exit with its code.
 func serve(c *cli.Context) error {
+	sigs := supervisor.CatchSignals() // first: no signal meets Go's defaults
 	logger, err := newLogger(c.String("log.level"), c.String("log.format"), os.Stderr)
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
@@ -115,8 +116,8 @@ func serve(c *cli.Context) error {
 		})
 		g.Add(srv.Run, func(error) { srv.Stop() })
 	}
-	{ // Signals: TERM/INT stop (twice: kill), HUP reloads, the rest go to the main process.
-		g.Add(sup.HandleSignals(func() { rl.reload() }))
+	{ // Signals: TERM/INT stop (twice: kill), HUP reloads, most others go to the main process.
+		g.Add(sup.HandleSignals(sigs, func() { rl.reload() }))
 	}
 	err = g.Run()
 	var exit *supervisor.ExitError
