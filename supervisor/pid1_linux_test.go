@@ -94,7 +94,7 @@ func TestPID1ShutdownOrderFanOutOrphans(t *testing.T) {
 
 func TestPID1StopTimeoutEscalates(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "record")
-	p := startPID1(t, initConfig{StopTimeout: time.Second, Processes: map[string]ProcessConfig{
+	p := startPID1(t, initConfig{StopTimeout: time.Second, Grace: time.Second, Processes: map[string]ProcessConfig{
 		"stubborn": helper(t, "stubborn", rec, "ignore"),
 		"fine":     helper(t, "fine", rec, "run"),
 	}})

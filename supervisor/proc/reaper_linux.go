@@ -139,7 +139,7 @@ func (r *Reaper) reap() {
 		if !ok {
 			break
 		}
-		pgid, _ := unix.Getpgid(pid)
+		pgid, _ := unix.Getpgid(pid) // the zombie still holds its group
 		var ws unix.WaitStatus
 		if !wait4(pid, &ws) {
 			break
@@ -150,21 +150,29 @@ func (r *Reaper) reap() {
 			// the garbage collector finds the Cmd, so open files stay exact.
 			c.proc.Release()
 			c.exited <- Exit{Pid: pid, Status: ws}
-			r.groups[pid] = c // closed below if nothing else is in it
+			r.groups[pid] = c
+			r.closeIfEmpty(pid)
 			continue
 		}
 		r.orphans.Inc()
-		_ = pgid // the group check below covers the member's group
+		r.closeIfEmpty(pgid) // it may have been its group's last member
 	}
-	for pgid, c := range r.groups {
-		if groupEmpty(pgid) {
-			delete(r.groups, pgid)
-			close(c.gone)
-		}
+	// A group's last member may also have left it (setsid) without dying.
+	for pgid := range r.groups {
+		r.closeIfEmpty(pgid)
 	}
 	r.checkDrained()
 	close(r.pass)
 	r.pass = make(chan struct{})
+}
+
+// closeIfEmpty closes the Gone of the tracked group pgid once no process
+// is left in it; mu is held.
+func (r *Reaper) closeIfEmpty(pgid int) {
+	if c, ok := r.groups[pgid]; ok && groupEmpty(pgid) {
+		delete(r.groups, pgid)
+		close(c.gone)
+	}
 }
 
 // peek returns the pid of a child that has exited, leaving it a zombie.
