@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/internal/logsink"
 	"github.com/corral-metrics/corral/scripts"
 	"github.com/corral-metrics/corral/supervisor"
 	"github.com/corral-metrics/corral/supervisor/proc"
@@ -38,7 +39,11 @@ func main() {
 // stops, and exit with its code.
 func serve(c *cli.Context) error {
 	sigs := supervisor.CatchSignals() // first: no signal meets Go's defaults
-	logger, err := newLogger(c.String("log.level"), c.String("log.format"), os.Stderr)
+	// corral's own log lines go through a bounded queue: no log call waits
+	// on a blocked stderr; what is queued is written out on the way out.
+	logs := logsink.New(os.Stderr, logLines)
+	defer logs.Flush(time.Second)
+	logger, err := newLogger(c.String("log.level"), c.String("log.format"), logs)
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
@@ -50,6 +55,7 @@ func serve(c *cli.Context) error {
 
 	build := buildInfo()
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(logs.Dropped())
 	metrics := gateway.NewMetrics(reg, gateway.BuildInfo{Version: build.version, Revision: build.revision})
 	reaper := proc.NewReaper(logger.With("component", "reaper"), reg)
 	var mainCmd []string // the main process after "--", if any
@@ -100,6 +106,9 @@ func serve(c *cli.Context) error {
 		"sources", len(mods), "processes", len(cfg.Process), "main", c.Args().First())
 
 	var g run.Group
+	{ // The log writer: corral's own lines to stderr, never blocking a caller.
+		g.Add(logs.Run, func(error) { logs.Stop() })
+	}
 	{ // The reaper: the one owner of wait4, for every child and orphan.
 		g.Add(reaper.Run, func(error) { reaper.Stop() })
 	}
@@ -132,6 +141,9 @@ func serve(c *cli.Context) error {
 	logger.Info("stopped")
 	return nil
 }
+
+// logLines bounds corral's own log lines waiting for stderr.
+const logLines = 4096
 
 // scriptRuns is the cap on script runs at once across all scripts, so a
 // flood of distinct parameters cannot fork-bomb the appliance.
