@@ -203,6 +203,7 @@ func prepare(cfg Config, processes map[string]ProcessConfig, tasks map[string]Ta
 // nil after a clean stop, else an *ExitError.
 func (s *Supervisor) Run() error {
 	defer close(s.runDone)
+	defer s.reaper.Hold()() // reap until the shutdown and its sweep are done
 	select {
 	case <-s.stopCh:
 		s.setPhase(phaseStopped)

@@ -29,8 +29,8 @@ type Reaper struct {
 	leaders  map[int]*Child // by pid: started, not yet reaped
 	groups   map[int]*Child // by group id: leader reaped, members may be left
 	stopping bool           // Stop was called: Start refuses new children
-	busy     int            // sweeps in progress: Run keeps reaping for them
-	drained  chan struct{}  // closed once stopping, not busy, and every leader reaped
+	holds    int            // Hold calls not yet released: Run keeps reaping for them
+	drained  chan struct{}  // closed once stopping, not held, and every leader reaped
 	pass     chan struct{}  // closed (and replaced) after every reap pass
 
 	sigs chan os.Signal
@@ -97,6 +97,25 @@ func (r *Reaper) Run() error {
 	}
 }
 
+// Hold keeps Run reaping, even after Stop, until the returned release is
+// called: the supervisor holds the reaper for its whole run, so that its
+// shutdown and final sweep are reaped however the run group ends. Call it
+// before Stop; release is safe to call more than once.
+func (r *Reaper) Hold() (release func()) {
+	r.mu.Lock()
+	r.holds++
+	r.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			r.mu.Lock()
+			r.holds--
+			r.checkDrained()
+			r.mu.Unlock()
+		})
+	}
+}
+
 // Stop makes Start refuse new processes and lets Run return once every
 // process already started has been reaped. It is safe to call more than
 // once, and before or after Run.
@@ -111,7 +130,7 @@ func (r *Reaper) Stop() {
 
 // checkDrained closes drained once nothing keeps Run going; mu is held.
 func (r *Reaper) checkDrained() {
-	if r.stopping && r.busy == 0 && len(r.leaders) == 0 {
+	if r.stopping && r.holds == 0 && len(r.leaders) == 0 {
 		select {
 		case <-r.drained:
 		default:

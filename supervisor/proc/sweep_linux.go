@@ -18,18 +18,10 @@ const sweepRecheck = 50 * time.Millisecond
 // Sweep is the last stage of a shutdown (s6's stage 3): every process still
 // alive in corral's PID namespace (as PID 1) or below it (as a subreaper)
 // gets SIGTERM, and SIGKILL once grace has passed. It returns how many were
-// found, once none is left or a second after the SIGKILL. Run keeps reaping
+// found, once none is left or half a second after the SIGKILL. Run keeps reaping
 // until Sweep returns, even after Stop.
 func (r *Reaper) Sweep(grace time.Duration) int {
-	r.mu.Lock()
-	r.busy++
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		r.busy--
-		r.checkDrained()
-		r.mu.Unlock()
-	}()
+	defer r.Hold()()
 	n := r.signalRest(unix.SIGTERM)
 	if n == 0 {
 		return 0
@@ -51,7 +43,7 @@ func (r *Reaper) Sweep(grace time.Duration) int {
 			}
 			r.logger.Warn("final sweep: grace over; sending SIGKILL", "processes", r.signalRest(unix.SIGKILL))
 			killed = true
-			deadline.Reset(time.Second)
+			deadline.Reset(500 * time.Millisecond)
 		}
 	}
 	return n
