@@ -203,3 +203,30 @@ func TestSweep(t *testing.T) {
 		t.Errorf("the daemon never got SIGTERM: %v", err)
 	}
 }
+
+// TestHoldKeepsReaping: after Stop, Run goes on reaping while held, so a
+// shutdown still gets its children's exits.
+func TestHoldKeepsReaping(t *testing.T) {
+	r := NewReaper(slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	done := make(chan struct{})
+	go func() { r.Run(); close(done) }()
+	release := r.Hold()
+	c, err := r.Start(Cmd{Args: []string{"/bin/sh", "-c", "exit 0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Stop()
+	waitExit(t, c)
+	select {
+	case <-done:
+		t.Fatal("Run returned while held")
+	case <-time.After(100 * time.Millisecond):
+	}
+	release()
+	release() // twice is fine
+	select {
+	case <-done:
+	case <-time.After(testkit.Bound):
+		t.Fatal("Run did not return once released")
+	}
+}
