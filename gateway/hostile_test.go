@@ -25,7 +25,7 @@ import (
 	"github.com/corral-metrics/corral/scripts"
 	"github.com/corral-metrics/corral/source/exporter"
 	"github.com/corral-metrics/corral/source/file"
-	"github.com/corral-metrics/corral/supervisor"
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 // hostileMaxBody is max_body_bytes in the hostile tests: small, so that an
@@ -86,7 +86,7 @@ func startAppliance(t *testing.T) *appliance {
 		t.Fatal(err)
 	}
 
-	reaper := supervisor.NewReaper(slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	reaper := proc.NewReaper(slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	reaped := make(chan struct{})
 	go func() { reaper.Run(); close(reaped) }()
 	t.Cleanup(func() { reaper.Stop(); <-reaped })

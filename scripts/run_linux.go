@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-metrics/corral/source"
-	"github.com/corral-metrics/corral/supervisor"
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 const (
@@ -45,28 +44,14 @@ func (s *Script) execute(params, args []string, deadline time.Time) ([]byte, str
 	if timeout <= 0 {
 		return nil, resultTimeout, source.Fail(source.ReasonTimeout, s.errorf("deadline passed before the run started"))
 	}
-	cmd := exec.Command(s.cfg.Command[0], append(slices.Clip(s.cfg.Command[1:]), args...)...)
-	cmd.Dir = s.cfg.Dir
-	cmd.Env = s.environ(params, deadline, timeout)
-	outR, outW, err := os.Pipe()
+	c, err := s.deps.Reaper.Start(proc.Cmd{
+		Args: append(slices.Clip(s.cfg.Command), args...), Dir: s.cfg.Dir, Env: s.environ(params, deadline, timeout),
+		Stdout: proc.Pipe, Stderr: proc.Pipe, // stdin: /dev/null
+	})
 	if err != nil {
-		return nil, resultError, source.Fail(source.ReasonRefused, s.errorf("stdout pipe: %w", err))
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return nil, resultError, source.Fail(source.ReasonRefused, s.errorf("stderr pipe: %w", err))
-	}
-	cmd.Stdout, cmd.Stderr = outW, errW // stdin nil: /dev/null
-	pgid, exited, err := s.deps.Reaper.StartPid(cmd)
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		outR.Close()
-		errR.Close()
 		return nil, resultError, source.Fail(source.ReasonRefused, s.errorf("start: %w", err))
 	}
+	outR, errR := c.Stdout, c.Stderr
 	defer outR.Close()
 	defer errR.Close()
 	s.track(1)
@@ -80,7 +65,7 @@ func (s *Script) execute(params, args []string, deadline time.Time) ([]byte, str
 	go func() { s.logStderr(errR); close(logged) }()
 
 	var (
-		exit     supervisor.Exit
+		exit     proc.Exit
 		out      capture
 		haveOut  bool
 		timedOut bool
@@ -91,12 +76,12 @@ func (s *Script) execute(params, args []string, deadline time.Time) ([]byte, str
 	defer timer.Stop()
 	for !reaped {
 		select {
-		case exit = <-exited:
+		case exit = <-c.Exited():
 			reaped = true
 		case out = <-captured:
 			haveOut, captured = true, nil
 			if out.overflow {
-				unix.Kill(-pgid, unix.SIGKILL) // no point in letting it print more
+				c.Signal(unix.SIGKILL) // no point in letting it print more
 				timer.Reset(reapGrace)
 				stage = 2
 			}
@@ -104,13 +89,13 @@ func (s *Script) execute(params, args []string, deadline time.Time) ([]byte, str
 			switch stage {
 			case 0:
 				timedOut = true
-				unix.Kill(-pgid, unix.SIGTERM)
+				c.Signal(unix.SIGTERM)
 				timer.Reset(killGrace)
 			case 1:
-				unix.Kill(-pgid, unix.SIGKILL)
+				c.Signal(unix.SIGKILL)
 				timer.Reset(reapGrace)
 			default:
-				s.logger.Error("script killed but never reaped; giving up on it", "pid", pgid)
+				s.logger.Error("script killed but never reaped; giving up on it", "pid", c.Pid)
 				return nil, resultError, source.Fail(source.ReasonRefused, s.errorf("killed but never reaped"))
 			}
 			stage++
@@ -118,7 +103,7 @@ func (s *Script) execute(params, args []string, deadline time.Time) ([]byte, str
 	}
 	// Whatever the script left in its group (a "sleep 1000 &") dies with it,
 	// so nothing keeps stdout open.
-	unix.Kill(-pgid, unix.SIGKILL)
+	c.Signal(unix.SIGKILL)
 	if !haveOut {
 		drainBy := time.Now().Add(drainGrace)
 		outR.SetReadDeadline(drainBy)

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +20,7 @@ import (
 
 	"github.com/corral-metrics/corral/exposition"
 	"github.com/corral-metrics/corral/source"
-	"github.com/corral-metrics/corral/supervisor"
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 // ContentType is the format a script's output is taken in and served as:
@@ -33,10 +32,10 @@ const ContentType = source.ContentTypeText
 // memory without end. The oldest result is dropped first.
 const maxCacheEntries = 128
 
-// Starter starts a process in a group of its own and hands back its pid
-// (the group id) and its exit. *supervisor.Reaper is the one corral uses.
+// Starter starts a process in a group of its own. *proc.Reaper is the
+// one corral uses.
 type Starter interface {
-	StartPid(cmd *exec.Cmd) (int, <-chan supervisor.Exit, error)
+	Start(cmd proc.Cmd) (*proc.Child, error)
 }
 
 // Deps is what every script shares.

@@ -23,14 +23,14 @@ import (
 
 	"github.com/corral-metrics/corral/internal/duration"
 	"github.com/corral-metrics/corral/source"
-	"github.com/corral-metrics/corral/supervisor"
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 // startReaper runs a real reaper for one test. Tests in this package do not
 // run in parallel: a reaper waits for every child of the test process.
-func startReaper(t testing.TB) *supervisor.Reaper {
+func startReaper(t testing.TB) *proc.Reaper {
 	t.Helper()
-	r := supervisor.NewReaper(slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	r := proc.NewReaper(slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	done := make(chan struct{})
 	go func() { r.Run(); close(done) }()
 	t.Cleanup(func() { r.Stop(); <-done })

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/internal/testkit"
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 // BenchmarkRestartLatency: time from a child's exit to its next start, less
@@ -28,7 +29,7 @@ func BenchmarkRestartLatency(b *testing.B) {
 	p.Backoff = Backoff{Initial: duration.Of(100 * time.Millisecond), Max: duration.Of(100 * time.Millisecond), Reset: duration.Of(time.Hour)}
 	startSupervisor(b, Options{Processes: map[string]ProcessConfig{"crash": p}})
 	b.ResetTimer()
-	eventually(b, "restarts", func() bool { return len(filter(readRecord(b, rec), "start", "")) >= b.N+1 })
+	testkit.Eventually(b, "restarts", func() bool { return len(filter(readRecord(b, rec), "start", "")) >= b.N+1 })
 	b.StopTimer()
 	evs := readRecord(b, rec)
 	var total time.Duration
@@ -48,26 +49,24 @@ func BenchmarkRestartLatency(b *testing.B) {
 // child that left them (they exit with it) to the last one counted.
 func BenchmarkReapOrphans(b *testing.B) {
 	b.ReportAllocs()
-	r := NewReaper(discard(), nil)
+	r := proc.NewReaper(discard(), nil)
 	reaped := make(chan struct{})
 	go func() { r.Run(); close(reaped) }()
 	defer func() { r.Stop(); <-reaped }()
 	const orphans = 1000
 	for range b.N {
 		b.StopTimer()
-		before := testutil.ToFloat64(r.orphans)
-		cmd := exec.Command(helperCmd(b, "orphans", strconv.Itoa(orphans))[0], "orphans", strconv.Itoa(orphans))
-		cmd.Env = append(os.Environ(), "CORRAL_TEST_ROLE=child")
-		exited, err := r.Start(cmd)
+		before := testutil.ToFloat64(r.Orphans())
+		c, err := r.Start(proc.Cmd{Args: helperCmd(b, "orphans", strconv.Itoa(orphans)), Env: append(os.Environ(), "CORRAL_TEST_ROLE=child")})
 		if err != nil {
 			b.Fatal(err)
 		}
-		<-exited
+		<-c.Exited()
 		b.StartTimer()
 		deadline := time.Now().Add(60 * time.Second)
-		for testutil.ToFloat64(r.orphans)-before < orphans {
+		for testutil.ToFloat64(r.Orphans())-before < orphans {
 			if time.Now().After(deadline) {
-				b.Fatalf("reaped %v of %d orphans", testutil.ToFloat64(r.orphans)-before, orphans)
+				b.Fatalf("reaped %v of %d orphans", testutil.ToFloat64(r.Orphans())-before, orphans)
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -81,7 +80,7 @@ func BenchmarkPID1SigtermToExit(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		p, rec := startFive(b)
-		eventually(b, "5 starts", func() bool { return len(filter(readRecord(b, rec), "start", "")) == 5 })
+		testkit.Eventually(b, "5 starts", func() bool { return len(filter(readRecord(b, rec), "start", "")) == 5 })
 		b.StartTimer()
 		p.signal(b, unix.SIGTERM)
 		<-p.done
@@ -105,7 +104,7 @@ func BenchmarkPID1Idle(b *testing.B) {
 	b.ReportAllocs()
 	for range b.N {
 		p, rec := startFive(b)
-		eventually(b, "5 starts", func() bool { return len(filter(readRecord(b, rec), "start", "")) == 5 })
+		testkit.Eventually(b, "5 starts", func() bool { return len(filter(readRecord(b, rec), "start", "")) == 5 })
 		pid := p.corralPid(b)
 		time.Sleep(2 * time.Second) // let start-up settle
 		cpu0 := cpuTicks(b, pid)

@@ -14,9 +14,17 @@ import (
 
 // Config is the [supervisor] section.
 type Config struct {
-	// StopTimeout is the whole appliance's grace period on shutdown; it must
-	// fit in Docker's 10 s before its SIGKILL.
+	// StopTimeout bounds the whole shutdown, from the first stop signal to
+	// the last SIGKILL; with the final sweep it must fit in Docker's 10 s.
 	StopTimeout duration.Duration `toml:"stop_timeout"`
+	// ProcessStopTimeout is a process's own grace between its stop signal
+	// and SIGKILL when its section sets none; the main process's and the
+	// tasks' too. At most StopTimeout; by default half of it, so that the
+	// other half is left for stopping in reverse dependency order.
+	ProcessStopTimeout duration.Duration `toml:"process_stop_timeout"`
+	// StartTimeout, if set, bounds start-up (tasks, then every process ready
+	// or failed): past it the appliance stops with exit code 1.
+	StartTimeout duration.Duration `toml:"start_timeout"`
 }
 
 // Defaults fills what the operator left out.
@@ -24,14 +32,24 @@ func (c *Config) Defaults() {
 	if c.StopTimeout == 0 {
 		c.StopTimeout = duration.Of(8 * time.Second)
 	}
+	if c.ProcessStopTimeout == 0 {
+		c.ProcessStopTimeout = c.StopTimeout / 2
+	}
 }
 
 // Validate reports every problem, each prefixed with its key.
 func (c *Config) Validate() error {
+	var errs []error
 	if c.StopTimeout < 0 {
-		return errors.New("stop_timeout: must be positive")
+		errs = append(errs, errors.New("stop_timeout: must be positive"))
 	}
-	return nil
+	if c.ProcessStopTimeout < 0 || c.ProcessStopTimeout > c.StopTimeout {
+		errs = append(errs, fmt.Errorf("process_stop_timeout: want 0 < process_stop_timeout (%s) <= stop_timeout (%s)", c.ProcessStopTimeout, c.StopTimeout))
+	}
+	if c.StartTimeout < 0 {
+		errs = append(errs, errors.New("start_timeout: must be positive"))
+	}
+	return errors.Join(errs...)
 }
 
 // ProcessConfig is a [process.NAME] section: a supervised long-running child.
@@ -48,6 +66,10 @@ type ProcessConfig struct {
 	DependsOn     []string          `toml:"depends_on"`
 	Ready         Ready             `toml:"ready"`
 	StopSignal    string            `toml:"stop_signal"`
+	// StopTimeout is this process's grace between its stop signal and
+	// SIGKILL; 0: [supervisor] process_stop_timeout. At most [supervisor]
+	// stop_timeout.
+	StopTimeout duration.Duration `toml:"stop_timeout"`
 }
 
 // Backoff bounds the exponential, jittered delay between restarts: the first
@@ -143,6 +165,9 @@ func (c *ProcessConfig) Validate() error {
 	}
 	if _, err := ParseSignal(c.StopSignal); err != nil {
 		errs = append(errs, fmt.Errorf("stop_signal: %w", err))
+	}
+	if c.StopTimeout < 0 {
+		errs = append(errs, errors.New("stop_timeout: must be positive"))
 	}
 	if c.User != "" {
 		if _, err := LookupUser(c.User); err != nil {

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +24,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/internal/testkit"
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 // The test binary is also the helper child (CORRAL_TEST_ROLE=child) and a
@@ -56,11 +57,13 @@ func record(event string) {
 
 // childMain is a supervised child. Modes:
 //
-//	run [slow]        record start (and "usr1" on SIGUSR1); on SIGTERM record stop (after 100ms with slow) and exit 0
+//	run [slow|DUR]    record start (and "usr1" on SIGUSR1); on SIGTERM record stop (after 100ms with slow, or DUR) and exit 0
+//	leader DUR        record start, leave a member "run DUR" (NAME.member) in the group; on SIGTERM exit 0 at once
+//	crash             leave a member "run" (NAME.member) in the group, record start, exit 1
 //	group             like run, plus a second process in its group that records its own stop
 //	exit N            record start, exit N
 //	ignore            record start; record "term" on every SIGTERM and keep running
-//	daemon            start a detached grandchild that records "orphan" and exits, then exit 0
+//	daemon [MODE...]  start a detached grandchild (NAME "orphan") running MODE (default: exit 0), then exit 0
 //	orphans N         leave N grandchildren that exit as soon as this exits
 //	print LINE...     write each LINE to stdout and exit 0
 //	listen ADDR       record start, listen on ADDR, run until SIGTERM
@@ -99,8 +102,28 @@ func childMain(args []string) int {
 		<-term
 		if len(args) > 1 && args[1] == "slow" {
 			time.Sleep(100 * time.Millisecond)
+		} else if d, err := time.ParseDuration(args[len(args)-1]); err == nil {
+			time.Sleep(d)
 		}
 		record("stop")
+		return 0
+	case "leader", "crash":
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, unix.SIGTERM)
+		member := []string{"run"}
+		if args[0] == "leader" {
+			member = append(member, args[1])
+		}
+		cmd := exec.Command(os.Args[0], member...)
+		cmd.Env = append(os.Environ(), "CORRAL_TEST_NAME="+os.Getenv("CORRAL_TEST_NAME")+".member")
+		if err := cmd.Start(); err != nil {
+			return 1
+		}
+		record("start")
+		if args[0] == "crash" {
+			return 1
+		}
+		<-term
 		return 0
 	case "exit":
 		record("start")
@@ -115,7 +138,11 @@ func childMain(args []string) int {
 			record("term")
 		}
 	case "daemon":
-		cmd := exec.Command(os.Args[0], "exit", "0")
+		mode := args[1:]
+		if len(mode) == 0 {
+			mode = []string{"exit", "0"}
+		}
+		cmd := exec.Command(os.Args[0], mode...)
 		cmd.Env = append(os.Environ(), "CORRAL_TEST_NAME=orphan")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		if err := cmd.Start(); err != nil {
@@ -205,51 +232,21 @@ func filter(evs []event, what, name string) []event {
 	return out
 }
 
-// eventually polls cond until it holds or 30 s pass.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// syncBuffer collects corral's stdout/stderr in tests.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is an in-process supervisor with its reaper.
 type harness struct {
 	s    *Supervisor
-	r    *Reaper
+	r    *proc.Reaper
 	reg  *prometheus.Registry
-	out  *syncBuffer
-	log  *syncBuffer
+	out  *testkit.Buffer
+	log  *testkit.Buffer
 	done chan error
 }
 
 func startSupervisor(t testing.TB, opts Options) *harness {
 	t.Helper()
-	h := &harness{reg: prometheus.NewRegistry(), out: &syncBuffer{}, log: &syncBuffer{}, done: make(chan error, 1)}
+	h := &harness{reg: prometheus.NewRegistry(), out: &testkit.Buffer{}, log: &testkit.Buffer{}, done: make(chan error, 1)}
 	logger := slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.r = NewReaper(logger, h.reg)
+	h.r = proc.NewReaper(logger, h.reg)
 	opts.Reaper, opts.Logger, opts.Registerer = h.r, logger, h.reg
 	if opts.Stdout == nil {
 		opts.Stdout, opts.Stderr = h.out, h.out
@@ -326,6 +323,7 @@ type initConfig struct {
 	Tasks       map[string]TaskConfig
 	Main        []string
 	StopTimeout time.Duration
+	Grace       time.Duration            // [supervisor] process_stop_timeout
 	Reload      map[string]ProcessConfig // what SIGHUP loads, if any
 	Report      string                   // where initMain writes its initReport
 }
@@ -341,6 +339,7 @@ type initReport struct {
 // initMain wires a Reaper, a Supervisor and the signal actor into one run
 // group, as cmd/corral does, and exits with the supervisor's code.
 func initMain() int {
+	sigs := CatchSignals()
 	var cfg initConfig
 	if err := json.Unmarshal([]byte(os.Getenv("CORRAL_TEST_INIT")), &cfg); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -348,9 +347,9 @@ func initMain() int {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	reg := prometheus.NewRegistry()
-	reaper := NewReaper(logger, reg)
+	reaper := proc.NewReaper(logger, reg)
 	s, err := New(Options{
-		Config:     Config{StopTimeout: duration.Of(cfg.StopTimeout)},
+		Config:     Config{StopTimeout: duration.Of(cfg.StopTimeout), ProcessStopTimeout: duration.Of(cfg.Grace)},
 		Processes:  cfg.Processes,
 		Tasks:      cfg.Tasks,
 		Main:       cfg.Main,
@@ -365,13 +364,13 @@ func initMain() int {
 	var g run.Group
 	g.Add(reaper.Run, func(error) { reaper.Stop() })
 	g.Add(s.Run, func(error) { s.Stop() })
-	g.Add(s.HandleSignals(func() {
-		if err := s.Reload(cfg.Reload); err != nil {
+	g.Add(s.HandleSignals(sigs, func() {
+		if err := s.Reload(Config{StopTimeout: duration.Of(cfg.StopTimeout), ProcessStopTimeout: duration.Of(cfg.Grace)}, cfg.Reload); err != nil {
 			logger.Error("reload failed", "err", err)
 		}
 	}))
 	err = g.Run()
-	rep := initReport{Pid: os.Getpid(), Orphans: testutil.ToFloat64(reaper.orphans)}
+	rep := initReport{Pid: os.Getpid(), Orphans: testutil.ToFloat64(reaper.Orphans())}
 	rep.Zombies, rep.Left = scanProc()
 	b, _ := json.Marshal(rep)
 	os.WriteFile(cfg.Report, b, 0o644)
@@ -415,28 +414,21 @@ func scanProc() (zombies, left []string) {
 type pid1 struct {
 	cmd    *exec.Cmd
 	report string
-	stderr *syncBuffer
+	stderr *testkit.Buffer
 	done   chan struct{}
 	code   int
 }
 
 func startPID1(t testing.TB, cfg initConfig) *pid1 {
 	t.Helper()
-	if _, err := exec.LookPath("unshare"); err != nil {
-		t.Skipf("PID 1 tests need unshare(1): %v", err)
-	}
 	cfg.Report = filepath.Join(t.TempDir(), "report.json")
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	exe, _ := os.Executable()
-	// Probe once: a kernel or container may refuse new PID namespaces.
-	if out, err := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "true").CombinedOutput(); err != nil {
-		t.Skipf("the kernel refuses unshare --pid: %v: %s", err, out)
-	}
-	p := &pid1{report: cfg.Report, stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--kill-child", exe)
+	p := &pid1{report: cfg.Report, stderr: &testkit.Buffer{}, done: make(chan struct{})}
+	p.cmd = testkit.PID1(t, exe) // unprivileged: a user and a PID namespace
 	p.cmd.Env = append(os.Environ(), "CORRAL_TEST_ROLE=init", "CORRAL_TEST_INIT="+string(b), "GORACE=atexit_sleep_ms=0")
 	p.cmd.Stderr, p.cmd.Stdout = p.stderr, p.stderr
 	if err := p.cmd.Start(); err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 func TestPump(t *testing.T) {
@@ -22,7 +24,7 @@ func TestPump(t *testing.T) {
 		{"split on a rune boundary", split + "\n", FormatLogfmt, "[p] " + strings.Repeat("y", maxLine-1) + "\n[p] éz\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var out syncBuffer
+			var out testkit.Buffer
 			// One byte at a time: lines must still come out whole.
 			pump(iotest.OneByteReader(strings.NewReader(tc.in)), &sink{w: &out}, tc.format, "p", "stdout")
 			if have := out.String(); have != tc.want {
@@ -33,7 +35,7 @@ func TestPump(t *testing.T) {
 }
 
 func TestPumpJSON(t *testing.T) {
-	var out syncBuffer
+	var out testkit.Buffer
 	pump(strings.NewReader("hello \"world\"\t\x01\xff\n"), &sink{w: &out}, FormatJSON, "web", "stderr")
 	var have map[string]string
 	if err := json.Unmarshal([]byte(out.String()), &have); err != nil {
@@ -55,7 +57,7 @@ func TestChildOutputPrefixed(t *testing.T) {
 	p := helper(t, "talker", rec, "print", "first", "second")
 	p.Restart = RestartNever
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"talker": p}})
-	eventually(t, "output", func() bool { return strings.Contains(h.out.String(), "[talker] second\n") })
+	testkit.Eventually(t, "output", func() bool { return strings.Contains(h.out.String(), "[talker] second\n") })
 	if have := h.out.String(); !strings.Contains(have, "[talker] first\n[talker] second\n") {
 		t.Errorf("want both lines in order, have %q", have)
 	}

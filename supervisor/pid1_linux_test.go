@@ -9,10 +9,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // These tests run the mini corral of initMain as PID 1 of a new PID
-// namespace (unshare --pid --fork --mount-proc), as in a container.
+// namespace, unprivileged (testkit.PID1), as in a container. They fail,
+// not skip, under CI=true when the machine cannot make the namespace.
 
 func TestPID1MainExitCode(t *testing.T) {
 	for _, tc := range []struct {
@@ -64,7 +66,7 @@ func TestPID1ShutdownOrderFanOutOrphans(t *testing.T) {
 	d := helper(t, "d", rec, "daemon")
 	d.Restart = RestartNever
 	p := startPID1(t, initConfig{StopTimeout: 10 * time.Second, Processes: map[string]ProcessConfig{"a": a, "b": b, "c": c, "d": d}})
-	eventually(t, "every start", func() bool {
+	testkit.Eventually(t, "every start", func() bool {
 		evs := readRecord(t, rec)
 		return len(filter(evs, "start", "c")) == 1 && len(filter(evs, "start", "b.member")) == 1 && len(filter(evs, "start", "orphan")) == 1
 	})
@@ -93,11 +95,11 @@ func TestPID1ShutdownOrderFanOutOrphans(t *testing.T) {
 
 func TestPID1StopTimeoutEscalates(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "record")
-	p := startPID1(t, initConfig{StopTimeout: time.Second, Processes: map[string]ProcessConfig{
+	p := startPID1(t, initConfig{StopTimeout: time.Second, Grace: time.Second, Processes: map[string]ProcessConfig{
 		"stubborn": helper(t, "stubborn", rec, "ignore"),
 		"fine":     helper(t, "fine", rec, "run"),
 	}})
-	eventually(t, "starts", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 2 })
+	testkit.Eventually(t, "starts", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 2 })
 	begin := time.Now()
 	p.signal(t, unix.SIGTERM)
 	code, rep := p.wait(t)
@@ -120,9 +122,9 @@ func TestPID1SecondSignalKills(t *testing.T) {
 			p := startPID1(t, initConfig{StopTimeout: 60 * time.Second, Processes: map[string]ProcessConfig{
 				"stubborn": helper(t, "stubborn", rec, "ignore"),
 			}})
-			eventually(t, "start", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 1 })
+			testkit.Eventually(t, "start", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 1 })
 			p.signal(t, sig)
-			eventually(t, "first signal forwarded", func() bool { return len(filter(readRecord(t, rec), "term", "")) == 1 })
+			testkit.Eventually(t, "first signal forwarded", func() bool { return len(filter(readRecord(t, rec), "term", "")) == 1 })
 			begin := time.Now()
 			p.signal(t, sig)
 			code, rep := p.wait(t)
@@ -140,9 +142,9 @@ func TestPID1SignalForwardedToMain(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "record")
 	p := startPID1(t, initConfig{StopTimeout: 10 * time.Second, Main: helperMain(t, "main", rec, "run"),
 		Processes: map[string]ProcessConfig{"side": helper(t, "side", rec, "run")}})
-	eventually(t, "starts", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 2 })
+	testkit.Eventually(t, "starts", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 2 })
 	p.signal(t, unix.SIGUSR1)
-	eventually(t, "usr1 at main", func() bool { return len(filter(readRecord(t, rec), "usr1", "main")) == 1 })
+	testkit.Eventually(t, "usr1 at main", func() bool { return len(filter(readRecord(t, rec), "usr1", "main")) == 1 })
 	p.signal(t, unix.SIGTERM)
 	code, _ := p.wait(t)
 	if code != 0 {
@@ -168,9 +170,9 @@ func TestPID1SighupReloads(t *testing.T) {
 	a := helper(t, "a", rec, "run")
 	p := startPID1(t, initConfig{StopTimeout: 10 * time.Second, Processes: map[string]ProcessConfig{"a": a},
 		Reload: map[string]ProcessConfig{"a": a, "b": helper(t, "b", rec, "run")}})
-	eventually(t, "a started", func() bool { return len(filter(readRecord(t, rec), "start", "a")) == 1 })
+	testkit.Eventually(t, "a started", func() bool { return len(filter(readRecord(t, rec), "start", "a")) == 1 })
 	p.signal(t, unix.SIGHUP)
-	eventually(t, "b started", func() bool { return len(filter(readRecord(t, rec), "start", "b")) == 1 })
+	testkit.Eventually(t, "b started", func() bool { return len(filter(readRecord(t, rec), "start", "b")) == 1 })
 	p.signal(t, unix.SIGTERM)
 	code, _ := p.wait(t)
 	evs := readRecord(t, rec)

@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -39,11 +38,24 @@ type Status struct {
 // gate opens when a process named NAME is first up, and stays open across
 // its restarts and reloads: depends_on waits on it.
 type gate struct {
+	name                string
 	up, settled         chan struct{}
 	upOnce, settledOnce sync.Once
 }
 
-func newGate() *gate { return &gate{up: make(chan struct{}), settled: make(chan struct{})} }
+func newGate(name string) *gate {
+	return &gate{name: name, up: make(chan struct{}), settled: make(chan struct{})}
+}
+
+// isUp reports whether the process was ever up.
+func (g *gate) isUp() bool {
+	select {
+	case <-g.up:
+		return true
+	default:
+		return false
+	}
+}
 
 // open: the process is ready (or started, without a check).
 func (g *gate) open() {
@@ -54,9 +66,9 @@ func (g *gate) open() {
 // settle: the process is up, or will never be (failed, exited, removed).
 func (g *gate) settle() { g.settledOnce.Do(func() { close(g.settled) }) }
 
-// proc supervises one process: one goroutine (run) from its first start to
+// process supervises one process: one goroutine (run) from its first start to
 // its stop, restarting it by its policy.
-type proc struct {
+type process struct {
 	s       *Supervisor
 	name    string
 	cfg     ProcessConfig
@@ -64,37 +76,91 @@ type proc struct {
 	cred    *Credential
 	stopSig unix.Signal
 	gate    *gate
-	deps    []*gate // wait for each to be up (main: settled) before the first start
+	deps    []*gate // wait for each to settle before the first start; fail if one never was up (main: start anyway)
 	logger  *slog.Logger
 
 	stopCh, killCh     chan struct{}
 	stopOnce, killOnce sync.Once
 	done               chan struct{} // closed when run returned: nothing of it runs any more
 
-	mu sync.Mutex
-	st Status
+	mu          sync.Mutex
+	st          Status
+	stopTimeout time.Duration   // its own grace; 0: [supervisor] process_stop_timeout
+	cur         *child          // the running child, if any
+	sent        *child          // the child that was sent its stop signal
+	release     <-chan struct{} // after its grace, SIGKILL waits for this (every process signalled)
 }
 
-func (p *proc) stop() { p.stopOnce.Do(func() { close(p.stopCh) }) }
+// stop sends the stop signal to the running child now, if there is one,
+// and makes run stop: a child started later is signalled by life. After its
+// own grace, the group is killed once release is closed.
+func (p *process) stop(release <-chan struct{}) {
+	p.stopOnce.Do(func() {
+		p.mu.Lock()
+		p.release = release
+		c := p.cur
+		if c != nil {
+			p.sent = c
+		}
+		p.mu.Unlock()
+		if c != nil {
+			p.logger.Info("stopping process", "signal", unix.SignalName(p.stopSig), "pid", c.Pid, "grace", p.grace())
+			if err := c.Signal(p.stopSig); err != nil {
+				p.logger.Warn("cannot stop process", "err", err)
+			}
+		}
+		close(p.stopCh)
+	})
+}
 
-func (p *proc) kill() {
-	p.stop()
+// grace is the process's own time between its stop signal and SIGKILL.
+func (p *process) grace() time.Duration {
+	p.mu.Lock()
+	own := p.stopTimeout
+	p.mu.Unlock()
+	if own > 0 {
+		return own
+	}
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	return p.s.cfg.ProcessStopTimeout.Std()
+}
+
+func (p *process) setStopTimeout(d time.Duration) {
+	p.mu.Lock()
+	p.stopTimeout = d
+	p.mu.Unlock()
+}
+
+// signal sends sig to the running child's group, if there is one.
+func (p *process) signal(sig unix.Signal) error {
+	p.mu.Lock()
+	c := p.cur
+	p.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	return c.Signal(sig)
+}
+
+func (p *process) kill() {
+	p.stop(nil)
 	p.killOnce.Do(func() { close(p.killCh) })
 }
 
-func (p *proc) status() Status {
+func (p *process) status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.st
 }
 
-func (p *proc) setState(state string) {
+func (p *process) setState(state string) {
 	p.mu.Lock()
 	p.st.State = state
 	p.mu.Unlock()
 }
 
-func (p *proc) setReady(state string) {
+func (p *process) setReady(state string) {
 	p.mu.Lock()
 	p.st.State, p.st.Ready = state, true
 	p.mu.Unlock()
@@ -102,17 +168,19 @@ func (p *proc) setReady(state string) {
 	p.gate.open()
 }
 
-func (p *proc) started(c *child) {
+func (p *process) started(c *child) {
 	p.mu.Lock()
-	p.st.State, p.st.PID, p.st.StartTime, p.st.Ready = StateRunning, c.pid, c.start, false
+	p.st.State, p.st.PID, p.st.StartTime, p.st.Ready = StateRunning, c.Pid, c.Start, false
+	p.cur = c
 	p.mu.Unlock()
 	p.s.metrics.up.WithLabelValues(p.name).Set(1)
-	p.s.metrics.startTime.WithLabelValues(p.name).Set(float64(c.start.UnixNano()) / 1e9)
+	p.s.metrics.startTime.WithLabelValues(p.name).Set(float64(c.Start.UnixNano()) / 1e9)
 }
 
-func (p *proc) ended(code int) {
+func (p *process) ended(code int) {
 	p.mu.Lock()
 	p.st.PID, p.st.Ready, p.st.LastExitCode = 0, false, &code
+	p.cur = nil
 	p.mu.Unlock()
 	p.s.metrics.up.WithLabelValues(p.name).Set(0)
 	p.s.metrics.ready.WithLabelValues(p.name).Set(0)
@@ -121,18 +189,18 @@ func (p *proc) ended(code int) {
 
 // run is the process's life: wait for its dependencies, start it, restart it
 // by its policy with backoff, until stopped or given up.
-func (p *proc) run() {
+func (p *process) run() {
 	defer close(p.done)
 	p.setState(StateWaiting)
 	for _, g := range p.deps {
-		wait := g.up
-		if p.main {
-			wait = g.settled
-		}
 		select {
-		case <-wait:
+		case <-g.settled:
 		case <-p.stopCh:
 			p.setState(StateStopped)
+			return
+		}
+		if !p.main && !g.isUp() {
+			p.giveUp(StateFailed, fmt.Sprintf("failed: its dependency %q ended before it was up", g.name))
 			return
 		}
 	}
@@ -140,9 +208,6 @@ func (p *proc) run() {
 	var recent []time.Time // restarts within restart_window
 	for {
 		code, stopped := p.life(&attempt)
-		if p.main {
-			p.s.mainExited(code)
-		}
 		if stopped {
 			p.setState(StateStopped)
 			return
@@ -187,7 +252,7 @@ func (p *proc) run() {
 }
 
 // giveUp ends a process for good; a critical one stops the appliance.
-func (p *proc) giveUp(state, why string) {
+func (p *process) giveUp(state, why string) {
 	p.setState(state)
 	p.gate.settle()
 	if p.main {
@@ -199,71 +264,6 @@ func (p *proc) giveUp(state, why string) {
 		return
 	}
 	p.logger.Warn("process " + why)
-}
-
-// life starts the process once and follows it until it ends. It returns the
-// exit code and whether the process ended because it was stopped.
-func (p *proc) life(attempt *int) (code int, stopped bool) {
-	p.setState(StateStarting)
-	c, err := p.s.spawn(spec{name: p.name, command: p.cfg.Command, env: p.cfg.Env, dir: p.cfg.Dir, cred: p.cred, capture: true})
-	if err != nil {
-		code := startErrorCode(err)
-		p.logger.Error("cannot start process", "command", p.cfg.Command[0], "exit_code", code, "err", err)
-		p.ended(code)
-		select {
-		case <-p.stopCh:
-			return code, true
-		default:
-			return code, false
-		}
-	}
-	p.started(c)
-	p.logger.Info("process started", "pid", c.pid)
-	var checked chan bool
-	if kind := p.cfg.Ready.kind(); kind == "" {
-		p.setReady(StateRunning)
-	} else {
-		checked = make(chan bool, 1)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() { checked <- p.s.checkReady(ctx, p) }()
-	}
-	stable := time.NewTimer(p.cfg.Backoff.Reset.Std())
-	defer stable.Stop()
-	stopCh, killCh := p.stopCh, p.killCh
-	for {
-		select {
-		case e := <-c.exited:
-			c.drain()
-			if stopped {
-				killGroup(c.pid, unix.SIGKILL) // what the leader left behind in its group
-			}
-			p.ended(e.Code())
-			p.logger.Info("process ended", "pid", c.pid, "status", e.String(), "exit_code", e.Code(), "stopped", stopped)
-			return e.Code(), stopped
-		case ok := <-checked:
-			checked = nil
-			if ok {
-				p.logger.Info("process ready")
-				p.setReady(StateReady)
-			} else {
-				p.logger.Error("process not ready within its start timeout; killing it", "timeout", p.cfg.Ready.Timeout)
-				killGroup(c.pid, unix.SIGKILL)
-			}
-		case <-stable.C:
-			*attempt = 0
-		case <-stopCh:
-			stopCh, stopped = nil, true
-			p.logger.Debug("stopping process", "signal", unix.SignalName(p.stopSig))
-			if err := killGroup(c.pid, p.stopSig); err != nil {
-				p.logger.Warn("cannot stop process", "err", err)
-			}
-		case <-killCh:
-			killCh, stopped = nil, true
-			p.logger.Warn("killing process group", "pid", c.pid)
-			killGroup(c.pid, unix.SIGKILL)
-		}
-	}
 }
 
 // backoff is the delay before restart number attempt (from 0): initial

@@ -14,7 +14,7 @@ import (
 // checkReady polls the check every r.Interval until it passes (true), the
 // start timeout r.Timeout runs out or ctx ends (false). Polling happens only
 // while a process starts, never once it is ready.
-func (s *Supervisor) checkReady(ctx context.Context, p *proc) bool {
+func (s *Supervisor) checkReady(ctx context.Context, p *process) bool {
 	r := p.cfg.Ready
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout.Std())
 	defer cancel()
@@ -81,14 +81,15 @@ func (s *Supervisor) checkExec(ctx context.Context, sp spec) error {
 		return err
 	}
 	select {
-	case e := <-c.exited:
+	case e := <-c.Exited():
+		c.Signal(unix.SIGKILL) // a check leaves nothing behind
 		if !e.Success() {
 			return fmt.Errorf("ready.exec: %s", e)
 		}
 		return nil
 	case <-ctx.Done():
-		killGroup(c.pid, unix.SIGKILL)
-		<-c.exited
+		c.Signal(unix.SIGKILL)
+		<-c.Exited()
 		return fmt.Errorf("ready.exec: %w", ctx.Err())
 	}
 }

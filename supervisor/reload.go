@@ -2,39 +2,43 @@ package supervisor
 
 import (
 	"errors"
-	"fmt"
-	"maps"
 	"slices"
+	"time"
 )
 
 // Reload reconciles the running processes with a new configuration: new
 // ones start, removed ones stop, changed ones restart, unchanged ones are not
-// touched. A configuration that does not validate is rejected and the
-// running one stays.
-func (s *Supervisor) Reload(processes map[string]ProcessConfig) error {
-	next, err := prepare(processes, s.tasks, s.mainCmd != nil)
-	if err != nil {
+// touched; the [supervisor] settings apply from now on (a changed
+// stop_timeout to the next stop). A configuration that does not validate is
+// rejected and the running one stays. A reload asked for during start-up
+// waits for it to finish; one during a shutdown is refused, and a shutdown
+// pre-empts a reload in progress.
+func (s *Supervisor) Reload(cfg Config, processes map[string]ProcessConfig) error {
+	cfg.Defaults()
+	var errs []error
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, prefix("supervisor", err))
+	}
+	next, err := prepare(cfg, processes, s.tasks, s.mainCmd != nil)
+	if err := errors.Join(append(errs, err)...); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	phase := s.phase
-	s.mu.Unlock()
-	if phase != phaseRunning {
-		return fmt.Errorf("supervisor is %s, not running: reload refused", phase)
-	}
-	r := reload{processes: next, reply: make(chan error, 1)}
+	r := reload{cfg: cfg, processes: next, reply: make(chan error, 1)}
 	select {
 	case s.reloads <- r:
 		return <-r.reply
 	case <-s.stopCh:
 		return errors.New("supervisor is stopping: reload refused")
+	case <-s.runDone:
+		return errors.New("supervisor has stopped: reload refused")
 	}
 }
 
 // reconcile runs in Run's goroutine.
-func (s *Supervisor) reconcile(next map[string]ProcessConfig) error {
+func (s *Supervisor) reconcile(cfg Config, next map[string]ProcessConfig) error {
 	s.mu.Lock()
-	var old []*proc
+	s.cfg = cfg
+	var old []*process
 	var added, changed, removed []string
 	for _, name := range sortedKeys(s.procs) {
 		p := s.procs[name]
@@ -46,6 +50,8 @@ func (s *Supervisor) reconcile(next map[string]ProcessConfig) error {
 		case !equalConfig(n, p.cfg):
 			changed = append(changed, name)
 			old = append(old, p)
+		default:
+			p.setStopTimeout(n.StopTimeout.Std()) // a new grace needs no restart
 		}
 	}
 	start := make(map[string]ProcessConfig)
@@ -60,7 +66,11 @@ func (s *Supervisor) reconcile(next map[string]ProcessConfig) error {
 	s.mu.Unlock()
 	slices.Sort(added)
 	s.logger.Info("reloading", "added", added, "changed", changed, "removed", removed)
-	s.stopAll(old)
+	if !s.stopAll(old, time.Now().Add(cfg.StopTimeout.Std()), s.stopCh) {
+		// The shutdown takes over the stops in progress: the old
+		// processes stay listed for it, and nothing new starts.
+		return errors.New("supervisor stopped during reload")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, name := range removed {
@@ -79,11 +89,23 @@ func (s *Supervisor) reconcile(next map[string]ProcessConfig) error {
 }
 
 func equalConfig(a, b ProcessConfig) bool {
-	return slices.Equal(a.Command, b.Command) && maps.Equal(a.Env, b.Env) && a.Dir == b.Dir &&
+	return slices.Equal(a.Command, b.Command) && mapsEqual(a.Env, b.Env) && a.Dir == b.Dir &&
 		a.User == b.User && a.Restart == b.Restart && a.Backoff == b.Backoff &&
 		a.MaxRestarts == b.MaxRestarts && a.RestartWindow == b.RestartWindow &&
 		a.Critical == b.Critical && slices.Equal(a.DependsOn, b.DependsOn) &&
 		a.Ready.HTTP == b.Ready.HTTP && a.Ready.TCP == b.Ready.TCP && slices.Equal(a.Ready.Exec, b.Ready.Exec) &&
 		a.Ready.Interval == b.Ready.Interval && a.Ready.Timeout == b.Ready.Timeout &&
-		a.StopSignal == b.StopSignal
+		a.StopSignal == b.StopSignal // StopTimeout applies without a restart
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }

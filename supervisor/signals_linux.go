@@ -8,33 +8,78 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Forwarded are the signals HandleSignals passes on to the main process (or
-// to every process without one).
-func Forwarded() []os.Signal {
-	return []os.Signal{unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGQUIT, unix.SIGALRM, unix.SIGTTIN, unix.SIGTTOU}
+// Signals is corral's hold on every catchable signal. CatchSignals takes it
+// in the first lines of main, before the configuration is read, so that no
+// signal meets Go's default handling (exit 2, or a goroutine dump); the
+// signals queue until the signal actor of HandleSignals runs.
+type Signals struct {
+	ch chan os.Signal
 }
 
-// HandleSignals returns the signal actor of corral, for its run group:
+// What corral does with each signal.
+const (
+	actStop    = "stop"    // graceful shutdown; a second one: kill
+	actReload  = "reload"  // reload the configuration
+	actForward = "forward" // to the main process's group, or every process's
+	actIgnore  = "ignore"  // a fault signal sent from outside, and the like
+)
+
+// action is what corral does on sig: signals 1 to 31 (but KILL and STOP,
+// which cannot be caught; CHLD is the reaper's, URG and PROF the Go
+// runtime's own).
+func action(sig unix.Signal) string {
+	switch sig {
+	case unix.SIGTERM, unix.SIGINT:
+		return actStop
+	case unix.SIGHUP:
+		return actReload
+	case unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGQUIT, unix.SIGALRM, unix.SIGTTIN, unix.SIGTTOU,
+		unix.SIGCONT, unix.SIGTSTP, unix.SIGVTALRM, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGPWR, unix.SIGIO:
+		return actForward
+	}
+	// ILL, TRAP, ABRT, BUS, FPE, SEGV, SYS, STKFLT sent with kill(2):
+	// forwarding a fault signal would kill the main process, and corral has
+	// no fault; PIPE: a write to a closed pipe returns EPIPE instead.
+	return actIgnore
+}
+
+// catchable lists the signals CatchSignals takes.
+func catchable() []os.Signal {
+	var out []os.Signal
+	for sig := unix.Signal(1); sig <= 31; sig++ {
+		switch sig {
+		case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, unix.SIGPROF:
+			continue
+		}
+		out = append(out, sig)
+	}
+	return out
+}
+
+// CatchSignals takes every catchable signal for corral; see Signals.
+func CatchSignals() *Signals {
+	s := &Signals{ch: make(chan os.Signal, 64)}
+	signal.Notify(s.ch, catchable()...)
+	return s
+}
+
+// HandleSignals returns the signal actor of corral, for its run group. For
+// each signal (see action):
 //
 //   - SIGTERM or SIGINT: Stop (graceful shutdown); a second one: Kill.
 //   - SIGHUP: reload, called on a goroutine of its own so that a slow reload
 //     never delays a SIGTERM; HUPs arriving meanwhile coalesce into one more.
-//   - the Forwarded signals: Signal.
+//   - USR1, USR2, WINCH, QUIT, ALRM, TTIN, TTOU, CONT, TSTP, VTALRM, XCPU,
+//     XFSZ, PWR, IO: Signal (forwarded).
+//   - the rest (fault signals sent from outside, PIPE): ignored.
 //
-// The signals are registered when HandleSignals is called, so that none is
-// lost between building and running the group. execute does not return on
-// SIGTERM: it keeps handling signals for the whole shutdown and returns on
-// interrupt. SIGTERM and SIGINT are never unregistered (later ones are
-// dropped), so corral never dies of Go's default handling with exit code 2.
-func (s *Supervisor) HandleSignals(reload func()) (execute func() error, interrupt func(error)) {
-	term := make(chan os.Signal, 4)
-	signal.Notify(term, unix.SIGTERM, unix.SIGINT)
-	other := make(chan os.Signal, 8)
-	signal.Notify(other, append(Forwarded(), unix.SIGHUP)...)
+// execute does not return on SIGTERM: it keeps handling signals for the
+// whole shutdown and returns on interrupt. The signals are never released,
+// so corral never dies of one: later ones are dropped.
+func (s *Supervisor) HandleSignals(sigs *Signals, reload func()) (execute func() error, interrupt func(error)) {
 	quit := make(chan struct{})
 	var once sync.Once
 	execute = func() error {
-		defer signal.Stop(other)
 		reloads := make(chan struct{}, 1)
 		reloaded := make(chan struct{})
 		go func() {
@@ -49,25 +94,29 @@ func (s *Supervisor) HandleSignals(reload func()) (execute func() error, interru
 		terms := 0
 		for {
 			select {
-			case sig := <-term:
-				terms++
-				if terms == 1 {
-					s.logger.Info("shutting down", "signal", sig.String())
-					s.Stop()
-				} else {
-					s.logger.Warn("second signal: killing every process now", "signal", sig.String())
-					s.Kill()
-				}
-			case sig := <-other:
-				if sig == unix.SIGHUP {
+			case got := <-sigs.ch:
+				sig, _ := got.(unix.Signal)
+				switch action(sig) {
+				case actStop:
+					terms++
+					if terms == 1 {
+						s.logger.Info("shutting down", "signal", sig.String())
+						s.Stop()
+					} else {
+						s.logger.Warn("second signal: killing every process now", "signal", sig.String())
+						s.Kill()
+					}
+				case actReload:
 					select {
 					case reloads <- struct{}{}:
 					default: // one is already pending
 					}
-					continue
+				case actForward:
+					s.logger.Debug("forwarding signal", "signal", sig.String())
+					s.Signal(sig)
+				default:
+					s.logger.Debug("ignoring signal", "signal", sig.String())
 				}
-				s.logger.Debug("forwarding signal", "signal", sig.String())
-				s.Signal(sig)
 			case <-quit:
 				return nil
 			}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 // MainName is the name of the main process (the command after `--`) in
@@ -27,7 +29,7 @@ type Options struct {
 	// is up (ready, started without a check, or given up); when it ends the
 	// appliance stops and exits with its code.
 	Main       []string
-	Reaper     *Reaper
+	Reaper     *proc.Reaper
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	// LogFormat of child output: FormatLogfmt ("[name] line", the default)
@@ -61,7 +63,7 @@ type Supervisor struct {
 	cfg            Config
 	tasks          map[string]TaskConfig
 	mainCmd        []string
-	reaper         *Reaper
+	reaper         *proc.Reaper
 	logger         *slog.Logger
 	metrics        *metrics
 	format         string
@@ -72,17 +74,19 @@ type Supervisor struct {
 	reloads            chan reload
 	runDone            chan struct{}
 
-	mu       sync.Mutex
-	phase    string
-	initial  map[string]ProcessConfig // until Run starts them
-	procs    map[string]*proc
-	gates    map[string]*gate
-	main     *proc
-	finished bool
-	result   error
+	mu        sync.Mutex
+	phase     string
+	initial   map[string]ProcessConfig // until Run starts them
+	procs     map[string]*process
+	gates     map[string]*gate
+	main      *process
+	finished  bool
+	result    error
+	startedUp bool // every process up or failed
 }
 
 type reload struct {
+	cfg       Config
 	processes map[string]ProcessConfig
 	reply     chan error
 }
@@ -93,12 +97,17 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.Reaper == nil || opts.Logger == nil {
 		return nil, errors.New("supervisor: Reaper and Logger are required")
 	}
-	procs, err := prepare(opts.Processes, opts.Tasks, opts.Main != nil)
+	cfg := opts.Config
+	cfg.Defaults()
+	var errs []error
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, prefix("supervisor", err))
+	}
+	procs, err := prepare(cfg, opts.Processes, opts.Tasks, opts.Main != nil)
 	if err != nil {
-		return nil, err
+		errs = append(errs, err)
 	}
 	tasks := make(map[string]TaskConfig, len(opts.Tasks))
-	var errs []error
 	for name, t := range opts.Tasks {
 		t.Defaults()
 		if err := t.Validate(); err != nil {
@@ -108,11 +117,6 @@ func New(opts Options) (*Supervisor, error) {
 	}
 	if opts.Main != nil && (len(opts.Main) == 0 || opts.Main[0] == "") {
 		errs = append(errs, errors.New("main command: empty"))
-	}
-	cfg := opts.Config
-	cfg.Defaults()
-	if err := cfg.Validate(); err != nil {
-		errs = append(errs, prefix("supervisor", err))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -133,7 +137,7 @@ func New(opts Options) (*Supervisor, error) {
 		runDone: make(chan struct{}),
 		phase:   phaseIdle,
 		initial: procs,
-		procs:   make(map[string]*proc),
+		procs:   make(map[string]*process),
 		gates:   make(map[string]*gate),
 	}
 	for name := range procs {
@@ -169,7 +173,7 @@ func unjoin(err error) []error {
 
 // prepare fills defaults into copies of the process configs and checks them
 // and their graph.
-func prepare(processes map[string]ProcessConfig, tasks map[string]TaskConfig, hasMain bool) (map[string]ProcessConfig, error) {
+func prepare(cfg Config, processes map[string]ProcessConfig, tasks map[string]TaskConfig, hasMain bool) (map[string]ProcessConfig, error) {
 	out := make(map[string]ProcessConfig, len(processes))
 	var errs []error
 	for _, name := range sortedKeys(processes) {
@@ -177,6 +181,9 @@ func prepare(processes map[string]ProcessConfig, tasks map[string]TaskConfig, ha
 		p.Defaults()
 		if err := p.Validate(); err != nil {
 			errs = append(errs, prefix("process."+name, err))
+		}
+		if p.StopTimeout > cfg.StopTimeout {
+			errs = append(errs, fmt.Errorf("process.%s.stop_timeout: %s is longer than [supervisor] stop_timeout (%s), the bound of the whole shutdown", name, p.StopTimeout, cfg.StopTimeout))
 		}
 		if hasMain && name == MainName {
 			errs = append(errs, fmt.Errorf("process.%s: the name %q is the main process's (the command after --)", name, MainName))
@@ -196,6 +203,7 @@ func prepare(processes map[string]ProcessConfig, tasks map[string]TaskConfig, ha
 // nil after a clean stop, else an *ExitError.
 func (s *Supervisor) Run() error {
 	defer close(s.runDone)
+	defer s.reaper.Hold()() // reap until the shutdown and its sweep are done
 	select {
 	case <-s.stopCh:
 		s.setPhase(phaseStopped)
@@ -203,19 +211,41 @@ func (s *Supervisor) Run() error {
 	default:
 	}
 	s.setPhase(phaseStarting)
-	if err := s.runTasks(); err != nil {
-		s.setPhase(phaseStopped)
+	if s.cfg.StartTimeout > 0 {
+		t := time.AfterFunc(s.cfg.StartTimeout.Std(), s.startTimedOut)
+		defer t.Stop()
+	}
+	err := s.runTasks()
+	s.mu.Lock()
+	select {
+	case <-s.stopCh: // during the tasks: no process starts
+		if err == nil {
+			err = s.result
+		}
+		s.phase = phaseStopped
+		s.mu.Unlock()
+		s.logger.Info("stopped during start-up; no process started")
+		s.reaper.Sweep(sweepGrace) // what the tasks left behind
+		return err
+	default:
+	}
+	if err != nil {
+		s.phase = phaseStopped
+		s.mu.Unlock()
+		s.reaper.Sweep(sweepGrace)
 		return err
 	}
-	s.mu.Lock()
 	s.launch(s.initial)
+	gates := make([]*gate, 0, len(s.procs))
+	for _, p := range s.procs {
+		gates = append(gates, p.gate)
+	}
 	if s.mainCmd != nil {
-		s.main = s.newProc(MainName, ProcessConfig{Command: s.mainCmd, Restart: RestartNever}, newGate())
-		for _, p := range s.procs {
-			s.main.deps = append(s.main.deps, p.gate)
-		}
+		s.main = s.newProc(MainName, ProcessConfig{Command: s.mainCmd, Restart: RestartNever}, newGate(MainName))
+		s.main.deps = gates
 		go s.main.run()
 	}
+	go s.awaitStartUp(gates)
 	s.initial = nil
 	s.phase = phaseRunning
 	s.mu.Unlock()
@@ -228,9 +258,42 @@ func (s *Supervisor) Run() error {
 			defer s.mu.Unlock()
 			return s.result
 		case r := <-s.reloads:
-			r.reply <- s.reconcile(r.processes)
+			r.reply <- s.reconcile(r.cfg, r.processes)
 		}
 	}
+}
+
+// awaitStartUp marks start-up done once every process is up or failed.
+func (s *Supervisor) awaitStartUp(gates []*gate) {
+	for _, g := range gates {
+		select {
+		case <-g.settled:
+		case <-s.stopCh:
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.startedUp = true
+}
+
+// startTimedOut stops the appliance with exit code 1 if start-up is not
+// done by [supervisor] start_timeout.
+func (s *Supervisor) startTimedOut() {
+	s.mu.Lock()
+	var waiting []string
+	for _, name := range sortedKeys(s.procs) {
+		if st := s.procs[name].status(); !s.procs[name].gate.isUp() && st.State != StateFailed && st.State != StateExited {
+			waiting = append(waiting, name)
+		}
+	}
+	done, timeout := s.startedUp, s.cfg.StartTimeout
+	s.mu.Unlock()
+	if done {
+		return
+	}
+	s.logger.Error("start-up not done within start_timeout; stopping", "start_timeout", timeout, "waiting", waiting)
+	s.finish(&ExitError{Code: 1, Reason: fmt.Sprintf("start-up not done within start_timeout (%s)", timeout)})
 }
 
 // Stop begins a graceful shutdown. It is safe to call more than once, and
@@ -268,9 +331,9 @@ func (s *Supervisor) setPhase(phase string) {
 	s.mu.Unlock()
 }
 
-func (s *Supervisor) newProc(name string, cfg ProcessConfig, g *gate) *proc {
+func (s *Supervisor) newProc(name string, cfg ProcessConfig, g *gate) *process {
 	cfg.Defaults()
-	p := &proc{
+	p := &process{
 		s:      s,
 		name:   name,
 		cfg:    cfg,
@@ -280,6 +343,8 @@ func (s *Supervisor) newProc(name string, cfg ProcessConfig, g *gate) *proc {
 		stopCh: make(chan struct{}),
 		killCh: make(chan struct{}),
 		done:   make(chan struct{}),
+
+		stopTimeout: cfg.StopTimeout.Std(),
 	}
 	p.stopSig, _ = ParseSignal(cfg.StopSignal) // checked by Validate
 	if cfg.User != "" {
@@ -294,7 +359,7 @@ func (s *Supervisor) newProc(name string, cfg ProcessConfig, g *gate) *proc {
 func (s *Supervisor) launch(cfgs map[string]ProcessConfig) {
 	for name := range cfgs {
 		if s.gates[name] == nil {
-			s.gates[name] = newGate()
+			s.gates[name] = newGate(name)
 		}
 	}
 	for _, name := range sortedKeys(cfgs) {
@@ -308,81 +373,6 @@ func (s *Supervisor) launch(cfgs map[string]ProcessConfig) {
 		s.metrics.add(name)
 		go p.run()
 	}
-}
-
-// stopAll stops procs in reverse dependency order (each once every process
-// depending on it is done) and waits for all of them; after the stop
-// timeout, or on Kill, what is left is killed.
-func (s *Supervisor) stopAll(procs []*proc) {
-	if len(procs) == 0 {
-		return
-	}
-	dependents := make(map[*proc][]*proc)
-	byName := make(map[string]*proc)
-	for _, p := range procs {
-		if !p.main {
-			byName[p.name] = p
-		}
-	}
-	for _, p := range procs {
-		if p.main {
-			for _, q := range procs {
-				if q != p {
-					dependents[q] = append(dependents[q], p)
-				}
-			}
-			continue
-		}
-		for _, d := range p.cfg.DependsOn {
-			if q := byName[d]; q != nil {
-				dependents[q] = append(dependents[q], p)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for _, p := range procs {
-		wg.Go(func() {
-			for _, d := range dependents[p] {
-				<-d.done
-			}
-			p.stop()
-			<-p.done
-		})
-	}
-	all := make(chan struct{})
-	go func() { wg.Wait(); close(all) }()
-	deadline := time.NewTimer(s.cfg.StopTimeout.Std())
-	defer deadline.Stop()
-	select {
-	case <-all:
-		return
-	case <-deadline.C:
-		s.logger.Warn("stop timeout reached; killing what is left", "stop_timeout", s.cfg.StopTimeout)
-	case <-s.killCh:
-		s.logger.Warn("killing every process now")
-	}
-	for _, p := range procs {
-		p.kill()
-	}
-	<-all
-}
-
-// shutdown stops every process and the main process.
-func (s *Supervisor) shutdown() {
-	s.mu.Lock()
-	s.phase = phaseStopping
-	procs := make([]*proc, 0, len(s.procs)+1)
-	for _, name := range sortedKeys(s.procs) {
-		procs = append(procs, s.procs[name])
-	}
-	if s.main != nil {
-		procs = append(procs, s.main)
-	}
-	s.mu.Unlock()
-	s.logger.Info("stopping", "processes", len(procs), "stop_timeout", s.cfg.StopTimeout)
-	s.stopAll(procs)
-	s.setPhase(phaseStopped)
-	s.logger.Info("stopped")
 }
 
 // Ready reports whether every process with a readiness check is ready; it
@@ -429,9 +419,9 @@ func (s *Supervisor) Signal(sig os.Signal) {
 		return
 	}
 	s.mu.Lock()
-	var targets []*proc
+	var targets []*process
 	if s.main != nil {
-		targets = []*proc{s.main}
+		targets = []*process{s.main}
 	} else {
 		for _, p := range s.procs {
 			targets = append(targets, p)
@@ -439,10 +429,8 @@ func (s *Supervisor) Signal(sig os.Signal) {
 	}
 	s.mu.Unlock()
 	for _, p := range targets {
-		if pid := p.status().PID; pid > 0 {
-			if err := killGroup(pid, unix.Signal(ss)); err != nil {
-				p.logger.Warn("cannot forward signal", "signal", unix.SignalName(unix.Signal(ss)), "err", err)
-			}
+		if err := p.signal(unix.Signal(ss)); err != nil {
+			p.logger.Warn("cannot forward signal", "signal", unix.SignalName(unix.Signal(ss)), "err", err)
 		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/internal/testkit"
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 func TestRestartBackoffGrowsOthersUnaffected(t *testing.T) {
@@ -26,7 +28,7 @@ func TestRestartBackoffGrowsOthersUnaffected(t *testing.T) {
 		"steady": helper(t, "steady", rec, "run"),
 	}})
 	const starts = 6
-	eventually(t, "6 starts of crash", func() bool { return len(filter(readRecord(t, rec), "start", "crash")) >= starts })
+	testkit.Eventually(t, "6 starts of crash", func() bool { return len(filter(readRecord(t, rec), "start", "crash")) >= starts })
 	evs := filter(readRecord(t, rec), "start", "crash")
 	// Each gap is the backoff delay plus a start-up: at least the delay.
 	want := []time.Duration{100, 200, 400, 800, 800}
@@ -57,7 +59,7 @@ func TestNonexistentCommandBacksOff(t *testing.T) {
 	p := ProcessConfig{Command: []string{"/nonexistent/corral-test"}, Backoff: Backoff{Initial: duration.Of(200 * time.Millisecond)}}
 	begin := time.Now()
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"ghost": p}})
-	eventually(t, "3 restarts", func() bool { return h.metric("corral_process_restarts_total", "ghost") >= 3 })
+	testkit.Eventually(t, "3 restarts", func() bool { return h.metric("corral_process_restarts_total", "ghost") >= 3 })
 	// 200ms + 400ms + 800ms of backoff at the least: no tight loop.
 	if elapsed := time.Since(begin); elapsed < 1400*time.Millisecond {
 		t.Errorf("3 restarts: want >= 1.4s, have %s", elapsed)
@@ -132,7 +134,11 @@ func TestTasks(t *testing.T) {
 					deps, spec = []string{strings.TrimPrefix(d, "dep:")}, rest
 				}
 				p := helper(t, name, rec, strings.Fields(spec)...)
-				tasks[name] = TaskConfig{Command: p.Command, Env: p.Env, DependsOn: deps, Timeout: duration.Of(300 * time.Millisecond)}
+				timeout := 30 * time.Second // a -race helper on a busy machine may take a while
+				if spec == "ignore" {
+					timeout = 300 * time.Millisecond
+				}
+				tasks[name] = TaskConfig{Command: p.Command, Env: p.Env, DependsOn: deps, Timeout: duration.Of(timeout)}
 			}
 			h := startSupervisor(t, Options{Tasks: tasks, Processes: map[string]ProcessConfig{"p": helper(t, "p", rec, "run")}})
 			if tc.err != "" {
@@ -140,7 +146,7 @@ func TestTasks(t *testing.T) {
 					t.Fatalf("want %q, have %v", tc.err, err)
 				}
 			} else {
-				eventually(t, "process start", func() bool { return len(filter(readRecord(t, rec), "start", "p")) == 1 })
+				testkit.Eventually(t, "process start", func() bool { return len(filter(readRecord(t, rec), "start", "p")) == 1 })
 			}
 			var have []string
 			for _, e := range filter(readRecord(t, rec), "start", "") {
@@ -194,7 +200,7 @@ func TestDependsOnWaitsForReadiness(t *testing.T) {
 	web.DependsOn = []string{"cache"}
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"db": db, "api": api, "cache": cache, "web": web}})
 
-	eventually(t, "db started", func() bool { return len(filter(readRecord(t, rec), "start", "db")) == 1 })
+	testkit.Eventually(t, "db started", func() bool { return len(filter(readRecord(t, rec), "start", "db")) == 1 })
 	// db runs but is not ready: api must wait, /-/ready is false.
 	time.Sleep(300 * time.Millisecond) // several check intervals, to catch a start that should not happen
 	if n := len(filter(readRecord(t, rec), "start", "api")); n != 0 || h.s.Ready() {
@@ -204,14 +210,14 @@ func TestDependsOnWaitsForReadiness(t *testing.T) {
 		t.Errorf("db: want running, not ready; have %+v", st)
 	}
 	os.WriteFile(flag, nil, 0o644)
-	eventually(t, "api started", func() bool { return len(filter(readRecord(t, rec), "start", "api")) == 1 })
+	testkit.Eventually(t, "api started", func() bool { return len(filter(readRecord(t, rec), "start", "api")) == 1 })
 	time.Sleep(300 * time.Millisecond)
 	if n := len(filter(readRecord(t, rec), "start", "cache")); n != 0 {
 		t.Fatalf("api not healthy: want cache not started, have %d starts", n)
 	}
 	healthy.Store(true)
-	eventually(t, "web started", func() bool { return len(filter(readRecord(t, rec), "start", "web")) == 1 })
-	eventually(t, "ready", h.s.Ready)
+	testkit.Eventually(t, "web started", func() bool { return len(filter(readRecord(t, rec), "start", "web")) == 1 })
+	testkit.Eventually(t, "ready", h.s.Ready)
 	for _, name := range []string{"db", "api", "cache"} {
 		if st := h.status(name); st.State != StateReady || !st.Ready || h.metric("corral_process_ready", name) != 1 {
 			t.Errorf("%s: want ready, have %+v, metric %v", name, st, h.metric("corral_process_ready", name))
@@ -230,7 +236,7 @@ func TestReadinessTimeoutRestarts(t *testing.T) {
 	p.Ready = Ready{Exec: []string{"/bin/false"}, Interval: duration.Of(50 * time.Millisecond), Timeout: duration.Of(300 * time.Millisecond)}
 	p.Backoff.Initial = duration.Of(50 * time.Millisecond)
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"slow": p}})
-	eventually(t, "a restart", func() bool { return h.metric("corral_process_restarts_total", "slow") >= 1 })
+	testkit.Eventually(t, "a restart", func() bool { return h.metric("corral_process_restarts_total", "slow") >= 1 })
 	if have := h.metric("corral_process_last_exit_code", "slow"); have != 128+9 {
 		t.Errorf("last exit code: want 137 (killed), have %v", have)
 	}
@@ -244,7 +250,7 @@ func TestReloadReconciles(t *testing.T) {
 		"remove": helper(t, "remove", rec, "run"),
 	}
 	h := startSupervisor(t, Options{Processes: procs})
-	eventually(t, "3 starts", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 3 })
+	testkit.Eventually(t, "3 starts", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 3 })
 	before := map[string]int{}
 	for _, st := range h.s.Status() {
 		before[st.Name] = st.PID
@@ -254,10 +260,10 @@ func TestReloadReconciles(t *testing.T) {
 		"change": helper(t, "change", rec, "run", "slow"),
 		"add":    helper(t, "add", rec, "run"),
 	}
-	if err := h.s.Reload(next); err != nil {
+	if err := h.s.Reload(Config{}, next); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "change and add started", func() bool {
+	testkit.Eventually(t, "change and add started", func() bool {
 		return len(filter(readRecord(t, rec), "start", "change")) == 2 && len(filter(readRecord(t, rec), "start", "add")) == 1
 	})
 	after := map[string]Status{}
@@ -282,7 +288,7 @@ func TestReloadReconciles(t *testing.T) {
 	}
 	// A bad configuration is rejected and changes nothing.
 	bad := map[string]ProcessConfig{"keep": next["keep"], "x": {Command: []string{"true"}, DependsOn: []string{"nope"}}}
-	if err := h.s.Reload(bad); err == nil || err.Error() != `process.x.depends_on: no process or task named "nope"` {
+	if err := h.s.Reload(Config{}, bad); err == nil || err.Error() != `process.x.depends_on: no process or task named "nope"` {
 		t.Errorf("bad reload: want the depends_on error, have %v", err)
 	}
 	if len(h.s.Status()) != 3 {
@@ -296,7 +302,7 @@ func TestUserEnvDir(t *testing.T) {
 			Env: map[string]string{"FOO": "bar"}, Dir: "/tmp", Restart: RestartNever},
 	}})
 	want := "[who] uid=65534 gid=65534 foo=bar dir=/tmp\n"
-	eventually(t, "output", func() bool { return strings.Contains(h.out.String(), want) })
+	testkit.Eventually(t, "output", func() bool { return strings.Contains(h.out.String(), want) })
 }
 
 func TestSignalForwardedToAllWithoutMain(t *testing.T) {
@@ -305,9 +311,9 @@ func TestSignalForwardedToAllWithoutMain(t *testing.T) {
 		"a": helper(t, "a", rec, "run"),
 		"b": helper(t, "b", rec, "run"),
 	}})
-	eventually(t, "2 starts", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 2 })
+	testkit.Eventually(t, "2 starts", func() bool { return len(filter(readRecord(t, rec), "start", "")) == 2 })
 	h.s.Signal(unix.SIGUSR1)
-	eventually(t, "2 usr1", func() bool { return len(filter(readRecord(t, rec), "usr1", "")) == 2 })
+	testkit.Eventually(t, "2 usr1", func() bool { return len(filter(readRecord(t, rec), "usr1", "")) == 2 })
 }
 
 func TestNewRejects(t *testing.T) {
@@ -330,7 +336,7 @@ func TestNewRejects(t *testing.T) {
 			`task.t.depends_on: no task named "x"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.opts.Reaper, tc.opts.Logger = NewReaper(discard(), nil), discard()
+			tc.opts.Reaper, tc.opts.Logger = proc.NewReaper(discard(), nil), discard()
 			_, err := New(tc.opts)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("want %q, have %v", tc.want, err)

@@ -19,6 +19,13 @@ func (s *Supervisor) runTasks() error {
 	}
 	names, _ := order(deps) // no cycle: checked by New
 	for _, name := range names {
+		select {
+		case <-s.stopCh:
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.result
+		default:
+		}
 		err := s.runTask(name, s.tasks[name])
 		if errors.Is(err, errStopped) {
 			s.mu.Lock()
@@ -46,33 +53,37 @@ func (s *Supervisor) runTask(name string, t TaskConfig) error {
 	if err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
-	logger.Info("task started", "pid", c.pid)
+	logger.Info("task started", "pid", c.Pid)
 	timeout := time.NewTimer(t.Timeout.Std())
 	defer timeout.Stop()
 	select {
-	case e := <-c.exited:
+	case e := <-c.Exited():
 		c.drain()
 		if !e.Success() {
 			return fmt.Errorf("%s", e)
 		}
-		logger.Info("task done", "duration", time.Since(c.start))
+		logger.Info("task done", "duration", time.Since(c.Start))
 		return nil
 	case <-timeout.C:
-		killGroup(c.pid, unix.SIGKILL)
-		<-c.exited
+		c.Signal(unix.SIGKILL)
+		<-c.Exited()
 		return fmt.Errorf("timed out after %s", t.Timeout)
 	case <-s.stopCh:
 	}
-	killGroup(c.pid, unix.SIGTERM)
-	grace := time.NewTimer(s.cfg.StopTimeout.Std())
+	s.mu.Lock()
+	wait := s.cfg.ProcessStopTimeout.Std()
+	s.mu.Unlock()
+	logger.Info("stopping task", "signal", "SIGTERM", "grace", wait)
+	c.Signal(unix.SIGTERM)
+	grace := time.NewTimer(wait)
 	defer grace.Stop()
 	select {
-	case <-c.exited:
+	case <-c.Exited():
 		return errStopped
 	case <-grace.C:
 	case <-s.killCh:
 	}
-	killGroup(c.pid, unix.SIGKILL)
-	<-c.exited
+	c.Signal(unix.SIGKILL)
+	<-c.Exited()
 	return errStopped
 }

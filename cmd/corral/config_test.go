@@ -143,7 +143,7 @@ func TestLoadConfigBad(t *testing.T) {
 			name: "several bad values in one file",
 			files: map[string]string{"main.toml": "[web]\nscrape_timeout = 5\nmax_body_bytes = \"lots\"\n" +
 				"[exporter.a]\nurl = \"http://x/\"\ntimeout = \"5 parsecs\"\n" +
-				"[process.p]\ncommand = [\"x\"]\nrestart = \"sometimes\"\nstop_timeout = \"1s\"\n" +
+				"[process.p]\ncommand = [\"x\"]\nrestart = \"sometimes\"\nstop_grace = \"1s\"\n" +
 				"backoff = { initial = \"1s\", max = 60, reset = \"soon\" }\nready = { tcp = \"x:1\", interval = 1 }\n" +
 				"[process.q]\ncommand = [\"x\"]\nrestart_window = \"1 fortnight\"\n" +
 				"[task.t]\ncommand = [\"x\"]\ntimeout = 30\n" +
@@ -158,7 +158,7 @@ func TestLoadConfigBad(t *testing.T) {
 				`DIR/main.toml: line 15: process.q.restart_window: invalid duration "1 fortnight": want a number with a unit (ns, us, ms, s, m, h), such as "5s"`,
 				`DIR/main.toml: line 18: task.t.timeout: a duration is a string with a unit, such as "5s" (have 30)`,
 				`DIR/main.toml: line 21: script.s.cache: a duration is a string with a unit, such as "5s" (have 1)`,
-				"DIR/main.toml: process.p.stop_timeout: unknown key",
+				"DIR/main.toml: process.p.stop_grace: unknown key",
 				`DIR/main.toml: process.p.restart: "sometimes" is not one of always, on-failure, never`,
 				`DIR/main.toml: script.s.labels.bad-name: "bad-name" is not a valid label name (letters, digits and '_', not starting with a digit)`,
 			},

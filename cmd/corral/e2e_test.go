@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // buildCorral builds the binary under test into a temporary directory.
@@ -98,18 +100,6 @@ func getter(client *http.Client, base string) func(path string) (int, string, er
 	}
 }
 
-// eventually polls cond for up to 20 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never happened: %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestEndToEnd(t *testing.T) {
 	bin := buildCorral(t)
 	dir := t.TempDir()
@@ -170,7 +160,7 @@ func TestEndToEnd(t *testing.T) {
 	// A bad config on SIGHUP is refused: the old modules stay.
 	os.WriteFile(config, []byte("[exporter.app]\nurll = \"x\"\n"), 0o644)
 	cmd.Process.Signal(syscall.SIGHUP)
-	eventually(t, `corral_config_last_reload_successful{exporter="corral"} 0`, func() bool {
+	testkit.Eventually(t, `corral_config_last_reload_successful{exporter="corral"} 0`, func() bool {
 		_, body, _ := get("/metrics")
 		return strings.Contains(body, `corral_config_last_reload_successful{exporter="corral"} 0`)
 	})

@@ -14,8 +14,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/internal/logsink"
 	"github.com/corral-metrics/corral/scripts"
 	"github.com/corral-metrics/corral/supervisor"
+	"github.com/corral-metrics/corral/supervisor/proc"
 )
 
 func main() {
@@ -36,7 +38,12 @@ func main() {
 // components from the leaves up, run them as one group until the appliance
 // stops, and exit with its code.
 func serve(c *cli.Context) error {
-	logger, err := newLogger(c.String("log.level"), c.String("log.format"), os.Stderr)
+	sigs := supervisor.CatchSignals() // first: no signal meets Go's defaults
+	// corral's own log lines go through a bounded queue: no log call waits
+	// on a blocked stderr; what is queued is written out on the way out.
+	logs := logsink.New(os.Stderr, logLines)
+	defer logs.Flush(time.Second)
+	logger, err := newLogger(c.String("log.level"), c.String("log.format"), logs)
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
@@ -48,8 +55,9 @@ func serve(c *cli.Context) error {
 
 	build := buildInfo()
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(logs.Dropped())
 	metrics := gateway.NewMetrics(reg, gateway.BuildInfo{Version: build.version, Revision: build.revision})
-	reaper := supervisor.NewReaper(logger.With("component", "reaper"), reg)
+	reaper := proc.NewReaper(logger.With("component", "reaper"), reg)
 	var mainCmd []string // the main process after "--", if any
 	if c.Args().Present() {
 		mainCmd = c.Args().Slice()
@@ -99,6 +107,9 @@ func serve(c *cli.Context) error {
 		"sources", len(mods), "processes", len(cfg.Process), "main", c.Args().First())
 
 	var g run.Group
+	{ // The log writer: corral's own lines to stderr, never blocking a caller.
+		g.Add(logs.Run, func(error) { logs.Stop() })
+	}
 	{ // The reaper: the one owner of wait4, for every child and orphan.
 		g.Add(reaper.Run, func(error) { reaper.Stop() })
 	}
@@ -115,8 +126,8 @@ func serve(c *cli.Context) error {
 		})
 		g.Add(srv.Run, func(error) { srv.Stop() })
 	}
-	{ // Signals: TERM/INT stop (twice: kill), HUP reloads, the rest go to the main process.
-		g.Add(sup.HandleSignals(func() { rl.reload() }))
+	{ // Signals: TERM/INT stop (twice: kill), HUP reloads, most others go to the main process.
+		g.Add(sup.HandleSignals(sigs, func() { rl.reload() }))
 	}
 	err = g.Run()
 	var exit *supervisor.ExitError
@@ -131,6 +142,9 @@ func serve(c *cli.Context) error {
 	logger.Info("stopped")
 	return nil
 }
+
+// logLines bounds corral's own log lines waiting for stderr.
+const logLines = 4096
 
 // scriptRuns is the cap on script runs at once across all scripts, so a
 // flood of distinct parameters cannot fork-bomb the appliance.

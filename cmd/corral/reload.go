@@ -44,7 +44,7 @@ func (r *reloader) reload() error {
 		r.logger.Warn("[task] changed: tasks run once, at start-up; the change applies on restart")
 	}
 	if err == nil {
-		if err = r.supervisor.Reload(cfg.Process); err != nil {
+		if err = r.supervisor.Reload(cfg.Supervisor, cfg.Process); err != nil {
 			err = fmt.Errorf("processes: %w", err)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // TestBinarySupervisesAndServes runs the real binary with a task, a process,
@@ -52,7 +54,7 @@ params = ["who"]
 		t.Errorf("task: want init.out %q, have %q (%v)", "done\n", b, err)
 	}
 	var pid int
-	eventually(t, "the loop's textfile served in the merge", func() bool {
+	testkit.Eventually(t, "the loop's textfile served in the merge", func() bool {
 		_, body, _ := get("/metrics")
 		for _, line := range strings.Split(body, "\n") {
 			if v, ok := strings.CutPrefix(line, `loop_pid{exporter="loop"} `); ok {
@@ -69,7 +71,7 @@ params = ["who"]
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the killed process restarted", func() bool {
+	testkit.Eventually(t, "the killed process restarted", func() bool {
 		_, body, _ := get("/metrics")
 		return strings.Contains(body, `corral_process_restarts_total{process="loop",exporter="corral"} 1`) &&
 			!strings.Contains(body, fmt.Sprintf(`loop_pid{exporter="loop"} %d`, pid))
@@ -81,7 +83,7 @@ params = ["who"]
 	// SIGHUP adds a process; the running one keeps its pid.
 	write("[process.extra]\ncommand = [\"/bin/sleep\", \"1000\"]\n")
 	cmd.Process.Signal(syscall.SIGHUP)
-	eventually(t, "the new process started by reload", func() bool {
+	testkit.Eventually(t, "the new process started by reload", func() bool {
 		_, body, _ := get("/metrics")
 		return strings.Contains(body, `corral_process_up{process="extra",exporter="corral"} 1`)
 	})

@@ -1,0 +1,109 @@
+package proc
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sweepRecheck is how often Sweep looks again without a SIGCHLD: a process
+// reaped by a parent of its own, not by corral, sends corral nothing.
+const sweepRecheck = 50 * time.Millisecond
+
+// Sweep is the last stage of a shutdown (s6's stage 3): every process still
+// alive in corral's PID namespace (as PID 1) or below it (as a subreaper)
+// gets SIGTERM, and SIGKILL once grace has passed. It returns how many were
+// found, once none is left or half a second after the SIGKILL. Run keeps reaping
+// until Sweep returns, even after Stop.
+func (r *Reaper) Sweep(grace time.Duration) int {
+	defer r.Hold()()
+	n := r.signalRest(unix.SIGTERM)
+	if n == 0 {
+		return 0
+	}
+	r.logger.Warn("final sweep: processes left after every process was stopped; sending SIGTERM", "processes", n, "grace", grace)
+	tick := time.NewTicker(sweepRecheck)
+	defer tick.Stop()
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	killed := false
+	for r.signalRest(0) > 0 {
+		select {
+		case <-r.passed():
+		case <-tick.C:
+		case <-deadline.C:
+			if killed {
+				r.logger.Error("final sweep: processes still left after SIGKILL")
+				return n
+			}
+			r.logger.Warn("final sweep: grace over; sending SIGKILL", "processes", r.signalRest(unix.SIGKILL))
+			killed = true
+			deadline.Reset(500 * time.Millisecond)
+		}
+	}
+	return n
+}
+
+// signalRest sends sig (0: none, a check) to every process left: all of the
+// PID namespace but corral when it is PID 1, else its descendants. It
+// returns how many there are (as PID 1: 1 for any).
+func (r *Reaper) signalRest(sig unix.Signal) int {
+	if r.pid1 {
+		if errors.Is(unix.Kill(-1, sig), unix.ESRCH) {
+			return 0
+		}
+		return 1
+	}
+	// The lock keeps the reaper from reaping, so no child's pid is
+	// recycled between the scan and the signal.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pids := descendants(os.Getpid())
+	for _, pid := range pids {
+		unix.Kill(pid, sig)
+	}
+	return len(pids)
+}
+
+// descendants lists the live (not zombie) processes below pid, from /proc.
+func descendants(pid int) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	parent := make(map[int]int, len(stats))
+	var live []int
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:]) // state, ppid, ...
+		if len(f) < 2 {
+			continue
+		}
+		p, _ := strconv.Atoi(strings.Fields(s)[0])
+		ppid, _ := strconv.Atoi(f[1])
+		parent[p] = ppid
+		if f[0] != "Z" {
+			live = append(live, p)
+		}
+	}
+	var out []int
+	for _, p := range live {
+		for q, hops := parent[p], 0; q > 0 && hops < len(parent); q, hops = parent[q], hops+1 {
+			if q == pid {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,67 @@
+package supervisor
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/internal/testkit"
+)
+
+// TestPID1EverySignal sends each of signals 1 to 31 (but KILL and STOP)
+// to corral as PID 1, as `docker kill -s` would: none ends it, fault
+// signals included; TERM and INT stop it cleanly, every other is followed
+// by a SIGTERM that must still stop it with exit code 0.
+func TestPID1EverySignal(t *testing.T) {
+	for sig := unix.Signal(1); sig <= 31; sig++ {
+		if sig == unix.SIGKILL || sig == unix.SIGSTOP {
+			continue
+		}
+		t.Run(unix.SignalName(sig), func(t *testing.T) {
+			rec := filepath.Join(t.TempDir(), "record")
+			p := startPID1(t, initConfig{StopTimeout: 2 * time.Second, Grace: time.Second,
+				Processes: map[string]ProcessConfig{"side": helper(t, "side", rec, "run")},
+				Reload:    map[string]ProcessConfig{"side": helper(t, "side", rec, "run")}})
+			testkit.Eventually(t, "start", func() bool { return len(filter(readRecord(t, rec), "start", "side")) >= 1 })
+			p.signal(t, sig)
+			want := "survives"
+			if action(sig) == actStop {
+				want = "stops"
+			} else {
+				select {
+				case <-p.done:
+					t.Errorf("%s: want corral to survive it, have it ended", unix.SignalName(sig))
+				case <-time.After(300 * time.Millisecond):
+					p.signal(t, unix.SIGTERM)
+				}
+			}
+			code, rep := p.wait(t)
+			if code != 0 || rep.Pid != 1 {
+				t.Errorf("%s (%s): want corral, PID 1, to exit 0 after SIGTERM, have exit %d (pid %d)", unix.SignalName(sig), want, code, rep.Pid)
+			}
+		})
+	}
+}
+
+func TestSignalActions(t *testing.T) {
+	for _, tc := range []struct {
+		sig  unix.Signal
+		want string
+	}{
+		{unix.SIGTERM, actStop}, {unix.SIGINT, actStop}, {unix.SIGHUP, actReload},
+		{unix.SIGUSR1, actForward}, {unix.SIGCONT, actForward}, {unix.SIGQUIT, actForward}, {unix.SIGWINCH, actForward},
+		{unix.SIGPIPE, actIgnore}, {unix.SIGSEGV, actIgnore}, {unix.SIGBUS, actIgnore}, {unix.SIGABRT, actIgnore},
+	} {
+		if have := action(tc.sig); have != tc.want {
+			t.Errorf("%s: want %s, have %s", unix.SignalName(tc.sig), tc.want, have)
+		}
+	}
+	for _, s := range catchable() {
+		switch s {
+		case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, unix.SIGPROF:
+			t.Errorf("catchable lists %s", s)
+		}
+	}
+}
