@@ -52,6 +52,9 @@ type WebConfig struct {
 	// ExternalAddress is the host:port /-/sd gives Prometheus as every
 	// target's address; "": the Host the client used.
 	ExternalAddress string `toml:"external_address"`
+	// Control turns on the control API's actions (start, stop, restart,
+	// signal a process); off by default, as it changes state.
+	Control bool `toml:"control"`
 }
 
 // Defaults fills what the operator left out.

@@ -76,6 +76,16 @@ type Options struct {
 	Ready func() bool
 	// Reload reloads the configuration for POST /-/reload; nil: 404.
 	Reload func() error
+	// Controller serves the control API and the processes' output (see
+	// control.go); nil: no output, and no action.
+	Controller Controller
+	// Control turns on the actions that change state ([web] control): start,
+	// stop, restart and signal. Off, they answer 403.
+	Control bool
+	// WebAuthenticated tells that the web config file asks clients for
+	// basic auth or a verified client certificate (WebConfigAuthenticates);
+	// without it nor a bearer token, control answers loopback clients only.
+	WebAuthenticated bool
 	// Version is shown on the landing page.
 	Version string
 }
@@ -90,6 +100,22 @@ type ProcessStatus struct {
 	LastExitCode *int      `json:"last_exit_code,omitempty"` // nil until it first exits
 	Check        string    `json:"check,omitempty"`          // its readiness check: http, tcp, exec or none
 	Ready        bool      `json:"ready"`
+	// Main is the main process (the command after --): it cannot be
+	// stopped through the control API.
+	Main bool `json:"main,omitempty"`
+	// Reason says why it is in its state: how it last ended, or that it was
+	// stopped through the control API; "" when there is nothing to say.
+	Reason string `json:"reason,omitempty"`
+	// Usage is what its process group costs now; nil when not known.
+	Usage *ProcessUsage `json:"usage,omitempty"`
+}
+
+// ProcessUsage is what a process and its children cost now.
+type ProcessUsage struct {
+	CPUSeconds    float64 `json:"cpu_seconds"`
+	ResidentBytes uint64  `json:"resident_memory_bytes"`
+	OpenFDs       int     `json:"open_fds"`
+	Threads       int     `json:"threads"`
 }
 
 // Gateway serves the metrics of every source on one port.
