@@ -13,7 +13,7 @@ import (
 // exit code and whether the process ended because it was stopped.
 func (p *process) life(attempt *int) (code int, stopped bool) {
 	p.setState(StateStarting)
-	c, err := p.s.spawn(spec{name: p.name, command: p.cfg.Command, env: p.cfg.Env, dir: p.cfg.Dir, cred: p.cred, capture: true})
+	c, err := p.s.spawn(spec{name: p.name, command: p.cfg.Command, env: p.cfg.Env, dir: p.cfg.Dir, cred: p.cred, capture: true, tail: p.tail, notifyFD: p.cfg.Ready.NotifyFD})
 	if err != nil {
 		code := startErrorCode(err)
 		p.logger.Error("cannot start process", "command", p.cfg.Command[0], "exit_code", code, "err", err)
@@ -33,6 +33,9 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 	var checked chan bool
 	if kind := p.cfg.Ready.kind(); kind == "" {
 		p.setReady(StateRunning)
+	} else if kind == "notify" {
+		checked = make(chan bool, 1)
+		go func() { checked <- awaitNotify(c.notify, p.cfg.Ready.Timeout.Std(), p.logger) }()
 	} else {
 		checked = make(chan bool, 1)
 		ctx, cancel := context.WithCancel(context.Background())

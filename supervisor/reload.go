@@ -24,6 +24,8 @@ func (s *Supervisor) Reload(cfg Config, processes map[string]ProcessConfig) erro
 		return err
 	}
 	r := reload{cfg: cfg, processes: next, reply: make(chan error, 1)}
+	s.ctl.Lock() // no control action replaces a process meanwhile
+	defer s.ctl.Unlock()
 	select {
 	case s.reloads <- r:
 		return <-r.reply
@@ -94,7 +96,8 @@ func equalConfig(a, b ProcessConfig) bool {
 		a.MaxRestarts == b.MaxRestarts && a.RestartWindow == b.RestartWindow &&
 		a.Critical == b.Critical && slices.Equal(a.DependsOn, b.DependsOn) &&
 		a.Ready.HTTP == b.Ready.HTTP && a.Ready.TCP == b.Ready.TCP && slices.Equal(a.Ready.Exec, b.Ready.Exec) &&
-		a.Ready.Interval == b.Ready.Interval && a.Ready.Timeout == b.Ready.Timeout &&
+		a.Ready.Interval == b.Ready.Interval && a.Ready.Timeout == b.Ready.Timeout && a.Ready.NotifyFD == b.Ready.NotifyFD &&
+		a.autostart() == b.autostart() && slices.Equal(a.SuccessExitCodes, b.SuccessExitCodes) &&
 		a.StopSignal == b.StopSignal // StopTimeout applies without a restart
 }
 

@@ -14,6 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-metrics/corral/supervisor/proc"
+	"github.com/corral-metrics/corral/supervisor/tail"
+	"github.com/corral-metrics/corral/supervisor/usage"
 )
 
 // MainName is the name of the main process (the command after `--`) in
@@ -73,6 +75,12 @@ type Supervisor struct {
 	stopOnce, killOnce sync.Once
 	reloads            chan reload
 	runDone            chan struct{}
+
+	// ctl serialises the control API's actions with each other and with
+	// reloads, so that no action replaces a process a reload is replacing.
+	ctl   sync.Mutex
+	tails map[string]*tail.Buffer // recent output by process name, kept across restarts and reloads
+	meter *usage.Meter
 
 	mu        sync.Mutex
 	phase     string
@@ -139,6 +147,11 @@ func New(opts Options) (*Supervisor, error) {
 		initial: procs,
 		procs:   make(map[string]*process),
 		gates:   make(map[string]*gate),
+		tails:   make(map[string]*tail.Buffer),
+		meter:   usage.NewMeter(usage.NewReader("/proc"), usageMaxAge),
+	}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(newUsageCollector(s))
 	}
 	for name := range procs {
 		s.metrics.add(name)
@@ -184,6 +197,11 @@ func prepare(cfg Config, processes map[string]ProcessConfig, tasks map[string]Ta
 		}
 		if p.StopTimeout > cfg.StopTimeout {
 			errs = append(errs, fmt.Errorf("process.%s.stop_timeout: %s is longer than [supervisor] stop_timeout (%s), the bound of the whole shutdown", name, p.StopTimeout, cfg.StopTimeout))
+		}
+		for _, d := range p.DependsOn {
+			if q, ok := processes[d]; ok && p.autostart() && !q.autostart() {
+				errs = append(errs, fmt.Errorf("process.%s.depends_on: %q has autostart = false, so %s would never start", name, d, name))
+			}
 		}
 		if hasMain && name == MainName {
 			errs = append(errs, fmt.Errorf("process.%s: the name %q is the main process's (the command after --)", name, MainName))
@@ -346,6 +364,10 @@ func (s *Supervisor) newProc(name string, cfg ProcessConfig, g *gate) *process {
 
 		stopTimeout: cfg.StopTimeout.Std(),
 	}
+	if s.tails[name] == nil {
+		s.tails[name] = tail.New(tailLines, tailBytes)
+	}
+	p.tail = s.tails[name]
 	p.stopSig, _ = ParseSignal(cfg.StopSignal) // checked by Validate
 	if cfg.User != "" {
 		c, _ := LookupUser(cfg.User) // checked by Validate
@@ -371,6 +393,12 @@ func (s *Supervisor) launch(cfgs map[string]ProcessConfig) {
 		}
 		s.procs[name] = p
 		s.metrics.add(name)
+		if !p.cfg.autostart() {
+			p.st.State, p.st.Reason = StateStopped, "autostart = false: start it through the control API or corral ctl"
+			p.gate.settle()
+			close(p.done)
+			continue
+		}
 		go p.run()
 	}
 }
@@ -384,7 +412,8 @@ func (s *Supervisor) Ready() bool {
 		return false
 	}
 	for _, p := range s.procs {
-		if st := p.status(); st.Check != "" && !st.Ready {
+		// One stopped on purpose (control API, autostart = false) does not count.
+		if st := p.status(); st.Check != "" && !st.Ready && st.State != StateStopped {
 			return false
 		}
 	}

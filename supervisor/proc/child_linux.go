@@ -29,6 +29,9 @@ type Cmd struct {
 	Credential *syscall.Credential // nil: corral's user
 	// Stdin may be Null or Inherit; Stdout and Stderr any Stdio.
 	Stdin, Stdout, Stderr Stdio
+	// ExtraFiles are passed on: entry i becomes descriptor 3+i in the
+	// child (a readiness notification pipe); the caller closes its copies.
+	ExtraFiles []*os.File
 }
 
 // Child is a started process, the leader of a process group of its own.
@@ -78,7 +81,7 @@ func (r *Reaper) Start(c Cmd) (*Child, error) {
 		return nil, errors.New("proc: stdin cannot be a pipe")
 	}
 	cmd := exec.Command(c.Args[0], c.Args[1:]...)
-	cmd.Env, cmd.Dir = c.Env, c.Dir
+	cmd.Env, cmd.Dir, cmd.ExtraFiles = c.Env, c.Dir, c.ExtraFiles
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.Credential}
 	child := &Child{r: r, exited: make(chan Exit, 1), gone: make(chan struct{})}
 	if c.Stdin == Inherit {
