@@ -38,7 +38,9 @@ func TestStopIsRememberedUntilStart(t *testing.T) {
 	web := fast(helper(t, "web", rec, "run"))
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"web": web}})
 	started := func(n int) func() bool {
-		return func() bool { return len(filter(readRecord(t, rec), "start", "web")) == n && h.status("web").State == StateRunning }
+		return func() bool {
+			return len(filter(readRecord(t, rec), "start", "web")) == n && h.status("web").State == StateRunning
+		}
 	}
 	testkit.Eventually(t, "web started", started(1))
 	first := h.status("web").PID
