@@ -198,11 +198,6 @@ func prepare(cfg Config, processes map[string]ProcessConfig, tasks map[string]Ta
 		if p.StopTimeout > cfg.StopTimeout {
 			errs = append(errs, fmt.Errorf("process.%s.stop_timeout: %s is longer than [supervisor] stop_timeout (%s), the bound of the whole shutdown", name, p.StopTimeout, cfg.StopTimeout))
 		}
-		for _, d := range p.DependsOn {
-			if q, ok := processes[d]; ok && p.autostart() && !q.autostart() {
-				errs = append(errs, fmt.Errorf("process.%s.depends_on: %q has autostart = false, so %s would never start", name, d, name))
-			}
-		}
 		if hasMain && name == MainName {
 			errs = append(errs, fmt.Errorf("process.%s: the name %q is the main process's (the command after --)", name, MainName))
 		}

@@ -138,6 +138,11 @@ func gatewayOptions(web gateway.WebConfig) (gateway.Options, error) {
 		}
 		opts.BearerTokenFile = tok
 	}
+	auth, err := gateway.WebConfigAuthenticates(web.WebConfigFile)
+	if err != nil {
+		return opts, fmt.Errorf("web.web_config_file: %w", err)
+	}
+	opts.WebAuthenticated = auth
 	return opts, nil
 }
 
