@@ -150,4 +150,3 @@ const logLines = 4096
 // scriptRuns is the cap on script runs at once across all scripts, so a
 // flood of distinct parameters cannot fork-bomb the appliance.
 func scriptRuns() int { return max(4, 2*runtime.NumCPU()) }
-
