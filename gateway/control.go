@@ -52,9 +52,6 @@ func (e *UnknownProcessError) Error() string {
 // Is makes errors.Is(err, ErrUnknownProcess) hold.
 func (e *UnknownProcessError) Is(target error) bool { return target == ErrUnknownProcess }
 
-// controlHeader is sent by corral ctl; see controlGuard for the CSRF defence.
-const controlHeader = "X-Corral-Control"
-
 // maxOutputWait bounds a long poll of a process's output.
 const maxOutputWait = 25 * time.Second
 

@@ -18,7 +18,7 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:            "corral",
 		Usage:           "PID 1 of an appliance container: process supervisor and Prometheus metrics gateway on one port",
-		UsageText:       "corral [global options] [-- main command...]\ncorral check|version|healthcheck [options]",
+		UsageText:       "corral [global options] [-- main command...]\ncorral check|version|healthcheck [options]\ncorral ctl status|start|stop|restart|signal|logs [options] [NAME [SIGNAL]]",
 		HideVersion:     true,
 		Flags:           append(configFlags(), logFlags()...),
 		Action:          serve,
@@ -45,6 +45,7 @@ func newApp() *cli.App {
 				Action: healthcheck,
 			},
 			importCommand(),
+			ctlCommand(),
 		},
 	}
 }
