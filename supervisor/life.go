@@ -107,7 +107,7 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 				p.logger.Info("process ready")
 				p.setReady(StateReady)
 			} else {
-				p.logger.Error("process not ready within its start timeout; killing it", "timeout", p.cfg.Ready.Timeout)
+				p.logger.Error("process not ready within its start timeout (or it closed its notify_fd without a newline); killing it", "timeout", p.cfg.Ready.Timeout)
 				c.Signal(unix.SIGKILL)
 			}
 		case <-stable.C:

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/corral-metrics/corral/internal/testkit"
@@ -96,24 +97,59 @@ autostart = false
 	}
 }
 
-func TestCtlControlOff(t *testing.T) {
+// TestCtlAccess: control off says how to turn it on (exit 4), corral
+// check says who may control, and with a bearer token ctl finds it in the
+// configuration (or is refused with a wrong one).
+func TestCtlAccess(t *testing.T) {
 	bin := buildCorral(t)
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	config := filepath.Join(dir, "corral.toml")
-	os.WriteFile(config, fmt.Appendf(nil, "[web]\nlisten_address = %q\n[process.web]\ncommand = [\"sleep\", \"1000\"]\n", addr), 0o644)
-	startCorral(t, bin, getter(http.DefaultClient, "http://"+addr), "--config.file", config)
-	out, err := exec.Command(bin, "ctl", "--config.file", config, "restart", "web").CombinedOutput()
-	if code := exitCode(err); code != 4 || !strings.Contains(string(out), "set [web] control = true") {
-		t.Errorf("control off: want exit 4 saying how to turn it on, have %d: %s", code, out)
+	ctl := func(args ...string) (int, string) {
+		t.Helper()
+		out, err := exec.Command(bin, append([]string{"ctl", "--config.file", config}, args...)...).CombinedOutput()
+		return exitCode(err), string(out)
 	}
-	out, err = exec.Command(bin, "check", "--config.file", config).CombinedOutput()
+	os.WriteFile(config, fmt.Appendf(nil, "[web]\nlisten_address = %q\n[process.web]\ncommand = [\"sleep\", \"1000\"]\n", addr), 0o644)
+	out, err := exec.Command(bin, "check", "--config.file", config).CombinedOutput()
 	if !strings.Contains(string(out), "control: off (set [web] control = true") || err != nil {
 		t.Errorf("check: want the control line, have %v: %s", err, out)
 	}
+	func() {
+		cmd := startCorral(t, bin, getter(http.DefaultClient, "http://"+addr), "--config.file", config)
+		defer cmd.Process.Signal(syscall.SIGTERM)
+		if code, out := ctl("restart", "web"); code != 4 || !strings.Contains(out, "set [web] control = true") {
+			t.Errorf("control off: want exit 4 saying how to turn it on, have %d: %s", code, out)
+		}
+	}()
+
 	os.WriteFile(config, fmt.Appendf(nil, "[web]\nlisten_address = %q\ncontrol = true\n", addr), 0o644)
 	out, _ = exec.Command(bin, "check", "--config.file", config).CombinedOutput()
 	if !strings.Contains(string(out), "control: on, loopback clients only") {
 		t.Errorf("check: want the loopback line, have %s", out)
+	}
+
+	token, wrong := filepath.Join(dir, "token"), filepath.Join(dir, "wrong")
+	os.WriteFile(token, []byte("s3cret\n"), 0o600)
+	os.WriteFile(wrong, []byte("guess\n"), 0o600)
+	addr = freeAddr(t)
+	os.WriteFile(config, fmt.Appendf(nil, "[web]\nlisten_address = %q\ncontrol = true\nbearer_token_file = %q\n[process.web]\ncommand = [\"sleep\", \"1000\"]\n", addr, token), 0o644)
+	out, _ = exec.Command(bin, "check", "--config.file", config).CombinedOutput()
+	if !strings.Contains(string(out), "control: on, for authenticated clients") {
+		t.Errorf("check: want the authenticated line, have %s", out)
+	}
+	startCorral(t, bin, getter(http.DefaultClient, "http://"+addr), "--config.file", config)
+	for _, tc := range []struct {
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{[]string{"restart", "web"}, 0, "web: restarted"},
+		{[]string{"--bearer-token-file", wrong, "restart", "web"}, 4, "401 Unauthorized"},
+		{[]string{"status", "--bearer-token-file", wrong}, 4, "401 Unauthorized"},
+	} {
+		if code, out := ctl(tc.args...); code != tc.wantCode || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: want exit %d with %q, have %d: %s", tc.args, tc.wantCode, tc.want, code, out)
+		}
 	}
 }
