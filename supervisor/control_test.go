@@ -255,3 +255,35 @@ func TestUsageMetrics(t *testing.T) {
 		t.Errorf("Usage: want one live process for mem, have %+v, %v", u["mem"], err)
 	}
 }
+
+func TestReloadStartsAChangedStoppedProcess(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "record")
+	web := helper(t, "web", rec, "run")
+	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"web": web}})
+	testkit.Eventually(t, "web started", func() bool { return len(filter(readRecord(t, rec), "start", "web")) == 1 })
+	if err := h.s.StopProcess("web"); err != nil {
+		t.Fatal(err)
+	}
+	changed := helper(t, "web", rec, "run", "slow")
+	if err := h.s.Reload(Config{}, map[string]ProcessConfig{"web": changed}); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "web started by the reload", func() bool { return len(filter(readRecord(t, rec), "start", "web")) == 2 })
+	if st := h.status("web"); st.Reason != "" {
+		t.Errorf("want no reason once started, have %+v", st)
+	}
+}
+
+func TestNotifyFDClosedWithoutNewline(t *testing.T) {
+	p := ProcessConfig{Command: []string{"sh", "-c", "exec 4>&-; exec sleep 1000"}, Ready: Ready{NotifyFD: 4, Timeout: duration.Of(time.Minute)}}
+	p.Backoff = Backoff{Initial: duration.Of(time.Minute)}
+	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"p": p}})
+	// Killed at once, not after the minute of its timeout.
+	testkit.Eventually(t, "p killed", func() bool { st := h.status("p"); return st.LastExitCode != nil })
+	if st := h.status("p"); *st.LastExitCode != 128+int(unix.SIGKILL) || st.Ready {
+		t.Errorf("want p killed (137) and not ready, have %+v", st)
+	}
+	if !strings.Contains(h.log.String(), "notify_fd") {
+		t.Errorf("want the log to name notify_fd:\n%s", h.log.String())
+	}
+}
