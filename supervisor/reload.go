@@ -79,6 +79,7 @@ func (s *Supervisor) reconcile(cfg Config, next map[string]ProcessConfig) error 
 		delete(s.procs, name)
 		s.gates[name].settle()
 		delete(s.gates, name)
+		delete(s.tails, name)
 		s.metrics.remove(name)
 	}
 	select {
