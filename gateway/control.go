@@ -199,8 +199,9 @@ func ParseSignal(name string) (syscall.Signal, error) {
 // serveOutput answers the recent output of one process as JSON lines
 // (application/x-ndjson, one tail.Line each), those after ?after=SEQ. With
 // ?wait=DURATION (at most 25s) and nothing new yet, it waits for a line
-// first: a long poll, which `corral ctl logs -f` repeats. A browser
-// (Accept: text/html) gets the lines as a page.
+// first: a long poll, which `corral ctl logs -f` repeats, and which a
+// shutdown ends at once. A browser (Accept: text/html) gets the lines as a
+// page.
 func (g *Gateway) serveOutput(w http.ResponseWriter, r *http.Request) {
 	if g.opts.Controller == nil {
 		http.Error(w, "no supervised process", http.StatusNotFound)
@@ -231,6 +232,7 @@ func (g *Gateway) serveOutput(w http.ResponseWriter, r *http.Request) {
 			lines, _, err = g.opts.Controller.Output(name, after)
 		case <-t.C:
 		case <-r.Context().Done():
+		case <-g.stopped: // shutting down: answer now, do not hold the shutdown
 		}
 		t.Stop()
 	}

@@ -235,6 +235,22 @@ func TestOutput(t *testing.T) {
 			t.Fatal("the long poll did not answer the new line")
 		}
 	})
+	t.Run("a shutdown ends a long poll", func(t *testing.T) {
+		done := make(chan string, 1)
+		go func() {
+			_, body := get("/-/processes/web/output?after=99&wait=25s", "")
+			done <- body
+		}()
+		time.AfterFunc(100*time.Millisecond, g.Stopping)
+		select {
+		case body := <-done:
+			if body != "" {
+				t.Errorf("want no line, have %s", body)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("the long poll held the shutdown")
+		}
+	})
 }
 
 func TestLandingControls(t *testing.T) {

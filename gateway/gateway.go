@@ -134,6 +134,8 @@ type Gateway struct {
 	last map[string]scrapeState // by source name, for the landing page
 
 	stopping atomic.Bool
+	stopped  chan struct{} // closed by Stopping: long polls end (control.go)
+	stopOnce sync.Once
 	bufs     bodyBuffers // for buffered scrapes: see getBuffer
 	chunks   sync.Pool   // *[]byte for streamed copies
 	landing  *template.Template
@@ -160,6 +162,7 @@ func New(opts Options) *Gateway {
 		opts:    opts,
 		logger:  opts.Logger.With("component", "gateway"),
 		last:    make(map[string]scrapeState),
+		stopped: make(chan struct{}),
 		landing: parseLanding(),
 	}
 	g.mods.Store(&[]Module{})
@@ -188,7 +191,10 @@ func (g *Gateway) SetModules(mods []Module) {
 func (g *Gateway) modules() []Module { return *g.mods.Load() }
 
 // Stopping marks the gateway as shutting down: /-/ready answers 503 from now on.
-func (g *Gateway) Stopping() { g.stopping.Store(true) }
+func (g *Gateway) Stopping() {
+	g.stopping.Store(true)
+	g.stopOnce.Do(func() { close(g.stopped) })
+}
 
 func lookup(mods []Module, name string) (Module, bool) {
 	i, found := slices.BinarySearchFunc(mods, name, func(m Module, n string) int { return strings.Compare(m.Name, n) })
