@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync/atomic"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -12,54 +14,321 @@ import (
 // DefaultMaxConcurrentScrapes is [web] max_concurrent_scrapes when unset.
 const DefaultMaxConcurrentScrapes = 64
 
-// limits protect the appliance from its clients: at most a fixed number of
-// scrapes (/metrics, /proxy) in flight, never queued, and no request body.
-// One is made per Handler.
+// DefaultMaxInflightBytes is [web] max_inflight_bytes when unset: the
+// memory budget of the bodies held for answers in flight.
+const DefaultMaxInflightBytes = 256 << 20
+
+// stallAfter is how long one write to a client may block before the
+// request counts as stalled: waiting on its client, not working. A stalled
+// request is cut (its write deadline set to now) when another needs its
+// slot or its memory.
+const stallAfter = time.Second
+
+// minReservation is what a scrape reserves of the memory budget for a
+// source that has not answered yet.
+const minReservation = 64 << 10
+
+// limits protect the appliance from its clients: a bounded number of
+// scrapes (/metrics, /proxy) working at once, a memory budget for the bodies
+// they hold, no request body, and a write deadline for every scrape. Nothing
+// queues: what does not fit is refused with 503 at once, after stalled
+// requests were cut to make room. One is made per Gateway.
 type limits struct {
-	max      int64
-	inflight atomic.Int64
 	refusals *prometheus.CounterVec
+	cut      prometheus.Counter
 	inflGa   prometheus.Gauge
+	bytesGa  prometheus.Gauge
+
+	mu     sync.Mutex
+	slots  int              // slots taken
+	bytes  int64            // bytes reserved
+	shares map[string]int   // coalescing key: the tickets sharing its slot
+	live   map[*ticket]bool // every ticket not yet released
 }
 
-func (g *Gateway) newLimits() *limits {
-	l := &limits{max: int64(g.opts.MaxConcurrentScrapes)}
-	if l.max == 0 {
-		l.max = DefaultMaxConcurrentScrapes
-	}
-	l.refusals = registerVec(g.opts.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
+func newLimits(reg prometheus.Registerer) *limits {
+	l := &limits{shares: map[string]int{}, live: map[*ticket]bool{}}
+	l.refusals = registerVec(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "corral_http_requests_refused_total",
-		Help: "Requests refused before reaching an endpoint, by reason (busy: max_concurrent_scrapes reached; body: a request body; forbidden: not in allow_networks; unauthorized: no valid bearer token).",
+		Help: "Requests refused before reaching an endpoint, by reason (busy: max_concurrent_scrapes reached; memory: max_inflight_bytes reached; body: a request body; forbidden: not in allow_networks; unauthorized: no valid bearer token).",
 	}, []string{"reason"}))
-	for _, r := range []string{"busy", "body", "forbidden", "unauthorized"} {
+	for _, r := range []string{"busy", "memory", "body", "forbidden", "unauthorized"} {
 		l.refusals.WithLabelValues(r)
 	}
-	l.inflGa = registerGauge(g.opts.Registry, prometheus.NewGauge(prometheus.GaugeOpts{
+	l.cut = registerCounter(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "corral_http_stalled_scrapes_cut_total",
+		Help: "Scrapes cut because their client stopped reading while another scrape needed their slot or memory.",
+	}))
+	l.inflGa = registerGauge(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "corral_http_scrapes_in_flight",
-		Help: "Scrapes of /metrics and /proxy being answered now; more than max_concurrent_scrapes are refused with 503.",
+		Help: "Slots of max_concurrent_scrapes taken now (coalesced scrapes of a script share one).",
+	}))
+	l.bytesGa = registerGauge(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "corral_http_inflight_bytes",
+		Help: "Bytes of max_inflight_bytes reserved now by scrapes in flight.",
 	}))
 	return l
 }
 
 func (l *limits) refused(reason string) { l.refusals.WithLabelValues(reason).Inc() }
 
-// scrape admits a scrape if fewer than max are in flight, else answers 503
-// at once: a scrape that waited in a queue would only time out later.
-func (l *limits) scrape(next http.Handler) http.Handler {
-	if l.max < 0 {
-		return next // negative: no limit
+// A ticket is one admitted scrape: its slot (or its share of a coalesced
+// run's slot) and its reservation of the memory budget.
+type ticket struct {
+	l     *limits
+	key   string // coalescing key; "": a slot of its own
+	slot  bool   // holds its slot or share
+	bytes int64
+	rc    *http.ResponseController
+
+	// guarded by l.mu
+	writing  time.Time // when the write in progress began; zero: none
+	cut      bool
+	released bool
+}
+
+// admit takes a slot (or joins the slot of key, when a scrape with that
+// coalescing key is in flight) and reserves bytes of the budget. What does
+// not fit after stalled scrapes were cut is refused: reason says why.
+func (l *limits) admit(a *access, key string, bytes int64, rc *http.ResponseController) (*ticket, string) {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fits := func() string {
+		if (key == "" || l.shares[key] == 0) && a.maxScrapes >= 0 && l.slots >= a.maxScrapes {
+			return "busy"
+		}
+		// One scrape always fits, however big: max_body_bytes bounds it.
+		if a.budget >= 0 && l.bytes > 0 && l.bytes+bytes > a.budget {
+			return "memory"
+		}
+		return ""
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := l.inflight.Add(1)
-		defer func() { l.inflGa.Set(float64(l.inflight.Add(-1))) }()
-		if n > l.max {
-			l.refused("busy")
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, fmt.Sprintf("too many scrapes in flight (max_concurrent_scrapes = %d): try again later", l.max), http.StatusServiceUnavailable)
+	reason := fits()
+	if reason != "" && l.cutStalled(now) {
+		reason = fits()
+	}
+	if reason != "" {
+		return nil, reason
+	}
+	t := &ticket{l: l, key: key, slot: true, bytes: bytes, rc: rc}
+	if key == "" || l.shares[key] == 0 {
+		l.slots++
+	}
+	if key != "" {
+		l.shares[key]++
+	}
+	l.bytes += bytes
+	l.live[t] = true
+	l.gauges()
+	return t, ""
+}
+
+// cutStalled cuts every scrape whose write has blocked for stallAfter: its
+// client is not reading. Its slot and memory count as free from now on; its
+// handler fails its write at once and lets go of them. It tells whether any
+// was cut. l.mu is held.
+func (l *limits) cutStalled(now time.Time) bool {
+	any := false
+	for t := range l.live {
+		if t.writing.IsZero() || now.Sub(t.writing) < stallAfter {
+			continue
+		}
+		t.cut = true
+		t.rc.SetWriteDeadline(now) // goroutine-safe: the connection's deadline
+		l.releaseLocked(t)
+		l.cut.Inc()
+		any = true
+	}
+	return any
+}
+
+// idle gives back the ticket's slot, keeping its memory: its work is done
+// and what is left is writing to the client.
+func (t *ticket) idle() {
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	t.l.idleLocked(t)
+	t.l.gauges()
+}
+
+func (l *limits) idleLocked(t *ticket) {
+	if !t.slot {
+		return
+	}
+	t.slot = false
+	if t.key != "" {
+		if l.shares[t.key]--; l.shares[t.key] > 0 {
 			return
 		}
-		l.inflGa.Set(float64(n))
-		next.ServeHTTP(w, r)
+		delete(l.shares, t.key)
+	}
+	l.slots--
+}
+
+// grow raises the ticket's reservation to n bytes, once it knows what it
+// holds. It never refuses: the body is already read.
+func (t *ticket) grow(n int64) {
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	if t.released || n <= t.bytes {
+		return
+	}
+	t.l.bytes += n - t.bytes
+	t.bytes = n
+	t.l.gauges()
+}
+
+// release gives everything back; safe to call twice and after a cut.
+func (t *ticket) release() {
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	t.l.releaseLocked(t)
+	t.l.gauges()
+}
+
+func (l *limits) releaseLocked(t *ticket) {
+	if t.released {
+		return
+	}
+	l.idleLocked(t)
+	l.bytes -= t.bytes
+	t.released = true
+	delete(l.live, t)
+}
+
+// writeStart and writeEnd bracket one write to the client; writeStart
+// reports false when the scrape was cut.
+func (t *ticket) writeStart() bool {
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	t.writing = time.Now()
+	return !t.cut
+}
+
+func (t *ticket) writeEnd() {
+	t.l.mu.Lock()
+	t.writing = time.Time{}
+	t.l.mu.Unlock()
+}
+
+func (l *limits) gauges() {
+	l.inflGa.Set(float64(l.slots))
+	l.bytesGa.Set(float64(l.bytes))
+}
+
+// errCut is the write error of a scrape cut for not reading.
+var errCut = errors.New("scrape cut: the client stopped reading and its slot was needed")
+
+// writeChunk is the most written to a client in one call, so a stall is
+// seen within one chunk.
+const writeChunk = 64 << 10
+
+// writeGrace is what a scrape without a timeout header gets, past the
+// gateway's scrape deadline, to write its answer.
+const writeGrace = time.Second
+
+// scrapeWriter is a scrape's ResponseWriter: its writes go out in chunks,
+// each marked on the ticket so that a client that stops reading is seen,
+// and its write deadline is the scrape's.
+type scrapeWriter struct {
+	http.ResponseWriter
+	t        *ticket
+	deadline time.Time
+	extend   bool // push the deadline to writeGrace from the first write, if sooner
+	wrote    bool
+}
+
+func (w *scrapeWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.wrote = true
+		if d := time.Now().Add(writeGrace); w.extend && d.After(w.deadline) {
+			w.deadline = d
+			w.t.rc.SetWriteDeadline(d)
+		}
+	}
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), writeChunk)
+		if !w.t.writeStart() {
+			return n, errCut
+		}
+		m, err := w.ResponseWriter.Write(p[:k])
+		w.t.writeEnd()
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// FlushError flushes to the client, marked as a write.
+func (w *scrapeWriter) FlushError() error {
+	if !w.t.writeStart() {
+		return errCut
+	}
+	defer w.t.writeEnd()
+	return w.t.rc.Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *scrapeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// admit admits a scrape of r (see limits.admit), sets its write deadline and
+// hands back the writer to answer it with; the caller releases the ticket.
+// Refused, it has answered 503 and returns a nil ticket.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, key string, bytes int64) (*ticket, http.ResponseWriter) {
+	a := g.access.Load()
+	rc := http.NewResponseController(w)
+	t, reason := g.lim.admit(a, key, bytes, rc)
+	if t == nil {
+		g.lim.refused(reason)
+		w.Header().Set("Retry-After", "1")
+		msg := fmt.Sprintf("too many scrapes in flight (max_concurrent_scrapes = %d): try again later", a.maxScrapes)
+		if reason == "memory" {
+			msg = fmt.Sprintf("the memory for answers in flight is taken (max_inflight_bytes = %s): try again later", formatSize(a.budget))
+		}
+		http.Error(w, msg, http.StatusServiceUnavailable)
+		return nil, nil
+	}
+	deadline, extend := writeDeadline(r, g.opts.ScrapeTimeout)
+	rc.SetWriteDeadline(deadline)
+	return t, &scrapeWriter{ResponseWriter: w, t: t, deadline: deadline, extend: extend}
+}
+
+// writeDeadline is when a scrape of r must have written its answer: the
+// client's own timeout (X-Prometheus-Scrape-Timeout-Seconds) from now, or
+// without one the gateway's scrape timeout and writeGrace, which extend
+// tells to push to writeGrace past the first write (a source with a longer
+// timeout of its own).
+func writeDeadline(r *http.Request, timeout time.Duration) (deadline time.Time, extend bool) {
+	now := time.Now()
+	if secs, err := strconv.ParseFloat(r.Header.Get(TimeoutHeader), 64); err == nil && secs > 0 && secs <= 1e6 {
+		return now.Add(time.Duration(secs * float64(time.Second))), false
+	}
+	return now.Add(timeout + writeGrace), true
+}
+
+// scrape admits a merged scrape, which shares nothing, reserving what its
+// sources last sent (twice: bodies and their scan) against the budget.
+func (g *Gateway) scrape(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var est int64 = minReservation
+		g.mu.Lock()
+		for _, m := range g.modules() {
+			if m.Merge {
+				est += 2 * max(g.last[m.Name].Bytes, minReservation)
+			}
+		}
+		g.mu.Unlock()
+		t, sw := g.admit(w, r, "", est)
+		if t == nil {
+			return
+		}
+		defer t.release()
+		next(sw, r)
 	})
 }
 
@@ -95,6 +364,18 @@ func registerGauge(reg prometheus.Registerer, c prometheus.Gauge) prometheus.Gau
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
 			if existing, ok := are.ExistingCollector.(prometheus.Gauge); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
+
+func registerCounter(reg prometheus.Registerer, c prometheus.Counter) prometheus.Counter {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(prometheus.Counter); ok {
 				return existing
 			}
 		}

@@ -96,7 +96,7 @@ func TestMaxConcurrentScrapes(t *testing.T) {
 			t.Errorf("a scrape in flight: want 200, have %d", s)
 		}
 	}
-	if have := testutil.ToFloat64(g.newLimits().refusals.WithLabelValues("busy")); have != 2 {
+	if have := testutil.ToFloat64(g.lim.refusals.WithLabelValues("busy")); have != 2 {
 		t.Errorf("corral_http_requests_refused_total{reason=busy}: want 2, have %v", have)
 	}
 	// Slots are given back: the next scrape passes.

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/corral-metrics/corral/exposition"
 )
@@ -28,6 +31,10 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	found := false
 	if len(names) == 1 {
 		m, found = lookup(mods, names[0])
+		if !found && names[0] == g.opts.SelfSource && g.opts.Registry != nil {
+			g.proxySelf(w, r)
+			return
+		}
 	}
 	if !found {
 		known := make([]string, len(mods))
@@ -38,10 +45,33 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		if len(names) == 1 && names[0] != "" {
 			msg = fmt.Sprintf("unknown module %q", names[0])
 		}
-		http.Error(w, fmt.Sprintf("%s; known modules: %s", msg, strings.Join(known, ", ")), http.StatusNotFound)
+		http.Error(w, fmt.Sprintf("%s; known modules: %s; corral's own metrics: %s", msg, strings.Join(known, ", "), g.opts.SelfSource), http.StatusNotFound)
 		return
 	}
 	delete(q, "module")
+	req := Request{Params: q, Accept: r.Header.Get("Accept")}
+	if !m.Verify {
+		req.AcceptEncoding = r.Header.Get("Accept-Encoding")
+	}
+
+	// Scrapes that share one run of a script share its slot too.
+	key := ""
+	if c, ok := m.Source.(Coalescer); ok {
+		if k, ok := c.CoalesceKey(req); ok {
+			key = m.Name + "\x00" + k
+		}
+	}
+	var reserve int64 = chunkSize // what a streamed copy holds
+	if m.Verify {
+		g.mu.Lock()
+		reserve = max(g.last[m.Name].Bytes, minReservation)
+		g.mu.Unlock()
+	}
+	t, sw := g.admit(w, r, key, reserve)
+	if t == nil {
+		return
+	}
+	defer t.release()
 
 	ctx := r.Context()
 	if d := Deadline(r, 0); d > 0 {
@@ -49,21 +79,39 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	req := Request{Params: q, Accept: r.Header.Get("Accept")}
 	if m.Verify {
-		g.proxyVerified(ctx, w, m, req)
+		g.proxyVerified(ctx, sw, t, m, req)
 		return
 	}
-	req.AcceptEncoding = r.Header.Get("Accept-Encoding")
-	g.proxyStream(ctx, w, m, req)
+	g.proxyStream(ctx, sw, m, req)
+}
+
+// A Coalescer is a source whose concurrent scrapes with the same key share
+// one run (a script). On /proxy they share one scrape slot as well.
+type Coalescer interface {
+	// CoalesceKey is the key of the run req would join; ok is false when
+	// req joins none (its parameters are refused).
+	CoalesceKey(req Request) (key string, ok bool)
+}
+
+// proxySelf is /proxy?module=<self_source>: corral's own metrics alone,
+// reachable even with merge_self = false.
+func (g *Gateway) proxySelf(w http.ResponseWriter, r *http.Request) {
+	t, sw := g.admit(w, r, "", minReservation)
+	if t == nil {
+		return
+	}
+	defer t.release()
+	promhttp.HandlerFor(g.opts.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelWarn)}).ServeHTTP(sw, r)
 }
 
 // proxyVerified reads the whole body, validates it, and only then answers.
-func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, m Module, req Request) {
+func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *ticket, m Module, req Request) {
 	buf := g.getBuffer(m.Name)
 	defer g.putBuffer(m.Name, buf)
 	ct, rc, err := g.fetch(ctx, m, req, buf, func(ct string) *exposition.Receiver { return exposition.Receive(ct, "", nil) })
 	defer rc.Release()
+	t.grow(int64(buf.Cap()))
 	if err == nil {
 		verr := rc.Finish(buf.Bytes()) // text: validated while it arrived
 		if rc == nil {
@@ -78,12 +126,16 @@ func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, m Mo
 		g.proxyError(w, m, err)
 		return
 	}
+	t.idle() // the work is done: what is left is the client's to read
 	h := w.Header()
 	h.Set("Content-Type", ct)
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf.Bytes())
 }
+
+// chunkSize is the buffer a streamed copy reads into.
+const chunkSize = 256 << 10
 
 // proxyStream passes the body through as it comes, flushing every chunk,
 // up to MaxBodyBytes: past that, or when the source fails mid-body, the
@@ -93,6 +145,10 @@ func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Modu
 	resp, err := m.Source.Scrape(ctx, req)
 	if err != nil {
 		err = classify(ctx, err)
+		if clientGone(ctx) {
+			g.logger.Debug("proxy scrape abandoned: the client went away", "source", m.Name, "err", err)
+			return
+		}
 		g.record(m.Name, start, 0, err)
 		g.proxyError(w, m, err)
 		return
@@ -142,6 +198,10 @@ func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Modu
 		if rerr != nil {
 			if !errors.As(rerr, new(*SourceError)) {
 				rerr = fmt.Errorf("reading body: %w", classify(ctx, rerr))
+			}
+			if clientGone(ctx) {
+				g.logger.Debug("proxy response abandoned: the client went away", "source", m.Name, "bytes", n)
+				panic(http.ErrAbortHandler)
 			}
 			g.record(m.Name, start, n, rerr)
 			if !wrote {

@@ -58,15 +58,18 @@ type scrapeState struct {
 // landing page's last-scrape state.
 func (g *Gateway) record(source string, start time.Time, n int64, err error) {
 	d := time.Since(start)
-	g.opts.Metrics.observe(source, d, n, err)
 	st := scrapeState{At: start, Duration: d, Bytes: n}
 	if err != nil {
 		st.Err = err.Error()
 		g.logger.Debug("scrape failed", "source", source, "reason", ReasonOf(err), "err", err)
 	}
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, current := lookup(g.modules(), source); !current {
+		return // a reload removed it while in flight: bring nothing of it back
+	}
+	g.opts.Metrics.observe(source, d, n, err)
 	g.last[source] = st
-	g.mu.Unlock()
 }
 
 // fetch scrapes module m and reads its whole body into buf, at most
