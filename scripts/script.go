@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,18 +151,19 @@ func (s *Script) Scrape(ctx context.Context, req gateway.Request) (*gateway.Resp
 	}
 }
 
-// run is one run for a parameter set, under both concurrency limits.
+// run is one run for a parameter set, under both concurrency limits, for
+// whose slots it waits until deadline.
 func (s *Script) run(key string, env []string, deadline time.Time) ([]byte, error) {
-	if !s.slots.TryAcquire() {
+	if !s.slots.Acquire(deadline) {
 		s.m.busy.Inc()
 		return nil, gateway.Fail(gateway.ReasonBusy,
-			s.errorf("busy: max_concurrent=%d runs already in progress", s.slots.Cap()))
+			s.errorf("busy: max_concurrent=%d runs were in progress until the deadline", s.slots.Cap()))
 	}
 	defer s.slots.Release()
-	if !s.deps.Limiter.TryAcquire() {
+	if !s.deps.Limiter.Acquire(deadline) {
 		s.m.busy.Inc()
 		return nil, gateway.Fail(gateway.ReasonBusy,
-			s.errorf("busy: all %d script runs allowed at once are in progress", s.deps.Limiter.Cap()))
+			s.errorf("busy: all %d script runs allowed at once were in progress until the deadline", s.deps.Limiter.Cap()))
 	}
 	defer s.deps.Limiter.Release()
 
@@ -243,5 +243,13 @@ func response(body []byte) *gateway.Response {
 	return &gateway.Response{ContentType: ContentType, Body: io.NopCloser(bytes.NewReader(body))}
 }
 
-// Target is the script's command line, for the landing page and corral check.
-func (s *Script) Target() string { return strings.Join(s.cfg.Command, " ") }
+// Target is the script's program, for the landing page and corral check:
+// not its arguments, which may hold a secret.
+func (s *Script) Target() string { return s.cfg.Command[0] }
+
+// CoalesceKey is the run a scrape with req would share: scrapes with the
+// same allowed parameters share one run, and on /proxy one scrape slot.
+func (s *Script) CoalesceKey(req gateway.Request) (string, bool) {
+	_, key, err := params(s.cfg.Params, req.Params)
+	return key, err == nil
+}
