@@ -111,6 +111,7 @@ func gatewayOptions(web gateway.WebConfig) (gateway.Options, error) {
 		ScrapeTimeout:        web.ScrapeTimeout,
 		MaxBodyBytes:         int64(web.MaxBodyBytes),
 		MaxConcurrentScrapes: web.MaxConcurrentScrapes,
+		MaxInflightBytes:     int64(web.MaxInflightBytes),
 	}
 	for _, n := range web.AllowNetworks {
 		p, err := netip.ParsePrefix(n)
