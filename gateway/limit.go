@@ -38,6 +38,7 @@ type limits struct {
 	cut      prometheus.Counter
 	inflGa   prometheus.Gauge
 	bytesGa  prometheus.Gauge
+	stall    time.Duration // stallAfter; longer in tests
 
 	mu     sync.Mutex
 	slots  int              // slots taken
@@ -47,7 +48,7 @@ type limits struct {
 }
 
 func newLimits(reg prometheus.Registerer) *limits {
-	l := &limits{shares: map[string]int{}, live: map[*ticket]bool{}}
+	l := &limits{stall: stallAfter, shares: map[string]int{}, live: map[*ticket]bool{}}
 	l.refusals = registerVec(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "corral_http_requests_refused_total",
 		Help: "Requests refused before reaching an endpoint, by reason (busy: max_concurrent_scrapes reached; memory: max_inflight_bytes reached; body: a request body; forbidden: not in allow_networks; unauthorized: no valid bearer token).",
@@ -124,14 +125,14 @@ func (l *limits) admit(a *access, key string, bytes int64, rc *http.ResponseCont
 	return t, ""
 }
 
-// cutStalled cuts every scrape whose write has blocked for stallAfter: its
+// cutStalled cuts every scrape whose write has blocked for l.stall: its
 // client is not reading. Its slot and memory count as free from now on; its
 // handler fails its write at once and lets go of them. It tells whether any
 // was cut. l.mu is held.
 func (l *limits) cutStalled(now time.Time) bool {
 	any := false
 	for t := range l.live {
-		if t.writing.IsZero() || now.Sub(t.writing) < stallAfter {
+		if t.writing.IsZero() || now.Sub(t.writing) < l.stall {
 			continue
 		}
 		t.cut = true

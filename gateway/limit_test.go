@@ -273,6 +273,10 @@ func TestClientAddr(t *testing.T) {
 		{"127.0.0.1:1", []string{"192.0.2.1,"}, proxies, ""},       // empty hop: deny
 		{"127.0.0.1:1", []string{strings.Repeat("1.2.3.4,", 70)}, proxies, ""},
 		{"192.0.2.9:1", []string{"127.0.0.1"}, proxies, "192.0.2.9"}, // peer not a proxy
+		// Some proxies write the client's port: it is not part of the address.
+		{"127.0.0.1:1", []string{"192.0.2.1:4711"}, proxies, "192.0.2.1"},
+		{"127.0.0.1:1", []string{"[2001:db8::1]:4711, 10.1.2.3:80"}, proxies, "2001:db8::1"},
+		{"127.0.0.1:1", []string{"192.0.2.1:port"}, proxies, ""},
 	} {
 		addr, ok := ClientAddr(tc.remote, tc.xff, tc.trusted)
 		have := ""

@@ -294,6 +294,9 @@ func negotiateMerged(h http.Header) expfmt.Format {
 func acceptsText(accept string) bool {
 	for clause := range strings.SplitSeq(accept, ",") {
 		media, params, _ := strings.Cut(clause, ";")
+		if refusedByQ(params) {
+			continue // q=0: "not acceptable"
+		}
 		switch strings.TrimSpace(media) {
 		case "*/*", "text/*":
 			return true
@@ -301,6 +304,18 @@ func acceptsText(accept string) bool {
 			if !strings.Contains(params, "version=") || strings.Contains(params, "version=0.0.4") {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// refusedByQ tells whether the parameters of an Accept clause carry q=0.
+func refusedByQ(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(strings.TrimSpace(k), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && q == 0
 		}
 	}
 	return false

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -171,7 +172,7 @@ func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Modu
 			}
 			if !wrote {
 				h := w.Header()
-				h.Set("Content-Type", contentTypeOr(resp.ContentType))
+				h.Set("Content-Type", cmp.Or(resp.ContentType, textContentType)) // passed through as sent
 				if resp.ContentEncoding != "" {
 					h.Set("Content-Encoding", resp.ContentEncoding)
 				}
@@ -189,7 +190,7 @@ func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Modu
 		}
 		if rerr == io.EOF {
 			if !wrote {
-				w.Header().Set("Content-Type", contentTypeOr(resp.ContentType))
+				w.Header().Set("Content-Type", cmp.Or(resp.ContentType, textContentType))
 				w.WriteHeader(http.StatusOK)
 			}
 			g.record(m.Name, start, n, nil)

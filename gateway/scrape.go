@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -210,12 +211,15 @@ func clientGone(ctx context.Context) bool {
 // textContentType is the Prometheus text format 0.0.4.
 const textContentType = "text/plain; version=0.0.4; charset=utf-8"
 
-// contentTypeOr is ct, or the text format when a source gave none.
+// contentTypeOr is ct, or the text format when a source gave none or one
+// that names no exposition format (application/octet-stream, text/html):
+// the body is then read as text, as Prometheus reads it with
+// fallback_scrape_protocol = PrometheusText0.0.4 and exporter_exporter does.
 func contentTypeOr(ct string) string {
-	if ct == "" {
+	if exposition.FormatOf(ct) == exposition.Unknown {
 		return textContentType
 	}
-	return ct
+	return cmp.Or(ct, textContentType)
 }
 
 // bodyBuffers recycles the buffers scrapes read bodies into. A source's
