@@ -78,6 +78,9 @@ func serve(c *cli.Context) error {
 		},
 	}
 	opts, err := gatewayOptions(cfg.Web)
+	if err == nil {
+		err = gateway.CheckWebConfig(cfg.Web.WebConfigFile, cfg.Web.BearerTokenFile != "")
+	}
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
