@@ -88,7 +88,7 @@ func TestSlowReadersLoseTheirSlots(t *testing.T) {
 	const slots = 4
 	big := bigUpstream(t, 8<<20)
 	reg := prometheus.NewRegistry()
-	g := New(Options{Registry: reg, MaxConcurrentScrapes: slots, ScrapeTimeout: 5 * time.Second})
+	g := New(Options{Registry: reg, MaxConcurrentScrapes: slots, MaxInflightBytes: -1, ScrapeTimeout: 5 * time.Second})
 	g.SetModules([]Module{exporterModule(t, "big", big.URL, true), {Name: "small", Kind: "file", Merge: true, Verify: true, Source: &fakeSource{body: "small 1\n"}}})
 	_, base := newTestGatewayFor(t, g)
 
@@ -145,20 +145,53 @@ func TestSlowReaderDeadline(t *testing.T) {
 	}
 }
 
+// bigSource answers a body of size bytes, after release when gated.
+type bigSource struct {
+	gatedSource
+	body  []byte
+	gated bool
+}
+
+func (b *bigSource) Scrape(ctx context.Context, req Request) (*Response, error) {
+	if b.gated {
+		if _, err := b.gatedSource.Scrape(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	return &Response{ContentType: textContentType, Body: io.NopCloser(bytes.NewReader(b.body))}, nil
+}
+
 // TestMemoryBudget: past max_inflight_bytes a scrape is refused with 503 at
 // once; one that fits still passes.
 func TestMemoryBudget(t *testing.T) {
-	big := bigUpstream(t, 6<<20)
+	body := []byte(strings.Repeat("big 1\n", 1<<20)) // 6 MiB
+	big := &bigSource{gatedSource: gatedSource{arrived: make(chan struct{}, 1), release: make(chan struct{})}, body: body}
 	reg := prometheus.NewRegistry()
 	g := New(Options{Registry: reg, MaxInflightBytes: 10 << 20})
-	g.lim.stall = time.Hour // nobody is cut in this test
 	g.SetModules([]Module{
-		exporterModule(t, "big", big.URL, true),
+		{Name: "big", Kind: "exporter", Verify: true, Source: big},
 		{Name: "small", Kind: "file", Verify: true, Source: &fakeSource{body: "small 1\n"}},
 	})
 	_, base := newTestGatewayFor(t, g)
-	nonReader(t, base, "/proxy?module=big", "")
-	poll(t, "the big body held", func() bool { _, b, _ := g.lim.held(); return b >= 6<<20 })
+	get := func(path string) (int, string, time.Duration) {
+		start := time.Now()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b), time.Since(start)
+	}
+	if status, _, _ := get("/proxy?module=big"); status != 200 {
+		t.Fatalf("first scrape of big: want 200, have %d", status)
+	}
+	// The next scrape of big reserves what it sent last: 6 MiB, held while
+	// the source is slow to answer.
+	big.gated = true
+	held := make(chan int, 1)
+	go func() { status, _, _ := get("/proxy?module=big"); held <- status }()
+	<-big.arrived
 
 	for _, tc := range []struct {
 		path       string
@@ -168,19 +201,17 @@ func TestMemoryBudget(t *testing.T) {
 		{"/proxy?module=big", 503, "max_inflight_bytes"},
 		{"/proxy?module=small", 200, "small 1"},
 	} {
-		start := time.Now()
-		resp, err := http.Get(base + tc.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if took := time.Since(start); resp.StatusCode != tc.wantStatus || !strings.Contains(string(body), tc.wantBody) || took > 5*time.Second {
-			t.Errorf("%s with 6 MiB of 10 MiB held: want %d %q at once, have %d %q after %s", tc.path, tc.wantStatus, tc.wantBody, resp.StatusCode, body, took)
+		status, body, took := get(tc.path)
+		if status != tc.wantStatus || !strings.Contains(body, tc.wantBody) || took > 5*time.Second {
+			t.Errorf("%s with 6 MiB of 10 MiB held: want %d %q at once, have %d %q after %s", tc.path, tc.wantStatus, tc.wantBody, status, body, took)
 		}
 	}
 	if have := testutil.ToFloat64(g.lim.refusals.WithLabelValues("memory")); have != 1 {
 		t.Errorf("corral_http_requests_refused_total{reason=memory}: want 1, have %v", have)
+	}
+	close(big.release)
+	if status := <-held; status != 200 {
+		t.Errorf("the scrape holding the memory: want 200, have %d", status)
 	}
 }
 

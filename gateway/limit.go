@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,7 +17,7 @@ const DefaultMaxConcurrentScrapes = 64
 
 // DefaultMaxInflightBytes is [web] max_inflight_bytes when unset: the
 // memory budget of the bodies held for answers in flight.
-const DefaultMaxInflightBytes = 256 << 20
+const DefaultMaxInflightBytes = 128 << 20
 
 // stallAfter is how long one write to a client may block before the
 // request counts as stalled: waiting on its client, not working. A stalled
@@ -90,27 +91,39 @@ type ticket struct {
 
 // admit takes a slot (or joins the slot of key, when a scrape with that
 // coalescing key is in flight) and reserves bytes of the budget. What does
-// not fit after stalled scrapes were cut is refused: reason says why.
-func (l *limits) admit(a *access, key string, bytes int64, rc *http.ResponseController) (*ticket, string) {
-	now := time.Now()
+// not fit after stalled scrapes were cut is refused: reason says why. It
+// never queues, but when scrapes are writing to their clients it waits, at
+// most l.stall and not past ctx, to see whether they finish or stall (a
+// client that stopped reading), rather than refuse a scrape because of
+// clients that hold corral without doing anything.
+func (l *limits) admit(ctx context.Context, a *access, key string, bytes int64, rc *http.ResponseController) (*ticket, string) {
+	start := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fits := func() string {
-		if (key == "" || l.shares[key] == 0) && a.maxScrapes >= 0 && l.slots >= a.maxScrapes {
-			return "busy"
+	for {
+		now := time.Now()
+		reason := l.fits(a, key, bytes)
+		if reason != "" && l.cutStalled(now) {
+			reason = l.fits(a, key, bytes)
 		}
-		// One scrape always fits, however big: max_body_bytes bounds it.
-		if a.budget >= 0 && l.bytes > 0 && l.bytes+bytes > a.budget {
-			return "memory"
+		if reason == "" {
+			break
 		}
-		return ""
-	}
-	reason := fits()
-	if reason != "" && l.cutStalled(now) {
-		reason = fits()
-	}
-	if reason != "" {
-		return nil, reason
+		wait, writing := l.nextStall(now)
+		if !writing || now.Sub(start) >= l.stall {
+			return nil, reason
+		}
+		l.mu.Unlock()
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+		}
+		l.mu.Lock()
+		if ctx.Err() != nil {
+			return nil, reason
+		}
 	}
 	t := &ticket{l: l, key: key, slot: true, bytes: bytes, rc: rc}
 	if key == "" || l.shares[key] == 0 {
@@ -123,6 +136,32 @@ func (l *limits) admit(a *access, key string, bytes int64, rc *http.ResponseCont
 	l.live[t] = true
 	l.gauges()
 	return t, ""
+}
+
+// fits tells why a scrape with key and bytes does not fit now, or "".
+// l.mu is held.
+func (l *limits) fits(a *access, key string, bytes int64) string {
+	if (key == "" || l.shares[key] == 0) && a.maxScrapes >= 0 && l.slots >= a.maxScrapes {
+		return "busy"
+	}
+	// One scrape always fits, however big: max_body_bytes bounds it.
+	if a.budget >= 0 && l.bytes > 0 && l.bytes+bytes > a.budget {
+		return "memory"
+	}
+	return ""
+}
+
+// nextStall is how long until the first scrape writing now counts as
+// stalled; writing is false when none is writing. l.mu is held.
+func (l *limits) nextStall(now time.Time) (wait time.Duration, writing bool) {
+	wait = l.stall
+	for t := range l.live {
+		if !t.writing.IsZero() {
+			writing = true
+			wait = min(wait, t.writing.Add(l.stall).Sub(now))
+		}
+	}
+	return max(wait, time.Millisecond), writing
 }
 
 // cutStalled cuts every scrape whose write has blocked for l.stall: its
@@ -283,7 +322,7 @@ func (w *scrapeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, key string, bytes int64) (*ticket, http.ResponseWriter) {
 	a := g.access.Load()
 	rc := http.NewResponseController(w)
-	t, reason := g.lim.admit(a, key, bytes, rc)
+	t, reason := g.lim.admit(r.Context(), a, key, bytes, rc)
 	if t == nil {
 		g.lim.refused(reason)
 		w.Header().Set("Retry-After", "1")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/oklog/run"
@@ -44,6 +45,13 @@ func serve(c *cli.Context) error {
 	cfg, err := load()
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
+	}
+
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit keeps the heap near what is live rather than twice
+		// it: the bodies in flight stay within max_inflight_bytes, and
+		// 128 MiB is ample for the rest of corral.
+		debug.SetMemoryLimit(int64(cfg.Web.MaxInflightBytes) + 128<<20)
 	}
 
 	build := buildInfo()
