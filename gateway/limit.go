@@ -44,12 +44,13 @@ type limits struct {
 	mu     sync.Mutex
 	slots  int              // slots taken
 	bytes  int64            // bytes reserved
+	freed  chan struct{}    // closed (and made anew) when a slot or bytes are given back
 	shares map[string]int   // coalescing key: the tickets sharing its slot
 	live   map[*ticket]bool // every ticket not yet released
 }
 
 func newLimits(reg prometheus.Registerer) *limits {
-	l := &limits{stall: stallAfter, shares: map[string]int{}, live: map[*ticket]bool{}}
+	l := &limits{stall: stallAfter, freed: make(chan struct{}), shares: map[string]int{}, live: map[*ticket]bool{}}
 	l.refusals = registerVec(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "corral_http_requests_refused_total",
 		Help: "Requests refused before reaching an endpoint, by reason (busy: max_concurrent_scrapes reached; memory: max_inflight_bytes reached; body: a request body; forbidden: not in allow_networks; unauthorized: no valid bearer token).",
@@ -91,13 +92,11 @@ type ticket struct {
 
 // admit takes a slot (or joins the slot of key, when a scrape with that
 // coalescing key is in flight) and reserves bytes of the budget. What does
-// not fit after stalled scrapes were cut is refused: reason says why. It
-// never queues, but when scrapes are writing to their clients it waits, at
-// most l.stall and not past ctx, to see whether they finish or stall (a
-// client that stopped reading), rather than refuse a scrape because of
-// clients that hold corral without doing anything.
+// not fit waits, at most l.stall and not past ctx, for room: a scrape that
+// ends, or one whose client stopped reading and is cut. Then it is refused:
+// reason says why. Nothing waits longer, so nothing queues.
 func (l *limits) admit(ctx context.Context, a *access, key string, bytes int64, rc *http.ResponseController) (*ticket, string) {
-	start := time.Now()
+	end := time.Now().Add(l.stall)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for {
@@ -109,17 +108,18 @@ func (l *limits) admit(ctx context.Context, a *access, key string, bytes int64, 
 		if reason == "" {
 			break
 		}
-		wait, writing := l.nextStall(now)
-		if !writing || now.Sub(start) >= l.stall {
+		if !now.Before(end) {
 			return nil, reason
 		}
+		freed := l.freed
 		l.mu.Unlock()
-		timer := time.NewTimer(wait)
+		timer := time.NewTimer(min(l.nextStall(now), end.Sub(now)))
 		select {
+		case <-freed:
 		case <-timer.C:
 		case <-ctx.Done():
-			timer.Stop()
 		}
+		timer.Stop()
 		l.mu.Lock()
 		if ctx.Err() != nil {
 			return nil, reason
@@ -152,31 +152,31 @@ func (l *limits) fits(a *access, key string, bytes int64) string {
 }
 
 // nextStall is how long until the first scrape writing now counts as
-// stalled; writing is false when none is writing. l.mu is held.
-func (l *limits) nextStall(now time.Time) (wait time.Duration, writing bool) {
-	wait = l.stall
+// stalled, or l.stall when none is writing. l.mu is held.
+func (l *limits) nextStall(now time.Time) time.Duration {
+	wait := l.stall
 	for t := range l.live {
 		if !t.writing.IsZero() {
-			writing = true
 			wait = min(wait, t.writing.Add(l.stall).Sub(now))
 		}
 	}
-	return max(wait, time.Millisecond), writing
+	return max(wait, time.Millisecond)
 }
 
 // cutStalled cuts every scrape whose write has blocked for l.stall: its
-// client is not reading. Its slot and memory count as free from now on; its
-// handler fails its write at once and lets go of them. It tells whether any
-// was cut. l.mu is held.
+// client is not reading. Its write deadline is set to now, so its handler
+// fails its write at once and lets go of its memory, which counts as held
+// until it has; its slot is free at once. It tells whether any was cut.
+// l.mu is held.
 func (l *limits) cutStalled(now time.Time) bool {
 	any := false
 	for t := range l.live {
-		if t.writing.IsZero() || now.Sub(t.writing) < l.stall {
+		if t.cut || t.writing.IsZero() || now.Sub(t.writing) < l.stall {
 			continue
 		}
 		t.cut = true
 		t.rc.SetWriteDeadline(now) // goroutine-safe: the connection's deadline
-		l.releaseLocked(t)
+		l.idleLocked(t)
 		l.cut.Inc()
 		any = true
 	}
@@ -204,6 +204,14 @@ func (l *limits) idleLocked(t *ticket) {
 		delete(l.shares, t.key)
 	}
 	l.slots--
+	l.wake()
+}
+
+// wake tells the scrapes waiting in admit that room was given back. l.mu
+// is held.
+func (l *limits) wake() {
+	close(l.freed)
+	l.freed = make(chan struct{})
 }
 
 // grow raises the ticket's reservation to n bytes, once it knows what it
@@ -235,6 +243,7 @@ func (l *limits) releaseLocked(t *ticket) {
 	l.bytes -= t.bytes
 	t.released = true
 	delete(l.live, t)
+	l.wake()
 }
 
 // writeStart and writeEnd bracket one write to the client; writeStart
@@ -351,15 +360,16 @@ func writeDeadline(r *http.Request, timeout time.Duration) (deadline time.Time, 
 	return now.Add(timeout + writeGrace), true
 }
 
-// scrape admits a merged scrape, which shares nothing, reserving what its
-// sources last sent (twice: bodies and their scan) against the budget.
+// scrape admits a merged scrape, which shares nothing, reserving three
+// times what its sources last sent against the budget: their bodies, their
+// scan, and the copy each keeps of its last body (see README, the merge).
 func (g *Gateway) scrape(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var est int64 = minReservation
 		g.mu.Lock()
 		for _, m := range g.modules() {
 			if m.Merge {
-				est += 2 * max(g.last[m.Name].Bytes, minReservation)
+				est += 3 * max(g.last[m.Name].Bytes, minReservation)
 			}
 		}
 		g.mu.Unlock()

@@ -65,7 +65,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	var reserve int64 = chunkSize // what a streamed copy holds
 	if m.Verify {
 		g.mu.Lock()
-		reserve = max(g.last[m.Name].Bytes, minReservation)
+		reserve = max(g.last[m.Name].Bytes*3/2, minReservation) // the body and its scan
 		g.mu.Unlock()
 	}
 	t, sw := g.admit(w, r, key, reserve)
@@ -112,7 +112,7 @@ func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *t
 	defer g.putBuffer(m.Name, buf)
 	ct, rc, err := g.fetch(ctx, m, req, buf, func(ct string) *exposition.Receiver { return exposition.Receive(ct, "", nil) })
 	defer rc.Release()
-	t.grow(int64(buf.Cap()))
+	t.grow(int64(buf.Cap() + buf.Len()/2))
 	if err == nil {
 		verr := rc.Finish(buf.Bytes()) // text: validated while it arrived
 		if rc == nil {

@@ -50,8 +50,8 @@ func serve(c *cli.Context) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit keeps the heap near what is live rather than twice
 		// it: the bodies in flight stay within max_inflight_bytes, and
-		// 128 MiB is ample for the rest of corral.
-		debug.SetMemoryLimit(int64(cfg.Web.MaxInflightBytes) + 128<<20)
+		// 64 MiB is ample for the rest of corral.
+		debug.SetMemoryLimit(int64(cfg.Web.MaxInflightBytes) + 64<<20)
 	}
 
 	build := buildInfo()
