@@ -88,7 +88,7 @@ func TestSlowReadersLoseTheirSlots(t *testing.T) {
 	const slots = 4
 	big := bigUpstream(t, 8<<20)
 	reg := prometheus.NewRegistry()
-	g := New(Options{Registry: reg, MaxConcurrentScrapes: slots, MaxInflightBytes: -1, ScrapeTimeout: 5 * time.Second})
+	g := New(Options{Registry: reg, MaxConcurrentScrapes: slots, MaxInflightBytes: -1, ScrapeTimeout: 30 * time.Second})
 	g.SetModules([]Module{exporterModule(t, "big", big.URL, true), {Name: "small", Kind: "file", Merge: true, Verify: true, Source: &fakeSource{body: "small 1\n"}}})
 	_, base := newTestGatewayFor(t, g)
 

@@ -72,15 +72,15 @@ func flood(t *testing.T, gate string, n, slots int, wait time.Duration, scripts 
 	i := 0
 	for _, f := range scripts {
 		for range n {
-			ctx := context.Background()
-			if i >= slots {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, wait)
-				defer cancel()
-			}
-			host := strconv.Itoa(i)
+			host, first := strconv.Itoa(i), i < slots
 			wg.Go(func() {
 				start := time.Now()
+				ctx := context.Background()
+				if !first {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, wait)
+					defer cancel()
+				}
 				_, err := scrape(ctx, f.Script, url.Values{"host": {host}})
 				took := time.Since(start)
 				switch {
