@@ -104,7 +104,7 @@ func TestSlowReadersLoseTheirSlots(t *testing.T) {
 	poll(t, "every non-reader stalled", func() bool { return g.lim.stalled(stallAfter) == 2*slots })
 	for _, path := range []string{"/metrics", "/proxy?module=small"} {
 		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set(TimeoutHeader, "5")
+		req.Header.Set(TimeoutHeader, "20") // merging 8 MB under -race on a busy machine
 		start := time.Now()
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -112,8 +112,8 @@ func TestSlowReadersLoseTheirSlots(t *testing.T) {
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if took := time.Since(start); resp.StatusCode != 200 || took > 5*time.Second {
-			t.Errorf("%s with %d clients not reading: want 200 within 5s, have %d after %s", path, slots, resp.StatusCode, took)
+		if took := time.Since(start); resp.StatusCode != 200 || took > 20*time.Second {
+			t.Errorf("%s with %d clients not reading: want 200 within its 20 s timeout, have %d after %s", path, slots, resp.StatusCode, took)
 		}
 	}
 	if have := testutil.ToFloat64(g.lim.cut); have < 1 {
