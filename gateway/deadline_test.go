@@ -304,3 +304,54 @@ func TestClientLeavesStreamedProxy(t *testing.T) {
 		t.Errorf("landing page after the client left: want no last scrape, have %+v", *l.Sources[0].LastScrape)
 	}
 }
+
+// TestOneSourceTakesHalfTheSlots: many clients of one slow source take at
+// most half the slots, so Prometheus scraping /metrics still gets in.
+func TestOneSourceTakesHalfTheSlots(t *testing.T) {
+	const slots, clients = 4, 6
+	slow := &gatedSource{arrived: make(chan struct{}, clients), release: make(chan struct{})}
+	g := New(Options{Registry: prometheus.NewRegistry(), MaxConcurrentScrapes: slots})
+	g.SetModules([]Module{
+		{Name: "slow", Kind: "exporter", Verify: true, Source: slow},
+		{Name: "fast", Kind: "file", Merge: true, Verify: true, Source: &fakeSource{body: "fast 1\n"}},
+	})
+	_, base := newTestGatewayFor(t, g)
+	statuses := make(chan int, clients)
+	for range clients {
+		go func() {
+			resp, err := http.Get(base + "/proxy?module=slow")
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	for range slots / 2 {
+		<-slow.arrived
+	}
+	// The others are refused once they waited their second for room.
+	for range clients - slots/2 {
+		if s := <-statuses; s != 503 {
+			t.Errorf("a scrape of slow past half the slots: want 503, have %d", s)
+		}
+	}
+	for _, path := range []string{"/metrics", "/proxy?module=fast"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s while slow holds half the slots: want 200, have %d", path, resp.StatusCode)
+		}
+	}
+	close(slow.release)
+	for range slots / 2 {
+		if s := <-statuses; s != 200 {
+			t.Errorf("a scrape of slow within half the slots: want 200, have %d", s)
+		}
+	}
+}

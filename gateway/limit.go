@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -46,11 +45,12 @@ type limits struct {
 	bytes  int64            // bytes reserved
 	freed  chan struct{}    // closed (and made anew) when a slot or bytes are given back
 	shares map[string]int   // coalescing key: the tickets sharing its slot
+	per    map[string]int   // source: the slots its /proxy scrapes take
 	live   map[*ticket]bool // every ticket not yet released
 }
 
 func newLimits(reg prometheus.Registerer) *limits {
-	l := &limits{stall: stallAfter, freed: make(chan struct{}), shares: map[string]int{}, live: map[*ticket]bool{}}
+	l := &limits{stall: stallAfter, freed: make(chan struct{}), shares: map[string]int{}, per: map[string]int{}, live: map[*ticket]bool{}}
 	l.refusals = registerVec(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "corral_http_requests_refused_total",
 		Help: "Requests refused before reaching an endpoint, by reason (busy: max_concurrent_scrapes reached; memory: max_inflight_bytes reached; body: a request body; forbidden: not in allow_networks; unauthorized: no valid bearer token).",
@@ -79,6 +79,7 @@ func (l *limits) refused(reason string) { l.refusals.WithLabelValues(reason).Inc
 // run's slot) and its reservation of the memory budget.
 type ticket struct {
 	l     *limits
+	group string // the source of a /proxy scrape; "": the merge
 	key   string // coalescing key; "": a slot of its own
 	slot  bool   // holds its slot or share
 	bytes int64
@@ -91,19 +92,21 @@ type ticket struct {
 }
 
 // admit takes a slot (or joins the slot of key, when a scrape with that
-// coalescing key is in flight) and reserves bytes of the budget. What does
+// coalescing key is in flight) and reserves bytes of the budget. The
+// /proxy scrapes of one source (group) take at most half the slots: a
+// source that answers slowly to many clients does not lock the others out. What does
 // not fit waits, at most l.stall and not past ctx, for room: a scrape that
 // ends, or one whose client stopped reading and is cut. Then it is refused:
 // reason says why. Nothing waits longer, so nothing queues.
-func (l *limits) admit(ctx context.Context, a *access, key string, bytes int64, rc *http.ResponseController) (*ticket, string) {
+func (l *limits) admit(ctx context.Context, a *access, group, key string, bytes int64, rc *http.ResponseController) (*ticket, string) {
 	end := time.Now().Add(l.stall)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for {
 		now := time.Now()
-		reason := l.fits(a, key, bytes)
+		reason := l.fits(a, group, key, bytes)
 		if reason != "" && l.cutStalled(now) {
-			reason = l.fits(a, key, bytes)
+			reason = l.fits(a, group, key, bytes)
 		}
 		if reason == "" {
 			break
@@ -125,9 +128,10 @@ func (l *limits) admit(ctx context.Context, a *access, key string, bytes int64, 
 			return nil, reason
 		}
 	}
-	t := &ticket{l: l, key: key, slot: true, bytes: bytes, rc: rc}
+	t := &ticket{l: l, group: group, key: key, slot: true, bytes: bytes, rc: rc}
 	if key == "" || l.shares[key] == 0 {
 		l.slots++
+		l.per[group]++
 	}
 	if key != "" {
 		l.shares[key]++
@@ -140,9 +144,11 @@ func (l *limits) admit(ctx context.Context, a *access, key string, bytes int64, 
 
 // fits tells why a scrape with key and bytes does not fit now, or "".
 // l.mu is held.
-func (l *limits) fits(a *access, key string, bytes int64) string {
-	if (key == "" || l.shares[key] == 0) && a.maxScrapes >= 0 && l.slots >= a.maxScrapes {
-		return "busy"
+func (l *limits) fits(a *access, group, key string, bytes int64) string {
+	if (key == "" || l.shares[key] == 0) && a.maxScrapes >= 0 {
+		if l.slots >= a.maxScrapes || group != "" && l.per[group] >= (a.maxScrapes+1)/2 {
+			return "busy"
+		}
 	}
 	// One scrape always fits, however big: max_body_bytes bounds it.
 	if a.budget >= 0 && l.bytes > 0 && l.bytes+bytes > a.budget {
@@ -204,6 +210,9 @@ func (l *limits) idleLocked(t *ticket) {
 		delete(l.shares, t.key)
 	}
 	l.slots--
+	if l.per[t.group]--; l.per[t.group] == 0 {
+		delete(l.per, t.group)
+	}
 	l.wake()
 }
 
@@ -266,76 +275,17 @@ func (l *limits) gauges() {
 	l.bytesGa.Set(float64(l.bytes))
 }
 
-// errCut is the write error of a scrape cut for not reading.
-var errCut = errors.New("scrape cut: the client stopped reading and its slot was needed")
-
-// writeChunk is the most written to a client in one call, so a stall is
-// seen within one chunk.
-const writeChunk = 64 << 10
-
-// writeGrace is what a scrape without a timeout header gets, past the
-// gateway's scrape deadline, to write its answer.
-const writeGrace = time.Second
-
-// scrapeWriter is a scrape's ResponseWriter: its writes go out in chunks,
-// each marked on the ticket so that a client that stops reading is seen,
-// and its write deadline is the scrape's.
-type scrapeWriter struct {
-	http.ResponseWriter
-	t        *ticket
-	deadline time.Time
-	extend   bool // push the deadline to writeGrace from the first write, if sooner
-	wrote    bool
-}
-
-func (w *scrapeWriter) Write(p []byte) (int, error) {
-	if !w.wrote {
-		w.wrote = true
-		if d := time.Now().Add(writeGrace); w.extend && d.After(w.deadline) {
-			w.deadline = d
-			w.t.rc.SetWriteDeadline(d)
-		}
-	}
-	n := 0
-	for len(p) > 0 {
-		k := min(len(p), writeChunk)
-		if !w.t.writeStart() {
-			return n, errCut
-		}
-		m, err := w.ResponseWriter.Write(p[:k])
-		w.t.writeEnd()
-		n += m
-		if err != nil {
-			return n, err
-		}
-		p = p[k:]
-	}
-	return n, nil
-}
-
-// FlushError flushes to the client, marked as a write.
-func (w *scrapeWriter) FlushError() error {
-	if !w.t.writeStart() {
-		return errCut
-	}
-	defer w.t.writeEnd()
-	return w.t.rc.Flush()
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *scrapeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // admit admits a scrape of r (see limits.admit), sets its write deadline and
 // hands back the writer to answer it with; the caller releases the ticket.
 // Refused, it has answered 503 and returns a nil ticket.
-func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, key string, bytes int64) (*ticket, http.ResponseWriter) {
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, group, key string, bytes int64) (*ticket, http.ResponseWriter) {
 	a := g.access.Load()
 	rc := http.NewResponseController(w)
-	t, reason := g.lim.admit(r.Context(), a, key, bytes, rc)
+	t, reason := g.lim.admit(r.Context(), a, group, key, bytes, rc)
 	if t == nil {
 		g.lim.refused(reason)
 		w.Header().Set("Retry-After", "1")
-		msg := fmt.Sprintf("too many scrapes in flight (max_concurrent_scrapes = %d): try again later", a.maxScrapes)
+		msg := fmt.Sprintf("too many scrapes in flight (max_concurrent_scrapes = %d, half of them for one source): try again later", a.maxScrapes)
 		if reason == "memory" {
 			msg = fmt.Sprintf("the memory for answers in flight is taken (max_inflight_bytes = %s): try again later", formatSize(a.budget))
 		}
@@ -345,19 +295,6 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, key string, byte
 	deadline, extend := writeDeadline(r, g.opts.ScrapeTimeout)
 	rc.SetWriteDeadline(deadline)
 	return t, &scrapeWriter{ResponseWriter: w, t: t, deadline: deadline, extend: extend}
-}
-
-// writeDeadline is when a scrape of r must have written its answer: the
-// client's own timeout (X-Prometheus-Scrape-Timeout-Seconds) from now, or
-// without one the gateway's scrape timeout and writeGrace, which extend
-// tells to push to writeGrace past the first write (a source with a longer
-// timeout of its own).
-func writeDeadline(r *http.Request, timeout time.Duration) (deadline time.Time, extend bool) {
-	now := time.Now()
-	if secs, err := strconv.ParseFloat(r.Header.Get(TimeoutHeader), 64); err == nil && secs > 0 && secs <= 1e6 {
-		return now.Add(time.Duration(secs * float64(time.Second))), false
-	}
-	return now.Add(timeout + writeGrace), true
 }
 
 // scrape admits a merged scrape, which shares nothing, reserving three
@@ -373,7 +310,7 @@ func (g *Gateway) scrape(next http.HandlerFunc) http.Handler {
 			}
 		}
 		g.mu.Unlock()
-		t, sw := g.admit(w, r, "", est)
+		t, sw := g.admit(w, r, "", "", est)
 		if t == nil {
 			return
 		}

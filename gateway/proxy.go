@@ -68,7 +68,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		reserve = max(g.last[m.Name].Bytes*3/2, minReservation) // the body and its scan
 		g.mu.Unlock()
 	}
-	t, sw := g.admit(w, r, key, reserve)
+	t, sw := g.admit(w, r, m.Name, key, reserve)
 	if t == nil {
 		return
 	}
@@ -98,7 +98,7 @@ type Coalescer interface {
 // proxySelf is /proxy?module=<self_source>: corral's own metrics alone,
 // reachable even with merge_self = false.
 func (g *Gateway) proxySelf(w http.ResponseWriter, r *http.Request) {
-	t, sw := g.admit(w, r, "", minReservation)
+	t, sw := g.admit(w, r, g.opts.SelfSource, "", minReservation)
 	if t == nil {
 		return
 	}
