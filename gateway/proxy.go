@@ -221,13 +221,17 @@ func (g *Gateway) proxyError(w http.ResponseWriter, m Module, err error) {
 }
 
 // failed records that a scrape which fetched its body turned out invalid.
+// Like record, it brings back nothing of a source a reload removed.
 func (g *Gateway) failed(source string, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, current := lookup(g.modules(), source); !current {
+		return
+	}
 	if g.opts.Metrics != nil {
 		g.opts.Metrics.errors.WithLabelValues(source, ReasonOf(err)).Inc()
 	}
-	g.mu.Lock()
 	st := g.last[source]
 	st.Err = err.Error()
 	g.last[source] = st
-	g.mu.Unlock()
 }
