@@ -46,11 +46,12 @@ type limits struct {
 	freed  chan struct{}    // closed (and made anew) when a slot or bytes are given back
 	shares map[string]int   // coalescing key: the tickets sharing its slot
 	per    map[string]int   // source: the slots its /proxy scrapes take
+	perMem map[string]int64 // source: the bytes its /proxy scrapes reserve
 	live   map[*ticket]bool // every ticket not yet released
 }
 
 func newLimits(reg prometheus.Registerer) *limits {
-	l := &limits{stall: stallAfter, freed: make(chan struct{}), shares: map[string]int{}, per: map[string]int{}, live: map[*ticket]bool{}}
+	l := &limits{stall: stallAfter, freed: make(chan struct{}), shares: map[string]int{}, per: map[string]int{}, perMem: map[string]int64{}, live: map[*ticket]bool{}}
 	l.refusals = registerVec(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "corral_http_requests_refused_total",
 		Help: "Requests refused before reaching an endpoint, by reason (busy: max_concurrent_scrapes reached; memory: max_inflight_bytes reached; body: a request body; forbidden: not in allow_networks; unauthorized: no valid bearer token).",
@@ -93,8 +94,9 @@ type ticket struct {
 
 // admit takes a slot (or joins the slot of key, when a scrape with that
 // coalescing key is in flight) and reserves bytes of the budget. The
-// /proxy scrapes of one source (group) take at most half the slots: a
-// source that answers slowly to many clients does not lock the others out. What does
+// /proxy scrapes of one source (group) take at most half the slots and half
+// the budget: clients of one source, slow or not reading, do not lock out
+// the others or the merged /metrics. What does
 // not fit waits, at most l.stall and not past ctx, for room: a scrape that
 // ends, or one whose client stopped reading and is cut. Then it is refused:
 // reason says why. Nothing waits longer, so nothing queues.
@@ -137,6 +139,7 @@ func (l *limits) admit(ctx context.Context, a *access, group, key string, bytes 
 		l.shares[key]++
 	}
 	l.bytes += bytes
+	l.perMem[group] += bytes
 	l.live[t] = true
 	l.gauges()
 	return t, ""
@@ -152,6 +155,9 @@ func (l *limits) fits(a *access, group, key string, bytes int64) string {
 	}
 	// One scrape always fits, however big: max_body_bytes bounds it.
 	if a.budget >= 0 && l.bytes > 0 && l.bytes+bytes > a.budget {
+		return "memory"
+	}
+	if a.budget >= 0 && group != "" && l.perMem[group] > 0 && l.perMem[group]+bytes > a.budget/2 {
 		return "memory"
 	}
 	return ""
@@ -232,6 +238,7 @@ func (t *ticket) grow(n int64) {
 		return
 	}
 	t.l.bytes += n - t.bytes
+	t.l.perMem[t.group] += n - t.bytes
 	t.bytes = n
 	t.l.gauges()
 }
@@ -250,6 +257,9 @@ func (l *limits) releaseLocked(t *ticket) {
 	}
 	l.idleLocked(t)
 	l.bytes -= t.bytes
+	if l.perMem[t.group] -= t.bytes; l.perMem[t.group] == 0 {
+		delete(l.perMem, t.group)
+	}
 	t.released = true
 	delete(l.live, t)
 	l.wake()
