@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -59,15 +60,18 @@ type scrapeState struct {
 // landing page's last-scrape state.
 func (g *Gateway) record(source string, start time.Time, n int64, err error) {
 	d := time.Since(start)
-	g.opts.Metrics.observe(source, d, n, err)
 	st := scrapeState{At: start, Duration: d, Bytes: n}
 	if err != nil {
 		st.Err = err.Error()
 		g.logger.Debug("scrape failed", "source", source, "reason", ReasonOf(err), "err", err)
 	}
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, current := lookup(g.modules(), source); !current {
+		return // a reload removed it while in flight: bring nothing of it back
+	}
+	g.opts.Metrics.observe(source, d, n, err)
 	g.last[source] = st
-	g.mu.Unlock()
 }
 
 // fetch scrapes module m and reads its whole body into buf, at most
@@ -208,12 +212,15 @@ func clientGone(ctx context.Context) bool {
 // textContentType is the Prometheus text format 0.0.4.
 const textContentType = source.ContentTypeText
 
-// contentTypeOr is ct, or the text format when a source gave none.
+// contentTypeOr is ct, or the text format when a source gave none or one
+// that names no exposition format (application/octet-stream, text/html):
+// the body is then read as text, as Prometheus reads it with
+// fallback_scrape_protocol = PrometheusText0.0.4 and exporter_exporter does.
 func contentTypeOr(ct string) string {
-	if ct == "" {
+	if exposition.FormatOf(ct) == exposition.Unknown {
 		return textContentType
 	}
-	return ct
+	return cmp.Or(ct, textContentType)
 }
 
 // bodyBuffers recycles the buffers scrapes read bodies into. A source's

@@ -114,6 +114,7 @@ func gatewayOptions(web gateway.WebConfig) (gateway.Options, error) {
 		MaxConcurrentScrapes: web.MaxConcurrentScrapes,
 		DefaultModule:        web.DefaultModule,
 		ExternalAddress:      web.ExternalAddress,
+		MaxInflightBytes:     int64(web.MaxInflightBytes),
 	}
 	for _, n := range web.AllowNetworks {
 		p, err := netip.ParsePrefix(n)

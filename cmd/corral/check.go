@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/urfave/cli/v2"
 
 	"github.com/corral-metrics/corral/gateway"
@@ -34,10 +33,8 @@ func check(c *cli.Context) error {
 // config file, the bearer token, the sources' files.
 func checkBuild(cfg *Config) error {
 	var errs []error
-	if f := cfg.Web.WebConfigFile; f != "" {
-		if err := web.Validate(f); err != nil {
-			errs = append(errs, fmt.Errorf("%s: web.web_config_file: %s: %w", cfg.where("web"), f, err))
-		}
+	if err := gateway.CheckWebConfig(cfg.Web.WebConfigFile, cfg.Web.BearerTokenFile != ""); err != nil {
+		errs = append(errs, fmt.Errorf("%s: web.web_config_file: %w", cfg.where("web"), err))
 	}
 	if _, err := gatewayOptions(cfg.Web); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", cfg.where("web"), err))

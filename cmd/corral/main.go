@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/oklog/run"
@@ -53,6 +54,13 @@ func serve(c *cli.Context) error {
 		return cli.Exit(err.Error(), 1)
 	}
 
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit keeps the heap near what is live rather than twice
+		// it: the bodies in flight stay within max_inflight_bytes, and
+		// 64 MiB is ample for the rest of corral.
+		debug.SetMemoryLimit(int64(cfg.Web.MaxInflightBytes) + 64<<20)
+	}
+
 	build := buildInfo()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(logs.Dropped())
@@ -86,6 +94,9 @@ func serve(c *cli.Context) error {
 		},
 	}}
 	opts, err := gatewayOptions(cfg.Web)
+	if err == nil {
+		err = gateway.CheckWebConfig(cfg.Web.WebConfigFile, cfg.Web.BearerTokenFile != "")
+	}
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
