@@ -1,0 +1,138 @@
+package exposition
+
+import (
+	"fmt"
+	"slices"
+)
+
+// mfam is one family of the merged output.
+type mfam struct {
+	name   []byte // as written: escaped per the output's scheme
+	quoted bool   // name must be written quoted (allow-utf-8)
+	typ    Type
+	help   []byte
+	parts  []part
+}
+
+type part struct {
+	src *source
+	fam int32
+}
+
+// collect joins the families of every good source by output name, in source
+// order, leaving out those whose type conflicts.
+func (m *merger) collect() {
+	clear(m.byName)
+	for _, s := range m.srcs {
+		if s.err != nil {
+			continue
+		}
+		for fi := range s.sc.fams {
+			f := &s.sc.fams[fi]
+			if f.n == 0 {
+				continue
+			}
+			name, quoted := m.outName(s.sc, f)
+			if f.typ == GaugeHistogram {
+				m.conflict(s, name, "gauge histogram cannot be written as text 0.0.4")
+				continue
+			}
+			if Synthetic(string(name)) {
+				m.conflict(s, name, "name reserved for corral's per-source metrics")
+				continue
+			}
+			typ := f.typ.text()
+			mi, ok := m.byName[string(name)]
+			if !ok {
+				mi = int32(len(m.fams))
+				m.byName[string(name)] = mi
+				m.fams = slices.Grow(m.fams, 1)[:len(m.fams)+1]
+				m.fams[mi].name, m.fams[mi].quoted, m.fams[mi].typ = name, quoted, typ
+			}
+			mf := &m.fams[mi]
+			if mf.typ != typ {
+				m.conflict(s, name, fmt.Sprintf("type %s conflicts with type %s of an earlier source", typ, mf.typ))
+				continue
+			}
+			if mf.help == nil && f.hasHelp && !f.help.empty() {
+				mf.help = s.sc.body[f.help.lo:f.help.hi]
+			}
+			mf.parts = append(mf.parts, part{s, int32(fi)})
+		}
+	}
+	// A family named like a member of a summary or histogram (foo_count
+	// beside summary foo) cannot follow it in one text exposition.
+	for i := range m.fams {
+		mf := &m.fams[i]
+		mem := memberOf(mf.name)
+		if mem != memberSum && mem != memberCount && mem != memberBucket {
+			continue
+		}
+		base, ok := m.byName[string(mf.name[:len(mf.name)-len(memberSuffixes[mem])])]
+		if !ok || !allowed(m.fams[base].typ, mem, false) || len(m.fams[base].parts) == 0 {
+			continue
+		}
+		for _, p := range mf.parts {
+			m.conflict(p.src, mf.name, fmt.Sprintf("collides with the series of %s %q", m.fams[base].typ, m.fams[base].name))
+		}
+		mf.parts = mf.parts[:0]
+	}
+}
+
+func (m *merger) conflict(s *source, family []byte, reason string) {
+	m.report.Conflicts = append(m.report.Conflicts, Conflict{Source: s.in.Name, Family: string(family), Reason: reason})
+}
+
+// plan marks the samples left out (OpenMetrics _created lines and
+// duplicates) and counts what every source contributes. A duplicate is a
+// sample of the same source and family with the same name and label set,
+// found by hash in a table cleared per family and verified.
+func (m *merger) plan() {
+	for i := range m.fams {
+		for _, p := range m.fams[i].parts {
+			s := p.src
+			f := &s.sc.fams[p.fam]
+			if f.n == 0 {
+				continue
+			}
+			s.planned++
+			if s.sc.memo.current && s.sc.memo.distinct {
+				// The memo's series, which had no duplicates (nor
+				// OpenMetrics _created samples: text only).
+				s.samples += int(f.n)
+				continue
+			}
+			m.seen.reset(int(f.n))
+			for k := f.first; k <= f.last; k++ {
+				smp := &s.sc.samples[k]
+				if smp.fam != p.fam {
+					continue
+				}
+				if smp.flags&flagCreated != 0 {
+					smp.flags |= flagDrop
+					continue
+				}
+				if f.n > 1 && !m.seen.add(smp.hash, k, func(prev int32) bool { return m.sameSeries(s, prev, k) }) {
+					smp.flags |= flagDrop
+					s.dups++
+					continue
+				}
+				s.samples++
+			}
+		}
+	}
+	for _, s := range m.srcs {
+		if s.err != nil || !s.sc.memo.current || s.sc.memo.distinct {
+			continue
+		}
+		// No duplicates in a body all of whose families were merged: none
+		// in the next that repeats it line for line either.
+		nonEmpty := 0
+		for i := range s.sc.fams {
+			if s.sc.fams[i].n > 0 {
+				nonEmpty++
+			}
+		}
+		s.sc.memo.distinct = s.dups == 0 && s.planned == nonEmpty
+	}
+}

@@ -1,0 +1,158 @@
+package exposition
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+)
+
+// source is one input during a merge.
+type source struct {
+	in       *Input
+	idx      int
+	sc       *scanner // own, or the Input's Receiver's while a merge uses it
+	own      *scanner
+	conv     bytes.Buffer // a protobuf body written as text
+	injected []byte       // label="value",... added to every series
+	closing  []byte       // what follows a sample's own labels: ",<injected>} " or "} "
+	reserved [][]byte     // label names that are renamed exported_*
+	err      error
+	samples  int
+	dups     int
+	planned  int // families with samples in the merge
+}
+
+// prepare scans every input; text decides whether protobuf input is turned
+// into text (the text path) or left for the decoder. Inputs are scanned in
+// parallel when there is more than one worth it.
+func (m *merger) prepare(inputs []Input, text bool) {
+	for len(m.srcs) < len(inputs) {
+		sc := newScanner()
+		m.srcs = append(m.srcs, &source{sc: sc, own: sc})
+	}
+	m.srcs = m.srcs[:len(inputs)]
+	big := 0
+	for i := range inputs {
+		s := m.srcs[i]
+		in := &inputs[i]
+		s.in, s.idx, s.err, s.samples, s.dups, s.planned = in, i, in.Err, 0, 0, 0
+		s.injected, s.reserved = injection(s.injected[:0], s.reserved[:0], m.opts.Label, in)
+		s.closing = append(s.closing[:0], ',')
+		if len(s.injected) == 0 {
+			s.closing = s.closing[:0]
+		}
+		s.closing = append(append(s.closing, s.injected...), "} "...)
+		if s.err == nil && len(in.Body) >= parallelScan {
+			big++
+		}
+	}
+	if big > 1 {
+		var wg sync.WaitGroup
+		for _, s := range m.srcs {
+			if s.err == nil && len(s.in.Body) >= parallelScan {
+				wg.Go(func() { s.scan(text) })
+			}
+		}
+		for _, s := range m.srcs {
+			if s.err == nil && len(s.in.Body) < parallelScan {
+				s.scan(text)
+			}
+		}
+		wg.Wait()
+	} else {
+		for _, s := range m.srcs {
+			if s.err == nil {
+				s.scan(text)
+			}
+		}
+	}
+	sort.Slice(m.srcs, func(a, b int) bool { return m.srcs[a].in.Name < m.srcs[b].in.Name })
+}
+
+// parallelScan is the body size from which a source is scanned in a
+// goroutine of its own.
+const parallelScan = 32 << 10
+
+// scan reads the source's body, setting s.err when it is invalid.
+func (s *source) scan(text bool) {
+	in := s.in
+	s.sc.hashing = true
+	body, om := in.Body, false
+	if r := in.Received; r.Scanned() && r.sc.hashing && r.sc.om == (FormatOf(in.ContentType) == OpenMetrics) &&
+		len(r.sc.body) == len(in.Body) && slices.EqualFunc(r.sc.reserved, s.reserved, bytes.Equal) {
+		s.sc = r.sc // scanned while received
+		if err := r.Finish(in.Body); err != nil {
+			s.err = fmt.Errorf("invalid exposition: %w", err)
+		}
+		return
+	}
+	switch FormatOf(in.ContentType) {
+	case Text:
+	case OpenMetrics:
+		om = true
+	case Protobuf:
+		if !text {
+			return // decoded later, as it is
+		}
+		if err := protoToText(&s.conv, in.Body); err != nil {
+			s.err = fmt.Errorf("invalid exposition: %w", err)
+			return
+		}
+		body = s.conv.Bytes()
+	default:
+		s.err = fmt.Errorf("invalid exposition: unsupported content type %q", in.ContentType)
+		return
+	}
+	if err := s.sc.scan(body, om, s.reserved); err != nil {
+		s.err = fmt.Errorf("invalid exposition: %w", err)
+	}
+}
+
+// injection formats the labels added to a source's series and lists the
+// names a series must not keep.
+func injection(dst []byte, reserved [][]byte, label string, in *Input) ([]byte, [][]byte) {
+	if label == "" {
+		return dst, reserved // toText: the source as it is
+	}
+	dst = appendLabel(dst, label, in.Name)
+	reserved = append(reserved, []byte(label))
+	keys := make([]string, 0, len(in.Labels))
+	for k := range in.Labels {
+		if k != label {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		dst = append(dst, ',')
+		dst = appendLabel(dst, k, in.Labels[k])
+		reserved = append(reserved, []byte(k))
+	}
+	return dst, reserved
+}
+
+func appendLabel(dst []byte, name, value string) []byte {
+	dst = append(dst, name...)
+	dst = append(dst, '=', '"')
+	dst = appendEscaped(dst, value)
+	return append(dst, '"')
+}
+
+// appendEscaped escapes a label value for the text format.
+func appendEscaped(dst []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		case '"':
+			dst = append(dst, '\\', '"')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
