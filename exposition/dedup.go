@@ -59,7 +59,7 @@ func (d *dedup) add(h uint64, k int32, same func(prev int32) bool) bool {
 }
 
 // sameSeries compares two samples of one source by name and label set.
-func (m *merger) sameSeries(s *source, a, b int32) bool {
+func (m *merger) sameSeries(s *origin, a, b int32) bool {
 	sa, sb := &s.sc.samples[a], &s.sc.samples[b]
 	body := s.sc.body
 	if sa.member != sb.member || sa.fam != sb.fam {

@@ -56,11 +56,11 @@ type Conflict struct {
 type merger struct {
 	opts    Options
 	scheme  model.EscapingScheme
-	srcs    []*source
+	srcs    []*origin
 	fams    []mfam
 	byName  map[string]int32
 	seen    dedup
-	synth   source
+	synth   origin
 	synthB  bytes.Buffer
 	w       io.Writer
 	out     []byte // written to w whenever it passes flushSize
@@ -76,7 +76,7 @@ var mergers = sync.Pool{New: func() any {
 	return &merger{
 		byName: map[string]int32{},
 		out:    make([]byte, 0, flushSize+64<<10),
-		synth:  source{sc: newScanner()},
+		synth:  origin{sc: newScanner()},
 	}
 }}
 

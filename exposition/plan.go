@@ -15,7 +15,7 @@ type mfam struct {
 }
 
 type part struct {
-	src *source
+	src *origin
 	fam int32
 }
 
@@ -79,7 +79,7 @@ func (m *merger) collect() {
 	}
 }
 
-func (m *merger) conflict(s *source, family []byte, reason string) {
+func (m *merger) conflict(s *origin, family []byte, reason string) {
 	m.report.Conflicts = append(m.report.Conflicts, Conflict{Source: s.in.Name, Family: string(family), Reason: reason})
 }
 

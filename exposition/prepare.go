@@ -3,13 +3,12 @@ package exposition
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"sort"
 	"sync"
 )
 
-// source is one input during a merge.
-type source struct {
+// origin is one input during a merge: where its series come from.
+type origin struct {
 	in       *Input
 	idx      int
 	sc       *scanner // own, or the Input's Receiver's while a merge uses it
@@ -30,7 +29,7 @@ type source struct {
 func (m *merger) prepare(inputs []Input, text bool) {
 	for len(m.srcs) < len(inputs) {
 		sc := newScanner()
-		m.srcs = append(m.srcs, &source{sc: sc, own: sc})
+		m.srcs = append(m.srcs, &origin{sc: sc, own: sc})
 	}
 	m.srcs = m.srcs[:len(inputs)]
 	big := 0
@@ -38,7 +37,12 @@ func (m *merger) prepare(inputs []Input, text bool) {
 		s := m.srcs[i]
 		in := &inputs[i]
 		s.in, s.idx, s.err, s.samples, s.dups, s.planned = in, i, in.Err, 0, 0, 0
-		s.injected, s.reserved = injection(s.injected[:0], s.reserved[:0], m.opts.Label, in)
+		if r := in.Received; r.forMerge() {
+			// The labels the scan was made for: one computation for both.
+			s.injected, s.reserved = append(s.injected[:0], r.injected...), append(s.reserved[:0], r.reserved...)
+		} else {
+			s.injected, s.reserved = injection(s.injected[:0], s.reserved[:0], m.opts.Label, in)
+		}
 		s.closing = append(s.closing[:0], ',')
 		if len(s.injected) == 0 {
 			s.closing = s.closing[:0]
@@ -76,15 +80,16 @@ func (m *merger) prepare(inputs []Input, text bool) {
 const parallelScan = 32 << 10
 
 // scan reads the source's body, setting s.err when it is invalid.
-func (s *source) scan(text bool) {
+func (s *origin) scan(text bool) {
 	in := s.in
 	s.sc.hashing = true
 	body, om := in.Body, false
-	if r := in.Received; r.Scanned() && r.sc.hashing && r.sc.om == (FormatOf(in.ContentType) == OpenMetrics) &&
-		len(r.sc.body) == len(in.Body) && slices.EqualFunc(r.sc.reserved, s.reserved, bytes.Equal) {
-		s.sc = r.sc // scanned while received
-		if err := r.Finish(in.Body); err != nil {
-			s.err = fmt.Errorf("invalid exposition: %w", err)
+	if r := in.Received; r.forMerge() && r.Scanned() {
+		// Scanned while received, with this source's labels: the scan is
+		// of the very bytes it holds, which the merge writes from.
+		s.sc = r.sc
+		if r.err != nil {
+			s.err = fmt.Errorf("invalid exposition: %w", r.err)
 		}
 		return
 	}

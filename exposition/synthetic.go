@@ -24,7 +24,7 @@ func (m *merger) synthesize() {
 	b := &m.synthB
 	b.Reset()
 	label := m.opts.Label
-	write := func(name, help string, value func(s *source) []byte) {
+	write := func(name, help string, value func(s *origin) []byte) {
 		fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name)
 		for _, s := range m.srcs {
 			b.WriteString(name)
@@ -35,13 +35,13 @@ func (m *merger) synthesize() {
 			b.WriteByte('\n')
 		}
 	}
-	write(samplesFamily, "Samples the source contributed to this merged scrape.", func(s *source) []byte {
+	write(samplesFamily, "Samples the source contributed to this merged scrape.", func(s *origin) []byte {
 		return strconv.AppendInt(m.num[:0], int64(s.samples), 10)
 	})
-	write(durationFamily, "How long the source took to scrape for this merged scrape.", func(s *source) []byte {
+	write(durationFamily, "How long the source took to scrape for this merged scrape.", func(s *origin) []byte {
 		return strconv.AppendFloat(m.num[:0], s.in.Duration.Seconds(), 'g', -1, 64)
 	})
-	write(upFamily, "1 if the source was scraped and its exposition was valid, else 0.", func(s *source) []byte {
+	write(upFamily, "1 if the source was scraped and its exposition was valid, else 0.", func(s *origin) []byte {
 		if s.err != nil {
 			return append(m.num[:0], '0')
 		}

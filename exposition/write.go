@@ -124,7 +124,7 @@ func (m *merger) appendName(out, name []byte, quoted bool) []byte {
 
 // writeSlow writes a sample whose names must be escaped or renamed, or whose
 // timestamp must be converted.
-func (m *merger) writeSlow(s *source, mf *mfam, smp *sample) {
+func (m *merger) writeSlow(s *origin, mf *mfam, smp *sample) {
 	out := m.out
 	body := s.sc.body
 	name := append(m.famName[:0], mf.name...)
@@ -185,7 +185,7 @@ func (m *merger) writeSlow(s *source, mf *mfam, smp *sample) {
 
 // taken tells whether label name ln of pair i must be renamed: it is one the
 // merge injects, or, once renamed, another label of the series has it.
-func (m *merger) taken(ln []byte, s *source, i int) bool {
+func (m *merger) taken(ln []byte, s *origin, i int) bool {
 	for _, r := range s.reserved {
 		if bytes.Equal(r, ln) {
 			return true
