@@ -62,6 +62,7 @@ type merger struct {
 	seen    dedup
 	synth   origin
 	synthB  bytes.Buffer
+	scratch bytes.Buffer // one family's part as text, for the decoded encoder
 	w       io.Writer
 	out     []byte // written to w whenever it passes flushSize
 	werr    error
@@ -92,17 +93,20 @@ func Merge(w io.Writer, opts Options, inputs []Input) (Report, error) {
 	if opts.Label == "" {
 		opts.Label = "exporter"
 	}
-	if opts.Format.FormatType() != expfmt.TypeTextPlain {
-		return mergeDecoded(w, opts, inputs)
-	}
 	m := mergers.Get().(*merger)
 	defer m.release()
 	m.opts, m.scheme = opts, opts.Format.ToEscapingScheme()
-	m.prepare(inputs, true)
+	decoded := opts.Format.FormatType() != expfmt.TypeTextPlain
+	m.prepare(inputs, decoded)
 	m.collect()
 	m.plan()
 	m.synthesize()
-	err := m.write(w)
+	var err error
+	if decoded {
+		err = m.encode(w)
+	} else {
+		err = m.write(w)
+	}
 	return m.finish(inputs), err
 }
 
@@ -112,7 +116,7 @@ func (m *merger) release() {
 		m.out = make([]byte, 0, flushSize+64<<10)
 	}
 	for _, s := range m.srcs {
-		s.in, s.err, s.sc = nil, nil, s.own
+		s.in, s.err, s.sc, s.proto = nil, nil, s.own, nil
 		s.sc.reset(nil, false, nil)
 		if s.conv.Cap() > 64<<20 {
 			s.conv = bytes.Buffer{}

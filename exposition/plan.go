@@ -1,8 +1,11 @@
 package exposition
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
+
+	"github.com/prometheus/common/expfmt"
 )
 
 // mfam is one family of the merged output.
@@ -74,6 +77,34 @@ func (m *merger) collect() {
 		}
 		for _, p := range mf.parts {
 			m.conflict(p.src, mf.name, fmt.Sprintf("collides with the series of %s %q", m.fams[base].typ, m.fams[base].name))
+		}
+		mf.parts = mf.parts[:0]
+	}
+	if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
+		m.openMetricsNames()
+	}
+}
+
+// openMetricsNames leaves out the counters whose OpenMetrics names meet
+// another family's: OpenMetrics names counter X_total as X, and writes the
+// samples of a counter X as X_total.
+func (m *merger) openMetricsNames() {
+	for i := range m.fams {
+		mf := &m.fams[i]
+		if mf.typ != Counter || len(mf.parts) == 0 {
+			continue
+		}
+		other, reason := "", ""
+		if base, ok := bytes.CutSuffix(mf.name, []byte("_total")); ok {
+			other, reason = string(base), "its OpenMetrics name collides with family %q"
+		} else {
+			other, reason = string(mf.name)+"_total", "its OpenMetrics samples collide with family %q"
+		}
+		if oi, ok := m.byName[other]; !ok || len(m.fams[oi].parts) == 0 {
+			continue
+		}
+		for _, p := range mf.parts {
+			m.conflict(p.src, mf.name, fmt.Sprintf(reason, other))
 		}
 		mf.parts = mf.parts[:0]
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // origin is one input during a merge: where its series come from.
@@ -13,20 +15,21 @@ type origin struct {
 	idx      int
 	sc       *scanner // own, or the Input's Receiver's while a merge uses it
 	own      *scanner
-	conv     bytes.Buffer // a protobuf body written as text
-	injected []byte       // label="value",... added to every series
-	closing  []byte       // what follows a sample's own labels: ",<injected>} " or "} "
-	reserved [][]byte     // label names that are renamed exported_*
+	conv     bytes.Buffer        // a protobuf body written as text
+	injected []byte              // label="value",... added to every series
+	closing  []byte              // what follows a sample's own labels: ",<injected>} " or "} "
+	reserved [][]byte            // label names that are renamed exported_*
+	proto    []*dto.MetricFamily // a protobuf body's messages, for the decoded encoder
 	err      error
 	samples  int
 	dups     int
 	planned  int // families with samples in the merge
 }
 
-// prepare scans every input; text decides whether protobuf input is turned
-// into text (the text path) or left for the decoder. Inputs are scanned in
+// prepare scans every input, protobuf written as text first; keep keeps
+// protobuf messages too, for the decoded encoder. Inputs are scanned in
 // parallel when there is more than one worth it.
-func (m *merger) prepare(inputs []Input, text bool) {
+func (m *merger) prepare(inputs []Input, keep bool) {
 	for len(m.srcs) < len(inputs) {
 		sc := newScanner()
 		m.srcs = append(m.srcs, &origin{sc: sc, own: sc})
@@ -56,19 +59,19 @@ func (m *merger) prepare(inputs []Input, text bool) {
 		var wg sync.WaitGroup
 		for _, s := range m.srcs {
 			if s.err == nil && len(s.in.Body) >= parallelScan {
-				wg.Go(func() { s.scan(text) })
+				wg.Go(func() { s.scan(keep) })
 			}
 		}
 		for _, s := range m.srcs {
 			if s.err == nil && len(s.in.Body) < parallelScan {
-				s.scan(text)
+				s.scan(keep)
 			}
 		}
 		wg.Wait()
 	} else {
 		for _, s := range m.srcs {
 			if s.err == nil {
-				s.scan(text)
+				s.scan(keep)
 			}
 		}
 	}
@@ -80,7 +83,7 @@ func (m *merger) prepare(inputs []Input, text bool) {
 const parallelScan = 32 << 10
 
 // scan reads the source's body, setting s.err when it is invalid.
-func (s *origin) scan(text bool) {
+func (s *origin) scan(keep bool) {
 	in := s.in
 	s.sc.hashing = true
 	body, om := in.Body, false
@@ -98,10 +101,8 @@ func (s *origin) scan(text bool) {
 	case OpenMetrics:
 		om = true
 	case Protobuf:
-		if !text {
-			return // decoded later, as it is
-		}
-		if err := protoToText(&s.conv, in.Body); err != nil {
+		var err error
+		if s.proto, err = protoToText(&s.conv, in.Body, keep); err != nil {
 			s.err = fmt.Errorf("invalid exposition: %w", err)
 			return
 		}
@@ -119,7 +120,7 @@ func (s *origin) scan(text bool) {
 // names a series must not keep.
 func injection(dst []byte, reserved [][]byte, label string, in *Input) ([]byte, [][]byte) {
 	if label == "" {
-		return dst, reserved // toText: the source as it is
+		return dst, reserved // no merge label: the source as it is
 	}
 	dst = appendLabel(dst, label, in.Name)
 	reserved = append(reserved, []byte(label))

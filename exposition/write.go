@@ -34,6 +34,17 @@ func (m *merger) writeFamily(mf *mfam) {
 	if len(mf.parts) == 0 {
 		return
 	}
+	m.writeHeader(mf)
+	for _, p := range mf.parts {
+		m.writePart(mf, p)
+	}
+	if len(m.out) >= flushSize {
+		m.flush()
+	}
+}
+
+// writeHeader writes a family's HELP and TYPE lines.
+func (m *merger) writeHeader(mf *mfam) {
 	out := m.out
 	if len(mf.help) > 0 {
 		out = append(out, "# HELP "...)
@@ -50,13 +61,15 @@ func (m *merger) writeFamily(mf *mfam) {
 	out = m.appendName(out, mf.name, mf.quoted)
 	out = append(out, ' ')
 	out = append(out, mf.typ.String()...)
-	out = append(out, '\n')
-	for _, p := range mf.parts {
-		s := p.src
-		f := &s.sc.fams[p.fam]
-		if f.n == 0 {
-			continue
-		}
+	m.out = append(out, '\n')
+}
+
+// writePart writes the samples one source contributes to a family.
+func (m *merger) writePart(mf *mfam, p part) {
+	out := m.out
+	s := p.src
+	f := &s.sc.fams[p.fam]
+	if f.n > 0 {
 		body := s.sc.body
 		injected := s.injected
 		fast := !mf.quoted && bytes.Equal(f.name, mf.name)
@@ -108,9 +121,6 @@ func (m *merger) writeFamily(mf *mfam) {
 		}
 	}
 	m.out = out
-	if len(m.out) >= flushSize {
-		m.flush()
-	}
 }
 
 func (m *merger) appendName(out, name []byte, quoted bool) []byte {
