@@ -4,12 +4,6 @@ import (
 	"bytes"
 )
 
-type labelPair struct {
-	name   []byte
-	quoted bool
-	value  span // raw, still escaped
-}
-
 // dedup is an open-addressing set of sample hashes, reused across
 // families and scrapes: a generation number empties it without clearing.
 type dedup struct {
@@ -58,22 +52,39 @@ func (d *dedup) add(h uint64, k int32, same func(prev int32) bool) bool {
 	}
 }
 
-// sameSeries compares two samples of one source by name and label set.
-func (m *merger) sameSeries(s *origin, a, b int32) bool {
+// sameSeries compares two samples of one source and one merged family by
+// the name and label set they are written with.
+func (m *merger) sameSeries(s *origin, mf *mfam, a, b int32) bool {
 	sa, sb := &s.sc.samples[a], &s.sc.samples[b]
 	body := s.sc.body
-	if sa.member != sb.member || sa.fam != sb.fam {
-		return false
+	if m.renamed(s, mf, sa) || m.renamed(s, mf, sb) {
+		m.names[0] = m.outSampleName(m.names[0][:0], mf, sa)
+		m.names[1] = m.outSampleName(m.names[1][:0], mf, sb)
+		if !bytes.Equal(m.names[0], m.names[1]) {
+			return false
+		}
+		m.pairs, _ = m.outLabels(m.pairs[:0], s, sa)
+		m.pairs2, _ = m.outLabels(m.pairs2[:0], s, sb)
+	} else {
+		if sa.member != sb.member || sa.fam != sb.fam {
+			return false
+		}
+		m.pairs = s.sc.appendLabels(m.pairs[:0], sa.labels)
+		m.pairs2 = s.sc.appendLabels(m.pairs2[:0], sb.labels)
+		for i := range m.pairs {
+			m.pairs[i].out = m.pairs[i].name
+		}
+		for i := range m.pairs2 {
+			m.pairs2[i].out = m.pairs2[i].name
+		}
 	}
-	m.pairs = s.sc.appendLabels(m.pairs[:0], sa.labels)
-	m.pairs2 = s.sc.appendLabels(m.pairs2[:0], sb.labels)
 	if len(m.pairs) != len(m.pairs2) {
 		return false
 	}
 	for _, x := range m.pairs {
 		found := false
 		for _, y := range m.pairs2 {
-			if bytes.Equal(x.name, y.name) && bytes.Equal(body[x.value.lo:x.value.hi], body[y.value.lo:y.value.hi]) {
+			if bytes.Equal(x.out, y.out) && bytes.Equal(body[x.value.lo:x.value.hi], body[y.value.lo:y.value.hi]) {
 				found = true
 				break
 			}

@@ -71,6 +71,7 @@ type merger struct {
 	pairs2  []labelPair
 	report  Report
 	famName []byte
+	names   [2][]byte // sample names, for sameSeries
 }
 
 var mergers = sync.Pool{New: func() any {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // mfam is one family of the merged output.
@@ -120,36 +121,23 @@ func (m *merger) conflict(s *origin, family []byte, reason string) {
 // found by hash in a table cleared per family and verified.
 func (m *merger) plan() {
 	for i := range m.fams {
-		for _, p := range m.fams[i].parts {
-			s := p.src
-			f := &s.sc.fams[p.fam]
-			if f.n == 0 {
-				continue
+		mf := &m.fams[i]
+		if m.scheme != model.NoEscaping {
+			m.escapable(mf)
+		}
+		// The parts of one source (families whose names meet once
+		// escaped) are deduplicated together.
+		for lo := 0; lo < len(mf.parts); {
+			s := mf.parts[lo].src
+			hi, n := lo, 0
+			for ; hi < len(mf.parts) && mf.parts[hi].src == s; hi++ {
+				n += int(s.sc.fams[mf.parts[hi].fam].n)
 			}
-			s.planned++
-			if s.sc.memo.current && s.sc.memo.distinct {
-				// The memo's series, which had no duplicates (nor
-				// OpenMetrics _created samples: text only).
-				s.samples += int(f.n)
-				continue
+			m.seen.reset(n)
+			for _, p := range mf.parts[lo:hi] {
+				m.planPart(mf, p, n)
 			}
-			m.seen.reset(int(f.n))
-			for k := f.first; k <= f.last; k++ {
-				smp := &s.sc.samples[k]
-				if smp.fam != p.fam {
-					continue
-				}
-				if smp.flags&flagCreated != 0 {
-					smp.flags |= flagDrop
-					continue
-				}
-				if f.n > 1 && !m.seen.add(smp.hash, k, func(prev int32) bool { return m.sameSeries(s, prev, k) }) {
-					smp.flags |= flagDrop
-					s.dups++
-					continue
-				}
-				s.samples++
-			}
+			lo = hi
 		}
 	}
 	for _, s := range m.srcs {
@@ -164,6 +152,65 @@ func (m *merger) plan() {
 				nonEmpty++
 			}
 		}
-		s.sc.memo.distinct = s.dups == 0 && s.planned == nonEmpty
+		s.sc.memo.distinct, s.sc.memo.scheme = s.dups == 0 && s.planned == nonEmpty, m.scheme
 	}
+}
+
+// planPart marks the samples of part p left out of family mf: OpenMetrics
+// _created samples, and duplicates of the source's series in mf, of which
+// it has n samples in all.
+func (m *merger) planPart(mf *mfam, p part, n int) {
+	s := p.src
+	f := &s.sc.fams[p.fam]
+	if f.n == 0 {
+		return
+	}
+	s.planned++
+	if s.sc.memo.current && s.sc.memo.distinct && s.sc.memo.scheme == m.scheme {
+		// The memo's series, which had no duplicates (nor OpenMetrics
+		// _created samples: text only).
+		s.samples += int(f.n)
+		return
+	}
+	for k := f.first; k <= f.last; k++ {
+		smp := &s.sc.samples[k]
+		if smp.fam != p.fam {
+			continue
+		}
+		if smp.flags&flagCreated != 0 {
+			smp.flags |= flagDrop
+			continue
+		}
+		h := smp.hash
+		if m.renamed(s, mf, smp) {
+			h = m.outHash(s, mf, smp)
+		}
+		if n > 1 && !m.seen.add(h, k, func(prev int32) bool { return m.sameSeries(s, mf, prev, k) }) {
+			smp.flags |= flagDrop
+			s.dups++
+			continue
+		}
+		s.samples++
+	}
+}
+
+// escapable leaves out of mf, for its source, a part with a series whose
+// label names are the same once escaped per the output's scheme.
+func (m *merger) escapable(mf *mfam) {
+	mf.parts = slices.DeleteFunc(mf.parts, func(p part) bool {
+		s := p.src
+		f := &s.sc.fams[p.fam]
+		for k := f.first; f.n > 0 && k <= f.last; k++ {
+			smp := &s.sc.samples[k]
+			if smp.fam != p.fam || smp.flags&flagQuoted == 0 {
+				continue
+			}
+			var ok bool
+			if m.pairs, ok = m.outLabels(m.pairs[:0], s, smp); !ok {
+				m.conflict(s, mf.name, fmt.Sprintf("label names of series %s are the same once escaped", clip(s.sc.body[smp.name.lo:smp.value.lo])))
+				return true
+			}
+		}
+		return false
+	})
 }

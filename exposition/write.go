@@ -5,8 +5,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-
-	"github.com/prometheus/common/model"
 )
 
 // write writes the planned families to w, sorted by name.
@@ -137,14 +135,9 @@ func (m *merger) appendName(out, name []byte, quoted bool) []byte {
 func (m *merger) writeSlow(s *origin, mf *mfam, smp *sample) {
 	out := m.out
 	body := s.sc.body
-	name := append(m.famName[:0], mf.name...)
-	switch smp.member {
-	case memberExact, memberTotal, memberInfo:
-	default:
-		name = append(name, memberSuffixes[smp.member]...)
-	}
+	name := m.outSampleName(m.famName[:0], mf, smp)
 	m.famName = name
-	m.pairs = s.sc.appendLabels(m.pairs[:0], smp.labels)
+	m.pairs, _ = m.outLabels(m.pairs[:0], s, smp)
 	if mf.quoted {
 		out = append(out, '{')
 		out = m.appendName(out, name, true)
@@ -159,16 +152,10 @@ func (m *merger) writeSlow(s *origin, mf *mfam, smp *sample) {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		ln := p.name
-		for m.taken(ln, s, i) {
-			ln = append([]byte("exported_"), ln...)
-		}
-		if legacyName(ln) && !bytes.ContainsRune(ln, ':') {
+		if ln := p.out; legacyName(ln) && !bytes.ContainsRune(ln, ':') {
 			out = append(out, ln...)
-		} else if m.scheme == model.NoEscaping {
-			out = m.appendName(out, ln, true)
 		} else {
-			out = appendEscapedLabel(out, ln, m.scheme)
+			out = m.appendName(out, ln, true) // allow-utf-8: the rest is escaped
 		}
 		out = append(out, `="`...)
 		out = append(out, body[p.value.lo:p.value.hi]...)
@@ -191,23 +178,4 @@ func (m *merger) writeSlow(s *origin, mf *mfam, smp *sample) {
 		}
 	}
 	m.out = append(out, '\n')
-}
-
-// taken tells whether label name ln of pair i must be renamed: it is one the
-// merge injects, or, once renamed, another label of the series has it.
-func (m *merger) taken(ln []byte, s *origin, i int) bool {
-	for _, r := range s.reserved {
-		if bytes.Equal(r, ln) {
-			return true
-		}
-	}
-	if bytes.Equal(ln, m.pairs[i].name) {
-		return false
-	}
-	for j, p := range m.pairs {
-		if j != i && bytes.Equal(p.name, ln) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,0 +1,124 @@
+package exposition
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// TestNoDuplicates: whatever one source's names become once escaped and
+// relabelled, no output, in any format and escaping scheme, carries a
+// label name twice in a series or one series twice.
+func TestNoDuplicates(t *testing.T) {
+	formats := []expfmt.Format{expfmt.FmtText, expfmt.FmtProtoDelim, expfmt.FmtOpenMetrics_1_0_0}
+	schemes := []model.EscapingScheme{model.UnderscoreEscaping, model.DotsEscaping, model.ValueEncodingEscaping, model.NoEscaping}
+	for _, tc := range []struct {
+		name, body string
+		labels     []string // the source's static labels
+	}{
+		{"label names the same once escaped", "m{\"a.b\"=\"1\",a_b=\"2\"} 1\n", nil},
+		{"metric names the same once escaped", "{\"a.b\"} 1\na_b 2\n", nil},
+		{"metric names the same once escaped, labelled", "{\"a.b\",x=\"1\"} 1\na_b{x=\"1\"} 2\na_b{x=\"2\"} 3\n", nil},
+		{"a renamed label meets a label", "m{a=\"1\"} 1\nm{exported_a=\"1\"} 2\n", []string{"a", "s"}},
+		{"renamed twice", "m{exported_exporter=\"x\",exporter=\"y\"} 1\n", []string{"exported_exporter", "s"}},
+		{"escaped to a static label", "m{\"my.env\"=\"x\"} 1\n", []string{"my_env", "prod"}},
+		{"escaped to the merge label", "m{\"exporter\"=\"x\"} 1\nm{exported_exporter=\"x\"} 2\n", nil},
+	} {
+		for _, format := range formats {
+			for _, scheme := range schemes {
+				what := fmt.Sprintf("%s, %s, %s", tc.name, FormatOf(string(format)), scheme)
+				in := Input{Name: "src", ContentType: ctText, Body: []byte(tc.body)}
+				for k := 0; k+1 < len(tc.labels); k += 2 {
+					in.Labels = map[string]string{tc.labels[k]: tc.labels[k+1]}
+				}
+				var out bytes.Buffer
+				rep, err := Merge(&out, Options{Label: "exporter", Format: format.WithEscapingScheme(scheme)}, []Input{in})
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				if !rep.Sources[0].Up {
+					t.Errorf("%s: source down: %v", what, rep.Sources[0].Err)
+				}
+				if dup := duplicate(t, format.WithEscapingScheme(scheme), out.Bytes()); dup != "" {
+					t.Errorf("%s: want no duplicates, have %s\n%s", what, dup, out.Bytes())
+				}
+			}
+		}
+	}
+}
+
+// duplicate names a series that out carries twice, or one with a label
+// name twice, or is empty.
+func duplicate(t *testing.T, format expfmt.Format, out []byte) string {
+	t.Helper()
+	var fams []*dto.MetricFamily
+	switch format.FormatType() {
+	case expfmt.TypeProtoDelim:
+		if err := decodeProto(out, func(mf *dto.MetricFamily) error {
+			fams = append(fams, mf)
+			return nil
+		}); err != nil {
+			t.Fatalf("protobuf output: %v", err)
+		}
+	case expfmt.TypeOpenMetrics:
+		if err := Validate(ctOM, out); err != nil {
+			return err.Error()
+		}
+		// Each sample line's name and label set, order aside.
+		seen := map[string]bool{}
+		for _, line := range strings.Split(string(out), "\n") {
+			if line == "" || line[0] == '#' {
+				continue
+			}
+			series, _, _ := strings.Cut(line, "} ")
+			name, labels, _ := strings.Cut(series, "{")
+			ls := strings.Split(labels, ",")
+			slices.Sort(ls)
+			key := name + "{" + strings.Join(ls, ",")
+			if seen[key] {
+				return line
+			}
+			seen[key] = true
+		}
+		return ""
+	default:
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		parsed, err := p.TextToMetricFamilies(bytes.NewReader(out))
+		if err != nil {
+			return err.Error()
+		}
+		if err := Validate(ctText, out); err != nil {
+			return err.Error()
+		}
+		for _, mf := range parsed {
+			fams = append(fams, mf)
+		}
+	}
+	seen := map[string]bool{}
+	for _, mf := range fams {
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			names := map[string]bool{}
+			for _, l := range m.GetLabel() {
+				if names[l.GetName()] {
+					return fmt.Sprintf("label %q twice in %s", l.GetName(), mf.GetName())
+				}
+				names[l.GetName()] = true
+				ls = append(ls, l.GetName()+"="+l.GetValue())
+			}
+			slices.Sort(ls)
+			key := mf.GetName() + "{" + strings.Join(ls, ",")
+			if seen[key] {
+				return key
+			}
+			seen[key] = true
+		}
+	}
+	return ""
+}
