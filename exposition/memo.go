@@ -45,9 +45,9 @@ type note struct {
 	at     int32 // the line's '#'
 	fam    int32
 	name   span // the family's name
-	help   span // a HELP line's text
+	help   span // a HELP line's text (nothing for a TYPE line)
 	hash   uint64
-	typ    Type // a TYPE line's type
+	typ    Type // a TYPE line's type (nothing for a HELP line)
 	isHelp bool
 	made   bool // the line made the family
 }
@@ -58,7 +58,13 @@ func (s *scanner) note(sharp int, name span, fi int32, made, quoted, isHelp bool
 		return
 	}
 	f := &s.fams[fi]
-	s.notes = append(s.notes, note{at: int32(sharp), fam: fi, name: name, help: f.help, hash: f.hash, typ: f.typ, isHelp: isHelp, made: made})
+	n := note{at: int32(sharp), fam: fi, name: name, hash: f.hash, isHelp: isHelp, made: made}
+	if isHelp {
+		n.help = f.help
+	} else {
+		n.typ = f.typ
+	}
+	s.notes = append(s.notes, n)
 }
 
 // replayNote does again, on the line at pos, what the memo's note n did on
