@@ -1,5 +1,7 @@
 package exposition
 
+import "bytes"
+
 // comment handles a line after its '#'.
 func (s *scanner) comment(i, end int) error {
 	b := s.body
@@ -71,6 +73,9 @@ func (s *scanner) comment(i, end int) error {
 	f := &s.fams[fi]
 	s.cur = fi
 	if isHelp {
+		if i == end && !s.om {
+			return nil // an empty HELP says nothing: expfmt takes another HELP after it
+		}
 		if f.hasHelp {
 			return s.errorf("second HELP line for metric name %q", name)
 		}
@@ -107,6 +112,9 @@ func (s *scanner) unit(i, end int) error {
 	}
 	if next >= end || b[next] != ' ' {
 		return s.errorf("UNIT line for %q without a unit", name)
+	}
+	if unit := b[next+1 : end]; len(unit) > 0 && (len(name) <= len(unit) || !bytes.HasSuffix(name, unit) || name[len(name)-len(unit)-1] != '_') {
+		return s.errorf("unit %q not a suffix of metric %q", unit, name)
 	}
 	fi, ok := s.byName[string(name)]
 	if !ok {

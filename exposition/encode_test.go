@@ -107,3 +107,48 @@ func TestDecodedAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenMetricsNeverCut: a histogram with counts OpenMetrics 1.0 cannot
+// carry (fractional, from text; float, from protobuf) is left out as a
+// conflict of its source, and the rest of the output is whole, to # EOF.
+func TestOpenMetricsNeverCut(t *testing.T) {
+	frac := "# TYPE h histogram\nh_bucket{le=\"1\"} 0.5\nh_bucket{le=\"+Inf\"} 1.5\nh_sum 1\nh_count 1.5\n# TYPE z gauge\nz 1\n"
+	var pb bytes.Buffer
+	if err := expfmt.NewEncoder(&pb, expfmt.FmtProtoDelim).Encode(&dto.MetricFamily{
+		Name: new("fh"), Type: dto.MetricType_HISTOGRAM.Enum(),
+		Metric: []*dto.Metric{{Histogram: &dto.Histogram{SampleCountFloat: new(2.5), SampleSum: new(1.0),
+			Schema: new(int32(0)), ZeroThreshold: new(0.001), ZeroCountFloat: new(0.5),
+			PositiveSpan: []*dto.BucketSpan{{Offset: new(int32(0)), Length: new(uint32(1))}}, PositiveCount: []float64{2}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	inputs := []Input{
+		{Name: "frac", ContentType: ctText, Body: []byte(frac)},
+		{Name: "float", ContentType: ctProto, Body: pb.Bytes()},
+		{Name: "whole", ContentType: ctText, Body: []byte("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n")},
+	}
+	for _, format := range []expfmt.Format{fmtOM, expfmt.FmtOpenMetrics_0_0_1} {
+		var out bytes.Buffer
+		rep, err := Merge(&out, Options{Label: "exporter", Format: format}, inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := out.String()
+		if !strings.HasSuffix(body, "# EOF\n") {
+			t.Fatalf("%s: output cut short:\n%s", format, body)
+		}
+		for _, want := range []string{`z{exporter="frac"} 1`, `h_count{exporter="whole"} 2`, `corral_source_up{exporter="float"} 1`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: want %s in the output:\n%s", format, want, body)
+			}
+		}
+		var conflicts []string
+		for _, c := range rep.Conflicts {
+			conflicts = append(conflicts, c.Source+"/"+c.Family)
+		}
+		if want := "[float/fh frac/h]"; fmt.Sprint(conflicts) != want {
+			t.Errorf("%s: conflicts: want %s, have %v", format, want, conflicts)
+		}
+		checkParses(t, format, out.Bytes())
+	}
+}

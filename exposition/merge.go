@@ -44,6 +44,11 @@ type SourceReport struct {
 	Err        error // why not: the scrape's error or the parse error
 	Samples    int   // samples written for it
 	Duplicates int   // samples left out because their series was already written
+	// Misshapen counts samples left out because their family's type cannot
+	// carry them, though Prometheus' text parser accepts them as series: a
+	// plain sample of a histogram, a bucket without le, a summary's sample
+	// without quantile.
+	Misshapen int
 }
 
 // Conflict is a family left out of the merge for one source.
@@ -137,7 +142,7 @@ func (m *merger) finish(inputs []Input) Report {
 	r := m.report
 	r.Sources = make([]SourceReport, len(inputs))
 	for _, s := range m.srcs {
-		r.Sources[s.idx] = SourceReport{Name: s.in.Name, Up: s.err == nil, Err: s.err, Samples: s.samples, Duplicates: s.dups}
+		r.Sources[s.idx] = SourceReport{Name: s.in.Name, Up: s.err == nil, Err: s.err, Samples: s.samples, Duplicates: s.dups, Misshapen: s.dropped}
 	}
 	return r
 }

@@ -69,31 +69,21 @@ func plainEnd(b []byte) int {
 	return i
 }
 
-func validInt(b []byte) bool {
+// validTimestamp accepts what Prometheus' text parser accepts as a
+// timestamp: decimal digits only (no sign: a negative timestamp is
+// refused), within int64.
+func validTimestamp(b []byte) bool {
 	if len(b) == 0 {
 		return false
 	}
-	if digits(b) {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	if len(b) < 19 {
 		return true
 	}
 	_, err := strconv.ParseInt(unsafe.String(&b[0], len(b)), 10, 64)
 	return err == nil
-}
-
-// digits tells whether b is a short run of decimal digits with an optional
-// minus sign: the common case, checked without strconv.
-func digits(b []byte) bool {
-	i := 0
-	if b[0] == '-' {
-		i = 1
-	}
-	if len(b)-i == 0 || len(b)-i > 18 {
-		return false
-	}
-	for ; i < len(b); i++ {
-		if b[i] < '0' || b[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

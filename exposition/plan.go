@@ -3,7 +3,9 @@ package exposition
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -83,6 +85,35 @@ func (m *merger) collect() {
 	}
 	if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
 		m.openMetricsNames()
+		m.openMetricsCounts()
+	}
+}
+
+// openMetricsCounts leaves out, for its source, a histogram with a count
+// that is not a whole number (which the text format allows): OpenMetrics
+// 1.0 has no float histograms.
+func (m *merger) openMetricsCounts() {
+	for i := range m.fams {
+		mf := &m.fams[i]
+		if mf.typ != Histogram {
+			continue
+		}
+		mf.parts = slices.DeleteFunc(mf.parts, func(p part) bool {
+			s := p.src
+			f := &s.sc.fams[p.fam]
+			for k := f.first; f.n > 0 && k <= f.last; k++ {
+				smp := &s.sc.samples[k]
+				if smp.fam != p.fam || smp.member != memberBucket && smp.member != memberCount {
+					continue
+				}
+				v, _ := strconv.ParseFloat(string(s.sc.body[smp.value.lo:smp.value.hi]), 64)
+				if v != math.Trunc(v) && !math.IsNaN(v) {
+					m.conflict(s, mf.name, fmt.Sprintf("count %s is not a whole number: OpenMetrics 1.0 has no float histograms", s.sc.body[smp.value.lo:smp.value.hi]))
+					return true
+				}
+			}
+			return false
+		})
 	}
 }
 
@@ -152,7 +183,7 @@ func (m *merger) plan() {
 				nonEmpty++
 			}
 		}
-		s.sc.memo.distinct, s.sc.memo.scheme = s.dups == 0 && s.planned == nonEmpty, m.scheme
+		s.sc.memo.distinct, s.sc.memo.scheme = s.dups == 0 && s.dropped == 0 && s.planned == nonEmpty, m.scheme
 	}
 }
 
@@ -179,6 +210,11 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 		}
 		if smp.flags&flagCreated != 0 {
 			smp.flags |= flagDrop
+			continue
+		}
+		if smp.flags&flagShape != 0 {
+			smp.flags |= flagDrop
+			s.dropped++
 			continue
 		}
 		h := smp.hash

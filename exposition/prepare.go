@@ -23,6 +23,7 @@ type origin struct {
 	err      error
 	samples  int
 	dups     int
+	dropped  int // samples of a shape their family's type cannot carry
 	planned  int // families with samples in the merge
 }
 
@@ -39,7 +40,7 @@ func (m *merger) prepare(inputs []Input, keep bool) {
 	for i := range inputs {
 		s := m.srcs[i]
 		in := &inputs[i]
-		s.in, s.idx, s.err, s.samples, s.dups, s.planned = in, i, in.Err, 0, 0, 0
+		s.in, s.idx, s.err, s.samples, s.dups, s.dropped, s.planned = in, i, in.Err, 0, 0, 0, 0
 		if r := in.Received; r.forMerge() {
 			// The labels the scan was made for: one computation for both.
 			s.injected, s.reserved = append(s.injected[:0], r.injected...), append(s.reserved[:0], r.reserved...)

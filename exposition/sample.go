@@ -2,6 +2,8 @@ package exposition
 
 import (
 	"bytes"
+	"math"
+	"strconv"
 )
 
 // sampleLine scans a sample line the fast path did not take: its name,
@@ -37,7 +39,7 @@ func (s *scanner) sampleLine(i, end int) error {
 	} else if i > int(smp.name.hi) && i == end {
 		return s.errorf("trailing whitespace after %q", name)
 	}
-	if err := s.checkBounds(f, member, name); err != nil {
+	if err := s.checkBounds(&smp, f, member, name); err != nil {
 		return err
 	}
 	if i >= end {
@@ -114,6 +116,10 @@ func (s *scanner) checkMember(smp *sample, f *family, member int, name []byte) e
 		}
 	}
 	if typ == Histogram && member == memberExact || typ == GaugeHistogram && member == memberExact {
+		if !s.om {
+			smp.flags |= flagShape // Prometheus' text parser takes it as a series
+			return nil
+		}
 		return s.errorf("histogram %q: sample %q must end in _bucket, _sum or _count", f.name, name)
 	}
 	return nil
@@ -217,12 +223,18 @@ func (s *scanner) find(n string) (span, bool) {
 }
 
 // checkBounds checks the le label of a histogram bucket and the quantile
-// label of a summary's quantile sample.
-func (s *scanner) checkBounds(f *family, member int, name []byte) error {
+// label of a summary's quantile sample. In text, where Prometheus' parser
+// takes either without its label as a plain series, the sample is only
+// marked: the merge leaves it out.
+func (s *scanner) checkBounds(smp *sample, f *family, member int, name []byte) error {
 	b := s.body
 	switch {
 	case (f.typ == Histogram || f.typ == GaugeHistogram) && member == memberBucket:
 		le, ok := s.find("le")
+		if !ok && !s.om {
+			smp.flags |= flagShape
+			return nil
+		}
 		if !ok {
 			return s.errorf("histogram bucket %q without an le label", name)
 		}
@@ -231,6 +243,10 @@ func (s *scanner) checkBounds(f *family, member int, name []byte) error {
 		}
 	case f.typ == Summary && member == memberExact:
 		q, ok := s.find("quantile")
+		if !ok && !s.om {
+			smp.flags |= flagShape
+			return nil
+		}
 		if !ok {
 			return s.errorf("summary %q: sample without a quantile label", name)
 		}
@@ -276,8 +292,8 @@ func (s *scanner) rest(smp *sample, i, end int, name []byte) error {
 			for i < end && b[i] != ' ' {
 				i++
 			}
-			if !validFloat(b[ts:i]) {
-				return s.errorf("invalid timestamp %q for %q", b[ts:i], name)
+			if err := s.omTimestamp(b[ts:i], name); err != nil {
+				return err
 			}
 			smp.ts = span{int32(ts), int32(i)}
 			smp.flags |= flagOMTime
@@ -299,7 +315,7 @@ func (s *scanner) rest(smp *sample, i, end int, name []byte) error {
 	for i < end && b[i] != ' ' && b[i] != '\t' {
 		i++
 	}
-	if !validInt(b[ts:i]) {
+	if !validTimestamp(b[ts:i]) {
 		return s.errorf("invalid timestamp %q for %q", b[ts:i], name)
 	}
 	smp.ts = span{int32(ts), int32(i)}
@@ -348,6 +364,28 @@ func (s *scanner) exemplar(i, end int, name []byte) error {
 		if !validFloat(p) {
 			return s.errorf("invalid exemplar value %q for %q", p, name)
 		}
+	}
+	if len(parts) == 3 {
+		if ts, _ := strconv.ParseFloat(string(parts[2]), 64); math.IsNaN(ts) || math.IsInf(ts, 0) {
+			return s.errorf("invalid exemplar timestamp %q for %q", parts[2], name)
+		}
+	}
+	return nil
+}
+
+// omTimestamp checks an OpenMetrics timestamp (seconds, a float): finite,
+// as Prometheus has it, and, stricter, one the text format corral writes
+// can carry (milliseconds, not negative, within int64).
+func (s *scanner) omTimestamp(ts, name []byte) error {
+	if !validFloat(ts) {
+		return s.errorf("invalid timestamp %q for %q", ts, name)
+	}
+	v, _ := strconv.ParseFloat(string(ts), 64)
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return s.errorf("invalid timestamp %q for %q", ts, name)
+	case v < 0 || v*1000 >= math.MaxInt64:
+		return s.errorf("timestamp %q for %q out of the text format's range", ts, name)
 	}
 	return nil
 }

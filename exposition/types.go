@@ -89,6 +89,7 @@ const (
 	flagCreated              // an OpenMetrics _created sample, which text 0.0.4 leaves out
 	flagOMTime               // an OpenMetrics timestamp (float seconds)
 	flagDrop                 // left out of the merge: a duplicate or a dropped family
+	flagShape                // text its family's type cannot carry (a histogram's plain sample...): accepted, left out of the merge
 )
 
 // Member suffixes of a sample within its family.
