@@ -203,6 +203,7 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 		s.samples += int(f.n)
 		return
 	}
+	famRenamed := !bytes.Equal(f.name, mf.name) // as renamed has it
 	for k := f.first; k <= f.last; k++ {
 		smp := &s.sc.samples[k]
 		if smp.fam != p.fam {
@@ -218,7 +219,7 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 			continue
 		}
 		h := smp.hash
-		if m.renamed(s, mf, smp) {
+		if famRenamed || smp.flags&(flagQuoted|flagReserved) != 0 {
 			h = m.outHash(s, mf, smp)
 		}
 		if n > 1 && !m.seen.add(h, k, func(prev int32) bool { return m.sameSeries(s, mf, prev, k) }) {
@@ -236,7 +237,7 @@ func (m *merger) escapable(mf *mfam) {
 	mf.parts = slices.DeleteFunc(mf.parts, func(p part) bool {
 		s := p.src
 		f := &s.sc.fams[p.fam]
-		for k := f.first; f.n > 0 && k <= f.last; k++ {
+		for k := f.first; f.quoted && k <= f.last; k++ {
 			smp := &s.sc.samples[k]
 			if smp.fam != p.fam || smp.flags&flagQuoted == 0 {
 				continue

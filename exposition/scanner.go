@@ -177,6 +177,7 @@ func (s *scanner) add(f *family, fi int32, smp sample) {
 	}
 	f.n++
 	f.last = idx
+	f.quoted = f.quoted || smp.flags&flagQuoted != 0
 	s.cur = fi
 	s.samples = append(s.samples, smp)
 }

@@ -115,6 +115,7 @@ type family struct {
 	typed   bool
 	hasHelp bool
 	bare    bool   // name is a valid unquoted metric name
+	quoted  bool   // some sample has a quoted (metric or label) name
 	hash    uint64 // of name, when hashing
 	help    span   // raw, still escaped
 	first   int32
