@@ -18,8 +18,10 @@ type Input struct {
 	Body        []byte
 	Err         error         // the scrape failed: the source contributes nothing
 	Duration    time.Duration // how long the scrape took
-	// Received, when it has scanned all of Body (see Receive), is Body's
-	// scan, which the merge then uses instead of scanning Body again.
+	// Received, when it has scanned all of Body for a merge (see
+	// Source.Receive), is Body's scan: the merge takes it as it is, the
+	// labels it was made with and the bytes it scanned, instead of
+	// scanning Body again.
 	Received *Receiver
 }
 
