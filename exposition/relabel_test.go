@@ -122,3 +122,43 @@ func duplicate(t *testing.T, format expfmt.Format, out []byte) string {
 	}
 	return ""
 }
+
+// FuzzMergeFormats: for any body a source returns, the merge in every
+// format and escaping scheme writes whole output (OpenMetrics to # EOF)
+// with no duplicate series or label names, and text and protobuf, which
+// share the plan and no rule of their own, report the same.
+func FuzzMergeFormats(f *testing.F) {
+	for _, name := range append([]string{"histograms.prom", "summary.prom", "escapes.prom", "inputs/utf8_names.prom"}, mergeSeeds(f)...) {
+		f.Add(readFixture(f, name))
+	}
+	f.Add([]byte("m{\"a.b\"=\"1\",a_b=\"2\"} 1\n{\"a.b\"} 1\na_b 2\nm{exporter=\"x\",exported_exporter=\"y\"} 1\n"))
+	f.Add([]byte("# TYPE h histogram\nh_bucket{le=\"1\"} 0.5\nh_bucket{le=\"+Inf\"} 1.5\nh_sum 1\nh_count 1.5\nh 3\n"))
+	good := readFixture(f, "summary.prom")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		inputs := []Input{
+			{Name: "good", ContentType: ctText, Body: good},
+			{Name: "fuzz", ContentType: ctText, Body: body, Labels: map[string]string{"role": "x"}},
+		}
+		for _, scheme := range []model.EscapingScheme{model.UnderscoreEscaping, model.DotsEscaping, model.NoEscaping} {
+			var reports []string
+			for _, format := range []expfmt.Format{expfmt.FmtText, expfmt.FmtProtoDelim, expfmt.FmtOpenMetrics_1_0_0} {
+				format = format.WithEscapingScheme(scheme)
+				var out bytes.Buffer
+				rep, err := Merge(&out, Options{Label: "exporter", Format: format}, inputs)
+				if err != nil {
+					t.Fatalf("%s: %v", format, err)
+				}
+				if dup := duplicate(t, format, out.Bytes()); dup != "" {
+					t.Fatalf("%s: %s\ninput %q\noutput:\n%s", format, dup, body, out.Bytes())
+				}
+				if format.FormatType() == expfmt.TypeOpenMetrics && !bytes.HasSuffix(out.Bytes(), []byte("# EOF\n")) {
+					t.Fatalf("%s: output cut short\ninput %q\noutput:\n%s", format, body, out.Bytes())
+				}
+				reports = append(reports, fmt.Sprint(rep))
+			}
+			if reports[0] != reports[1] {
+				t.Fatalf("%s: text and protobuf reports differ\ninput %q\ntext  %s\nproto %s", scheme, body, reports[0], reports[1])
+			}
+		}
+	})
+}
