@@ -36,6 +36,9 @@ func (m *merger) encode(w io.Writer) error {
 			continue
 		}
 		out, err := m.decodeFamily(mf)
+		if err == nil && len(out.Metric) == 0 {
+			continue // every sample left out: nothing to say
+		}
 		if err == nil {
 			fam.Reset()
 			err = expfmt.NewEncoder(&fam, format).Encode(out)

@@ -152,3 +152,21 @@ func TestOpenMetricsNeverCut(t *testing.T) {
 		checkParses(t, format, out.Bytes())
 	}
 }
+
+// TestDecodedEmptyFamily: a family all of whose samples the plan left out
+// (a histogram's plain sample, OpenMetrics _created lines) is no conflict
+// in the decoded formats: it is just not written.
+func TestDecodedEmptyFamily(t *testing.T) {
+	inputs := []Input{{Name: "s", ContentType: ctText, Body: []byte("# TYPE h histogram\nh 1\n# TYPE g gauge\ng 1\n")}}
+	for _, format := range []expfmt.Format{fmtOM, fmtProto} {
+		var out bytes.Buffer
+		rep, err := Merge(&out, Options{Label: "exporter", Format: format}, inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Conflicts) != 0 || rep.Sources[0].Misshapen != 1 {
+			t.Errorf("%s: want no conflict and one misshapen sample, have %v", format, rep)
+		}
+		checkParses(t, format, out.Bytes())
+	}
+}
