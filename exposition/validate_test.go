@@ -222,6 +222,12 @@ func TestVerdicts(t *testing.T) {
 			continue
 		}
 		if tc.want != "<nil>" {
+			// Refused: the source is down, the rest of the merge stands.
+			var out bytes.Buffer
+			rep, _ := Merge(&out, Options{Label: "exporter"}, []Input{{Name: "s", ContentType: tc.contentType, Body: []byte(tc.body)}})
+			if rep.Sources[0].Up || !strings.Contains(out.String(), `corral_source_up{exporter="s"} 0`) {
+				t.Errorf("%s: want the source down in the merge, have %v\n%s", tc.name, rep.Sources[0], out.Bytes())
+			}
 			continue
 		}
 		for _, format := range []expfmt.Format{fmtText, fmtOM, fmtProto} {
