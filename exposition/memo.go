@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"unicode/utf8"
 
-	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/expfmt"
 )
 
 // memo is what a source's own Scanner keeps of the last body it scanned
@@ -23,19 +23,19 @@ import (
 // in the same state). The first line out of step ends the replay and the
 // rest of the body is scanned as usual.
 type memo struct {
-	on       bool                 // this scanner keeps a memo
-	warm     bool                 // it has scanned a body whole before: it is kept for its source
-	current  bool                 // the memo stands for the body just scanned
-	distinct bool                 // and a merge found no duplicate series in it
-	scheme   model.EscapingScheme // the merge's escaping scheme, which distinct holds for
-	body     []byte               // a copy of the last body scanned whole without error
-	samples  []sample             // its samples, in line order, positions in body
-	hashing  bool                 // the settings body was scanned with:
-	reserved [][]byte             // sample hashes, and the label names the merge injects
-	notes    []note               // what its HELP and TYPE lines did, in line order
-	pos      int                  // the memo's line the next line must repeat; -1: out of step
-	next     int                  // the memo's next note
-	replayed int                  // lines of the current body taken from the memo
+	on       bool          // this scanner keeps a memo
+	warm     bool          // it has scanned a body whole before: it is kept for its source
+	current  bool          // the memo stands for the body just scanned
+	distinct bool          // and a merge found no duplicate series in it
+	format   expfmt.Format // the merge's output format (and escaping), which distinct holds for
+	body     []byte        // a copy of the last body scanned whole without error
+	samples  []sample      // its samples, in line order, positions in body
+	hashing  bool          // the settings body was scanned with:
+	reserved [][]byte      // sample hashes, and the label names the merge injects
+	notes    []note        // what its HELP and TYPE lines did, in line order
+	pos      int           // the memo's line the next line must repeat; -1: out of step
+	next     int           // the memo's next note
+	replayed int           // lines of the current body taken from the memo
 }
 
 // note is what a HELP or TYPE line with a bare name did, for a replay to do

@@ -46,10 +46,11 @@ type SourceReport struct {
 	Err        error // why not: the scrape's error or the parse error
 	Samples    int   // samples written for it
 	Duplicates int   // samples left out because their series was already written
-	// Misshapen counts samples left out because their family's type cannot
-	// carry them, though Prometheus' text parser accepts them as series: a
-	// plain sample of a histogram, a bucket without le, a summary's sample
-	// without quantile.
+	// Misshapen counts samples left out of OpenMetrics or protobuf output
+	// because their family's type cannot carry them there, though
+	// Prometheus' text parser accepts them as series (and text output
+	// keeps them): a plain sample of a histogram, a bucket without le, a
+	// summary's sample without quantile.
 	Misshapen int
 }
 
@@ -70,6 +71,7 @@ type merger struct {
 	synth   origin
 	synthB  bytes.Buffer
 	scratch bytes.Buffer // one family's part as text, for the decoded encoder
+	decoded bool         // the output is OpenMetrics or protobuf, encoded by expfmt
 	w       io.Writer
 	out     []byte // written to w whenever it passes flushSize
 	werr    error
@@ -105,6 +107,7 @@ func Merge(w io.Writer, opts Options, inputs []Input) (Report, error) {
 	defer m.release()
 	m.opts, m.scheme = opts, opts.Format.ToEscapingScheme()
 	decoded := opts.Format.FormatType() != expfmt.TypeTextPlain
+	m.decoded = decoded
 	m.prepare(inputs, decoded)
 	m.collect()
 	m.plan()

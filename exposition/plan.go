@@ -183,7 +183,7 @@ func (m *merger) plan() {
 				nonEmpty++
 			}
 		}
-		s.sc.memo.distinct, s.sc.memo.scheme = s.dups == 0 && s.dropped == 0 && s.planned == nonEmpty, m.scheme
+		s.sc.memo.distinct, s.sc.memo.format = s.dups == 0 && s.dropped == 0 && s.planned == nonEmpty, m.opts.Format
 	}
 }
 
@@ -197,7 +197,7 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 		return
 	}
 	s.planned++
-	if s.sc.memo.current && s.sc.memo.distinct && s.sc.memo.scheme == m.scheme {
+	if s.sc.memo.current && s.sc.memo.distinct && s.sc.memo.format == m.opts.Format {
 		// The memo's series, which had no duplicates (nor OpenMetrics
 		// _created samples: text only).
 		s.samples += int(f.n)
@@ -213,7 +213,9 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 			smp.flags |= flagDrop
 			continue
 		}
-		if smp.flags&flagShape != 0 {
+		if smp.flags&flagShape != 0 && m.decoded {
+			// Text carries it as Prometheus reads it, a plain series;
+			// no histogram or summary of the decoded formats can.
 			smp.flags |= flagDrop
 			s.dropped++
 			continue

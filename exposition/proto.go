@@ -14,6 +14,9 @@ import (
 func protoToText(dst *bytes.Buffer, body []byte, keep bool) ([]*dto.MetricFamily, error) {
 	var fams []*dto.MetricFamily
 	err := decodeProto(body, func(mf *dto.MetricFamily) error {
+		if len(mf.GetMetric()) == 0 {
+			return nil // nothing to merge (and expfmt would not write it)
+		}
 		if keep {
 			fams = append(fams, mf)
 		}
