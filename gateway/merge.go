@@ -76,7 +76,6 @@ type fetched struct {
 	ct  string
 	buf *bytes.Buffer
 	rc  *exposition.Receiver // the body's scan, finished
-	sc  *exposition.Scanner  // rc's, given back once rc is released
 	err error
 	d   time.Duration
 }
@@ -117,18 +116,18 @@ func (g *Gateway) serveMergedOf(w http.ResponseWriter, r *http.Request, pick fun
 		inputs[i] = exposition.Input{Name: m.Name, Labels: m.Labels}
 		in := inputs[i] // a copy: the goroutine may outlive this call
 		buf := g.getBuffer(m.Name)
-		sc := g.getScanner(m.Name)
+		src := g.scanState(m.Name)
 		go func() {
 			start := time.Now()
 			// Text is scanned while it arrives, the rest as soon as it has.
 			ct, rc, err := g.fetch(ctx, m, Request{Accept: accept}, buf, func(ct string) *exposition.Receiver {
-				return sc.Receive(ct, g.opts.MergeLabel, &in)
+				return src.Receive(ct, g.opts.MergeLabel, &in)
 			})
 			d := time.Since(start)
 			if err == nil {
 				rc.Finish(buf.Bytes())
 			}
-			results <- fetched{i: i, ct: ct, buf: buf, rc: rc, sc: sc, err: err, d: d}
+			results <- fetched{i: i, ct: ct, buf: buf, rc: rc, err: err, d: d}
 		}()
 	}
 	if self && g.opts.Registry != nil {
@@ -139,7 +138,6 @@ func (g *Gateway) serveMergedOf(w http.ResponseWriter, r *http.Request, pick fun
 	defer func() {
 		for _, f := range done {
 			f.rc.Release()
-			g.putScanner(mods[f.i].Name, f.sc)
 			g.putBuffer(mods[f.i].Name, f.buf)
 		}
 	}()
@@ -152,8 +150,8 @@ func (g *Gateway) serveMergedOf(w http.ResponseWriter, r *http.Request, pick fun
 			done = append(done, f)
 		case <-ctx.Done():
 			// Cut off: whatever has not answered is down. Its goroutine
-			// still owns its buffer and scanner, which are left to the
-			// garbage collector.
+			// still owns its buffer and its Receiver's scanner, which are
+			// left to the garbage collector.
 			for i := range mods {
 				if !got[i] {
 					inputs[i].Err = Fail(ReasonTimeout, errors.New("no answer within the scrape deadline"))
