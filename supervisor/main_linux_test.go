@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -185,6 +184,3 @@ func TestTini_TTYHandling(t *testing.T) {
 		})
 	}
 }
-
-// errNotRoot: the test needs to change user.
-var errNotRoot = errors.New("needs root to run a process as another user")
