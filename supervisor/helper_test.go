@@ -68,7 +68,7 @@ func record(event string) {
 //	print LINE...     write each LINE to stdout and exit 0
 //	listen ADDR       record start, listen on ADDR, run until SIGTERM
 //	tty               record "tty" if stdin is a terminal, "foreground" if its group is the terminal's foreground group
-//	pgroup            catch SIGUSR1 (record "usr1"), run sleep(1) and exit 0 once it has ended (tini's pgroup test)
+//	pgroup            catch SIGUSR1, run sleep(1); once it has ended record "sleep-ended" (and "usr1" if one came), exit 0 (tini's pgroup test)
 func childMain(args []string) int {
 	if len(args) == 0 {
 		return 2
@@ -86,11 +86,6 @@ func childMain(args []string) int {
 	case "pgroup":
 		usr1 := make(chan os.Signal, 1)
 		signal.Notify(usr1, unix.SIGUSR1)
-		go func() {
-			for range usr1 {
-				record("usr1")
-			}
-		}()
 		cmd := exec.Command("/bin/sleep", "100")
 		if err := cmd.Start(); err != nil {
 			return 1
@@ -98,6 +93,11 @@ func childMain(args []string) int {
 		record("start")
 		cmd.Wait()
 		record("sleep-ended")
+		select { // the group's SIGUSR1 came here too
+		case <-usr1:
+			record("usr1")
+		case <-time.After(10 * time.Second):
+		}
 		return 0
 	case "run", "group", "listen":
 		term := make(chan os.Signal, 1)
