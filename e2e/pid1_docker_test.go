@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -51,7 +53,7 @@ func testPID1(t *testing.T, env *dockerEnv) {
 	})
 	t.Run("fault signals", func(t *testing.T) {
 		name := container(t, env.corral, "--", "sleep", "1000")
-		waitRunning(t, name)
+		waitLog(t, name, "msg=started") // past Go's start-up: corral holds every signal
 		for _, sig := range []string{"ABRT", "SEGV", "BUS", "FPE", "ILL", "TRAP", "SYS", "PIPE"} {
 			mustDocker(t, "kill", "-s", sig, name)
 		}
@@ -64,6 +66,33 @@ func testPID1(t *testing.T, env *dockerEnv) {
 		if code := mustDocker(t, "inspect", "-f", "{{.State.ExitCode}}", name); code != "143" {
 			t.Errorf("exit code after docker stop: want 143 (main killed by SIGTERM), have %s", code)
 		}
+	})
+	t.Run("every signal", func(t *testing.T) {
+		// Without a main process (forwarded signals go to no one): each of
+		// signals 1 to 31 but KILL, STOP, TERM and INT leaves corral
+		// running; then TERM stops it with exit code 0. (TERM and INT as
+		// stops: the exit codes subtests and docker stop.)
+		name := container(t, env.corral)
+		waitLog(t, name, "msg=started")
+		sent, deaths := 0, 0
+		for sig := 1; sig <= 31; sig++ {
+			switch syscall.Signal(sig) {
+			case syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGTERM, syscall.SIGINT:
+				continue
+			}
+			mustDocker(t, "kill", "-s", strconv.Itoa(sig), name)
+			sent++
+			if state, _ := docker("inspect", "-f", "{{.State.Running}}", name); state != "true" {
+				deaths++
+				t.Errorf("docker kill -s %s: corral ended", syscall.Signal(sig))
+				break
+			}
+		}
+		mustDocker(t, "stop", "-t", "10", name)
+		if code := mustDocker(t, "inspect", "-f", "{{.State.ExitCode}}", name); code != "0" {
+			t.Errorf("exit code after every signal and docker stop: want 0, have %s", code)
+		}
+		t.Logf("docker kill -s: %d signals (and TERM last), %d deaths", sent, deaths)
 	})
 	t.Run("docker stop with a stubborn main", func(t *testing.T) {
 		// The main process ignores SIGTERM; two processes wait for it. Each
@@ -119,14 +148,6 @@ func dockerRun(t *testing.T, stdin string, args ...string) (string, int) {
 		t.Logf("stderr:\n%s", tail(errOut.String(), 20))
 	}
 	return out.String(), code
-}
-
-func waitRunning(t *testing.T, name string) {
-	t.Helper()
-	eventually(t, 30*time.Second, name+" running", func() (bool, string) {
-		out, err := docker("inspect", "-f", "{{.State.Running}}", name)
-		return err == nil && out == "true", out
-	})
 }
 
 func waitLog(t *testing.T, name, want string) {
