@@ -83,7 +83,6 @@ func TestDocker(t *testing.T) {
 
 	t.Run("appliance", func(t *testing.T) { testAppliance(t, env) })
 	t.Run("exit codes", func(t *testing.T) { testExitCodes(t, env) })
-	t.Run("pid1", func(t *testing.T) { testPID1(t, env) })
 	t.Run("compose", func(t *testing.T) { testCompose(t, env) })
 }
 

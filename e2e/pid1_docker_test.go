@@ -15,9 +15,12 @@ import (
 	"time"
 )
 
-// TestDockerPID1 runs only the PID 1 cases (on the corral image alone,
-// quicker to build than TestDocker's whole set).
+// TestDockerPID1 runs the PID 1 cases on the corral image alone (quicker
+// to build than TestDocker's whole set): tini's outer tests, in Docker.
 func TestDockerPID1(t *testing.T) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skipf("no docker client: %v", err)
+	}
 	if _, err := docker("info"); err != nil {
 		t.Skipf("docker info fails, no engine to test the image on: %v", err)
 	}
