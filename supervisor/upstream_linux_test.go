@@ -15,7 +15,7 @@ import (
 
 // The cases of tini's test/ and dumb-init's tests/, ported with corral as
 // PID 1 in a user and PID namespace (testkit.PID1), and the corral test
-// that covers each. In Docker: e2e/docker_test.go (TestDocker*).
+// that covers each. In Docker: e2e/pid1_docker_test.go (TestDockerPID1).
 //
 //	tini test/run_inner_tests.py
 //	  exit code test (sh -c "exit N")           TestPID1MainExitCode, TestDumbInit_ExitStatus
@@ -28,9 +28,9 @@ import (
 //	  parent death signal (-p)                  not applicable: corral has no such option (it is PID 1)
 //	  -e exit code remapping, -w, -v            not applicable: no such options
 //	tini test/run_outer_tests.py (Docker)
-//	  reaping, signals                          TestTini_Reaping, TestTini_Signals; Docker: TestDockerSignals
+//	  reaping, signals                          TestTini_Reaping, TestTini_Signals; Docker: TestDockerPID1/every_signal
 //	  exit codes (zzzz -> 127)                  TestPID1MainExitCode (/nonexistent/main), TestDumbInit_FailsNonzeroWithBadExec
-//	  TTY handling (dash; exit 0 / ^C -> 130)   TestTini_TTYHandling; Docker: TestDockerTerminal
+//	  TTY handling (dash; exit 0 / ^C -> 130)   TestTini_TTYHandling; Docker: TestDockerPID1/terminal, /stdin
 //	  valgrind, package installation            not applicable
 //	dumb-init tests/
 //	  child_processes_test
