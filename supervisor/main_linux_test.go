@@ -65,7 +65,10 @@ type pty struct {
 	done          chan struct{}
 }
 
-func openPTY(t *testing.T) *pty {
+func openPTY(t *testing.T) *pty { return openPTYFlags(t, 0) }
+
+// openPTYFlags opens a pty with lflag set on its slave too (TOSTOP).
+func openPTYFlags(t *testing.T, lflag uint32) *pty {
 	t.Helper()
 	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	testkit.Need(t, "a pseudo-terminal (/dev/ptmx)", err)
@@ -90,6 +93,7 @@ func openPTY(t *testing.T) *pty {
 		t.Fatal(err)
 	}
 	tio.Lflag &^= unix.ECHO
+	tio.Lflag |= lflag
 	tio.Oflag &^= unix.ONLCR
 	if err := unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, tio); err != nil {
 		t.Fatal(err)
@@ -188,5 +192,25 @@ func TestTini_TTYHandling(t *testing.T) {
 				t.Errorf("exit code: want %d, have %d", tc.want, code)
 			}
 		})
+	}
+}
+
+// TestPID1TerminalTostop: once the main process has the terminal, corral
+// is in a background group of it; with `stty tostop` each of its log
+// writes would raise SIGTTOU. corral ignores SIGTTIN and SIGTTOU then, as
+// tini does, so it is neither stopped nor caught in a loop of SIGTTOUs
+// forwarded to the main process (which would stop it).
+func TestPID1TerminalTostop(t *testing.T) {
+	pt := openPTYFlags(t, unix.TOSTOP)
+	rec := filepath.Join(t.TempDir(), "record")
+	p := startPID1With(t, initConfig{Main: helperMain(t, "main", rec, "tty"), StopTimeout: 5 * time.Second}, pt.attach)
+	code, _ := p.wait(t)
+	pt.slave.Close()
+	if evs := readRecord(t, rec); code != 0 || len(filter(evs, "foreground", "main")) != 1 {
+		t.Errorf("want exit 0 and main in the foreground, have %d, %v", code, evs)
+	}
+	<-pt.done
+	if !strings.Contains(pt.out.String(), `msg="process ended" component=supervisor process=main`) {
+		t.Errorf("want corral's log of the main process's end on the terminal, have\n%s", pt.out.String())
 	}
 }

@@ -52,6 +52,9 @@ type Child struct {
 	// Stdout and Stderr are the read ends of the child's pipes, for the
 	// streams started with Pipe; the caller reads and closes them.
 	Stdout, Stderr *os.File
+	// Foreground: the child's group was made the foreground group of
+	// corral's controlling terminal (Cmd.Foreground, with a terminal).
+	Foreground bool
 
 	r      *Reaper
 	proc   *os.Process
@@ -172,6 +175,7 @@ func (r *Reaper) Start(c Cmd) (*Child, error) {
 	}
 	r.leaders[child.Pid] = child
 	child.Stdout, child.Stderr = pipes[0], pipes[1]
+	child.Foreground = cmd.SysProcAttr.Foreground
 	return child, nil
 }
 
