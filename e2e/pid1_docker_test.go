@@ -54,6 +54,7 @@ func testPID1(t *testing.T, env *dockerEnv) {
 			t.Errorf("docker run -t IMG -- sh -c 'test -t 0'\nwant exit 0 in the foreground group\nhave exit %d: %q", code, out)
 		}
 	})
+	t.Run("interactive shell", func(t *testing.T) { testInteractive(t, env) })
 	t.Run("fault signals", func(t *testing.T) {
 		name := container(t, env.corral, "--", "sleep", "1000")
 		waitLog(t, name, "msg=started") // past Go's start-up: corral holds every signal

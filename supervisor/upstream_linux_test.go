@@ -30,7 +30,7 @@ import (
 //	tini test/run_outer_tests.py (Docker)
 //	  reaping, signals                          TestTini_Reaping, TestTini_Signals; Docker: TestDockerPID1/every_signal
 //	  exit codes (zzzz -> 127)                  TestPID1MainExitCode (/nonexistent/main), TestDumbInit_FailsNonzeroWithBadExec
-//	  TTY handling (dash; exit 0 / ^C -> 130)   TestTini_TTYHandling; Docker: TestDockerPID1/terminal, /stdin
+//	  TTY handling (dash; exit 0 / ^C -> 130)   TestTini_TTYHandling; Docker: TestDockerPID1/interactive_shell, /terminal, /stdin
 //	  valgrind, package installation            not applicable
 //	dumb-init tests/
 //	  child_processes_test
