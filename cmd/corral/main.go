@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -114,6 +115,12 @@ func serve(c *cli.Context) error {
 	gw.SetModules(mods)
 	gw.SetEndpoints(cfg.endpoints())
 	metrics.Reloaded(true, time.Now())
+	// The port first: when it is taken, corral fails before it has started
+	// anything, rather than start every process and stop them at once.
+	listener, err := net.Listen("tcp", cfg.Web.ListenAddress)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("web.listen_address: cannot listen on %s: %v", cfg.Web.ListenAddress, err), 1)
+	}
 	logger.Info("starting corral", "version", build.version, "config", c.String("config.file"),
 		"sources", len(mods), "processes", len(cfg.Process), "main", c.Args().First())
 
@@ -132,10 +139,10 @@ func serve(c *cli.Context) error {
 	}
 	{ // The HTTP server: every endpoint on the one port.
 		srv := gateway.NewServer(gw, gateway.ServerOptions{
-			ListenAddresses: []string{cfg.Web.ListenAddress},
+			ListenAddresses: []string{cfg.Web.ListenAddress}, // already bound: listener
 			WebConfigFile:   cfg.Web.WebConfigFile,
 		})
-		g.Add(srv.Run, func(error) { srv.Stop() })
+		g.Add(func() error { return srv.Serve(listener) }, func(error) { srv.Stop() })
 	}
 	{ // Signals: TERM/INT stop (twice: kill), HUP reloads, most others go to the main process.
 		g.Add(sup.HandleSignals(sigs, func() { rl.reload() }))
