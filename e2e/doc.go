@@ -16,6 +16,13 @@
 //     (docker/test-base.sh, the Dockerfile, docker/prometheus-image.sh) and
 //     corral as PID 1: scrape, SIGHUP reload, orphans reaped, docker stop,
 //     exit codes, and examples/appliance under docker compose with Prometheus.
+//   - TestDockerPID1: corral as PID 1 of containers of the corral image, as
+//     tini is tested: stdin (echo x | docker run -i), a terminal (docker run
+//     -t), an interactive shell under a real terminal (docker run -it: job
+//     control, ^C, exit 7), every signal and the fault signals survived,
+//     docker stop of a main process that ignores SIGTERM
+//     (supervisor/upstream_linux_test.go maps tini's and dumb-init's cases
+//     to corral's tests).
 //
 // The tests carry the build tag e2e, so `go test ./...` on a machine with only
 // Go does not run them. .ci/run installs Debian's prometheus,

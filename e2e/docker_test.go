@@ -89,6 +89,19 @@ func TestDocker(t *testing.T) {
 func buildImages(t *testing.T, env *dockerEnv) {
 	t.Helper()
 	start := time.Now()
+	buildCorralImage(t, env)
+	if out, err := run(nil, "..", "docker/prometheus-image.sh", env.prometheus, env.base); err != nil {
+		t.Fatalf("docker/prometheus-image.sh: %v", err)
+	} else {
+		t.Logf("prometheus image %s: %s", env.prometheus, lastLine(out))
+	}
+	mustDocker(t, "build", "-q", "--build-arg", "CORRAL_IMAGE="+env.corral, "-t", env.appliance, "../examples/appliance")
+	t.Logf("images built in %s", time.Since(start).Round(time.Second))
+}
+
+// buildCorralImage builds the test base and the corral image on it.
+func buildCorralImage(t *testing.T, env *dockerEnv) {
+	t.Helper()
 	if f, err := elf.Open(corralBin); err != nil {
 		t.Fatal(err)
 	} else {
@@ -124,13 +137,6 @@ func buildImages(t *testing.T, env *dockerEnv) {
 		}
 	}
 	mustDocker(t, "build", "-q", "--build-arg", "BASE="+env.base, "-t", env.corral, ctx)
-	if out, err := run(nil, "..", "docker/prometheus-image.sh", env.prometheus, env.base); err != nil {
-		t.Fatalf("docker/prometheus-image.sh: %v", err)
-	} else {
-		t.Logf("prometheus image %s: %s", env.prometheus, lastLine(out))
-	}
-	mustDocker(t, "build", "-q", "--build-arg", "CORRAL_IMAGE="+env.corral, "-t", env.appliance, "../examples/appliance")
-	t.Logf("images built in %s", time.Since(start).Round(time.Second))
 }
 
 func lastLine(s string) string {

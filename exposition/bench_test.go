@@ -139,18 +139,18 @@ func TestMergeCaseSizes(t *testing.T) {
 }
 
 // BenchmarkMergeReceived is the merge as the gateway runs it, without HTTP:
-// each source has its own Scanner, scans its body as received (here: at
+// each source has its own Source, scans its body as received (here: at
 // once) and replays it from the memo of its last body, which had other
 // values; then the merge, then the Receivers are released.
 func BenchmarkMergeReceived(b *testing.B) {
 	for _, name := range []string{"a", "b"} {
 		b.Run(name, func(b *testing.B) {
 			ins := mergeCase(b, name)
-			scanners := make([]*Scanner, len(ins))
+			scanners := make([]*Source, len(ins))
 			var versions [][2][]byte
 			var in int
 			for i := range ins {
-				scanners[i] = NewScanner()
+				scanners[i] = NewSource()
 				versions = append(versions, [2][]byte{revalue(ins[i].Body, "17"), revalue(ins[i].Body, "1.25e-05")})
 				in += len(ins[i].Body)
 			}

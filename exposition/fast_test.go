@@ -48,7 +48,7 @@ func BenchmarkScanNode(b *testing.B) {
 	next := [2][]byte{revalue(body, "1027"), revalue(body, "1028.5")}
 	for _, path := range []string{"fast", "memo"} {
 		b.Run(path, func(b *testing.B) {
-			s := NewScanner().sc
+			s := newSourceScanner()
 			s.memo.on = path == "memo"
 			s.hashing = true
 			b.SetBytes(int64(len(body)))

@@ -1,9 +1,13 @@
 // Package exposition reads, checks and merges Prometheus expositions as
-// bytes. The text format is scanned in place: a body is parsed once into
-// family blocks that refer to the received bytes, and merged output is
-// written from those bytes with labels injected, so the common text-to-text
-// path never decodes into dto.MetricFamily. OpenMetrics and protobuf go
-// through expfmt.
+// bytes. The text format is scanned in place (lex.go, numbers.go, hash.go,
+// comment.go, sample.go): a body is parsed once into family blocks that
+// refer to the received bytes. A merge plans what it writes once (plan.go:
+// collect, conflicts, deduplication, relabel.go's names, synthetic.go's
+// per-source families) and every output format follows that plan: text is
+// written from the bytes with labels injected (write.go), never decoded
+// into dto.MetricFamily; OpenMetrics and protobuf are encoded by expfmt
+// from the same plan (encode.go). A Source keeps one source's scan state
+// between its bodies (receive.go, memo.go).
 package exposition
 
 import (

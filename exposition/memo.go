@@ -3,6 +3,8 @@ package exposition
 import (
 	"bytes"
 	"unicode/utf8"
+
+	"github.com/prometheus/common/expfmt"
 )
 
 // memo is what a source's own Scanner keeps of the last body it scanned
@@ -21,18 +23,19 @@ import (
 // in the same state). The first line out of step ends the replay and the
 // rest of the body is scanned as usual.
 type memo struct {
-	on       bool     // this scanner keeps a memo
-	warm     bool     // it has scanned a body whole before: it is kept for its source
-	current  bool     // the memo stands for the body just scanned
-	distinct bool     // and a merge found no duplicate series in it
-	body     []byte   // a copy of the last body scanned whole without error
-	samples  []sample // its samples, in line order, positions in body
-	hashing  bool     // the settings body was scanned with:
-	reserved [][]byte // sample hashes, and the label names the merge injects
-	notes    []note   // what its HELP and TYPE lines did, in line order
-	pos      int      // the memo's line the next line must repeat; -1: out of step
-	next     int      // the memo's next note
-	replayed int      // lines of the current body taken from the memo
+	on       bool          // this scanner keeps a memo
+	warm     bool          // it has scanned a body whole before: it is kept for its source
+	current  bool          // the memo stands for the body just scanned
+	distinct bool          // and a merge found no duplicate series in it
+	format   expfmt.Format // the merge's output format (and escaping), which distinct holds for
+	body     []byte        // a copy of the last body scanned whole without error
+	samples  []sample      // its samples, in line order, positions in body
+	hashing  bool          // the settings body was scanned with:
+	reserved [][]byte      // sample hashes, and the label names the merge injects
+	notes    []note        // what its HELP and TYPE lines did, in line order
+	pos      int           // the memo's line the next line must repeat; -1: out of step
+	next     int           // the memo's next note
+	replayed int           // lines of the current body taken from the memo
 }
 
 // note is what a HELP or TYPE line with a bare name did, for a replay to do
@@ -42,9 +45,9 @@ type note struct {
 	at     int32 // the line's '#'
 	fam    int32
 	name   span // the family's name
-	help   span // a HELP line's text
+	help   span // a HELP line's text (nothing for a TYPE line)
 	hash   uint64
-	typ    Type // a TYPE line's type
+	typ    Type // a TYPE line's type (nothing for a HELP line)
 	isHelp bool
 	made   bool // the line made the family
 }
@@ -55,7 +58,13 @@ func (s *scanner) note(sharp int, name span, fi int32, made, quoted, isHelp bool
 		return
 	}
 	f := &s.fams[fi]
-	s.notes = append(s.notes, note{at: int32(sharp), fam: fi, name: name, help: f.help, hash: f.hash, typ: f.typ, isHelp: isHelp, made: made})
+	n := note{at: int32(sharp), fam: fi, name: name, hash: f.hash, isHelp: isHelp, made: made}
+	if isHelp {
+		n.help = f.help
+	} else {
+		n.typ = f.typ
+	}
+	s.notes = append(s.notes, n)
 }
 
 // replayNote does again, on the line at pos, what the memo's note n did on

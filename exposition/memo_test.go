@@ -29,7 +29,7 @@ func freshScan(body []byte, reserved [][]byte) string {
 // received in pieces of piece bytes. It gives the scan of body and how many
 // of its lines were replayed.
 func memoScan(prev, body []byte, reserved [][]byte, piece int) (string, int) {
-	s := NewScanner().sc
+	s := newSourceScanner()
 	s.hashing, s.seed = true, 1
 	s.scan(prev, false, reserved) // a scanner's first body is not remembered
 	s.scan(prev, false, reserved)
@@ -113,7 +113,7 @@ func TestReplayAgrees(t *testing.T) {
 				var replayed int
 				if tc.name == "other reserved labels" {
 					// The memo was made for other labels: not used.
-					s := NewScanner().sc
+					s := newSourceScanner()
 					s.hashing, s.seed = true, 1
 					s.scan(tc.prev, false, [][]byte{[]byte("exporter")})
 					s.scan(tc.prev, false, [][]byte{[]byte("exporter")})
@@ -151,8 +151,7 @@ func replayable(t testing.TB) func(b []byte) int {
 // new body the memo.
 func TestReplaySteadyState(t *testing.T) {
 	body := readFixture(t, "node_exporter.prom")
-	sc := NewScanner()
-	s := sc.sc
+	s := newSourceScanner()
 	s.hashing = true
 	if err := s.scan(body, false, nil); err != nil || len(s.memo.body) != 0 {
 		t.Fatalf("first body: %v, remembered %d bytes: want none", err, len(s.memo.body))
@@ -228,7 +227,7 @@ func FuzzReplay(f *testing.F) {
 }
 
 // TestMergeMemo merges scrape after scrape through each source's own
-// Scanner, as the gateway does, and holds every merge against a merge of
+// Source, as the gateway does, and holds every merge against a merge of
 // the same bodies from scratch: replayed bodies, a memo with duplicate
 // series, a family dropped for a type conflict while another source has it
 // (its duplicates must be found again once it is merged), and a source
@@ -237,7 +236,7 @@ func TestMergeMemo(t *testing.T) {
 	dups := []byte("# TYPE x gauge\nx{a=\"1\"} 1\nx{a=\"1\"} 2\n# TYPE y counter\ny_total 3\n")
 	clash := []byte("# TYPE x counter\nx 1\n")
 	node := readFixture(t, "node_exporter.prom")
-	scanners := map[string]*Scanner{}
+	scanners := map[string]*Source{}
 	rounds := []map[string][]byte{
 		{"a-clash": clash, "dups": dups, "node": node},
 		{"a-clash": clash, "dups": revalue(dups, "5"), "node": revalue(node, "6")},
@@ -257,14 +256,19 @@ func TestMergeMemo(t *testing.T) {
 		for i := range ins {
 			sc := scanners[ins[i].Name]
 			if sc == nil {
-				sc = NewScanner()
+				sc = NewSource()
 				scanners[ins[i].Name] = sc
 			}
 			ins[i].Received = sc.Receive(ctText, "exporter", &ins[i])
 			ins[i].Received.Finish(ins[i].Body)
 		}
 		haveRep, _ := Merge(&have, Options{Label: "exporter"}, ins)
-		replayed := scanners["node"].sc.memo.replayed
+		var replayed int
+		for i := range ins {
+			if ins[i].Name == "node" {
+				replayed = ins[i].Received.sc.memo.replayed
+			}
+		}
 		for i := range ins {
 			ins[i].Received.Release()
 		}
@@ -275,10 +279,10 @@ func TestMergeMemo(t *testing.T) {
 			t.Fatalf("round %d: merged from memos differently\nwant %v\n%s\nhave %v\n%s", r, wantRep, want.Bytes(), haveRep, have.Bytes())
 		}
 	}
-	if !scanners["node"].sc.memo.distinct {
+	if !scanners["node"].idle[0].memo.distinct {
 		t.Errorf("node: its memo has no duplicate series but does not say distinct")
 	}
-	if s := scanners["dups"].sc; s.memo.distinct {
+	if s := scanners["dups"].idle[0]; s.memo.distinct {
 		t.Errorf("dups: its memo has duplicate series but says distinct")
 	}
 }

@@ -50,3 +50,37 @@ d{a="1,b=\"2"} 15
 		t.Errorf("invalid output: %v\n%s", err, out.Bytes())
 	}
 }
+
+// TestDedupSpelling holds deduplication to the series Prometheus sees: one
+// label set spelled differently (blanks around '=', a quoted or escaped
+// name, another order) is one series, whichever way the scan took it.
+func TestDedupSpelling(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		lines string
+		want  int // duplicates
+	}{
+		{"blanks around =", "foo{a=\"1\"} 1\nfoo{a = \"1\"} 2\n", 1},
+		{"quoted label name", "foo{a=\"1\"} 1\nfoo{\"a\"=\"1\"} 2\n", 1},
+		{"all three", "foo{a=\"1\"} 1\nfoo{a = \"1\"} 2\nfoo{\"a\"=\"1\"} 3\n", 2},
+		{"quoted name first", "foo{\"a\"=\"1\"} 1\nfoo{a=\"1\"} 2\n", 1},
+		{"quoted metric name", "{\"foo\",b=\"2\",a=\"1\"} 1\nfoo{a=\"1\",b = \"2\"} 2\n", 1},
+		{"escaped label name", "foo{\"a\\\"b\"=\"1\"} 1\nfoo{\"a\\\"b\" = \"1\"} 2\n", 1},
+		{"blank before the value's quote", "foo{a=\"1\",b=\"x\"} 1\nfoo{b= \"x\",a =\"1\"} 2\n", 1},
+		{"different values stay", "foo{a=\"1\"} 1\nfoo{a = \"2\"} 2\nfoo{\"a\"=\"3\"} 3\n", 0},
+		{"value escapes are one spelling", "foo{a=\"x\\\\\"} 1\nfoo{\"a\" = \"x\\\\\"} 2\n", 1},
+	} {
+		body := []byte("# TYPE foo gauge\n" + tc.lines)
+		var out bytes.Buffer
+		rep, err := Merge(&out, Options{Label: "exporter"}, []Input{{Name: "s", ContentType: ctText, Body: body}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if src := rep.Sources[0]; !src.Up || src.Duplicates != tc.want {
+			t.Errorf("%s: duplicates: want %d, have %d (up %v, err %v)\n%s", tc.name, tc.want, src.Duplicates, src.Up, src.Err, out.Bytes())
+		}
+		if err := Validate(ctText, out.Bytes()); err != nil {
+			t.Errorf("%s: invalid output: %v\n%s", tc.name, err, out.Bytes())
+		}
+	}
+}

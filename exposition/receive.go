@@ -3,76 +3,117 @@ package exposition
 import (
 	"bytes"
 	"math"
+	"sync"
 )
+
+// A Source is the scan state one source keeps between its bodies, for a
+// caller that scrapes the same source again and again (the merged
+// /metrics): the scanners' tables of samples and families, which grow to
+// the size of the source's bodies, and each scanner's memo, a copy of the
+// last body it found valid, against which the source's next body (the same
+// series with new values) is checked line by line rather than parsed (see
+// memo). This costs one copy of the body's size per scanner. The caller
+// makes one Source per source and only feeds it bodies through Receive; a
+// Source keeps at most two scanners (two scrapes of the source at once),
+// and lets go of tables much larger than its last body needed.
+type Source struct {
+	mu   sync.Mutex
+	idle []*scanner
+}
+
+// NewSource is a Source with nothing scanned yet.
+func NewSource() *Source { return &Source{} }
+
+// sourceScanners is how many idle scanners a Source keeps.
+const sourceScanners = 2
+
+// newSourceScanner is a scanner that keeps a memo.
+func newSourceScanner() *scanner {
+	s := newScanner()
+	s.memo.on, s.noting = true, true
+	return s
+}
+
+// take is an idle scanner of src, or a new one.
+func (src *Source) take() *scanner {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if n := len(src.idle); n > 0 {
+		s := src.idle[n-1]
+		src.idle[n-1] = nil
+		src.idle = src.idle[:n-1]
+		return s
+	}
+	return newSourceScanner()
+}
+
+// give takes back a scanner from take, reset.
+func (src *Source) give(s *scanner) {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if len(src.idle) < sourceScanners {
+		src.idle = append(src.idle, s)
+	}
+}
 
 // A Receiver scans a text or OpenMetrics body while it is being received,
 // so that the scan overlaps the upstream's transfer and Validate or Merge
 // need not read the body again. Feed it the body so far after every read,
 // then Finish it with the whole body. Its result is Validate's.
 type Receiver struct {
-	sc   *scanner
-	own  *Scanner // the scanner's owner, or nil: from the package's pool
-	pos  int      // the body is scanned up to here: the start of a line
-	err  error    // the scan's first problem
-	done bool
+	sc       *scanner
+	own      *Source // the scanner's owner, or nil: from the package's pool
+	merge    bool    // made for a merge: hashed, with the labels below
+	injected []byte  // the labels the merge adds to the source's series
+	reserved [][]byte
+	pos      int   // the body is scanned up to here: the start of a line
+	err      error // the scan's first problem
+	done     bool
 }
 
-// Receive starts scanning a body in the format contentType names. For a
-// merge, in is the source's Input (its name and labels) and label the merge
-// label, which must be those Merge is given; for plain validation in is nil.
-// Formats that are not scanned as text (protobuf) give nil, which every
-// method accepts as "not scanned".
+// Receive starts scanning a body in the format contentType names. For
+// validation only, in is nil (and label unused); for a merge, in is the
+// source's Input and label the merge label, as for Source.Receive, but
+// without a memo. Formats that are not scanned as text (protobuf) give
+// nil, which every method accepts as "not scanned".
 func Receive(contentType, label string, in *Input) *Receiver {
 	return startReceive(nil, contentType, label, in)
 }
 
-// A Scanner is the state a scan keeps between bodies (its tables of
-// samples and families, which grow to the size of the bodies it scans), for
-// a caller that scans the same source again and again: the package's pool
-// loses that state at garbage collections, and a big source then grows and
-// clears megabytes of tables again. A Scanner also keeps a copy of the last
-// body it found valid (its memo), against which the source's next body,
-// the same series with new values, is checked line by line rather than
-// parsed (see memo): this costs one copy of the body's size per Scanner. A
-// Scanner serves one Receiver at a time; tables much larger than its last
-// body needed are let go.
-type Scanner struct{ sc *scanner }
-
-// NewScanner is an empty Scanner.
-func NewScanner() *Scanner {
-	s := newScanner()
-	s.memo.on, s.noting = true, true
-	return &Scanner{sc: s}
+// Receive starts scanning a body of src for a merge: in is the source's
+// Input (its name and labels) and label the merge label, which the merge
+// then uses for this source's series. The Receiver is set as the Input's
+// Received once finished, and released after the merge. Formats that are
+// not scanned as text (protobuf) give nil.
+func (src *Source) Receive(contentType, label string, in *Input) *Receiver {
+	return startReceive(src, contentType, label, in)
 }
 
-// Receive is the package's Receive with sc's tables. sc is taken until the
-// Receiver is released (or, if it never is, for good).
-func (sc *Scanner) Receive(contentType, label string, in *Input) *Receiver {
-	return startReceive(sc, contentType, label, in)
-}
-
-func startReceive(own *Scanner, contentType, label string, in *Input) *Receiver {
+func startReceive(own *Source, contentType, label string, in *Input) *Receiver {
 	f := FormatOf(contentType)
 	if f != Text && f != OpenMetrics {
 		return nil
 	}
 	r := &Receiver{own: own}
 	if own != nil {
-		r.sc = own.sc
+		r.sc = own.take()
 	} else {
 		r.sc = scanners.Get().(*scanner)
 	}
-	var reserved [][]byte
 	if in != nil {
 		if label == "" {
 			label = "exporter" // as Merge defaults it
 		}
-		_, reserved = injection(nil, nil, label, in)
+		r.merge = true
+		r.injected, r.reserved = injection(nil, nil, label, in)
 		r.sc.hashing = true
 	}
-	r.sc.reset(nil, f == OpenMetrics, reserved)
+	r.sc.reset(nil, f == OpenMetrics, r.reserved)
 	return r
 }
+
+// forMerge tells whether r was made for a merge.
+func (r *Receiver) forMerge() bool { return r != nil && r.merge }
 
 // feedMin is how much a Feed waits for before scanning: fewer, longer runs.
 const feedMin = 32 << 10
@@ -131,7 +172,9 @@ func (r *Receiver) Release() {
 	}
 	r.sc.reset(nil, false, nil)
 	r.sc.hashing = false
-	if r.own == nil {
+	if r.own != nil {
+		r.own.give(r.sc)
+	} else {
 		scanners.Put(r.sc)
 	}
 	r.sc = nil

@@ -6,12 +6,12 @@ import (
 	"testing"
 )
 
-// TestScannerReuse: one Scanner receiving a source's bodies one after the
+// TestSourceReuse: one Source receiving a source's bodies one after the
 // other, big, bad, small and big again, gives the verdicts and merges that
 // the pool's Receivers give; it keeps its tables across bodies of one size
 // and lets them go when the source shrinks.
-func TestScannerReuse(t *testing.T) {
-	sc := NewScanner()
+func TestSourceReuse(t *testing.T) {
+	sc := NewSource()
 	big := syntheticBody(20000, "app")
 	for _, step := range []struct {
 		name      string
@@ -38,13 +38,16 @@ func TestScannerReuse(t *testing.T) {
 		in.Received = r
 		haveRep, _ := Merge(&have, Options{Label: "exporter"}, []Input{in})
 		if !bytes.Equal(want.Bytes(), have.Bytes()) || fmt.Sprint(wantRep) != fmt.Sprint(haveRep) {
-			t.Errorf("%s: merge of the Scanner's scan differs\nwant %v\nhave %v", step.name, wantRep, haveRep)
+			t.Errorf("%s: merge of the Source's scan differs\nwant %v\nhave %v", step.name, wantRep, haveRep)
 		}
 		r.Release()
-		if have := cap(sc.sc.samples) >= 20000; have != step.wantTable {
-			t.Errorf("%s: samples table kept: want %v, have %v (cap %d)", step.name, step.wantTable, have, cap(sc.sc.samples))
+		if len(sc.idle) != 1 {
+			t.Fatalf("%s: want the scanner back in the Source, have %d idle", step.name, len(sc.idle))
 		}
-		if sc.sc.body != nil || len(sc.sc.samples) != 0 {
+		if have := cap(sc.idle[0].samples) >= 20000; have != step.wantTable {
+			t.Errorf("%s: samples table kept: want %v, have %v (cap %d)", step.name, step.wantTable, have, cap(sc.idle[0].samples))
+		}
+		if sc.idle[0].body != nil || len(sc.idle[0].samples) != 0 {
 			t.Errorf("%s: want the scanner reset after Release", step.name)
 		}
 	}

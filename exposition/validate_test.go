@@ -2,13 +2,19 @@ package exposition
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 )
 
 const (
@@ -72,11 +78,19 @@ func TestValidateBad(t *testing.T) {
 		{"unquoted value", ctText, "a{b=1} 1\n", `line 1: expected '"' at start of value of label "b"`},
 		{"bad metric char", ctText, "a-b 1\n", `line 1: invalid character '-' in metric name "a"`},
 		{"invalid utf8", ctText, "a 1\nb{c=\"\xff\"} 1\n", `line 2: invalid UTF-8`},
-		{"bucket without le", ctText, "# TYPE h histogram\nh_bucket 1\n", `line 2: histogram bucket "h_bucket" without an le label`},
+		{"negative timestamp", ctText, "a 1 -1000\n", `line 1: invalid timestamp "-1000" for "a"`},
+		{"timestamp past int64", ctText, "a 1 9223372036854775808\n", `line 1: invalid timestamp "9223372036854775808" for "a"`},
+		{"signed timestamp", ctText, "a 1 +1000\n", `line 1: invalid timestamp "+1000" for "a"`},
+		{"om unit not a suffix", ctOM, "# TYPE a gauge\n# UNIT a seconds\na 1\n# EOF\n", `line 2: unit "seconds" not a suffix of metric "a"`},
+		{"om unit without its underscore", ctOM, "# TYPE as gauge\n# UNIT as s\nas 1\n# EOF\n", `line 2: unit "s" not a suffix of metric "as"`},
+		{"om NaN timestamp", ctOM, "a 1 NaN\n# EOF\n", `line 1: invalid timestamp "NaN" for "a"`},
+		{"om negative timestamp", ctOM, "a 1 -1.5\n# EOF\n", `line 1: timestamp "-1.5" for "a" out of the text format's range`},
+		{"om Inf exemplar timestamp", ctOM, "# TYPE a counter\na_total 1 # {x=\"y\"} 1 +Inf\n# EOF\n", `line 2: invalid exemplar timestamp "+Inf" for "a_total"`},
 		{"bad le", ctText, "# TYPE h histogram\nh_bucket{le=\"x\"} 1\n", `line 2: invalid le label value "x"`},
-		{"histogram bare sample", ctText, "# TYPE h histogram\nh 1\n", `line 2: histogram "h": sample "h" must end in _bucket, _sum or _count`},
+		{"om histogram bare sample", ctOM, "# TYPE h histogram\nh 1\n# EOF\n", `line 2: histogram "h": sample "h" must end in _bucket, _sum or _count`},
+		{"om bucket without le", ctOM, "# TYPE h histogram\nh_bucket 1\n# EOF\n", `line 2: histogram bucket "h_bucket" without an le label`},
 		{"negative bucket", ctText, "# TYPE h histogram\nh_bucket{le=\"1\"} -1\n", `line 2: negative count "-1" in histogram "h"`},
-		{"summary without quantile", ctText, "# TYPE s summary\ns 1\n", `line 2: summary "s": sample without a quantile label`},
+		{"second HELP", ctText, "# HELP a x\n# HELP a y\na 1\n", `line 2: second HELP line for metric name "a"`},
 		{"bad quantile", ctText, "# TYPE s summary\ns{quantile=\"high\"} 1\n", `line 2: invalid quantile label value "high"`},
 		{"metadata of a member", ctText, "# TYPE foo summary\nfoo{quantile=\"0.5\"} 1\n# TYPE foo_count gauge\n", `line 3: TYPE line for "foo_count", a member of summary "foo"`},
 		{"name only in braces", ctText, "{a=\"b\"} 1\n", `line 1: metric name missing in label set`},
@@ -114,7 +128,13 @@ func TestValidateGood(t *testing.T) {
 		"a { b = \"c\" , d=\"e\" } 1\n",
 		"a{b=\"c\"}1\n",
 		"a NaN\na{x=\"1\"} +Inf\na{x=\"2\"} -Inf\na{x=\"3\"} 1e-3 1700000000000\n",
-		"a 1 -5\n",
+		"a 1 0\na{x=\"1\"} 1 9223372036854775807\n",
+		"# TYPE h histogram\nh 1\n",
+		"# TYPE h histogram\nh_bucket 1\nh_bucket{a=\"x\"} 1\nh_count{a=\"x\"} 1\n",
+		"# TYPE s summary\ns 1\ns{a=\"1\"} 1\ns_count{a=\"1\"} 1\n",
+		"# HELP m\n# HELP m text\nm 1\n",
+		"# HELP m \n# HELP m text\nm 1\n",
+		"# HELP m text\n# HELP m\nm 1\n",
 		"a{b=\"q\\\"uote\\\\back\\nnewline ünïcødé\"} 1\n",
 		"# HELP a with \\\\ and \\n escapes\n# TYPE a counter\na 1\n",
 		"# HELP a\na 1\n",
@@ -178,4 +198,108 @@ func TestValidateSynthetic(t *testing.T) {
 	if _, err := p.TextToMetricFamilies(bytes.NewReader(body)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestVerdicts holds corral's verdict on inputs where it once differed
+// from Prometheus' parsers (model/textparse): each is now accepted or
+// refused as Prometheus does, and what is accepted merges into valid
+// output in every format.
+func TestVerdicts(t *testing.T) {
+	for _, tc := range []struct {
+		name, contentType, body string
+		want                    string // Validate's error, or <nil>
+		misshapen               int    // samples the decoded formats leave out
+	}{
+		{"negative text timestamp", ctText, "m 1 -1000\n", `line 1: invalid timestamp "-1000" for "m"`, 0},
+		{"unit not a suffix", ctOM, "# TYPE m gauge\n# UNIT m seconds\nm 1\n# EOF\n", `line 2: unit "seconds" not a suffix of metric "m"`, 0},
+		{"unit a suffix", ctOM, "# TYPE m_seconds gauge\n# UNIT m_seconds seconds\nm_seconds 1\n# EOF\n", "<nil>", 0},
+		{"empty unit", ctOM, "# TYPE m gauge\n# UNIT m \nm 1\n# EOF\n", "<nil>", 0},
+		{"exemplar on a gauge", ctOM, "# TYPE m gauge\nm 1 # {trace_id=\"a\"} 1\n# EOF\n", "<nil>", 0},
+		{"plain sample of a histogram", ctText, "# TYPE h histogram\nh 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n", "<nil>", 1},
+		{"plain sample of a summary", ctText, "# TYPE s summary\ns 1\ns_sum 1\ns_count 1\n", "<nil>", 1},
+		{"bucket without le", ctText, "# TYPE h histogram\nh_bucket 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n", "<nil>", 1},
+		{"empty HELP, then another", ctText, "# HELP m\n# HELP m text\nm 1\n", "<nil>", 0},
+		{"HELP, then an empty one", ctText, "# HELP m text\n# HELP m\nm 1\n", "<nil>", 0},
+	} {
+		err := fmt.Sprint(Validate(tc.contentType, []byte(tc.body)))
+		if err != tc.want {
+			t.Errorf("%s: want %s, have %s", tc.name, tc.want, err)
+			continue
+		}
+		if tc.want != "<nil>" {
+			// Refused: the source is down, the rest of the merge stands.
+			var out bytes.Buffer
+			rep, _ := Merge(&out, Options{Label: "exporter", Format: expfmt.NewFormat(expfmt.TypeTextPlain)}, []Input{{Name: "s", ContentType: tc.contentType, Body: []byte(tc.body)}})
+			if rep.Sources[0].Up || !strings.Contains(out.String(), `corral_source_up{exporter="s"} 0`) {
+				t.Errorf("%s: want the source down in the merge, have %v\n%s", tc.name, rep.Sources[0], out.Bytes())
+			}
+			continue
+		}
+		for _, format := range []expfmt.Format{fmtText, fmtOM, fmtProto} {
+			var out bytes.Buffer
+			rep, err := Merge(&out, Options{Label: "exporter", Format: format}, []Input{{Name: "s", ContentType: tc.contentType, Body: []byte(tc.body)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.misshapen
+			if format.FormatType() == expfmt.TypeTextPlain {
+				want = 0 // text carries them
+			}
+			if src := rep.Sources[0]; !src.Up || src.Misshapen != want {
+				t.Errorf("%s, %s: want up with %d misshapen samples, have up %v, %d (%v)", tc.name, format, want, src.Up, src.Misshapen, src.Err)
+			}
+			checkParses(t, format, out.Bytes())
+		}
+	}
+}
+
+// TestProtoLengthPrefix: a delimited body whose length prefix runs past
+// the bytes that follow is refused, by Validate and by the merge, without
+// a panic and without allocating what the prefix claims (expfmt's decoder
+// panicked on some such prefixes and allocated gigabytes for others).
+func TestProtoLengthPrefix(t *testing.T) {
+	good := protowire.AppendBytes(nil, mustMarshal(t, &dto.MetricFamily{
+		Name: proto.String("a"), Type: dto.MetricType_GAUGE.Enum(),
+		Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: proto.Float64(1)}}},
+	}))
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"huge", append(protowire.AppendVarint(nil, 1<<62), 1, 2, 3), "protobuf message 1: length 4611686018427387904 runs past the end of the body (3 bytes left)"},
+		{"a few bytes short", append(protowire.AppendVarint(nil, 40), good...), fmt.Sprintf("protobuf message 1: length 40 runs past the end of the body (%d bytes left)", len(good))},
+		{"after a good message", append(slices.Clone(good), append(protowire.AppendVarint(nil, 1<<40), 0)...), "protobuf message 2: length 1099511627776 runs past the end of the body (1 bytes left)"},
+		{"prefix cut", append(slices.Clone(good), 0x80), "protobuf message 2: bad length prefix"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := Validate(ctProto, tc.body)
+			runtime.ReadMemStats(&after)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("Validate: have %v, want %q", err, tc.want)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+				t.Errorf("Validate allocated %d bytes for a %d-byte body", grew, len(tc.body))
+			}
+			var out bytes.Buffer
+			rep, err := Merge(&out, Options{Label: "exporter", Format: expfmt.NewFormat(expfmt.TypeTextPlain)}, []Input{{Name: "a", ContentType: ctProto, Body: tc.body}})
+			if err != nil || len(rep.Sources) != 1 || rep.Sources[0].Err == nil {
+				t.Errorf("Merge: have err %v, report %+v; want the source refused", err, rep.Sources)
+			}
+		})
+	}
+	if err := Validate(ctProto, good); err != nil {
+		t.Errorf("the good message alone: %v", err)
+	}
+}
+
+func mustMarshal(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

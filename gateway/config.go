@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,9 @@ type WebConfig struct {
 	// MaxConcurrentScrapes bounds scrapes of /metrics and /proxy in flight;
 	// more get 503 at once.
 	MaxConcurrentScrapes int `toml:"max_concurrent_scrapes"`
+	// MaxInflightBytes bounds the memory held for answers in flight; past
+	// it, scrapes get 503 at once.
+	MaxInflightBytes ByteSize `toml:"max_inflight_bytes"`
 	// ScrapeTimeout bounds a scrape when the client sends no
 	// X-Prometheus-Scrape-Timeout-Seconds.
 	ScrapeTimeout duration.Duration `toml:"scrape_timeout"`
@@ -77,10 +81,31 @@ func (c *WebConfig) Defaults() {
 	if c.MaxConcurrentScrapes == 0 {
 		c.MaxConcurrentScrapes = DefaultMaxConcurrentScrapes
 	}
+	if c.MaxInflightBytes == 0 {
+		c.MaxInflightBytes = DefaultMaxInflightBytes
+	}
 	if c.MergeSelf == nil {
 		mergeSelf := true
 		c.MergeSelf = &mergeSelf
 	}
+}
+
+// RestartKeys names the [web] keys that differ between old and new and
+// that only a restart applies: every key but the access control and limits.
+func RestartKeys(old, new WebConfig) []string {
+	var keys []string
+	o, n := reflect.ValueOf(old), reflect.ValueOf(new)
+	for i := range o.NumField() {
+		key, _, _ := strings.Cut(o.Type().Field(i).Tag.Get("toml"), ",")
+		switch key {
+		case "allow_networks", "bearer_token_file", "trusted_proxies", "max_concurrent_scrapes", "max_inflight_bytes", "control":
+			continue // applied by Gateway.SetAccess
+		}
+		if !reflect.DeepEqual(o.Field(i).Interface(), n.Field(i).Interface()) {
+			keys = append(keys, key)
+		}
+	}
+	return keys
 }
 
 // Validate reports every problem, each prefixed with its key.

@@ -96,11 +96,12 @@ func (g *Gateway) controlGuard(next http.Handler) http.Handler {
 		http.Error(w, "forbidden: a cross-origin request cannot control processes (CSRF defence); use the landing page of this origin, or a client that is not a browser", http.StatusForbidden)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := g.access.Load()
 		switch {
-		case g.opts.Controller == nil || !g.opts.Control:
+		case g.opts.Controller == nil || !a.control:
 			http.Error(w, "forbidden: control is off; set [web] control = true to start, stop, restart and signal processes through this port", http.StatusForbidden)
 			return
-		case !g.controlAuthenticated() && !loopback(r.RemoteAddr):
+		case !a.authenticated() && !loopback(r.RemoteAddr):
 			http.Error(w, "forbidden: control without authentication answers loopback clients only; configure [web] bearer_token_file, or basic auth or client certificates in the web config file", http.StatusForbidden)
 			return
 		}
@@ -108,10 +109,10 @@ func (g *Gateway) controlGuard(next http.Handler) http.Handler {
 	})
 }
 
-// controlAuthenticated tells whether clients must authenticate: a bearer
-// token, or basic auth or a verified client certificate in the web config.
-func (g *Gateway) controlAuthenticated() bool {
-	return g.opts.BearerToken != "" || g.opts.BearerTokenFile != nil || g.opts.WebAuthenticated
+// authenticated tells whether clients must authenticate: a bearer token,
+// or basic auth or a verified client certificate in the web config.
+func (a *access) authenticated() bool {
+	return a.token != nil || a.file != nil || a.webAuth
 }
 
 // loopback tells whether the connection's peer (never X-Forwarded-For) is a

@@ -289,3 +289,38 @@ func TestLandingControls(t *testing.T) {
 		})
 	}
 }
+
+// TestControlOnReload: a reload turns control on and off, and a bearer
+// token it adds opens control to remote clients.
+func TestControlOnReload(t *testing.T) {
+	f := newFakeController("web")
+	g := New(Options{Controller: f})
+	restart := func(remote, auth string) int {
+		req := httptest.NewRequest("POST", "/-/processes/web/restart", nil)
+		req.RemoteAddr = remote
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		g.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for _, tc := range []struct {
+		name   string
+		access Options
+		remote string
+		auth   string
+		want   int
+	}{
+		{"off", Options{}, "127.0.0.1:1", "", 403},
+		{"on, loopback", Options{Control: true}, "127.0.0.1:1", "", 200},
+		{"on, remote without authentication", Options{Control: true}, "192.0.2.1:1", "", 403},
+		{"on, remote with a token", Options{Control: true, BearerToken: "t"}, "192.0.2.1:1", "Bearer t", 200},
+		{"off again", Options{BearerToken: "t"}, "192.0.2.1:1", "Bearer t", 403},
+	} {
+		g.SetAccess(tc.access)
+		if have := restart(tc.remote, tc.auth); have != tc.want {
+			t.Errorf("%s: want %d, have %d", tc.name, tc.want, have)
+		}
+	}
+}

@@ -92,7 +92,7 @@ func (g *Gateway) endpointStatus() []EndpointStatus {
 // hands every other request to next: the merge of the endpoint's sources,
 // with the same rules as /metrics but without corral's own metrics, as a
 // scrape under the same limits.
-func (g *Gateway) withEndpoints(lim *limits, next http.Handler) http.Handler {
+func (g *Gateway) withEndpoints(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		eps := g.endpoints()
 		i := slices.IndexFunc(eps, func(e Endpoint) bool { return e.Path == r.URL.Path })
@@ -106,8 +106,8 @@ func (g *Gateway) withEndpoints(lim *limits, next http.Handler) http.Handler {
 			return
 		}
 		names := eps[i].Sources
-		lim.scrape(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.scrape(func(w http.ResponseWriter, r *http.Request) {
 			g.serveMergedOf(w, r, func(m Module) bool { return slices.Contains(names, m.Name) }, false)
-		})).ServeHTTP(w, r)
+		}).ServeHTTP(w, r)
 	})
 }

@@ -20,8 +20,9 @@ import (
 	"github.com/corral-metrics/corral/source"
 )
 
-// Options configure a Gateway. They are fixed for its life: a reload swaps
-// the modules (SetModules), not these; changing [web] needs a restart.
+// Options configure a Gateway. A reload swaps the modules (SetModules) and
+// the access control and limits (SetAccess); the rest is fixed for the
+// gateway's life.
 type Options struct {
 	// Logger receives the gateway's logs; attributes component=gateway and
 	// source=NAME are added where they apply.
@@ -45,6 +46,8 @@ type Options struct {
 	// MaxBodyBytes bounds what is read from one source per scrape ([web] max_body_bytes).
 	MaxBodyBytes int64
 
+	// The access control and limits below are applied again by SetAccess.
+
 	// AllowNetworks are the client networks allowed; empty allows all.
 	AllowNetworks []netip.Prefix
 	// BearerToken, when set, is required (Authorization: Bearer) on every
@@ -58,8 +61,10 @@ type Options struct {
 	// checked against AllowNetworks ([web] trusted_proxies); empty: the
 	// header is ignored.
 	TrustedProxies []netip.Prefix
-	// MaxConcurrentScrapes bounds scrapes of /metrics and /proxy in flight;
-	// more are refused with 503 at once ([web] max_concurrent_scrapes).
+	// MaxConcurrentScrapes bounds scrapes of /metrics and /proxy working at
+	// once; coalesced scrapes of a script share one slot, and a scrape
+	// whose client stopped reading gives its slot up when another needs it.
+	// More are refused with 503 at once ([web] max_concurrent_scrapes).
 	// 0: DefaultMaxConcurrentScrapes; negative: no limit.
 	MaxConcurrentScrapes int
 	// DefaultModule is the module /proxy serves when the request names none
@@ -68,6 +73,11 @@ type Options struct {
 	// ExternalAddress is the host:port /-/sd gives as every target's
 	// address ([web] external_address); "": the Host the client used.
 	ExternalAddress string
+	// MaxInflightBytes bounds the memory reserved by scrapes in flight for
+	// the bodies they hold; past it, scrapes are refused with 503 at once
+	// ([web] max_inflight_bytes). 0: DefaultMaxInflightBytes; negative: no
+	// limit.
+	MaxInflightBytes int64
 
 	// Processes lists the supervised processes for the landing page; nil: none.
 	Processes func() []ProcessStatus
@@ -80,11 +90,12 @@ type Options struct {
 	// control.go); nil: no output, and no action.
 	Controller Controller
 	// Control turns on the actions that change state ([web] control): start,
-	// stop, restart and signal. Off, they answer 403.
+	// stop, restart and signal. Off, they answer 403. Applied by SetAccess.
 	Control bool
 	// WebAuthenticated tells that the web config file asks clients for
 	// basic auth or a verified client certificate (WebConfigAuthenticates);
 	// without it nor a bearer token, control answers loopback clients only.
+	// Applied by SetAccess.
 	WebAuthenticated bool
 	// Version is shown on the landing page.
 	Version string
@@ -133,6 +144,9 @@ type Gateway struct {
 	mu   sync.Mutex
 	last map[string]scrapeState // by source name, for the landing page
 
+	access atomic.Pointer[access] // see SetAccess
+	lim    *limits
+
 	stopping atomic.Bool
 	stopped  chan struct{} // closed by Stopping: long polls end (control.go)
 	stopOnce sync.Once
@@ -166,23 +180,63 @@ func New(opts Options) *Gateway {
 		landing: parseLanding(),
 	}
 	g.mods.Store(&[]Module{})
-	g.chunks.New = func() any { b := make([]byte, 256<<10); return &b }
+	g.lim = newLimits(opts.Registry)
+	g.SetAccess(opts)
+	g.chunks.New = func() any { b := make([]byte, chunkSize); return &b }
 	return g
+}
+
+// access is the part of the options a reload changes: who may scrape, and
+// how much at once.
+type access struct {
+	allow      []netip.Prefix
+	token      []byte // "Bearer "+BearerToken; nil: none
+	file       *FileSecret
+	trusted    []netip.Prefix
+	maxScrapes int   // negative: no limit
+	budget     int64 // negative: no limit
+	// control and webAuth are Options.Control and WebAuthenticated, the
+	// control API's gate (control.go).
+	control, webAuth bool
+}
+
+// SetAccess applies the access control and limits of opts at once
+// (AllowNetworks, BearerToken, BearerTokenFile, TrustedProxies,
+// MaxConcurrentScrapes, MaxInflightBytes, Control, WebAuthenticated); its
+// other fields are ignored.
+// Requests in flight keep what admitted them.
+func (g *Gateway) SetAccess(opts Options) {
+	a := &access{
+		allow:      slices.Clone(opts.AllowNetworks),
+		file:       opts.BearerTokenFile,
+		trusted:    slices.Clone(opts.TrustedProxies),
+		maxScrapes: cmp.Or(opts.MaxConcurrentScrapes, DefaultMaxConcurrentScrapes),
+		budget:     cmp.Or(opts.MaxInflightBytes, DefaultMaxInflightBytes),
+		control:    opts.Control,
+		webAuth:    opts.WebAuthenticated,
+	}
+	if opts.BearerToken != "" {
+		a.token = []byte("Bearer " + opts.BearerToken)
+	}
+	a.file.setLogger(g.logger.With("secret", "bearer_token_file"))
+	g.access.Store(a)
 }
 
 // SetModules replaces the module set at once. Scrapes in flight finish on
 // the set they started with. Sources that left the set lose their metrics
-// and landing-page state.
+// (corral's, and the merge's counters) and landing-page state; a scrape
+// still in flight for one records nothing (see record).
 func (g *Gateway) SetModules(mods []Module) {
 	sorted := slices.Clone(mods)
 	slices.SortFunc(sorted, func(a, b Module) int { return strings.Compare(a.Name, b.Name) })
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	old := g.mods.Swap(&sorted)
 	for _, m := range *old {
 		if _, found := lookup(sorted, m.Name); !found {
 			g.opts.Metrics.forget(m.Name)
-			g.mu.Lock()
+			g.merge.forget(g.opts.MergeLabel, m.Name)
 			delete(g.last, m.Name)
-			g.mu.Unlock()
 		}
 	}
 }
@@ -202,4 +256,15 @@ func lookup(mods []Module, name string) (Module, bool) {
 		return Module{}, false
 	}
 	return mods[i], true
+}
+
+// forget drops the merge's counters of a source that left the
+// configuration. A merged scrape in flight when it left may count it once
+// more.
+func (st *mergeState) forget(label, source string) {
+	if st.conflicts == nil {
+		return // no merged scrape yet
+	}
+	st.conflicts.DeletePartialMatch(prometheus.Labels{label: source})
+	st.dups.DeletePartialMatch(prometheus.Labels{label: source})
 }

@@ -145,6 +145,21 @@ func TestReloadInFlight(t *testing.T) {
 	if r.err != nil || r.body != "version 1\n" {
 		t.Errorf("in-flight scrape: want %q, have %q (%v)", "version 1\n", r.body, r.err)
 	}
+	// The scrape that ended after app left brings back none of its state.
+	if have := testutil.CollectAndCount(g.opts.Metrics.duration); have != 0 {
+		t.Errorf("corral_scrape_duration_seconds series after app left: want 0, have %d", have)
+	}
+	for _, s := range g.Landing().Sources {
+		if s.Name == "app" {
+			t.Errorf("landing page after app left: want no app, have %+v", s)
+		}
+	}
+	g.mu.Lock()
+	_, kept := g.last["app"]
+	g.mu.Unlock()
+	if kept {
+		t.Error("last-scrape state of app kept after it left")
+	}
 	for _, tc := range []struct {
 		module     string
 		wantStatus int
@@ -367,5 +382,25 @@ func TestSlowHeader(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("after a slow client: want 200, have %d", resp.StatusCode)
+	}
+}
+
+// TestMergeCountersForgotten: the merge's counters of a source that left the
+// configuration go with it.
+func TestMergeCountersForgotten(t *testing.T) {
+	g, _ := newTestGateway(t, Options{}, Module{Name: "a", Merge: true, Source: &fakeSource{}}, Module{Name: "b", Merge: true, Source: &fakeSource{}})
+	g.merge.init(g)
+	g.merge.conflicts.WithLabelValues("a", "x").Inc()
+	g.merge.conflicts.WithLabelValues("b", "x").Inc()
+	g.merge.dups.WithLabelValues("a").Inc()
+	g.SetModules([]Module{{Name: "b", Merge: true, Source: &fakeSource{}}})
+	for _, tc := range []struct {
+		what string
+		c    prometheus.Collector
+		want int
+	}{{"corral_merge_conflicts_total", g.merge.conflicts, 1}, {"corral_merge_duplicate_series_total", g.merge.dups, 0}} {
+		if have := testutil.CollectAndCount(tc.c); have != tc.want {
+			t.Errorf("%s series after a left: want %d, have %d", tc.what, tc.want, have)
+		}
 	}
 }

@@ -9,22 +9,22 @@ import (
 )
 
 // Handler is every endpoint of the gateway behind its access checks
-// (allow_networks, bearer token) and its limits (no request body, at most
-// MaxConcurrentScrapes scrapes in flight). TLS, client certificates and
-// basic auth are added around it by the server (exporter-toolkit).
+// (allow_networks, bearer token) and its limits (no request body, scrape
+// slots, the memory budget, write deadlines), all read per request so a
+// reload applies them (SetAccess). TLS, client certificates and basic auth
+// are added around it by the server (exporter-toolkit).
 func (g *Gateway) Handler() http.Handler {
-	lim := g.newLimits()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", g.serveLanding)
-	mux.Handle("GET /metrics", lim.scrape(http.HandlerFunc(g.serveMerged)))
-	mux.Handle("GET /proxy", lim.scrape(http.HandlerFunc(g.serveProxy)))
+	mux.Handle("GET /metrics", g.scrape(g.serveMerged))
+	mux.HandleFunc("GET /proxy", g.serveProxy) // admits once it knows the source
 	mux.HandleFunc("GET /-/healthy", g.serveHealthy)
 	mux.HandleFunc("GET /-/ready", g.serveReady)
 	mux.HandleFunc("POST /-/reload", g.serveReload)
 	mux.HandleFunc("GET /-/sd", g.serveSD)
 	mux.HandleFunc("GET /-/modules", g.serveModules)
 	g.controlRoutes(mux)
-	return g.guard(lim, lim.noBody(g.withEndpoints(lim, mux)))
+	return g.guard(g.lim.noBody(g.withEndpoints(mux)))
 }
 
 func (g *Gateway) serveHealthy(w http.ResponseWriter, _ *http.Request) {
@@ -64,7 +64,7 @@ func (g *Gateway) serveReload(w http.ResponseWriter, _ *http.Request) {
 // RefreshSecrets re-reads the secrets kept in files (bearer_token_file) now,
 // without waiting for the next change check. A reload calls it.
 func (g *Gateway) RefreshSecrets() {
-	g.opts.BearerTokenFile.Refresh()
+	g.access.Load().file.Refresh()
 }
 
 // guard refuses clients outside allow_networks (403) and, with a bearer
@@ -74,35 +74,30 @@ func (g *Gateway) RefreshSecrets() {
 // The client is the connection's peer. X-Forwarded-For is not trusted,
 // unless the peer is in TrustedProxies: then the client is the rightmost
 // address of X-Forwarded-For that is not itself a trusted proxy.
-func (g *Gateway) guard(lim *limits, next http.Handler) http.Handler {
-	static := []byte("Bearer " + g.opts.BearerToken)
-	file := g.opts.BearerTokenFile
-	file.setLogger(g.logger.With("secret", "bearer_token_file"))
-	if len(g.opts.AllowNetworks) == 0 && g.opts.BearerToken == "" && file == nil {
-		return next
-	}
+func (g *Gateway) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/-/healthy" {
+		a := g.access.Load()
+		if r.URL.Path == "/-/healthy" || len(a.allow) == 0 && a.token == nil && a.file == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if len(g.opts.AllowNetworks) > 0 && !g.allowed(r) {
-			lim.refused("forbidden")
+		if len(a.allow) > 0 && !a.allowed(r) {
+			g.lim.refused("forbidden")
 			http.Error(w, "forbidden: client address not in allow_networks", http.StatusForbidden)
 			return
 		}
-		if g.opts.BearerToken != "" || file != nil {
+		if a.token != nil || a.file != nil {
 			have := []byte(strings.TrimSpace(r.Header.Get("Authorization")))
 			ok := false
-			if g.opts.BearerToken != "" {
-				ok = subtle.ConstantTimeCompare(have, static) == 1
+			if a.token != nil {
+				ok = subtle.ConstantTimeCompare(have, a.token) == 1
 			}
-			if tok := file.Value(); !ok && tok != nil {
+			if tok := a.file.Value(); !ok && tok != nil {
 				// A file that is missing or empty yields no token: nothing matches.
 				ok = bearerEqual(have, tok)
 			}
 			if !ok {
-				lim.refused("unauthorized")
+				g.lim.refused("unauthorized")
 				w.Header().Set("WWW-Authenticate", `Bearer realm="corral"`)
 				http.Error(w, "unauthorized: a bearer token is required", http.StatusUnauthorized)
 				return
@@ -124,23 +119,16 @@ func bearerEqual(header, tok []byte) bool {
 }
 
 // allowed tells whether the client of r is in allow_networks.
-func (g *Gateway) allowed(r *http.Request) bool {
-	addr, ok := ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), g.opts.TrustedProxies)
-	if !ok {
-		return false
-	}
-	for _, p := range g.opts.AllowNetworks {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+func (a *access) allowed(r *http.Request) bool {
+	addr, ok := ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), a.trusted)
+	return ok && inPrefixes(addr, a.allow)
 }
 
 // ClientAddr is the address of the client behind a request: its peer
 // (remote, "host:port"), or, when the peer is one of trusted, the rightmost
 // address in the X-Forwarded-For values xff that is not itself trusted (the
-// leftmost when all are). An entry that is not an IP address stops the walk
+// leftmost when all are). An entry may carry a port, which is ignored. An
+// entry that is not an IP address stops the walk
 // and is no client: ok is false, and the caller denies. Without trusted
 // proxies the header is never read: anyone can write it.
 func ClientAddr(remote string, xff []string, trusted []netip.Prefix) (addr netip.Addr, ok bool) {
@@ -163,7 +151,13 @@ func ClientAddr(remote string, xff []string, trusted []netip.Prefix) (addr netip
 		}
 		a, err := netip.ParseAddr(h)
 		if err != nil {
-			return netip.Addr{}, false
+			// Some proxies write the client's port too: "192.0.2.1:4711",
+			// "[2001:db8::1]:4711".
+			ap, perr := netip.ParseAddrPort(h)
+			if perr != nil {
+				return netip.Addr{}, false
+			}
+			a = ap.Addr()
 		}
 		addr = a.Unmap().WithZone("")
 		if !inPrefixes(addr, trusted) {

@@ -444,3 +444,60 @@ func TestOversizedSourceUnderLoad(t *testing.T) {
 	}
 	a.healthy(t, "concurrent oversized scrapes")
 }
+
+// TestManyScrapersOneScript: 100 Prometheus servers scraping one slow
+// script at once, with the default limits (64 scrape slots, max_concurrent
+// = 1), all get 200 from one run: coalesced scrapes share one slot.
+func TestManyScrapersOneScript(t *testing.T) {
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "runs")
+	probe := filepath.Join(dir, "slow.sh")
+	script := fmt.Sprintf("#!/bin/sh\necho run >> %s\nsleep 2\necho \"# TYPE slow_ok gauge\"\necho \"slow_ok 1\"\n", runs)
+	if err := os.WriteFile(probe, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	reaper := proc.NewReaper(slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	reaped := make(chan struct{})
+	go func() { reaper.Run(); close(reaped) }()
+	t.Cleanup(func() { reaper.Stop(); <-reaped })
+	reg := prometheus.NewRegistry()
+	g := gateway.New(gateway.Options{Registry: reg, Metrics: gateway.NewMetrics(reg, gateway.BuildInfo{})})
+	cfg := scripts.Config{Command: []string{probe}}
+	cfg.Defaults()
+	g.SetModules([]gateway.Module{{Name: "slow", Kind: "script", Merge: true, Verify: true,
+		Source: scripts.New("slow", cfg, scripts.Deps{Reaper: reaper, Metrics: scripts.NewMetrics(reg), Limiter: scripts.NewLimiter(8)})}})
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(srv.Close)
+
+	const clients = 100
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 30 * time.Second}
+	defer c.CloseIdleConnections()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		byStatus = map[int]int{}
+		start    = make(chan struct{})
+	)
+	for range clients {
+		wg.Go(func() {
+			<-start
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/proxy?module=slow", nil)
+			req.Header.Set(gateway.TimeoutHeader, "10")
+			status := 0
+			if resp, err := c.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				status = resp.StatusCode
+			}
+			mu.Lock()
+			byStatus[status]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	b, _ := os.ReadFile(runs)
+	if n := strings.Count(string(b), "\n"); byStatus[200] != clients || n != 1 {
+		t.Errorf("%d scrapes of a 2 s script at once: want %d × 200 from 1 run, have %v from %d runs", clients, clients, byStatus, n)
+	}
+}

@@ -60,7 +60,7 @@ type Targeter interface {
 
 // Landing reports the gateway's state now.
 func (g *Gateway) Landing() Landing {
-	l := Landing{Version: g.opts.Version, Processes: g.processes(), Sources: []SourceStatus{}, Control: g.opts.Controller != nil && g.opts.Control}
+	l := Landing{Version: g.opts.Version, Processes: g.processes(), Sources: []SourceStatus{}, Control: g.opts.Controller != nil && g.access.Load().control}
 	mods := g.modules()
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net/http"
-	"sync/atomic"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -11,54 +13,318 @@ import (
 // DefaultMaxConcurrentScrapes is [web] max_concurrent_scrapes when unset.
 const DefaultMaxConcurrentScrapes = 64
 
-// limits protect the appliance from its clients: at most a fixed number of
-// scrapes (/metrics, /proxy) in flight, never queued, and no request body.
-// One is made per Handler.
+// DefaultMaxInflightBytes is [web] max_inflight_bytes when unset: the
+// memory budget of the bodies held for answers in flight.
+const DefaultMaxInflightBytes = 128 << 20
+
+// stallAfter is how long one write to a client may block before the
+// request counts as stalled: waiting on its client, not working. A stalled
+// request is cut (its write deadline set to now) when another needs its
+// slot or its memory.
+const stallAfter = time.Second
+
+// minReservation is what a scrape reserves of the memory budget for a
+// source that has not answered yet.
+const minReservation = 64 << 10
+
+// limits protect the appliance from its clients: a bounded number of
+// scrapes (/metrics, /proxy) working at once, a memory budget for the bodies
+// they hold, no request body, and a write deadline for every scrape. Nothing
+// queues: what does not fit is refused with 503 at once, after stalled
+// requests were cut to make room. One is made per Gateway.
 type limits struct {
-	max      int64
-	inflight atomic.Int64
 	refusals *prometheus.CounterVec
+	cut      prometheus.Counter
 	inflGa   prometheus.Gauge
+	bytesGa  prometheus.Gauge
+	stall    time.Duration // stallAfter; longer in tests
+
+	mu     sync.Mutex
+	slots  int              // slots taken
+	bytes  int64            // bytes reserved
+	freed  chan struct{}    // closed (and made anew) when a slot or bytes are given back
+	shares map[string]int   // coalescing key: the tickets sharing its slot
+	per    map[string]int   // source: the slots its /proxy scrapes take
+	perMem map[string]int64 // source: the bytes its /proxy scrapes reserve
+	live   map[*ticket]bool // every ticket not yet released
 }
 
-func (g *Gateway) newLimits() *limits {
-	l := &limits{max: int64(g.opts.MaxConcurrentScrapes)}
-	if l.max == 0 {
-		l.max = DefaultMaxConcurrentScrapes
-	}
-	l.refusals = registerOrExisting(g.opts.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
+func newLimits(reg *prometheus.Registry) *limits {
+	l := &limits{stall: stallAfter, freed: make(chan struct{}), shares: map[string]int{}, per: map[string]int{}, perMem: map[string]int64{}, live: map[*ticket]bool{}}
+	l.refusals = registerOrExisting(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "corral_http_requests_refused_total",
-		Help: "Requests refused before reaching an endpoint, by reason (busy: max_concurrent_scrapes reached; body: a request body; forbidden: not in allow_networks; unauthorized: no valid bearer token).",
+		Help: "Requests refused before reaching an endpoint, by reason (busy: max_concurrent_scrapes reached; memory: max_inflight_bytes reached; body: a request body; forbidden: not in allow_networks; unauthorized: no valid bearer token).",
 	}, []string{"reason"}))
-	for _, r := range []string{"busy", "body", "forbidden", "unauthorized"} {
+	for _, r := range []string{"busy", "memory", "body", "forbidden", "unauthorized"} {
 		l.refusals.WithLabelValues(r)
 	}
-	l.inflGa = registerOrExisting(g.opts.Registry, prometheus.NewGauge(prometheus.GaugeOpts{
+	l.cut = registerOrExisting(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "corral_http_stalled_scrapes_cut_total",
+		Help: "Scrapes cut because their client stopped reading while another scrape needed their slot or memory.",
+	}))
+	l.inflGa = registerOrExisting(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "corral_http_scrapes_in_flight",
-		Help: "Scrapes of /metrics and /proxy being answered now; more than max_concurrent_scrapes are refused with 503.",
+		Help: "Slots of max_concurrent_scrapes taken now (coalesced scrapes of a script share one).",
+	}))
+	l.bytesGa = registerOrExisting(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "corral_http_inflight_bytes",
+		Help: "Bytes of max_inflight_bytes reserved now by scrapes in flight.",
 	}))
 	return l
 }
 
 func (l *limits) refused(reason string) { l.refusals.WithLabelValues(reason).Inc() }
 
-// scrape admits a scrape if fewer than max are in flight, else answers 503
-// at once: a scrape that waited in a queue would only time out later.
-func (l *limits) scrape(next http.Handler) http.Handler {
-	if l.max < 0 {
-		return next // negative: no limit
+// A ticket is one admitted scrape: its slot (or its share of a coalesced
+// run's slot) and its reservation of the memory budget.
+type ticket struct {
+	l     *limits
+	group string // the source of a /proxy scrape; "": the merge
+	key   string // coalescing key; "": a slot of its own
+	slot  bool   // holds its slot or share
+	bytes int64
+	rc    *http.ResponseController
+
+	// guarded by l.mu
+	writing  time.Time // when the write in progress began; zero: none
+	cut      bool
+	released bool
+}
+
+// admit takes a slot (or joins the slot of key, when a scrape with that
+// coalescing key is in flight) and reserves bytes of the budget. The
+// /proxy scrapes of one source (group) take at most half the slots and half
+// the budget: clients of one source, slow or not reading, do not lock out
+// the others or the merged /metrics. What does
+// not fit waits, at most l.stall and not past ctx, for room: a scrape that
+// ends, or one whose client stopped reading and is cut. Then it is refused:
+// reason says why. Nothing waits longer, so nothing queues.
+func (l *limits) admit(ctx context.Context, a *access, group, key string, bytes int64, rc *http.ResponseController) (*ticket, string) {
+	end := time.Now().Add(l.stall)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for {
+		now := time.Now()
+		reason := l.fits(a, group, key, bytes)
+		if reason != "" && l.cutStalled(now) {
+			reason = l.fits(a, group, key, bytes)
+		}
+		if reason == "" {
+			break
+		}
+		if !now.Before(end) {
+			return nil, reason
+		}
+		freed := l.freed
+		l.mu.Unlock()
+		timer := time.NewTimer(min(l.nextStall(now), end.Sub(now)))
+		select {
+		case <-freed:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+		l.mu.Lock()
+		if ctx.Err() != nil {
+			return nil, reason
+		}
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := l.inflight.Add(1)
-		defer func() { l.inflGa.Set(float64(l.inflight.Add(-1))) }()
-		if n > l.max {
-			l.refused("busy")
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, fmt.Sprintf("too many scrapes in flight (max_concurrent_scrapes = %d): try again later", l.max), http.StatusServiceUnavailable)
+	t := &ticket{l: l, group: group, key: key, slot: true, bytes: bytes, rc: rc}
+	if key == "" || l.shares[key] == 0 {
+		l.slots++
+		l.per[group]++
+	}
+	if key != "" {
+		l.shares[key]++
+	}
+	l.bytes += bytes
+	l.perMem[group] += bytes
+	l.live[t] = true
+	l.gauges()
+	return t, ""
+}
+
+// fits tells why a scrape with key and bytes does not fit now, or "".
+// l.mu is held.
+func (l *limits) fits(a *access, group, key string, bytes int64) string {
+	if (key == "" || l.shares[key] == 0) && a.maxScrapes >= 0 {
+		if l.slots >= a.maxScrapes || group != "" && l.per[group] >= (a.maxScrapes+1)/2 {
+			return "busy"
+		}
+	}
+	// One scrape always fits, however big: max_body_bytes bounds it.
+	if a.budget >= 0 && l.bytes > 0 && l.bytes+bytes > a.budget {
+		return "memory"
+	}
+	if a.budget >= 0 && group != "" && l.perMem[group] > 0 && l.perMem[group]+bytes > a.budget/2 {
+		return "memory"
+	}
+	return ""
+}
+
+// nextStall is how long until the first scrape writing now counts as
+// stalled, or l.stall when none is writing. l.mu is held.
+func (l *limits) nextStall(now time.Time) time.Duration {
+	wait := l.stall
+	for t := range l.live {
+		if !t.writing.IsZero() {
+			wait = min(wait, t.writing.Add(l.stall).Sub(now))
+		}
+	}
+	return max(wait, time.Millisecond)
+}
+
+// cutStalled cuts every scrape whose write has blocked for l.stall: its
+// client is not reading. Its write deadline is set to now, so its handler
+// fails its write at once and lets go of its memory, which counts as held
+// until it has; its slot is free at once. It tells whether any was cut.
+// l.mu is held.
+func (l *limits) cutStalled(now time.Time) bool {
+	any := false
+	for t := range l.live {
+		if t.cut || t.writing.IsZero() || now.Sub(t.writing) < l.stall {
+			continue
+		}
+		t.cut = true
+		t.rc.SetWriteDeadline(now) // goroutine-safe: the connection's deadline
+		l.idleLocked(t)
+		l.cut.Inc()
+		any = true
+	}
+	return any
+}
+
+// idle gives back the ticket's slot, keeping its memory: its work is done
+// and what is left is writing to the client.
+func (t *ticket) idle() {
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	t.l.idleLocked(t)
+	t.l.gauges()
+}
+
+func (l *limits) idleLocked(t *ticket) {
+	if !t.slot {
+		return
+	}
+	t.slot = false
+	if t.key != "" {
+		if l.shares[t.key]--; l.shares[t.key] > 0 {
 			return
 		}
-		l.inflGa.Set(float64(n))
-		next.ServeHTTP(w, r)
+		delete(l.shares, t.key)
+	}
+	l.slots--
+	if l.per[t.group]--; l.per[t.group] == 0 {
+		delete(l.per, t.group)
+	}
+	l.wake()
+}
+
+// wake tells the scrapes waiting in admit that room was given back. l.mu
+// is held.
+func (l *limits) wake() {
+	close(l.freed)
+	l.freed = make(chan struct{})
+}
+
+// grow raises the ticket's reservation to n bytes, once it knows what it
+// holds. It never refuses: the body is already read.
+func (t *ticket) grow(n int64) {
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	if t.released || n <= t.bytes {
+		return
+	}
+	t.l.bytes += n - t.bytes
+	t.l.perMem[t.group] += n - t.bytes
+	t.bytes = n
+	t.l.gauges()
+}
+
+// release gives everything back; safe to call twice and after a cut.
+func (t *ticket) release() {
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	t.l.releaseLocked(t)
+	t.l.gauges()
+}
+
+func (l *limits) releaseLocked(t *ticket) {
+	if t.released {
+		return
+	}
+	l.idleLocked(t)
+	l.bytes -= t.bytes
+	if l.perMem[t.group] -= t.bytes; l.perMem[t.group] == 0 {
+		delete(l.perMem, t.group)
+	}
+	t.released = true
+	delete(l.live, t)
+	l.wake()
+}
+
+// writeStart and writeEnd bracket one write to the client; writeStart
+// reports false when the scrape was cut.
+func (t *ticket) writeStart() bool {
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	t.writing = time.Now()
+	return !t.cut
+}
+
+func (t *ticket) writeEnd() {
+	t.l.mu.Lock()
+	t.writing = time.Time{}
+	t.l.mu.Unlock()
+}
+
+func (l *limits) gauges() {
+	l.inflGa.Set(float64(l.slots))
+	l.bytesGa.Set(float64(l.bytes))
+}
+
+// admit admits a scrape of r (see limits.admit), sets its write deadline and
+// hands back the writer to answer it with; the caller releases the ticket.
+// Refused, it has answered 503 and returns a nil ticket.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, group, key string, bytes int64) (*ticket, http.ResponseWriter) {
+	a := g.access.Load()
+	rc := http.NewResponseController(w)
+	t, reason := g.lim.admit(r.Context(), a, group, key, bytes, rc)
+	if t == nil {
+		g.lim.refused(reason)
+		w.Header().Set("Retry-After", "1")
+		msg := fmt.Sprintf("too many scrapes in flight (max_concurrent_scrapes = %d, half of them for one source): try again later", a.maxScrapes)
+		if reason == "memory" {
+			msg = fmt.Sprintf("the memory for answers in flight is taken (max_inflight_bytes = %s): try again later", formatSize(a.budget))
+		}
+		http.Error(w, msg, http.StatusServiceUnavailable)
+		return nil, nil
+	}
+	deadline, extend := writeDeadline(r, g.opts.ScrapeTimeout)
+	rc.SetWriteDeadline(deadline)
+	return t, &scrapeWriter{ResponseWriter: w, t: t, deadline: deadline, extend: extend}
+}
+
+// scrape admits a merged scrape, which shares nothing, reserving three
+// times what its sources last sent against the budget: their bodies, their
+// scan, and the copy each keeps of its last body (see README, the merge).
+func (g *Gateway) scrape(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var est int64 = minReservation
+		g.mu.Lock()
+		for _, m := range g.modules() {
+			if m.Merge {
+				est += 3 * max(g.last[m.Name].Bytes, minReservation)
+			}
+		}
+		g.mu.Unlock()
+		t, sw := g.admit(w, r, "", "", est)
+		if t == nil {
+			return
+		}
+		defer t.release()
+		next(sw, r)
 	})
 }
 

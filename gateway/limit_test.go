@@ -96,7 +96,7 @@ func TestMaxConcurrentScrapes(t *testing.T) {
 			t.Errorf("a scrape in flight: want 200, have %d", s)
 		}
 	}
-	if have := testutil.ToFloat64(g.newLimits().refusals.WithLabelValues("busy")); have != 2 {
+	if have := testutil.ToFloat64(g.lim.refusals.WithLabelValues("busy")); have != 2 {
 		t.Errorf("corral_http_requests_refused_total{reason=busy}: want 2, have %v", have)
 	}
 	// Slots are given back: the next scrape passes.
@@ -273,6 +273,10 @@ func TestClientAddr(t *testing.T) {
 		{"127.0.0.1:1", []string{"192.0.2.1,"}, proxies, ""},       // empty hop: deny
 		{"127.0.0.1:1", []string{strings.Repeat("1.2.3.4,", 70)}, proxies, ""},
 		{"192.0.2.9:1", []string{"127.0.0.1"}, proxies, "192.0.2.9"}, // peer not a proxy
+		// Some proxies write the client's port: it is not part of the address.
+		{"127.0.0.1:1", []string{"192.0.2.1:4711"}, proxies, "192.0.2.1"},
+		{"127.0.0.1:1", []string{"[2001:db8::1]:4711, 10.1.2.3:80"}, proxies, "2001:db8::1"},
+		{"127.0.0.1:1", []string{"192.0.2.1:port"}, proxies, ""},
 	} {
 		addr, ok := ClientAddr(tc.remote, tc.xff, tc.trusted)
 		have := ""
@@ -341,5 +345,104 @@ func TestWebConfigLimits(t *testing.T) {
 	c.Defaults()
 	if c.MaxConcurrentScrapes != DefaultMaxConcurrentScrapes {
 		t.Errorf("default max_concurrent_scrapes: want %d, have %d", DefaultMaxConcurrentScrapes, c.MaxConcurrentScrapes)
+	}
+}
+
+// TestSetAccess: access control and limits change at once, without a
+// restart: a reload calls SetAccess.
+func TestSetAccess(t *testing.T) {
+	g := New(Options{Registry: prometheus.NewRegistry()})
+	g.SetModules([]Module{{Name: "app", Kind: "file", Verify: true, Source: &fakeSource{body: "app 1\n"}}})
+	_, base := newTestGatewayFor(t, g)
+	dir := t.TempDir()
+	tokFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := NewFileSecret(tokFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		what       string
+		opts       Options
+		auth       string
+		wantStatus int
+	}{
+		{"open", Options{}, "", 200},
+		{"allow_networks without the client", Options{AllowNetworks: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}, "", 403},
+		{"allow_networks with the client", Options{AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, "", 200},
+		{"bearer_token_file, no token", Options{BearerTokenFile: tok}, "", 401},
+		{"bearer_token_file, the token", Options{BearerTokenFile: tok}, "Bearer s3cret", 200},
+		{"no slot at all", Options{MaxConcurrentScrapes: -1}, "", 200},
+		{"open again", Options{}, "", 200},
+	} {
+		g.SetAccess(tc.opts)
+		req, _ := http.NewRequest("GET", base+"/proxy?module=app", nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.wantStatus {
+			t.Errorf("%s: want %d, have %d", tc.what, tc.wantStatus, resp.StatusCode)
+		}
+	}
+}
+
+func TestRestartKeys(t *testing.T) {
+	var base WebConfig
+	base.Defaults()
+	for _, tc := range []struct {
+		edit func(*WebConfig)
+		want string
+	}{
+		{func(c *WebConfig) {}, ""},
+		{func(c *WebConfig) { c.AllowNetworks = []string{"10.0.0.0/8"} }, ""},
+		{func(c *WebConfig) { c.BearerTokenFile = "/run/secrets/t" }, ""},
+		{func(c *WebConfig) { c.TrustedProxies = []string{"10.0.0.0/8"} }, ""},
+		{func(c *WebConfig) { c.MaxConcurrentScrapes = 3 }, ""},
+		{func(c *WebConfig) { c.MaxInflightBytes = 1 << 20 }, ""},
+		{func(c *WebConfig) { c.ListenAddress = ":1" }, "listen_address"},
+		{func(c *WebConfig) { c.WebConfigFile = "web.yml"; c.MergeLabel = "job" }, "web_config_file merge_label"},
+	} {
+		c := base
+		tc.edit(&c)
+		if have := strings.Join(RestartKeys(base, c), " "); have != tc.want {
+			t.Errorf("%+v: want %q, have %q", c, tc.want, have)
+		}
+	}
+}
+
+func TestCheckWebConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// bcrypt of "pw", cost 4.
+	users := write("users.yml", "basic_auth_users:\n  prom: $2a$04$6GOd8bU6cCM0ncJ8vi3tJ.eJJz1h8o7IY0YGjHmXRdrjs6jKRh5O6\n")
+	none := write("none.yml", "http_server_config:\n  http2: true\n")
+	for _, tc := range []struct {
+		path   string
+		bearer bool
+		want   string
+	}{
+		{"", true, ""},
+		{none, true, ""},
+		{users, false, ""},
+		{users, true, "both use the Authorization header"},
+		{write("bad.yml", "nope: [\n"), false, "web config file"},
+	} {
+		err := CheckWebConfig(tc.path, tc.bearer)
+		if have := fmt.Sprint(err); (tc.want == "") != (err == nil) || !strings.Contains(have, tc.want) {
+			t.Errorf("%s, bearer %v: want %q, have %v", filepath.Base(tc.path), tc.bearer, tc.want, err)
+		}
 	}
 }

@@ -520,40 +520,26 @@ func TestBodyBuffers(t *testing.T) {
 	}
 }
 
-// TestScanners: a source gets its own scanner back, at most spareBuffers
-// are kept per source, and sources that left the module set lose theirs.
-func TestScanners(t *testing.T) {
+// TestScanStates: a source keeps one exposition.Source, its own, and
+// sources that left the module set lose theirs.
+func TestScanStates(t *testing.T) {
 	g := New(Options{})
 	g.SetModules([]Module{{Name: "big"}, {Name: "small"}})
-	big, small := g.getScanner("big"), g.getScanner("small")
+	big, small := g.scanState("big"), g.scanState("small")
 	if big == small {
-		t.Fatalf("want a scanner per source, have one for both")
+		t.Fatalf("want a scan state per source, have one for both")
 	}
-	g.putScanner("small", small)
-	g.putScanner("big", big)
-	if have := g.getScanner("big"); have != big {
-		t.Errorf("big: want its own scanner back, have another")
+	if have := g.scanState("big"); have != big {
+		t.Errorf("big: want its own scan state back, have another")
 	}
-	if have := g.getScanner("small"); have != small {
-		t.Errorf("small: want its own scanner back, have another")
+	if have := g.scanState("small"); have != small {
+		t.Errorf("small: want its own scan state back, have another")
 	}
-
-	var scs []*exposition.Scanner
-	for range spareBuffers + 2 {
-		scs = append(scs, g.getScanner("small"))
-	}
-	for _, sc := range scs {
-		g.putScanner("small", sc)
-	}
-	if have := len(g.bufs.scanners["small"]); have != spareBuffers {
-		t.Errorf("small: want %d spare scanners, have %d", spareBuffers, have)
-	}
-
-	g.putScanner("gone", exposition.NewScanner())
+	g.scanState("gone")
 	g.SetModules([]Module{{Name: "small"}})
-	g.putScanner("new", exposition.NewScanner())
-	if _, found := g.bufs.scanners["gone"]; found {
-		t.Errorf("gone: want its scanners dropped once it left the module set")
+	g.scanState("new")
+	if _, found := g.bufs.sources["gone"]; found {
+		t.Errorf("gone: want its scan state dropped once it left the module set")
 	}
 }
 

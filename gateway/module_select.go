@@ -25,7 +25,7 @@ func (g *Gateway) proxyModule(q url.Values) (m Module, status int, msg string) {
 	}
 	m, found := lookup(mods, names[0])
 	if !found {
-		return Module{}, http.StatusNotFound, fmt.Sprintf("unknown module %q; known modules: %s", names[0], knownModules(mods))
+		return Module{}, http.StatusNotFound, fmt.Sprintf("unknown module %q; known modules: %s; corral's own metrics: %s", names[0], knownModules(mods), g.opts.SelfSource)
 	}
 	if rest := names[1:]; len(rest) > 0 {
 		q["module"] = rest

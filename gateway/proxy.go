@@ -1,13 +1,17 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/corral-metrics/corral/exposition"
 )
@@ -17,11 +21,40 @@ import (
 // (see Deadline) within the source's own timeout.
 func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if names := q["module"]; len(names) > 0 && names[0] == g.opts.SelfSource && g.opts.Registry != nil {
+		if _, found := lookup(g.modules(), names[0]); !found {
+			g.proxySelf(w, r)
+			return
+		}
+	}
 	m, status, msg := g.proxyModule(q)
 	if status != http.StatusOK {
 		http.Error(w, msg, status)
 		return
 	}
+	req := Request{Params: q, Accept: r.Header.Get("Accept"), Proxy: true}
+	if !m.Verify {
+		req.AcceptEncoding = r.Header.Get("Accept-Encoding")
+	}
+
+	// Scrapes that share one run of a script share its slot too.
+	key := ""
+	if c, ok := m.Source.(Coalescer); ok {
+		if k, ok := c.CoalesceKey(req); ok {
+			key = m.Name + "\x00" + k
+		}
+	}
+	var reserve int64 = chunkSize // what a streamed copy holds
+	if m.Verify {
+		g.mu.Lock()
+		reserve = max(g.last[m.Name].Bytes*3/2, minReservation) // the body and its scan
+		g.mu.Unlock()
+	}
+	t, sw := g.admit(w, r, m.Name, key, reserve)
+	if t == nil {
+		return
+	}
+	defer t.release()
 
 	ctx := r.Context()
 	if d := Deadline(r, 0); d > 0 {
@@ -29,21 +62,39 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	req := Request{Params: q, Accept: r.Header.Get("Accept"), Proxy: true}
 	if m.Verify {
-		g.proxyVerified(ctx, w, m, req)
+		g.proxyVerified(ctx, sw, t, m, req)
 		return
 	}
-	req.AcceptEncoding = r.Header.Get("Accept-Encoding")
-	g.proxyStream(ctx, w, m, req)
+	g.proxyStream(ctx, sw, m, req)
+}
+
+// A Coalescer is a source whose concurrent scrapes with the same key share
+// one run (a script). On /proxy they share one scrape slot as well.
+type Coalescer interface {
+	// CoalesceKey is the key of the run req would join; ok is false when
+	// req joins none (its parameters are refused).
+	CoalesceKey(req Request) (key string, ok bool)
+}
+
+// proxySelf is /proxy?module=<self_source>: corral's own metrics alone,
+// reachable even with merge_self = false.
+func (g *Gateway) proxySelf(w http.ResponseWriter, r *http.Request) {
+	t, sw := g.admit(w, r, g.opts.SelfSource, "", minReservation)
+	if t == nil {
+		return
+	}
+	defer t.release()
+	promhttp.HandlerFor(g.opts.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelWarn)}).ServeHTTP(sw, r)
 }
 
 // proxyVerified reads the whole body, validates it, and only then answers.
-func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, m Module, req Request) {
+func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *ticket, m Module, req Request) {
 	buf := g.getBuffer(m.Name)
 	defer g.putBuffer(m.Name, buf)
 	ct, rc, err := g.fetch(ctx, m, req, buf, func(ct string) *exposition.Receiver { return exposition.Receive(ct, "", nil) })
 	defer rc.Release()
+	t.grow(int64(buf.Cap() + buf.Len()/2))
 	if err == nil {
 		verr := rc.Finish(buf.Bytes()) // text: validated while it arrived
 		if rc == nil {
@@ -58,12 +109,16 @@ func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, m Mo
 		g.proxyError(w, m, err)
 		return
 	}
+	t.idle() // the work is done: what is left is the client's to read
 	h := w.Header()
 	h.Set("Content-Type", ct)
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf.Bytes())
 }
+
+// chunkSize is the buffer a streamed copy reads into.
+const chunkSize = 256 << 10
 
 // proxyStream passes the body through as it comes, flushing every chunk,
 // up to MaxBodyBytes: past that, or when the source fails mid-body, the
@@ -73,6 +128,10 @@ func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Modu
 	resp, err := m.Source.Scrape(ctx, req)
 	if err != nil {
 		err = classify(ctx, err)
+		if clientGone(ctx) {
+			g.logger.Debug("proxy scrape abandoned: the client went away", "source", m.Name, "err", err)
+			return
+		}
 		g.record(m.Name, start, 0, err)
 		g.proxyError(w, m, err)
 		return
@@ -95,7 +154,7 @@ func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Modu
 			}
 			if !wrote {
 				h := w.Header()
-				h.Set("Content-Type", contentTypeOr(resp.ContentType))
+				h.Set("Content-Type", cmp.Or(resp.ContentType, textContentType)) // passed through as sent
 				if resp.ContentEncoding != "" {
 					h.Set("Content-Encoding", resp.ContentEncoding)
 				}
@@ -113,7 +172,7 @@ func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Modu
 		}
 		if rerr == io.EOF {
 			if !wrote {
-				w.Header().Set("Content-Type", contentTypeOr(resp.ContentType))
+				w.Header().Set("Content-Type", cmp.Or(resp.ContentType, textContentType))
 				w.WriteHeader(http.StatusOK)
 			}
 			g.record(m.Name, start, n, nil)
@@ -122,6 +181,10 @@ func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Modu
 		if rerr != nil {
 			if !errors.As(rerr, new(*SourceError)) {
 				rerr = fmt.Errorf("reading body: %w", classify(ctx, rerr))
+			}
+			if clientGone(ctx) {
+				g.logger.Debug("proxy response abandoned: the client went away", "source", m.Name, "bytes", n)
+				panic(http.ErrAbortHandler)
 			}
 			g.record(m.Name, start, n, rerr)
 			if !wrote {
@@ -140,13 +203,17 @@ func (g *Gateway) proxyError(w http.ResponseWriter, m Module, err error) {
 }
 
 // failed records that a scrape which fetched its body turned out invalid.
+// Like record, it brings back nothing of a source a reload removed.
 func (g *Gateway) failed(source string, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, current := lookup(g.modules(), source); !current {
+		return
+	}
 	if g.opts.Metrics != nil {
 		g.opts.Metrics.errors.WithLabelValues(source, ReasonOf(err)).Inc()
 	}
-	g.mu.Lock()
 	st := g.last[source]
 	st.Err = err.Error()
 	g.last[source] = st
-	g.mu.Unlock()
 }

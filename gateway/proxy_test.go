@@ -338,3 +338,92 @@ func TestScrapeMetrics(t *testing.T) {
 		t.Errorf("error series after bad left: want 2, have %d", have)
 	}
 }
+
+// TestContentTypeFallback: a valid text body sent with a Content-Type that
+// names no exposition format is read as text, as Prometheus does with
+// fallback_scrape_protocol and exporter_exporter does.
+func TestContentTypeFallback(t *testing.T) {
+	body := "# TYPE app_up gauge\napp_up 1\n"
+	for _, ct := range []string{"application/octet-stream", "text/html; charset=utf-8", "", "text/plain; version=9.9.9"} {
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header()["Content-Type"] = []string{ct} // "" is sent as an empty header
+			io.WriteString(w, body)
+		}))
+		t.Cleanup(up.Close)
+		_, gw := newTestGateway(t, Options{}, exporterModule(t, "app", up.URL, true))
+		for _, path := range []string{"/proxy?module=app", "/metrics"} {
+			resp, err := http.Get(gw.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			want := "app_up 1"
+			if path == "/metrics" {
+				want = `corral_source_up{exporter="app"} 1`
+			}
+			if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+				t.Errorf("Content-Type %q, %s: want 200 with %q, have %d %q", ct, path, want, resp.StatusCode, trim(b))
+			}
+			if have := resp.Header.Get("Content-Type"); path != "/metrics" && have != textContentType {
+				t.Errorf("Content-Type %q, %s: want served as %q, have %q", ct, path, textContentType, have)
+			}
+		}
+	}
+}
+
+// TestProxySelf: corral's own metrics are reachable on /proxy under
+// self_source, even when merge_self = false leaves them out of /metrics; a
+// module of that name wins.
+func TestProxySelf(t *testing.T) {
+	_, gw := newTestGateway(t, Options{MergeSelf: false}, Module{Name: "app", Kind: "file", Merge: true, Verify: true, Source: &fakeSource{body: "app 1\n"}})
+	_, shadowed := newTestGateway(t, Options{}, Module{Name: "corral", Kind: "file", Verify: true, Source: &fakeSource{body: "mine 1\n"}})
+	for _, tc := range []struct {
+		base, path string
+		wantStatus int
+		want       string
+	}{
+		{gw.URL, "/proxy?module=corral", 200, "corral_build_info"},
+		{gw.URL, "/proxy?module=nope", 404, "corral's own metrics: corral"},
+		{gw.URL, "/metrics", 200, `app{exporter="app"} 1`},
+		{shadowed.URL, "/proxy?module=corral", 200, "mine 1"},
+	} {
+		resp, err := http.Get(tc.base + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.wantStatus || !strings.Contains(string(b), tc.want) {
+			t.Errorf("%s: want %d with %q, have %d %q", tc.path, tc.wantStatus, tc.want, resp.StatusCode, trim(b))
+		}
+	}
+	resp, err := http.Get(gw.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(b), "corral_build_info") {
+		t.Error("merge_self = false: corral's own metrics are in /metrics")
+	}
+}
+
+func TestAcceptsText(t *testing.T) {
+	for _, tc := range []struct {
+		accept string
+		want   bool
+	}{
+		{"text/plain", true},
+		{"text/plain;version=0.0.4;q=0.5", true},
+		{"text/plain;q=0", false},
+		{"text/plain; q=0.0", false},
+		{"application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0", false},
+		{"application/openmetrics-text;version=1.0.0,*/*;q=0", false},
+		{"application/openmetrics-text;version=1.0.0,*/*;q=0.1", true},
+	} {
+		if have := acceptsText(tc.accept); have != tc.want {
+			t.Errorf("Accept %q: want %v, have %v", tc.accept, tc.want, have)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -59,15 +60,18 @@ type scrapeState struct {
 // landing page's last-scrape state.
 func (g *Gateway) record(source string, start time.Time, n int64, err error) {
 	d := time.Since(start)
-	g.opts.Metrics.observe(source, d, n, err)
 	st := scrapeState{At: start, Duration: d, Bytes: n}
 	if err != nil {
 		st.Err = err.Error()
 		g.logger.Debug("scrape failed", "source", source, "reason", ReasonOf(err), "err", err)
 	}
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, current := lookup(g.modules(), source); !current {
+		return // a reload removed it while in flight: bring nothing of it back
+	}
+	g.opts.Metrics.observe(source, d, n, err)
 	g.last[source] = st
-	g.mu.Unlock()
 }
 
 // fetch scrapes module m and reads its whole body into buf, at most
@@ -208,12 +212,15 @@ func clientGone(ctx context.Context) bool {
 // textContentType is the Prometheus text format 0.0.4.
 const textContentType = source.ContentTypeText
 
-// contentTypeOr is ct, or the text format when a source gave none.
+// contentTypeOr is ct, or the text format when a source gave none or one
+// that names no exposition format (application/octet-stream, text/html):
+// the body is then read as text, as Prometheus reads it with
+// fallback_scrape_protocol = PrometheusText0.0.4 and exporter_exporter does.
 func contentTypeOr(ct string) string {
-	if ct == "" {
+	if exposition.FormatOf(ct) == exposition.Unknown {
 		return textContentType
 	}
-	return ct
+	return cmp.Or(ct, textContentType)
 }
 
 // bodyBuffers recycles the buffers scrapes read bodies into. A source's
@@ -224,10 +231,10 @@ func contentTypeOr(ct string) string {
 // source, none larger than maxSpareBuffer, and a buffer much larger than the
 // body it last held (a source that shrank) is let go.
 type bodyBuffers struct {
-	mu       sync.Mutex
-	spare    map[string][]*bytes.Buffer // by source name
-	shared   sync.Pool                  // *bytes.Buffer of at most maxSharedBuffer
-	scanners map[string][]*exposition.Scanner
+	mu      sync.Mutex
+	spare   map[string][]*bytes.Buffer    // by source name
+	shared  sync.Pool                     // *bytes.Buffer of at most maxSharedBuffer
+	sources map[string]*exposition.Source // by source name: see scanState
 }
 
 const (
@@ -284,11 +291,11 @@ func (g *Gateway) putBuffer(source string, b *bytes.Buffer) {
 	}
 }
 
-// sweep drops the buffers and scanners of sources that left the module
+// sweep drops the buffers and scan states of sources that left the module
 // set, when a new source was just added and there are more than the
 // modules. p.mu is held.
 func (p *bodyBuffers) sweep(added bool, mods []Module) {
-	if !added || len(p.spare) <= len(mods) && len(p.scanners) <= len(mods) {
+	if !added || len(p.spare) <= len(mods) && len(p.sources) <= len(mods) {
 		return
 	}
 	for name := range p.spare {
@@ -296,43 +303,29 @@ func (p *bodyBuffers) sweep(added bool, mods []Module) {
 			delete(p.spare, name)
 		}
 	}
-	for name := range p.scanners {
+	for name := range p.sources {
 		if _, found := lookup(mods, name); !found {
-			delete(p.scanners, name)
+			delete(p.sources, name)
 		}
 	}
 }
 
-// getScanner is a scanner for a body of source, preferably the one that
-// scanned its last body: a big source's tables are not grown again after
-// every garbage collection, as the exposition package's own pool has them.
-func (g *Gateway) getScanner(source string) *exposition.Scanner {
+// scanState is the exposition.Source of source, made on first use: it
+// keeps the source's scan tables and memo across merged scrapes, which the
+// exposition package's own pool would lose at garbage collections (a big
+// source's tables grown again after each).
+func (g *Gateway) scanState(source string) *exposition.Source {
 	p := &g.bufs
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if list := p.scanners[source]; len(list) > 0 {
-		sc := list[len(list)-1]
-		list[len(list)-1] = nil
-		p.scanners[source] = list[:len(list)-1]
-		return sc
+	if src, ok := p.sources[source]; ok {
+		return src
 	}
-	return exposition.NewScanner()
-}
-
-// putScanner takes back a scanner from getScanner(source) once its
-// Receiver is released (which let go of tables much larger than the
-// source's body); at most spareBuffers are kept per source.
-func (g *Gateway) putScanner(source string, sc *exposition.Scanner) {
-	p := &g.bufs
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.scanners == nil {
-		p.scanners = make(map[string][]*exposition.Scanner)
+	if p.sources == nil {
+		p.sources = make(map[string]*exposition.Source)
 	}
-	list := p.scanners[source]
-	if len(list) >= spareBuffers {
-		return
-	}
-	p.scanners[source] = append(list, sc)
-	p.sweep(len(list) == 0, g.modules())
+	src := exposition.NewSource()
+	p.sources[source] = src
+	p.sweep(true, g.modules())
+	return src
 }

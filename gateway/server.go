@@ -3,13 +3,16 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
+	"go.yaml.in/yaml/v2"
 )
 
 // ServerOptions are the HTTP server's settings.
@@ -53,7 +56,10 @@ func NewServer(g *Gateway, opts ServerOptions) *Server {
 			Handler:           g.Handler(),
 			ReadHeaderTimeout: opts.ReadHeaderTimeout,
 			ReadTimeout:       opts.ReadHeaderTimeout + 20*time.Second, // requests carry no body
-			IdleTimeout:       2 * time.Minute,
+			// A backstop for the endpoints that are not scrapes; a scrape
+			// sets its own write deadline from its scrape deadline.
+			WriteTimeout: time.Minute,
+			IdleTimeout:  2 * time.Minute,
 			// A header block past this is refused with 431 (Go adds 4 KiB of
 			// slack): enough for any bearer token or Accept a scraper sends.
 			MaxHeaderBytes: 64 << 10,
@@ -66,8 +72,12 @@ func NewServer(g *Gateway, opts ServerOptions) *Server {
 }
 
 // Run listens and serves until Stop; it fails if it cannot listen or the web
-// config file is invalid.
+// config file is invalid or conflicts with the bearer token (see
+// CheckWebConfig).
 func (s *Server) Run() error {
+	if err := s.check(); err != nil {
+		return err
+	}
 	err := web.ListenAndServe(s.srv, &s.flags, s.logger)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -78,11 +88,49 @@ func (s *Server) Run() error {
 // Serve serves on l, already listening (a test's port 0, an inherited
 // socket), until Stop; TLS and auth come from the web config as in Run.
 func (s *Server) Serve(l net.Listener) error {
+	if err := s.check(); err != nil {
+		return err
+	}
 	err := web.ServeMultiple([]net.Listener{l}, s.srv, &s.flags, s.logger)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
 	return err
+}
+
+func (s *Server) check() error {
+	a := s.g.access.Load()
+	return CheckWebConfig(*s.flags.WebConfigFile, a.token != nil || a.file != nil)
+}
+
+// CheckWebConfig validates exporter-toolkit's web config file (empty: none)
+// and, when a bearer token is required (bearer), that the file sets no
+// basic_auth_users: both take the Authorization header, so no request
+// could pass both and everyone would be locked out.
+func CheckWebConfig(path string, bearer bool) error {
+	if path == "" {
+		return nil
+	}
+	if err := web.Validate(path); err != nil {
+		return fmt.Errorf("web config file %s: %w", path, err)
+	}
+	if !bearer {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("web config file %s: %w", path, err)
+	}
+	var c struct {
+		Users map[string]string `yaml:"basic_auth_users"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return fmt.Errorf("web config file %s: %w", path, err)
+	}
+	if len(c.Users) > 0 {
+		return fmt.Errorf("web config file %s sets basic_auth_users and [web] bearer_token_file is set: both use the Authorization header, so no client could pass both; keep one", path)
+	}
+	return nil
 }
 
 // Stop marks the gateway not ready and shuts the server down, letting

@@ -1,8 +1,11 @@
 package scripts
 
-// A Limiter caps how many script runs are in progress at once. It never
-// queues: TryAcquire answers at once, so a flood of distinct parameter values
-// is refused (503) instead of piling up forks or goroutines.
+import "time"
+
+// A Limiter caps how many script runs are in progress at once. A run waits
+// for a slot no longer than its deadline (Acquire), so two runs of one
+// script with different parameters take turns instead of failing; what
+// bounds the waiting is the gateway's own scrape slots and the deadline.
 type Limiter struct {
 	slots chan struct{}
 }
@@ -29,7 +32,27 @@ func (l *Limiter) TryAcquire() bool {
 	}
 }
 
-// Release gives back a slot taken by TryAcquire.
+// Acquire takes a slot, waiting for one until deadline, and reports whether
+// it did. Waiters are served about in the order they came.
+func (l *Limiter) Acquire(deadline time.Time) bool {
+	if l.TryAcquire() {
+		return true
+	}
+	wait := time.Until(deadline)
+	if wait <= 0 {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// Release gives back a slot taken by TryAcquire or Acquire.
 func (l *Limiter) Release() {
 	if l == nil || l.slots == nil {
 		return

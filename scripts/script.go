@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,17 +111,9 @@ func New(name string, cfg Config, deps Deps) *Script {
 // the run in progress for the same parameters if there is one, else from a
 // new run. Giving up (ctx done) leaves the run going for whoever else waits.
 func (s *Script) Scrape(ctx context.Context, req source.Request) (*source.Response, error) {
-	env, key, err := params(s.cfg.Params, req.Params)
+	env, args, key, err := s.runOf(req)
 	if err != nil {
-		return nil, source.Fail(source.ReasonParams, s.errorf("%w", err))
-	}
-	var args []string
-	if s.cfg.AllowArgs {
-		var akey string
-		if args, akey, err = argsOf(req.Params); err != nil {
-			return nil, source.Fail(source.ReasonParams, s.errorf("%w", err))
-		}
-		key += akey
+		return nil, err
 	}
 	if body, ok := s.fresh(key); ok {
 		s.m.cacheHits.Inc()
@@ -161,18 +152,37 @@ func (s *Script) Scrape(ctx context.Context, req source.Request) (*source.Respon
 	}
 }
 
-// run is one run for a parameter set, under both concurrency limits.
+// runOf is what a run for req takes: the environment of its allowed
+// parameters, its args (with allow_args), and the key runs are cached and
+// coalesced by.
+func (s *Script) runOf(req source.Request) (env, args []string, key string, err error) {
+	env, key, err = params(s.cfg.Params, req.Params)
+	if err != nil {
+		return nil, nil, "", source.Fail(source.ReasonParams, s.errorf("%w", err))
+	}
+	if s.cfg.AllowArgs {
+		var akey string
+		if args, akey, err = argsOf(req.Params); err != nil {
+			return nil, nil, "", source.Fail(source.ReasonParams, s.errorf("%w", err))
+		}
+		key += akey
+	}
+	return env, args, key, nil
+}
+
+// run is one run for a parameter set, under both concurrency limits, for
+// whose slots it waits until deadline.
 func (s *Script) run(key string, env, args []string, deadline time.Time) ([]byte, error) {
-	if !s.slots.TryAcquire() {
+	if !s.slots.Acquire(deadline) {
 		s.m.busy.Inc()
 		return nil, source.Fail(source.ReasonBusy,
-			s.errorf("busy: max_concurrent=%d runs already in progress", s.slots.Cap()))
+			s.errorf("busy: max_concurrent=%d runs were in progress until the deadline", s.slots.Cap()))
 	}
 	defer s.slots.Release()
-	if !s.deps.Limiter.TryAcquire() {
+	if !s.deps.Limiter.Acquire(deadline) {
 		s.m.busy.Inc()
 		return nil, source.Fail(source.ReasonBusy,
-			s.errorf("busy: all %d script runs allowed at once are in progress", s.deps.Limiter.Cap()))
+			s.errorf("busy: all %d script runs allowed at once were in progress until the deadline", s.deps.Limiter.Cap()))
 	}
 	defer s.deps.Limiter.Release()
 
@@ -252,9 +262,18 @@ func response(body []byte) *source.Response {
 	return &source.Response{ContentType: ContentType, Body: io.NopCloser(bytes.NewReader(body))}
 }
 
-// Target is the script's command line, for the landing page and corral check.
-func (s *Script) Target() string { return strings.Join(s.cfg.Command, " ") }
+// Target is the script's program, for the landing page and corral check:
+// not its arguments, which may hold a secret.
+func (s *Script) Target() string { return s.cfg.Command[0] }
 
 // Forget drops the script's own metrics, for a script that left the
 // configuration.
 func (s *Script) Forget() { s.deps.Metrics.Forget(s.name) }
+
+// CoalesceKey is the run a scrape with req would share: scrapes with the
+// same allowed parameters (and args) share one run, and on /proxy one
+// scrape slot.
+func (s *Script) CoalesceKey(req source.Request) (string, bool) {
+	_, _, key, err := s.runOf(req)
+	return key, err == nil
+}

@@ -412,3 +412,16 @@ func TestCacheIsBounded(t *testing.T) {
 		t.Errorf("want %d entries without the oldest, have %d (oldest kept: %v)", maxCacheEntries, have, oldest)
 	}
 }
+
+// TestTargetHidesArguments: the landing page and corral check show the
+// program, never its arguments, which may hold a secret.
+func TestTargetHidesArguments(t *testing.T) {
+	s := New("probe", Config{Command: []string{"/usr/local/bin/probe", "--password=hunter2"}}, Deps{})
+	if have := s.Target(); have != "/usr/local/bin/probe" {
+		t.Errorf("Target: want %q, have %q", "/usr/local/bin/probe", have)
+	}
+	key, ok := s.CoalesceKey(source.Request{Params: url.Values{"host": {"a"}}})
+	if !ok || key != "" {
+		t.Errorf("CoalesceKey with a param not on the list: want \"\" true, have %q %v", key, ok)
+	}
+}

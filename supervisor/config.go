@@ -26,7 +26,16 @@ type Config struct {
 	// StartTimeout, if set, bounds start-up (tasks, then every process ready
 	// or failed): past it the appliance stops with exit code 1.
 	StartTimeout duration.Duration `toml:"start_timeout"`
+	// MainOutput is where the main process's stdout and stderr go:
+	// MainOutputInherit (the default) or MainOutputPrefix.
+	MainOutput string `toml:"main_output"`
 }
+
+// Values of [supervisor] main_output.
+const (
+	MainOutputInherit = "inherit" // corral's own streams, untouched, as under tini
+	MainOutputPrefix  = "prefix"  // like any process's: "[main] " lines in corral's log format
+)
 
 // Defaults fills what the operator left out.
 func (c *Config) Defaults() {
@@ -35,6 +44,9 @@ func (c *Config) Defaults() {
 	}
 	if c.ProcessStopTimeout == 0 {
 		c.ProcessStopTimeout = c.StopTimeout / 2
+	}
+	if c.MainOutput == "" {
+		c.MainOutput = MainOutputInherit
 	}
 }
 
@@ -49,6 +61,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StartTimeout < 0 {
 		errs = append(errs, errors.New("start_timeout: must be positive"))
+	}
+	if c.MainOutput != MainOutputInherit && c.MainOutput != MainOutputPrefix {
+		errs = append(errs, fmt.Errorf("main_output: %q is not one of inherit, prefix", c.MainOutput))
 	}
 	return errors.Join(errs...)
 }

@@ -70,6 +70,8 @@ func record(event string) {
 //	notify FD DUR     record start, after DUR write a newline to descriptor FD (ready.notify_fd), run until SIGTERM
 //	mem MIB           hold MIB MiB, every page touched, record start, run until SIGTERM
 //	cpu MS            burn MS ms of CPU time, record "burned", run until SIGTERM
+//	tty               record "tty" if stdin is a terminal, "foreground" if its group is the terminal's foreground group
+//	pgroup            catch SIGUSR1, run sleep(1); once it has ended record "sleep-ended" (and "usr1" if one came), exit 0 (tini's pgroup test)
 func childMain(args []string) int {
 	if len(args) == 0 {
 		return 2
@@ -112,6 +114,31 @@ func childMain(args []string) int {
 			record("burned")
 		}
 		<-term
+		return 0
+	case "tty":
+		if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
+			record("tty")
+		}
+		if fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil && fg == unix.Getpgrp() {
+			record("foreground")
+		}
+		record("done")
+		return 0
+	case "pgroup":
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, unix.SIGUSR1)
+		cmd := exec.Command("/bin/sleep", "100")
+		if err := cmd.Start(); err != nil {
+			return 1
+		}
+		record("start")
+		cmd.Wait()
+		record("sleep-ended")
+		select { // the group's SIGUSR1 came here too
+		case <-usr1:
+			record("usr1")
+		case <-time.After(10 * time.Second):
+		}
 		return 0
 	case "run", "group", "listen":
 		term := make(chan os.Signal, 1)
@@ -367,6 +394,7 @@ type initConfig struct {
 	Grace       time.Duration            // [supervisor] process_stop_timeout
 	Reload      map[string]ProcessConfig // what SIGHUP loads, if any
 	Report      string                   // where initMain writes its initReport
+	MainOutput  string                   // [supervisor] main_output
 }
 
 // initReport is what initMain saw after its shutdown.
@@ -390,7 +418,7 @@ func initMain() int {
 	reg := prometheus.NewRegistry()
 	reaper := proc.NewReaper(logger, reg)
 	s, err := New(Options{
-		Config:     Config{StopTimeout: duration.Of(cfg.StopTimeout), ProcessStopTimeout: duration.Of(cfg.Grace)},
+		Config:     Config{StopTimeout: duration.Of(cfg.StopTimeout), ProcessStopTimeout: duration.Of(cfg.Grace), MainOutput: cfg.MainOutput},
 		Processes:  cfg.Processes,
 		Tasks:      cfg.Tasks,
 		Main:       cfg.Main,
@@ -462,6 +490,13 @@ type pid1 struct {
 
 func startPID1(t testing.TB, cfg initConfig) *pid1 {
 	t.Helper()
+	return startPID1With(t, cfg, nil)
+}
+
+// startPID1With is startPID1 with setup applied to the command before it
+// starts: its stdin, a terminal.
+func startPID1With(t testing.TB, cfg initConfig, setup func(*exec.Cmd)) *pid1 {
+	t.Helper()
 	cfg.Report = filepath.Join(t.TempDir(), "report.json")
 	b, err := json.Marshal(cfg)
 	if err != nil {
@@ -472,6 +507,9 @@ func startPID1(t testing.TB, cfg initConfig) *pid1 {
 	p.cmd = testkit.PID1(t, exe) // unprivileged: a user and a PID namespace
 	p.cmd.Env = append(os.Environ(), "CORRAL_TEST_ROLE=init", "CORRAL_TEST_INIT="+string(b), "GORACE=atexit_sleep_ms=0")
 	p.cmd.Stderr, p.cmd.Stdout = p.stderr, p.stderr
+	if setup != nil {
+		setup(p.cmd)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,13 @@ import (
 // exit code and whether the process ended because it was stopped.
 func (p *process) life(attempt *int) (code int, stopped bool) {
 	p.setState(StateStarting)
-	c, err := p.s.spawn(spec{name: p.name, command: p.cfg.Command, env: p.cfg.Env, dir: p.cfg.Dir, cred: p.cred, capture: true, tail: p.tail, notifyFD: p.cfg.Ready.NotifyFD})
+	sp := spec{name: p.name, command: p.cfg.Command, env: p.cfg.Env, dir: p.cfg.Dir, cred: p.cred, capture: true, tail: p.tail, notifyFD: p.cfg.Ready.NotifyFD}
+	if p.main {
+		p.s.mu.Lock()
+		sp.terminal, sp.capture = true, p.s.cfg.MainOutput == MainOutputPrefix
+		p.s.mu.Unlock()
+	}
+	c, err := p.s.spawn(sp)
 	if err != nil {
 		code := startErrorCode(err)
 		p.logger.Error("cannot start process", "command", p.cfg.Command[0], "exit_code", code, "err", err)
@@ -29,6 +35,9 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 		}
 	}
 	p.started(c)
+	if c.Foreground {
+		terminalHandedOver()
+	}
 	p.logger.Info("process started", "pid", c.Pid)
 	var checked chan bool
 	if kind := p.cfg.Ready.kind(); kind == "" {
@@ -107,8 +116,8 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 				p.logger.Info("process ready")
 				p.setReady(StateReady)
 			} else {
-				p.logger.Error("process not ready within its start timeout (or it closed its notify_fd without a newline); killing it", "timeout", p.cfg.Ready.Timeout)
-				c.Signal(unix.SIGKILL)
+				p.logger.Error("process not ready within its start timeout (or it closed its notify_fd without a newline)", "timeout", p.cfg.Ready.Timeout)
+				signal("stopping process not ready", closedChan())
 			}
 		case <-stable.C:
 			*attempt = 0

@@ -47,6 +47,7 @@ func pump(r io.Reader, dst *sink, tb *tail.Buffer, format, process, stream strin
 	buf := make([]byte, maxLine)
 	var line []byte
 	n := 0
+	cut := false // the last piece was cut at maxLine: a '\n' right after it ends that line
 	emit := func(b []byte) {
 		b = bytes.TrimSuffix(b, []byte{'\r'})
 		line = formatLine(line[:0], format, process, stream, b)
@@ -64,14 +65,17 @@ func pump(r io.Reader, dst *sink, tb *tail.Buffer, format, process, stream strin
 			if i < 0 {
 				break
 			}
-			emit(buf[start : start+i])
+			if i > 0 || !cut {
+				emit(buf[start : start+i])
+			}
+			cut = false
 			start += i + 1
 		}
 		n = copy(buf, buf[start:n])
 		if n == len(buf) {
-			cut := runeCut(buf)
-			emit(buf[:cut])
-			n = copy(buf, buf[cut:n])
+			at := runeCut(buf)
+			emit(buf[:at])
+			n, cut = copy(buf, buf[at:n]), true
 		}
 		if err != nil {
 			if n > 0 {

@@ -14,6 +14,7 @@ func TestPump(t *testing.T) {
 	long := strings.Repeat("x", maxLine+10)
 	// 'é' is two bytes: placed across the 64 KiB bound it must not be cut.
 	split := strings.Repeat("y", maxLine-1) + "é" + "z"
+	exact := strings.Repeat("e", maxLine)
 	for _, tc := range []struct {
 		name, in, format, want string
 	}{
@@ -21,6 +22,9 @@ func TestPump(t *testing.T) {
 		{"no final newline", "one\ntwo", FormatLogfmt, "[p] one\n[p] two\n"},
 		{"crlf and empty", "a\r\n\nb\n", FormatLogfmt, "[p] a\n[p] \n[p] b\n"},
 		{"long line split", long + "\n", FormatLogfmt, "[p] " + long[:maxLine] + "\n[p] xxxxxxxxxx\n"},
+		{"line of exactly 64 KiB", exact + "\nnext\n", FormatLogfmt, "[p] " + exact + "\n[p] next\n"},
+		{"line of exactly 128 KiB", exact + exact + "\n", FormatLogfmt, "[p] " + exact + "\n[p] " + exact + "\n"},
+		{"empty line after a 64 KiB one", exact + "\n\n", FormatLogfmt, "[p] " + exact + "\n[p] \n"},
 		{"split on a rune boundary", split + "\n", FormatLogfmt, "[p] " + strings.Repeat("y", maxLine-1) + "\n[p] éz\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

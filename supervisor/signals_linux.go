@@ -70,7 +70,8 @@ func CatchSignals() *Signals {
 //   - SIGHUP: reload, called on a goroutine of its own so that a slow reload
 //     never delays a SIGTERM; HUPs arriving meanwhile coalesce into one more.
 //   - USR1, USR2, WINCH, QUIT, ALRM, TTIN, TTOU, CONT, TSTP, VTALRM, XCPU,
-//     XFSZ, PWR, IO: Signal (forwarded).
+//     XFSZ, PWR, IO: Signal (forwarded); TTIN and TTOU are ignored once the
+//     main process has the terminal (see terminalHandedOver).
 //   - the rest (fault signals sent from outside, PIPE): ignored.
 //
 // execute does not return on SIGTERM: it keeps handling signals for the
@@ -125,3 +126,11 @@ func (s *Supervisor) HandleSignals(sigs *Signals, reload func()) (execute func()
 	interrupt = func(error) { once.Do(func() { close(quit) }) }
 	return execute, interrupt
 }
+
+// terminalHandedOver is called once the main process's group is the
+// foreground group of corral's controlling terminal: corral is now in a
+// background group of it. As tini does, corral ignores SIGTTIN and SIGTTOU
+// from then on (they are no longer forwarded): with `stty tostop` each of
+// its log writes to the terminal would otherwise raise SIGTTOU, to be
+// forwarded to the main process (stopping it), or fail with EIO.
+func terminalHandedOver() { signal.Ignore(unix.SIGTTIN, unix.SIGTTOU) }

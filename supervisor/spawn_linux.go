@@ -19,7 +19,12 @@ type spec struct {
 	env     map[string]string
 	dir     string
 	cred    *Credential
-	capture bool // pipe stdout/stderr to corral's, prefixed; else /dev/null
+	capture bool // pipe stdout/stderr to corral's, prefixed; else /dev/null (or corral's own, with terminal)
+	// terminal: stdin is corral's, and the child's group is the foreground
+	// group of corral's controlling terminal if there is one (tini's
+	// tcsetpgrp); without capture, stdout and stderr are corral's own too,
+	// untouched. The main process's, as under tini.
+	terminal bool
 	// tail keeps the recent output of a captured process; nil: none.
 	tail *tail.Buffer
 	// notifyFD, if 3 or more, is the descriptor of the child's readiness
@@ -49,6 +54,10 @@ func (s *Supervisor) spawn(sp spec) (*child, error) {
 	}
 	if sp.cred != nil {
 		cmd.Credential = &syscall.Credential{Uid: sp.cred.UID, Gid: sp.cred.GID}
+	}
+	if sp.terminal {
+		cmd.Stdin, cmd.Foreground = proc.Inherit, true
+		cmd.Stdout, cmd.Stderr = proc.Inherit, proc.Inherit
 	}
 	if sp.capture {
 		cmd.Stdout, cmd.Stderr = proc.Pipe, proc.Pipe
@@ -103,9 +112,12 @@ func (c *child) drain() {
 }
 
 // startErrorCode is the exit code recorded for a command that could not be
-// started, as a shell would: 127 not found, 126 not executable.
+// started, as a shell would: 127 not found, 126 not executable (or no
+// such dir).
 func startErrorCode(err error) int {
 	switch {
+	case errors.Is(err, proc.ErrNoDir):
+		return 126
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
 		return 127
 	default:

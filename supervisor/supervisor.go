@@ -36,8 +36,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// LogFormat of child output: FormatLogfmt ("[name] line", the default)
 	// or FormatJSON.
-	LogFormat      string
-	Stdout, Stderr io.Writer // corral's own; default os.Stdout, os.Stderr
+	LogFormat string
+	// Stdout, Stderr are corral's own for child output; default os.Stdout,
+	// os.Stderr. The main process, with main_output "inherit", has the
+	// real stdin, stdout and stderr (file descriptors 0, 1, 2) instead.
+	Stdout, Stderr io.Writer
 }
 
 // ExitError is Run's error when the appliance must exit non-zero: the main

@@ -237,8 +237,12 @@ func TestReadinessTimeoutRestarts(t *testing.T) {
 	p.Backoff.Initial = duration.Of(50 * time.Millisecond)
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"slow": p}})
 	testkit.Eventually(t, "a restart", func() bool { return h.metric("corral_process_restarts_total", "slow") >= 1 })
-	if have := h.metric("corral_process_last_exit_code", "slow"); have != 128+9 {
-		t.Errorf("last exit code: want 137 (killed), have %v", have)
+	// Issue 11: stopped with its stop signal and its grace, not SIGKILL.
+	if have := len(filter(readRecord(t, rec), "stop", "slow")); have < 1 {
+		t.Errorf("stops on SIGTERM: want >= 1, have %d", have)
+	}
+	if have := h.metric("corral_process_last_exit_code", "slow"); have != 0 {
+		t.Errorf("last exit code: want 0 (its own exit on SIGTERM), have %v", have)
 	}
 }
 

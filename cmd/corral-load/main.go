@@ -50,6 +50,8 @@ type options struct {
 	self          string // corral's own source name ([web] self_source)
 	maxRSSGrowth  float64
 	timeout       string // X-Prometheus-Scrape-Timeout-Seconds sent
+	stall         int    // connections that never read, held through the load
+	stallPath     string
 	jsonOutput    bool
 }
 
@@ -71,6 +73,8 @@ func main() {
 	flag.StringVar(&o.self, "self", "corral", "the source name of corral's own metrics")
 	flag.Float64Var(&o.maxRSSGrowth, "max-rss-growth", 0.10, "allowed RSS growth from the warm baseline to the end")
 	flag.StringVar(&o.timeout, "scrape-timeout", "10", "X-Prometheus-Scrape-Timeout-Seconds sent with every scrape")
+	flag.IntVar(&o.stall, "stall", 0, "connections that send one GET for -stall-path and never read the answer, held open through the load (after the warm-up)")
+	flag.StringVar(&o.stallPath, "stall-path", "/metrics", "what the -stall connections ask for (sent without a scrape timeout header)")
 	flag.BoolVar(&o.jsonOutput, "json", false, "print the report as JSON")
 	flag.Parse()
 	if len(o.paths) == 0 {
@@ -132,10 +136,15 @@ func run(ctx context.Context, o options) (*Report, error) {
 	lctx, cancel := context.WithTimeout(ctx, o.dur)
 	defer cancel()
 	started := time.Now()
+	peaked := make(chan int64, 1)
+	go func() { peaked <- peakRSS(lctx, o.pid) }()
+	stalled := make(chan int, 1)
+	go func() { stalled <- stall(lctx, o) }()
 	done := make(chan []sample, 1)
 	go func() { done <- drive(lctx, client, o) }()
 	kills := killLoop(lctx, client, o)
 	all := <-done
+	loadPeak, held := <-peaked, <-stalled
 	took := time.Since(started)
 	loaded, err := read(client, o)
 	if err != nil {
@@ -146,7 +155,9 @@ func run(ctx context.Context, o options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("last reading: %w", err)
 	}
-	return report(o, all, took, kills, idle, warm, loaded, end), nil
+	rep := report(o, all, took, kills, idle, warm, loaded, end)
+	rep.PeakRSSBytes, rep.Stalled = loadPeak, held
+	return rep, nil
 }
 
 type sample struct {

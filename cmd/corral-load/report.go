@@ -29,6 +29,10 @@ type Report struct {
 	Warm   Reading `json:"warm"`
 	Loaded Reading `json:"loaded"`
 	End    Reading `json:"end"`
+	// PeakRSSBytes is the most RSS seen during the load (after the warm-up).
+	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// Stalled are the connections held open, never reading (-stall).
+	Stalled int `json:"stalled"`
 	// ScriptScrapes are the /proxy scrapes of script sources; merged scrapes
 	// run every merged script too.
 	ScriptScrapes int      `json:"script_scrapes"`
@@ -151,9 +155,12 @@ func (r *Report) print(w io.Writer) {
 	for _, p := range slices.Sorted(maps.Keys(r.ByPath)) {
 		fmt.Fprintf(w, "  %-40s %s\n", p, counts(r.ByPath[p]))
 	}
-	fmt.Fprintf(w, "RSS %s idle, %s at most in the warm-up, %s after load, %s at end (%+.1f%% from warm)\n",
-		mib(r.Idle.RSSBytes), mib(r.Warm.RSSBytes), mib(r.Loaded.RSSBytes), mib(r.End.RSSBytes),
+	fmt.Fprintf(w, "RSS %s idle, %s at most in the warm-up, %s at most under load, %s after load, %s at end (%+.1f%% from warm)\n",
+		mib(r.Idle.RSSBytes), mib(r.Warm.RSSBytes), mib(r.PeakRSSBytes), mib(r.Loaded.RSSBytes), mib(r.End.RSSBytes),
 		100*(float64(r.End.RSSBytes)/max(1, float64(r.Warm.RSSBytes))-1))
+	if r.Stalled > 0 {
+		fmt.Fprintf(w, "connections held open never reading: %d\n", r.Stalled)
+	}
 	fmt.Fprintf(w, "goroutines %.0f idle -> %.0f after load -> %.0f at end; open fds %d -> %d -> %d (+ pidfds %d -> %d -> %d for %d live children); zombies at end %d\n",
 		r.Idle.Goroutines, r.Loaded.Goroutines, r.End.Goroutines, r.Idle.OpenFDs, r.Loaded.OpenFDs, r.End.OpenFDs,
 		r.Idle.PidFDs, r.Loaded.PidFDs, r.End.PidFDs, r.End.Children, r.End.Zombies)

@@ -115,6 +115,8 @@ func gatewayOptions(web gateway.WebConfig) (gateway.Options, error) {
 		MaxConcurrentScrapes: web.MaxConcurrentScrapes,
 		DefaultModule:        web.DefaultModule,
 		ExternalAddress:      web.ExternalAddress,
+		Control:              web.Control,
+		MaxInflightBytes:     int64(web.MaxInflightBytes),
 	}
 	for _, n := range web.AllowNetworks {
 		p, err := netip.ParsePrefix(n)

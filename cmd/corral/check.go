@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 
-	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/urfave/cli/v2"
 
 	"github.com/corral-metrics/corral/gateway"
@@ -34,10 +34,8 @@ func check(c *cli.Context) error {
 // config file, the bearer token, the sources' files.
 func checkBuild(cfg *Config) error {
 	var errs []error
-	if f := cfg.Web.WebConfigFile; f != "" {
-		if err := web.Validate(f); err != nil {
-			errs = append(errs, fmt.Errorf("%s: web.web_config_file: %s: %w", cfg.where("web"), f, err))
-		}
+	if err := gateway.CheckWebConfig(cfg.Web.WebConfigFile, cfg.Web.BearerTokenFile != ""); err != nil {
+		errs = append(errs, fmt.Errorf("%s: web.web_config_file: %w", cfg.where("web"), err))
 	}
 	if _, err := gatewayOptions(cfg.Web); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", cfg.where("web"), err))
@@ -45,7 +43,34 @@ func checkBuild(cfg *Config) error {
 	if _, _, err := new(sourceBuilder).build(cfg); err != nil {
 		errs = append(errs, err)
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, checkProcesses(cfg)...)...)
+}
+
+// checkProcesses reports what serve would refuse or fail at start of the
+// processes and tasks: a stop_timeout longer than the whole shutdown's, a
+// working directory that does not exist.
+func checkProcesses(cfg *Config) []error {
+	var errs []error
+	dir := func(section, d string) {
+		if d == "" {
+			return
+		}
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("%s: %s.dir: %s: no such directory", cfg.where(section), section, d))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Process)) {
+		p, section := cfg.Process[name], "process."+name
+		if p.StopTimeout > cfg.Supervisor.StopTimeout {
+			errs = append(errs, fmt.Errorf("%s: %s.stop_timeout: %s is longer than [supervisor] stop_timeout (%s), the bound of the whole shutdown",
+				cfg.where(section), section, p.StopTimeout, cfg.Supervisor.StopTimeout))
+		}
+		dir(section, p.Dir)
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Task)) {
+		dir("task."+name, cfg.Task[name].Dir)
+	}
+	return errs
 }
 
 func summarize(w io.Writer, cfg *Config, mods []gateway.Module) {

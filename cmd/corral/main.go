@@ -5,8 +5,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/oklog/run"
@@ -53,6 +55,13 @@ func serve(c *cli.Context) error {
 		return cli.Exit(err.Error(), 1)
 	}
 
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit keeps the heap near what is live rather than twice
+		// it: the bodies in flight stay within max_inflight_bytes, and
+		// 64 MiB is ample for the rest of corral.
+		debug.SetMemoryLimit(int64(cfg.Web.MaxInflightBytes) + 64<<20)
+	}
+
 	build := buildInfo()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(logs.Dropped())
@@ -86,12 +95,15 @@ func serve(c *cli.Context) error {
 		},
 	}}
 	opts, err := gatewayOptions(cfg.Web)
+	if err == nil {
+		err = gateway.CheckWebConfig(cfg.Web.WebConfigFile, cfg.Web.BearerTokenFile != "")
+	}
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	opts.Logger, opts.Registry, opts.Metrics, opts.Version = logger, reg, metrics, build.version
 	opts.Processes, opts.Ready = func() []gateway.ProcessStatus { return processStatus(sup) }, sup.Ready
-	opts.Controller, opts.Control = controller{sup}, cfg.Web.Control
+	opts.Controller = controller{sup}
 	rl := &reloader{load: load, web: cfg.Web, tasks: cfg.Task, metrics: metrics, sources: sources, supervisor: sup, logger: logger.With("component", "reload")}
 	opts.Reload = rl.reload
 	gw := gateway.New(opts)
@@ -104,6 +116,12 @@ func serve(c *cli.Context) error {
 	gw.SetModules(mods)
 	gw.SetEndpoints(cfg.endpoints())
 	metrics.Reloaded(true, time.Now())
+	// The port first: when it is taken, corral fails before it has started
+	// anything, rather than start every process and stop them at once.
+	listener, err := net.Listen("tcp", cfg.Web.ListenAddress)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("web.listen_address: cannot listen on %s: %v", cfg.Web.ListenAddress, err), 1)
+	}
 	logger.Info("starting corral", "version", build.version, "config", c.String("config.file"),
 		"sources", len(mods), "processes", len(cfg.Process), "main", c.Args().First())
 
@@ -122,10 +140,10 @@ func serve(c *cli.Context) error {
 	}
 	{ // The HTTP server: every endpoint on the one port.
 		srv := gateway.NewServer(gw, gateway.ServerOptions{
-			ListenAddresses: []string{cfg.Web.ListenAddress},
+			ListenAddresses: []string{cfg.Web.ListenAddress}, // already bound: listener
 			WebConfigFile:   cfg.Web.WebConfigFile,
 		})
-		g.Add(srv.Run, func(error) { srv.Stop() })
+		g.Add(func() error { return srv.Serve(listener) }, func(error) { srv.Stop() })
 	}
 	{ // Signals: TERM/INT stop (twice: kill), HUP reloads, most others go to the main process.
 		g.Add(sup.HandleSignals(sigs, func() { rl.reload() }))

@@ -40,6 +40,13 @@ func (r *reloader) reload() error {
 	if err == nil {
 		mods, next, err = r.sources.build(cfg)
 	}
+	var access gateway.Options
+	if err == nil {
+		access, err = gatewayOptions(cfg.Web)
+	}
+	if err == nil {
+		err = gateway.CheckWebConfig(cfg.Web.WebConfigFile, cfg.Web.BearerTokenFile != "")
+	}
 	if err == nil && !reflect.DeepEqual(cfg.Task, r.tasks) {
 		r.logger.Warn("[task] changed: tasks run once, at start-up; the change applies on restart")
 	}
@@ -53,12 +60,13 @@ func (r *reloader) reload() error {
 		r.logger.Error("configuration refused, keeping the running one", "err", err)
 		return err
 	}
-	if !reflect.DeepEqual(cfg.Web, r.web) {
-		r.logger.Warn("[web] changed: it takes effect on restart only")
+	if keys := gateway.RestartKeys(r.web, cfg.Web); len(keys) > 0 {
+		r.logger.Warn("[web] changed where a reload cannot apply it: it takes effect on restart only", "keys", keys)
 	}
 	r.sources.adopt(next)
 	r.gateway.SetModules(mods)
 	r.gateway.SetEndpoints(cfg.endpoints())
+	r.gateway.SetAccess(access)
 	r.gateway.RefreshSecrets()
 	r.metrics.Reloaded(true, time.Now())
 	r.logger.Info("configuration reloaded", "sources", len(mods), "processes", len(cfg.Process))

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,16 +25,28 @@ const (
 
 // Cmd is what Start runs.
 type Cmd struct {
-	Args       []string // Args[0] is looked up in PATH unless it has a slash
-	Env        []string // nil: corral's own environment
-	Dir        string
-	Credential *syscall.Credential // nil: corral's user
+	// Args[0] is looked up, unless it has a slash, in the PATH of Env (as
+	// execvpe does), else in corral's. A file the kernel cannot execute
+	// (ENOEXEC: a script without "#!") is run by /bin/sh, as execvp does.
+	Args       []string
+	Env        []string            // nil: corral's own environment
+	Dir        string              // must exist: Start fails with ErrNoDir otherwise
+	Credential *syscall.Credential // nil: corral's user; also owns the child's pipes
 	// Stdin may be Null or Inherit; Stdout and Stderr any Stdio.
 	Stdin, Stdout, Stderr Stdio
 	// ExtraFiles are passed on: entry i becomes descriptor 3+i in the
 	// child (a readiness notification pipe); the caller closes its copies.
 	ExtraFiles []*os.File
+	// Foreground, with Stdin Inherit: when corral's stdin is its controlling
+	// terminal, the child's process group becomes the terminal's foreground
+	// group (as tini does), so that it reads the terminal and gets its ^C.
+	// The child sets it between fork and exec with every signal blocked, so
+	// no SIGTTOU stops it. Without a controlling terminal it does nothing.
+	Foreground bool
 }
+
+// ErrNoDir is Start's error when Cmd.Dir is not a directory.
+var ErrNoDir = errors.New("no such directory")
 
 // Child is a started process, the leader of a process group of its own.
 type Child struct {
@@ -41,6 +55,9 @@ type Child struct {
 	// Stdout and Stderr are the read ends of the child's pipes, for the
 	// streams started with Pipe; the caller reads and closes them.
 	Stdout, Stderr *os.File
+	// Foreground: the child's group was made the foreground group of
+	// corral's controlling terminal (Cmd.Foreground, with a terminal).
+	Foreground bool
 
 	r      *Reaper
 	proc   *os.Process
@@ -80,12 +97,23 @@ func (r *Reaper) Start(c Cmd) (*Child, error) {
 	if c.Stdin == Pipe {
 		return nil, errors.New("proc: stdin cannot be a pipe")
 	}
-	cmd := exec.Command(c.Args[0], c.Args[1:]...)
-	cmd.Env, cmd.Dir, cmd.ExtraFiles = c.Env, c.Dir, c.ExtraFiles
+	if c.Dir != "" {
+		if fi, err := os.Stat(c.Dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("dir: %s: %w", c.Dir, ErrNoDir)
+		}
+	}
+	path, err := lookPath(c.Args[0], c.Env)
+	if err != nil {
+		return nil, err
+	}
+	cmd := &exec.Cmd{Path: path, Args: c.Args, Env: c.Env, Dir: c.Dir, ExtraFiles: c.ExtraFiles}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.Credential}
 	child := &Child{r: r, exited: make(chan Exit, 1), gone: make(chan struct{})}
 	if c.Stdin == Inherit {
 		cmd.Stdin = os.Stdin
+		if c.Foreground && controllingTerminal(os.Stdin) {
+			cmd.SysProcAttr.Foreground, cmd.SysProcAttr.Ctty = true, int(os.Stdin.Fd())
+		}
 	}
 	var pipes []*os.File // read ends, until handed to child
 	fail := func(err error) (*Child, error) {
@@ -112,6 +140,13 @@ func (r *Reaper) Start(c Cmd) (*Child, error) {
 			}
 			defer w.Close() // the child has its own copy
 			pipes[i], *s.dst = r, w
+			if cr := c.Credential; cr != nil {
+				// Its own, as runc does: a user= process can open
+				// /dev/stdout (nginx's access_log /dev/stdout).
+				if err := w.Chown(int(cr.Uid), int(cr.Gid)); err != nil {
+					return fail(fmt.Errorf("give the output pipe to uid %d: %w", cr.Uid, err))
+				}
+			}
 		}
 	}
 	r.mu.Lock()
@@ -119,9 +154,21 @@ func (r *Reaper) Start(c Cmd) (*Child, error) {
 	if r.stopping {
 		return fail(ErrStopped)
 	}
-	if err := cmd.Start(); err != nil {
+	// cmd is a template: an exec.Cmd is started at most once.
+	run := func(path string, args []string) (*exec.Cmd, error) {
+		x := &exec.Cmd{Path: path, Args: args, Env: cmd.Env, Dir: cmd.Dir,
+			Stdin: cmd.Stdin, Stdout: cmd.Stdout, Stderr: cmd.Stderr, ExtraFiles: cmd.ExtraFiles, SysProcAttr: cmd.SysProcAttr}
+		return x, x.Start()
+	}
+	started, err := run(path, c.Args)
+	if errors.Is(err, syscall.ENOEXEC) {
+		// Neither a binary nor a "#!" script: a shell script, as execvp runs it.
+		started, err = run("/bin/sh", append([]string{"/bin/sh", path}, c.Args[1:]...))
+	}
+	if err != nil {
 		return fail(err)
 	}
+	cmd = started
 	child.Pid, child.Start, child.proc = cmd.Process.Pid, time.Now(), cmd.Process
 	if old := r.groups[child.Pid]; old != nil {
 		// The kernel handed out this pid, so the old group of that id is
@@ -131,5 +178,38 @@ func (r *Reaper) Start(c Cmd) (*Child, error) {
 	}
 	r.leaders[child.Pid] = child
 	child.Stdout, child.Stderr = pipes[0], pipes[1]
+	child.Foreground = cmd.SysProcAttr.Foreground
 	return child, nil
+}
+
+// lookPath finds file as execvpe does: as is when it has a slash, else in
+// the PATH of env when it sets one, else in corral's own PATH. Relative
+// entries of PATH are skipped.
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	path := os.Getenv("PATH")
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v // the last one wins, as in os/exec
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, file)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", &exec.Error{Name: file, Err: exec.ErrNotFound}
+}
+
+// controllingTerminal reports whether f is corral's controlling terminal:
+// only then can a child's group be made its foreground group.
+func controllingTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
+	return err == nil
 }

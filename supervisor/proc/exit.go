@@ -26,7 +26,7 @@ func (e Exit) Success() bool { return e.Status.Exited() && e.Status.ExitStatus()
 
 func (e Exit) String() string {
 	if e.Status.Signaled() {
-		return fmt.Sprintf("killed by %s", e.Status.Signal())
+		return fmt.Sprintf("killed by %s", unix.SignalName(e.Status.Signal()))
 	}
 	return fmt.Sprintf("exit status %d", e.Status.ExitStatus())
 }

@@ -1,0 +1,172 @@
+package exposition
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// series lists the series of a decoded exposition, one string each:
+// family, type, labels sorted, and what the metric holds.
+func series(fams []*dto.MetricFamily) []string {
+	var out []string
+	for _, mf := range fams {
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				ls = append(ls, l.GetName()+"="+l.GetValue())
+			}
+			slices.Sort(ls)
+			var v string
+			switch {
+			case m.Summary != nil:
+				v = fmt.Sprint(m.Summary.GetSampleCount(), m.Summary.GetSampleSum(), len(m.Summary.GetQuantile()))
+			case m.Histogram != nil:
+				v = fmt.Sprint(m.Histogram.GetSampleCount(), m.Histogram.GetSampleSum())
+			case m.Counter != nil:
+				v = fmt.Sprint(m.Counter.GetValue())
+			case m.Gauge != nil:
+				v = fmt.Sprint(m.Gauge.GetValue())
+			default:
+				v = fmt.Sprint(m.GetUntyped().GetValue())
+			}
+			if strings.HasPrefix(mf.GetName(), "corral_source_scrape_duration") {
+				v = "" // written with different precision
+			}
+			out = append(out, fmt.Sprintf("%s %s {%s} %s", mf.GetName(), mf.GetType(), strings.Join(ls, ","), v))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestDecodedAgrees: the text and protobuf outputs of one merge carry the
+// same families, series and values, and the same report, for every input
+// set of the golden tests and for names that need escaping.
+func TestDecodedAgrees(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		inputs func(t testing.TB) []Input
+	}{
+		{"node, histograms, summary", func(t testing.TB) []Input {
+			return []Input{in(t, "node", "node_exporter.prom"), in(t, "hist", "histograms.prom"), in(t, "rpc", "summary.prom")}
+		}},
+		{"conflicts and garbage", func(t testing.TB) []Input {
+			return []Input{in(t, "b", "inputs/conflict_b.prom"), in(t, "a", "inputs/conflict_a.prom"), in(t, "x", "inputs/garbage.prom")}
+		}},
+		{"tricky", func(t testing.TB) []Input {
+			var ins []Input
+			for _, f := range []string{"duplicate_help", "duplicate_series", "empty", "exporter_label", "split_family", "suffix_families", "type_after_samples", "values"} {
+				ins = append(ins, in(t, f, "inputs/"+f+".prom", "exported_exporter", "static"))
+			}
+			return ins
+		}},
+		{"utf8 names", func(t testing.TB) []Input { return []Input{in(t, "utf8", "inputs/utf8_names.prom")} }},
+		{"openmetrics and protobuf input", func(t testing.TB) []Input {
+			return []Input{in(t, "om", "exemplars.om.txt"), in(t, "pb", "node_exporter.pb")}
+		}},
+	} {
+		for _, scheme := range []model.EscapingScheme{model.UnderscoreEscaping, model.DotsEscaping, model.ValueEncodingEscaping} {
+			var text, proto bytes.Buffer
+			textRep, err := Merge(&text, Options{Label: "exporter", Format: expfmt.FmtText.WithEscapingScheme(scheme)}, tc.inputs(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			protoRep, err := Merge(&proto, Options{Label: "exporter", Format: expfmt.FmtProtoDelim.WithEscapingScheme(scheme)}, tc.inputs(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := expfmt.NewTextParser(model.UTF8Validation)
+			parsed, err := p.TextToMetricFamilies(bytes.NewReader(text.Bytes()))
+			if err != nil {
+				t.Fatalf("%s, %s: text output does not parse: %v", tc.name, scheme, err)
+			}
+			var fromText, fromProto []*dto.MetricFamily
+			for _, mf := range parsed {
+				fromText = append(fromText, mf)
+			}
+			if err := decodeProto(proto.Bytes(), func(mf *dto.MetricFamily) error {
+				fromProto = append(fromProto, mf)
+				return nil
+			}); err != nil {
+				t.Fatalf("%s, %s: protobuf output does not decode: %v", tc.name, scheme, err)
+			}
+			want, have := series(fromText), series(fromProto)
+			if !slices.Equal(want, have) {
+				t.Errorf("%s, %s: series differ\nwant (text)  %q\nhave (proto) %q", tc.name, scheme, want, have)
+			}
+			if fmt.Sprint(textRep) != fmt.Sprint(protoRep) {
+				t.Errorf("%s, %s: reports differ\nwant (text)  %v\nhave (proto) %v", tc.name, scheme, textRep, protoRep)
+			}
+		}
+	}
+}
+
+// TestOpenMetricsNeverCut: a histogram with counts OpenMetrics 1.0 cannot
+// carry (fractional, from text; float, from protobuf) is left out as a
+// conflict of its source, and the rest of the output is whole, to # EOF.
+func TestOpenMetricsNeverCut(t *testing.T) {
+	frac := "# TYPE h histogram\nh_bucket{le=\"1\"} 0.5\nh_bucket{le=\"+Inf\"} 1.5\nh_sum 1\nh_count 1.5\n# TYPE z gauge\nz 1\n"
+	var pb bytes.Buffer
+	if err := expfmt.NewEncoder(&pb, expfmt.FmtProtoDelim).Encode(&dto.MetricFamily{
+		Name: new("fh"), Type: dto.MetricType_HISTOGRAM.Enum(),
+		Metric: []*dto.Metric{{Histogram: &dto.Histogram{SampleCountFloat: new(2.5), SampleSum: new(1.0),
+			Schema: new(int32(0)), ZeroThreshold: new(0.001), ZeroCountFloat: new(0.5),
+			PositiveSpan: []*dto.BucketSpan{{Offset: new(int32(0)), Length: new(uint32(1))}}, PositiveCount: []float64{2}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	inputs := []Input{
+		{Name: "frac", ContentType: ctText, Body: []byte(frac)},
+		{Name: "float", ContentType: ctProto, Body: pb.Bytes()},
+		{Name: "whole", ContentType: ctText, Body: []byte("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n")},
+	}
+	for _, format := range []expfmt.Format{fmtOM, expfmt.FmtOpenMetrics_0_0_1} {
+		var out bytes.Buffer
+		rep, err := Merge(&out, Options{Label: "exporter", Format: format}, inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := out.String()
+		if !strings.HasSuffix(body, "# EOF\n") {
+			t.Fatalf("%s: output cut short:\n%s", format, body)
+		}
+		for _, want := range []string{`z{exporter="frac"} 1`, `h_count{exporter="whole"} 2`, `corral_source_up{exporter="float"} 1`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: want %s in the output:\n%s", format, want, body)
+			}
+		}
+		var conflicts []string
+		for _, c := range rep.Conflicts {
+			conflicts = append(conflicts, c.Source+"/"+c.Family)
+		}
+		if want := "[float/fh frac/h]"; fmt.Sprint(conflicts) != want {
+			t.Errorf("%s: conflicts: want %s, have %v", format, want, conflicts)
+		}
+		checkParses(t, format, out.Bytes())
+	}
+}
+
+// TestDecodedEmptyFamily: a family all of whose samples the plan left out
+// (a histogram's plain sample, OpenMetrics _created lines) is no conflict
+// in the decoded formats: it is just not written.
+func TestDecodedEmptyFamily(t *testing.T) {
+	inputs := []Input{{Name: "s", ContentType: ctText, Body: []byte("# TYPE h histogram\nh 1\n# TYPE g gauge\ng 1\n")}}
+	for _, format := range []expfmt.Format{fmtOM, fmtProto} {
+		var out bytes.Buffer
+		rep, err := Merge(&out, Options{Label: "exporter", Format: format}, inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Conflicts) != 0 || rep.Sources[0].Misshapen != 1 {
+			t.Errorf("%s: want no conflict and one misshapen sample, have %v", format, rep)
+		}
+		checkParses(t, format, out.Bytes())
+	}
+}

@@ -1,0 +1,89 @@
+package exposition
+
+import (
+	"bytes"
+	"strconv"
+	"unsafe"
+)
+
+// validFloat accepts what Prometheus' parsers accept as a sample value.
+func validFloat(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	if ok, sure := simpleFloat(b); sure {
+		return ok
+	}
+	if bytes.ContainsAny(b, "pP_") {
+		return false
+	}
+	_, err := strconv.ParseFloat(unsafe.String(&b[0], len(b)), 64)
+	return err == nil
+}
+
+// simpleFloat checks the common value forms without strconv: an optional
+// sign, digits with at most one '.', and an optional exponent of at most two
+// digits ("1027", "-0.25", "1.5e-07"). Within those bounds no value
+// overflows, so such a form is valid. sure is false for anything else
+// (Inf, NaN, hex, long exponents...), which ParseFloat must judge.
+func simpleFloat(b []byte) (ok, sure bool) {
+	n := plainEnd(b)
+	plain := n > 0 && n == len(b)
+	return plain, plain
+}
+
+// plainEnd is where the plain decimal that b starts with ends (the form
+// simpleFloat is sure of), or 0 when b does not start with one: no digits,
+// more than 200, or an exponent without one or two digits.
+func plainEnd(b []byte) int {
+	i := 0
+	if i < len(b) && (b[i] == '-' || b[i] == '+') {
+		i++
+	}
+	digits, dot := 0, false
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= '0' && c <= '9' {
+			digits++
+		} else if c == '.' && !dot {
+			dot = true
+		} else {
+			break
+		}
+	}
+	if digits == 0 || digits > 200 {
+		return 0
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '-' || b[i] == '+') {
+			i++
+		}
+		e := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if n := i - e; n < 1 || n > 2 {
+			return 0
+		}
+	}
+	return i
+}
+
+// validTimestamp accepts what Prometheus' text parser accepts as a
+// timestamp: decimal digits only (no sign: a negative timestamp is
+// refused), within int64.
+func validTimestamp(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	if len(b) < 19 {
+		return true
+	}
+	_, err := strconv.ParseInt(unsafe.String(&b[0], len(b)), 10, 64)
+	return err == nil
+}

@@ -1,0 +1,255 @@
+package exposition
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// mfam is one family of the merged output.
+type mfam struct {
+	name   []byte // as written: escaped per the output's scheme
+	quoted bool   // name must be written quoted (allow-utf-8)
+	typ    Type
+	help   []byte
+	parts  []part
+}
+
+type part struct {
+	src *origin
+	fam int32
+}
+
+// collect joins the families of every good source by output name, in source
+// order, leaving out those whose type conflicts.
+func (m *merger) collect() {
+	clear(m.byName)
+	for _, s := range m.srcs {
+		if s.err != nil {
+			continue
+		}
+		for fi := range s.sc.fams {
+			f := &s.sc.fams[fi]
+			if f.n == 0 {
+				continue
+			}
+			name, quoted := m.outName(s.sc, f)
+			if f.typ == GaugeHistogram {
+				m.conflict(s, name, "gauge histogram cannot be written as text 0.0.4")
+				continue
+			}
+			if Synthetic(string(name)) {
+				m.conflict(s, name, "name reserved for corral's per-source metrics")
+				continue
+			}
+			typ := f.typ.text()
+			mi, ok := m.byName[string(name)]
+			if !ok {
+				mi = int32(len(m.fams))
+				m.byName[string(name)] = mi
+				m.fams = slices.Grow(m.fams, 1)[:len(m.fams)+1]
+				m.fams[mi].name, m.fams[mi].quoted, m.fams[mi].typ = name, quoted, typ
+			}
+			mf := &m.fams[mi]
+			if mf.typ != typ {
+				m.conflict(s, name, fmt.Sprintf("type %s conflicts with type %s of an earlier source", typ, mf.typ))
+				continue
+			}
+			if mf.help == nil && f.hasHelp && !f.help.empty() {
+				mf.help = s.sc.body[f.help.lo:f.help.hi]
+			}
+			mf.parts = append(mf.parts, part{s, int32(fi)})
+		}
+	}
+	// A family named like a member of a summary or histogram (foo_count
+	// beside summary foo) cannot follow it in one text exposition.
+	for i := range m.fams {
+		mf := &m.fams[i]
+		mem := memberOf(mf.name)
+		if mem != memberSum && mem != memberCount && mem != memberBucket {
+			continue
+		}
+		base, ok := m.byName[string(mf.name[:len(mf.name)-len(memberSuffixes[mem])])]
+		if !ok || !allowed(m.fams[base].typ, mem, false) || len(m.fams[base].parts) == 0 {
+			continue
+		}
+		for _, p := range mf.parts {
+			m.conflict(p.src, mf.name, fmt.Sprintf("collides with the series of %s %q", m.fams[base].typ, m.fams[base].name))
+		}
+		mf.parts = mf.parts[:0]
+	}
+	if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
+		m.openMetricsNames()
+		m.openMetricsCounts()
+	}
+}
+
+// openMetricsCounts leaves out, for its source, a histogram with a count
+// that is not a whole number (which the text format allows): OpenMetrics
+// 1.0 has no float histograms.
+func (m *merger) openMetricsCounts() {
+	for i := range m.fams {
+		mf := &m.fams[i]
+		if mf.typ != Histogram {
+			continue
+		}
+		mf.parts = slices.DeleteFunc(mf.parts, func(p part) bool {
+			s := p.src
+			f := &s.sc.fams[p.fam]
+			for k := f.first; f.n > 0 && k <= f.last; k++ {
+				smp := &s.sc.samples[k]
+				if smp.fam != p.fam || smp.member != memberBucket && smp.member != memberCount {
+					continue
+				}
+				v, _ := strconv.ParseFloat(string(s.sc.body[smp.value.lo:smp.value.hi]), 64)
+				if v != math.Trunc(v) && !math.IsNaN(v) {
+					m.conflict(s, mf.name, fmt.Sprintf("count %s is not a whole number: OpenMetrics 1.0 has no float histograms", s.sc.body[smp.value.lo:smp.value.hi]))
+					return true
+				}
+			}
+			return false
+		})
+	}
+}
+
+// openMetricsNames leaves out the counters whose OpenMetrics names meet
+// another family's: OpenMetrics names counter X_total as X, and writes the
+// samples of a counter X as X_total.
+func (m *merger) openMetricsNames() {
+	for i := range m.fams {
+		mf := &m.fams[i]
+		if mf.typ != Counter || len(mf.parts) == 0 {
+			continue
+		}
+		other, reason := "", ""
+		if base, ok := bytes.CutSuffix(mf.name, []byte("_total")); ok {
+			other, reason = string(base), "its OpenMetrics name collides with family %q"
+		} else {
+			other, reason = string(mf.name)+"_total", "its OpenMetrics samples collide with family %q"
+		}
+		if oi, ok := m.byName[other]; !ok || len(m.fams[oi].parts) == 0 {
+			continue
+		}
+		for _, p := range mf.parts {
+			m.conflict(p.src, mf.name, fmt.Sprintf(reason, other))
+		}
+		mf.parts = mf.parts[:0]
+	}
+}
+
+func (m *merger) conflict(s *origin, family []byte, reason string) {
+	m.report.Conflicts = append(m.report.Conflicts, Conflict{Source: s.in.Name, Family: string(family), Reason: reason})
+}
+
+// plan marks the samples left out (OpenMetrics _created lines and
+// duplicates) and counts what every source contributes. A duplicate is a
+// sample of the same source and family with the same name and label set,
+// found by hash in a table cleared per family and verified.
+func (m *merger) plan() {
+	for i := range m.fams {
+		mf := &m.fams[i]
+		if m.scheme != model.NoEscaping {
+			m.escapable(mf)
+		}
+		// The parts of one source (families whose names meet once
+		// escaped) are deduplicated together.
+		for lo := 0; lo < len(mf.parts); {
+			s := mf.parts[lo].src
+			hi, n := lo, 0
+			for ; hi < len(mf.parts) && mf.parts[hi].src == s; hi++ {
+				n += int(s.sc.fams[mf.parts[hi].fam].n)
+			}
+			m.seen.reset(n)
+			for _, p := range mf.parts[lo:hi] {
+				m.planPart(mf, p, n)
+			}
+			lo = hi
+		}
+	}
+	for _, s := range m.srcs {
+		if s.err != nil || !s.sc.memo.current || s.sc.memo.distinct {
+			continue
+		}
+		// No duplicates in a body all of whose families were merged: none
+		// in the next that repeats it line for line either.
+		nonEmpty := 0
+		for i := range s.sc.fams {
+			if s.sc.fams[i].n > 0 {
+				nonEmpty++
+			}
+		}
+		s.sc.memo.distinct, s.sc.memo.format = s.dups == 0 && s.dropped == 0 && s.planned == nonEmpty, m.opts.Format
+	}
+}
+
+// planPart marks the samples of part p left out of family mf: OpenMetrics
+// _created samples, and duplicates of the source's series in mf, of which
+// it has n samples in all.
+func (m *merger) planPart(mf *mfam, p part, n int) {
+	s := p.src
+	f := &s.sc.fams[p.fam]
+	if f.n == 0 {
+		return
+	}
+	s.planned++
+	if s.sc.memo.current && s.sc.memo.distinct && s.sc.memo.format == m.opts.Format {
+		// The memo's series, which had no duplicates (nor OpenMetrics
+		// _created samples: text only).
+		s.samples += int(f.n)
+		return
+	}
+	famRenamed := !bytes.Equal(f.name, mf.name) // as renamed has it
+	for k := f.first; k <= f.last; k++ {
+		smp := &s.sc.samples[k]
+		if smp.fam != p.fam {
+			continue
+		}
+		if smp.flags&flagCreated != 0 {
+			smp.flags |= flagDrop
+			continue
+		}
+		if smp.flags&flagShape != 0 && m.decoded {
+			// Text carries it as Prometheus reads it, a plain series;
+			// no histogram or summary of the decoded formats can.
+			smp.flags |= flagDrop
+			s.dropped++
+			continue
+		}
+		h := smp.hash
+		if famRenamed || smp.flags&(flagQuoted|flagReserved) != 0 {
+			h = m.outHash(s, mf, smp)
+		}
+		if n > 1 && !m.seen.add(h, k, func(prev int32) bool { return m.sameSeries(s, mf, prev, k) }) {
+			smp.flags |= flagDrop
+			s.dups++
+			continue
+		}
+		s.samples++
+	}
+}
+
+// escapable leaves out of mf, for its source, a part with a series whose
+// label names are the same once escaped per the output's scheme.
+func (m *merger) escapable(mf *mfam) {
+	mf.parts = slices.DeleteFunc(mf.parts, func(p part) bool {
+		s := p.src
+		f := &s.sc.fams[p.fam]
+		for k := f.first; f.quoted && k <= f.last; k++ {
+			smp := &s.sc.samples[k]
+			if smp.fam != p.fam || smp.flags&flagQuoted == 0 {
+				continue
+			}
+			var ok bool
+			if m.pairs, ok = m.outLabels(m.pairs[:0], s, smp); !ok {
+				m.conflict(s, mf.name, fmt.Sprintf("label names of series %s are the same once escaped", clip(s.sc.body[smp.name.lo:smp.value.lo])))
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -1,0 +1,104 @@
+package exposition
+
+import (
+	"bytes"
+
+	"github.com/prometheus/common/model"
+)
+
+// labelPair is one label of a sample as the merge writes it.
+type labelPair struct {
+	name   []byte // unescaped, as the source has it
+	quoted bool
+	value  span   // raw, still escaped
+	out    []byte // the name written: escaped per the output's scheme, renamed exported_* when taken
+}
+
+// The one rule for the names a merged series is written with. A sample's
+// name is its merged family's (escaped per the output's scheme) with its
+// member suffix. Its label names are escaped per the scheme; a label whose
+// name, once escaped, is one the merge injects (the merge label and the
+// source's static labels) is renamed exported_<name>, again while another
+// label of the series has that name. Two label names of one series that
+// are the same once escaped cannot be written: the plan leaves their
+// family out for that source. Deduplication compares series by these
+// names, so no output carries one series twice.
+
+// outSampleName appends the name sample smp of merged family mf is written
+// with.
+func (m *merger) outSampleName(dst []byte, mf *mfam, smp *sample) []byte {
+	dst = append(dst, mf.name...)
+	switch smp.member {
+	case memberExact, memberTotal, memberInfo:
+	default:
+		dst = append(dst, memberSuffixes[smp.member]...)
+	}
+	return dst
+}
+
+// renamed tells whether sample smp of source s is written with names other
+// than its own: its family's name is escaped or suffixed, or a label name
+// is quoted or injected by the merge.
+func (m *merger) renamed(s *origin, mf *mfam, smp *sample) bool {
+	return smp.flags&(flagQuoted|flagReserved) != 0 || !bytes.Equal(s.sc.fams[smp.fam].name, mf.name)
+}
+
+// outLabels appends the labels of smp with the names they are written
+// with, and reports false when two of them are the same once escaped.
+func (m *merger) outLabels(dst []labelPair, s *origin, smp *sample) ([]labelPair, bool) {
+	n := len(dst)
+	dst = s.sc.appendLabels(dst, smp.labels)
+	pairs := dst[n:]
+	ok := true
+	for i := range pairs {
+		ln := pairs[i].name
+		if (!legacyName(ln) || bytes.ContainsRune(ln, ':')) && m.scheme != model.NoEscaping {
+			ln = appendEscapedLabel(nil, ln, m.scheme)
+		}
+		pairs[i].out = ln
+		for _, p := range pairs[:i] {
+			if bytes.Equal(p.out, ln) {
+				ok = false
+			}
+		}
+	}
+	for i := range pairs {
+		for taken(pairs, i, s.reserved) {
+			pairs[i].out = append([]byte("exported_"), pairs[i].out...)
+		}
+	}
+	return dst, ok
+}
+
+// taken tells whether pairs[i] must be renamed: its name is one the merge
+// injects, or another label of the series has it.
+func taken(pairs []labelPair, i int, reserved [][]byte) bool {
+	ln := pairs[i].out
+	for _, r := range reserved {
+		if bytes.Equal(r, ln) {
+			return true
+		}
+	}
+	for j := range pairs {
+		if j != i && bytes.Equal(pairs[j].out, ln) {
+			return true
+		}
+	}
+	return false
+}
+
+// outHash is the hash of the series smp is written as, for deduplication:
+// seriesHash's, of the names written.
+func (m *merger) outHash(s *origin, mf *mfam, smp *sample) uint64 {
+	seed := s.sc.seed
+	m.famName = m.outSampleName(m.famName[:0], mf, smp)
+	h := hashBytes(seed, m.famName)
+	m.pairs, _ = m.outLabels(m.pairs[:0], s, smp)
+	body := s.sc.body
+	for _, p := range m.pairs {
+		m.famName = append(append(m.famName[:0], p.out...), '=', '"')
+		m.famName = append(append(m.famName, body[p.value.lo:p.value.hi]...), '"')
+		h += hashBytes(seed, m.famName)
+	}
+	return h
+}

@@ -1,0 +1,391 @@
+package exposition
+
+import (
+	"bytes"
+	"math"
+	"strconv"
+)
+
+// sampleLine scans a sample line the fast path did not take: its name,
+// the family and member it belongs to, its label set, its value, and what
+// follows the value.
+func (s *scanner) sampleLine(i, end int) error {
+	var smp sample
+	name, inBraces, i, err := s.metricName(&smp, i, end)
+	if err != nil {
+		return err
+	}
+	fi, member, err := s.family(name)
+	if err != nil {
+		return err
+	}
+	f := &s.fams[fi]
+	if err := s.checkMember(&smp, f, member, name); err != nil {
+		return err
+	}
+	if !inBraces {
+		i = s.skipBlank(i, end)
+		if i < end && s.body[i] == '{' {
+			inBraces = true
+			i++
+		}
+	}
+	s.labels = s.labels[:0]
+	if inBraces {
+		if i, err = s.labelSet(&smp, i, end, name); err != nil {
+			return err
+		}
+		i = s.skipBlank(i, end)
+	} else if i > int(smp.name.hi) && i == end {
+		return s.errorf("trailing whitespace after %q", name)
+	}
+	if err := s.checkBounds(&smp, f, member, name); err != nil {
+		return err
+	}
+	if i >= end {
+		return s.errorf("missing value for %q", name)
+	}
+	if i == int(smp.name.hi) && !inBraces {
+		return s.errorf("invalid character %q in metric name %q", s.body[i], name)
+	}
+	if i, err = s.value(&smp, f, member, i, end, name); err != nil {
+		return err
+	}
+	if err := s.rest(&smp, i, end, name); err != nil {
+		return err
+	}
+	smp.fam = fi
+	smp.member = uint8(member)
+	if s.hashing {
+		smp.hash = s.seriesHash(name)
+	}
+	s.add(f, fi, smp)
+	return nil
+}
+
+// metricName reads a sample's metric name at i, bare before the braces or
+// quoted as the first item inside them. It returns the unescaped name,
+// whether the braces are open, and where the labels (or the value) start.
+func (s *scanner) metricName(smp *sample, i, end int) (name []byte, inBraces bool, next int, err error) {
+	b := s.body
+	var quoted bool
+	if b[i] == '{' {
+		i = s.skipBlank(i+1, end)
+		start := i
+		if name, quoted, i, err = s.name(i, end, true); err != nil {
+			return nil, false, 0, err
+		}
+		smp.name = span{int32(start), int32(i)}
+		i = s.skipBlank(i, end)
+		if i >= end || (b[i] != ',' && b[i] != '}') {
+			return nil, false, 0, s.errorf("metric name missing in label set")
+		}
+		if b[i] == ',' {
+			i++
+		}
+		inBraces = true // i sits inside the braces, at the first label or the '}'
+	} else {
+		if b[i] == '"' {
+			return nil, false, 0, s.errorf("quoted metric name outside braces")
+		}
+		start := i
+		if name, quoted, i, err = s.name(i, end, true); err != nil {
+			return nil, false, 0, err
+		}
+		smp.name = span{int32(start), int32(i)}
+	}
+	if quoted {
+		smp.flags |= flagQuoted
+	}
+	return name, inBraces, i, nil
+}
+
+// checkMember applies the rules of family f's type to a sample that is its
+// member (memberExact, memberBucket...).
+func (s *scanner) checkMember(smp *sample, f *family, member int, name []byte) error {
+	typ := f.typ
+	if s.om {
+		switch {
+		case typ == Counter && member == memberExact:
+			return s.errorf("counter %q: sample must end in _total or _created", f.name)
+		case typ == Info && member == memberExact:
+			return s.errorf("info %q: sample must end in _info", f.name)
+		}
+		if member == memberCreated {
+			smp.flags |= flagCreated
+		}
+	}
+	if typ == Histogram && member == memberExact || typ == GaugeHistogram && member == memberExact {
+		if !s.om {
+			smp.flags |= flagShape // Prometheus' text parser takes it as a series
+			return nil
+		}
+		return s.errorf("histogram %q: sample %q must end in _bucket, _sum or _count", f.name, name)
+	}
+	return nil
+}
+
+// labelSet reads the labels from i, just inside the braces, to the closing
+// brace, and reports where it ends. The labels go to s.labels.
+func (s *scanner) labelSet(smp *sample, i, end int, name []byte) (int, error) {
+	b := s.body
+	first, last := -1, -1
+	sorted := true
+	for {
+		i = s.skipBlank(i, end)
+		if i >= end {
+			return 0, s.errorf("unterminated label set of %q", name)
+		}
+		if b[i] == '}' {
+			i++
+			break
+		}
+		ls := i
+		lname, lquoted, next, err := s.name(i, end, false)
+		if err != nil {
+			return 0, err
+		}
+		if lquoted {
+			smp.flags |= flagQuoted
+		}
+		if string(lname) == "__name__" {
+			return 0, s.errorf("label name \"__name__\" is reserved")
+		}
+		i = s.skipBlank(next, end)
+		if i >= end || b[i] != '=' {
+			return 0, s.errorf("expected '=' after label name %q", lname)
+		}
+		i = s.skipBlank(i+1, end)
+		if i >= end || b[i] != '"' {
+			return 0, s.errorf("expected '\"' at start of value of label %q", lname)
+		}
+		vs := i + 1
+		ve, err := s.labelValue(vs, end)
+		if err != nil {
+			return 0, err
+		}
+		i = ve + 1
+		if first < 0 {
+			first = ls
+		}
+		last = i
+		// Labels in ascending order (as client libraries write them)
+		// cannot repeat a name: only others need the full check.
+		if n := len(s.labels); sorted && n > 0 && bytes.Compare(s.labels[n-1].name, lname) >= 0 {
+			sorted = false
+		}
+		if !sorted {
+			for _, o := range s.labels {
+				if bytes.Equal(o.name, lname) {
+					return 0, s.errorf("duplicate label name %q in %q", lname, name)
+				}
+			}
+		}
+		s.labels = append(s.labels, label{name: lname, value: span{int32(vs), int32(ve)}, raw: !lquoted && vs == next+2})
+		for _, r := range s.reserved {
+			if bytes.Equal(r, lname) {
+				smp.flags |= flagReserved
+			}
+		}
+		i = s.skipBlank(i, end)
+		if i < end && b[i] == ',' {
+			i++
+			continue
+		}
+		if i < end && b[i] == '}' {
+			i++
+			break
+		}
+		return 0, s.errorf("expected ',' or '}' after value of label %q", lname)
+	}
+	if first >= 0 {
+		smp.labels = span{int32(first), int32(last)}
+	}
+	return i, nil
+}
+
+// label is one label of the sample being scanned: its unescaped name and
+// its value as written, between the quotes.
+type label struct {
+	name  []byte
+	value span
+	raw   bool // name="value" lies in the body as written: a bare name, no blanks
+}
+
+// find is the value of the label of the current sample named n, if any.
+func (s *scanner) find(n string) (span, bool) {
+	for _, l := range s.labels {
+		if string(l.name) == n {
+			return l.value, true
+		}
+	}
+	return span{}, false
+}
+
+// checkBounds checks the le label of a histogram bucket and the quantile
+// label of a summary's quantile sample. In text, where Prometheus' parser
+// takes either without its label as a plain series, the sample is only
+// marked: the merge leaves it out.
+func (s *scanner) checkBounds(smp *sample, f *family, member int, name []byte) error {
+	b := s.body
+	switch {
+	case (f.typ == Histogram || f.typ == GaugeHistogram) && member == memberBucket:
+		le, ok := s.find("le")
+		if !ok && !s.om {
+			smp.flags |= flagShape
+			return nil
+		}
+		if !ok {
+			return s.errorf("histogram bucket %q without an le label", name)
+		}
+		if !validFloat(b[le.lo:le.hi]) {
+			return s.errorf("invalid le label value %q", b[le.lo:le.hi])
+		}
+	case f.typ == Summary && member == memberExact:
+		q, ok := s.find("quantile")
+		if !ok && !s.om {
+			smp.flags |= flagShape
+			return nil
+		}
+		if !ok {
+			return s.errorf("summary %q: sample without a quantile label", name)
+		}
+		if !validFloat(b[q.lo:q.hi]) {
+			return s.errorf("invalid quantile label value %q", b[q.lo:q.hi])
+		}
+	}
+	return nil
+}
+
+// value reads a sample's value at i and reports where it ends.
+func (s *scanner) value(smp *sample, f *family, member, i, end int, name []byte) (int, error) {
+	b := s.body
+	vs := i
+	for i < end && b[i] != ' ' && b[i] != '\t' {
+		i++
+	}
+	smp.value = span{int32(vs), int32(i)}
+	v := b[vs:i]
+	if !validFloat(v) {
+		return 0, s.errorf("invalid value %q for %q", v, name)
+	}
+	if (member == memberBucket || member == memberCount) && (f.typ == Histogram || f.typ == GaugeHistogram) && v[0] == '-' {
+		return 0, s.errorf("negative count %q in histogram %q", v, f.name)
+	}
+	return i, nil
+}
+
+// rest reads what follows a sample's value: a timestamp, and in OpenMetrics
+// an exemplar.
+func (s *scanner) rest(smp *sample, i, end int, name []byte) error {
+	b := s.body
+	if i == end {
+		return nil
+	}
+	if s.om {
+		if b[i] != ' ' || i+1 >= end {
+			return s.errorf("trailing whitespace after value of %q", name)
+		}
+		i++
+		if b[i] != '#' {
+			ts := i
+			for i < end && b[i] != ' ' {
+				i++
+			}
+			if err := s.omTimestamp(b[ts:i], name); err != nil {
+				return err
+			}
+			smp.ts = span{int32(ts), int32(i)}
+			smp.flags |= flagOMTime
+			if i == end {
+				return nil
+			}
+			if i+1 >= end || b[i+1] != '#' {
+				return s.errorf("unexpected text after timestamp of %q", name)
+			}
+			i++
+		}
+		return s.exemplar(i, end, name)
+	}
+	i = s.skipBlank(i, end)
+	if i == end {
+		return s.errorf("trailing whitespace after value of %q", name)
+	}
+	ts := i
+	for i < end && b[i] != ' ' && b[i] != '\t' {
+		i++
+	}
+	if !validTimestamp(b[ts:i]) {
+		return s.errorf("invalid timestamp %q for %q", b[ts:i], name)
+	}
+	smp.ts = span{int32(ts), int32(i)}
+	if i != end {
+		return s.errorf("unexpected text after timestamp of %q", name)
+	}
+	return nil
+}
+
+// exemplar validates an OpenMetrics exemplar "# {labels} value [timestamp]" at i.
+func (s *scanner) exemplar(i, end int, name []byte) error {
+	b := s.body
+	if end-i < 4 || string(b[i:i+3]) != "# {" {
+		return s.errorf("invalid exemplar for %q", name)
+	}
+	i += 3
+	for {
+		if i >= end {
+			return s.errorf("unterminated exemplar label set for %q", name)
+		}
+		if b[i] == '}' {
+			i++
+			break
+		}
+		_, _, next, err := s.name(i, end, false)
+		if err != nil {
+			return err
+		}
+		if next >= end-1 || b[next] != '=' || b[next+1] != '"' {
+			return s.errorf("invalid exemplar label for %q", name)
+		}
+		ve, err := s.labelValue(next+2, end)
+		if err != nil {
+			return err
+		}
+		i = ve + 1
+		if i < end && b[i] == ',' {
+			i++
+		}
+	}
+	parts := bytes.Split(b[i:end], []byte(" "))
+	if len(parts) < 2 || len(parts) > 3 || len(parts[0]) != 0 {
+		return s.errorf("invalid exemplar value for %q", name)
+	}
+	for _, p := range parts[1:] {
+		if !validFloat(p) {
+			return s.errorf("invalid exemplar value %q for %q", p, name)
+		}
+	}
+	if len(parts) == 3 {
+		if ts, _ := strconv.ParseFloat(string(parts[2]), 64); math.IsNaN(ts) || math.IsInf(ts, 0) {
+			return s.errorf("invalid exemplar timestamp %q for %q", parts[2], name)
+		}
+	}
+	return nil
+}
+
+// omTimestamp checks an OpenMetrics timestamp (seconds, a float): finite,
+// as Prometheus has it, and, stricter, one the text format corral writes
+// can carry (milliseconds, not negative, within int64).
+func (s *scanner) omTimestamp(ts, name []byte) error {
+	if !validFloat(ts) {
+		return s.errorf("invalid timestamp %q for %q", ts, name)
+	}
+	v, _ := strconv.ParseFloat(string(ts), 64)
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return s.errorf("invalid timestamp %q for %q", ts, name)
+	case v < 0 || v*1000 >= math.MaxInt64:
+		return s.errorf("timestamp %q for %q out of the text format's range", ts, name)
+	}
+	return nil
+}
