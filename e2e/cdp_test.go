@@ -15,10 +15,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -252,8 +254,15 @@ var devtoolsLine = regexp.MustCompile(`DevTools listening on (ws://\S+)`)
 // free port and returns a session on its one page.
 func startChromium(t *testing.T) *cdp {
 	t.Helper()
+	// Not t.TempDir: Chromium's helper processes may still write there
+	// while they die, which would fail the test in its cleanup.
+	profile, err := os.MkdirTemp("", "corral-e2e-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-port=0",
-		"--user-data-dir="+t.TempDir(), "--window-size=1280,900", "about:blank")
+		"--user-data-dir="+profile, "--window-size=1280,900", "about:blank")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so its helpers go with it
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +270,16 @@ func startChromium(t *testing.T) *cdp {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+		for range 50 { // until the last helper has stopped writing
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
