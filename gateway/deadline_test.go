@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/corral-metrics/corral/source"
 )
 
 // bigUpstream serves a valid text body of about size bytes.
@@ -152,13 +154,13 @@ type bigSource struct {
 	gated bool
 }
 
-func (b *bigSource) Scrape(ctx context.Context, req Request) (*Response, error) {
+func (b *bigSource) Scrape(ctx context.Context, req source.Request) (*source.Response, error) {
 	if b.gated {
 		if _, err := b.gatedSource.Scrape(ctx, req); err != nil {
 			return nil, err
 		}
 	}
-	return &Response{ContentType: textContentType, Body: io.NopCloser(bytes.NewReader(b.body))}, nil
+	return &source.Response{ContentType: textContentType, Body: io.NopCloser(bytes.NewReader(b.body))}, nil
 }
 
 // TestMemoryBudget: past max_inflight_bytes a scrape is refused with 503 at
@@ -218,7 +220,7 @@ func TestMemoryBudget(t *testing.T) {
 // coalescer is a gated source whose scrapes all share one run.
 type coalescer struct{ gatedSource }
 
-func (c *coalescer) CoalesceKey(Request) (string, bool) { return "", true }
+func (c *coalescer) CoalesceKey(source.Request) (string, bool) { return "", true }
 
 // TestCoalescedScrapesShareASlot: scrapes that share one run of a source
 // share one slot, however many.

@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/corral-metrics/corral/source"
 )
 
 // gatedSource answers only when released; it tells when a scrape arrived.
@@ -23,14 +25,14 @@ type gatedSource struct {
 	release chan struct{}
 }
 
-func (b *gatedSource) Scrape(ctx context.Context, _ Request) (*Response, error) {
+func (b *gatedSource) Scrape(ctx context.Context, _ source.Request) (*source.Response, error) {
 	b.arrived <- struct{}{}
 	select {
 	case <-b.release:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return &Response{ContentType: textContentType, Body: io.NopCloser(strings.NewReader("up 1\n"))}, nil
+	return &source.Response{ContentType: textContentType, Body: io.NopCloser(strings.NewReader("up 1\n"))}, nil
 }
 
 func TestMaxConcurrentScrapes(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/corral-metrics/corral/exposition"
+	"github.com/corral-metrics/corral/source"
 )
 
 // Accept headers the merge presents upstream: protobuf only when the client
@@ -120,7 +121,7 @@ func (g *Gateway) serveMergedOf(w http.ResponseWriter, r *http.Request, pick fun
 		go func() {
 			start := time.Now()
 			// Text is scanned while it arrives, the rest as soon as it has.
-			ct, rc, err := g.fetch(ctx, m, Request{Accept: accept}, buf, func(ct string) *exposition.Receiver {
+			ct, rc, err := g.fetch(ctx, m, source.Request{Accept: accept}, buf, func(ct string) *exposition.Receiver {
 				return src.Receive(ct, g.opts.MergeLabel, &in)
 			})
 			d := time.Since(start)
@@ -154,7 +155,7 @@ func (g *Gateway) serveMergedOf(w http.ResponseWriter, r *http.Request, pick fun
 			// left to the garbage collector.
 			for i := range mods {
 				if !got[i] {
-					inputs[i].Err = Fail(ReasonTimeout, errors.New("no answer within the scrape deadline"))
+					inputs[i].Err = source.Fail(source.ReasonTimeout, errors.New("no answer within the scrape deadline"))
 					inputs[i].Duration = Deadline(r, g.opts.ScrapeTimeout)
 				}
 			}

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/corral-metrics/corral/exposition"
+	"github.com/corral-metrics/corral/source"
 )
 
 // mergeUpstream serves a fixture of testdata/merge, or misbehaves.
@@ -211,7 +212,7 @@ func TestServeMergedAllDown(t *testing.T) {
 // blockingSource ignores its context: the merge must not wait for it.
 type blockingSource struct{ release chan struct{} }
 
-func (b blockingSource) Scrape(context.Context, Request) (*Response, error) {
+func (b blockingSource) Scrape(context.Context, source.Request) (*source.Response, error) {
 	<-b.release
 	return nil, io.ErrUnexpectedEOF
 }
