@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/corral-metrics/corral/exposition"
+	"github.com/corral-metrics/corral/internal/testkit"
 	"github.com/corral-metrics/corral/source"
 )
 
@@ -373,29 +373,11 @@ func TestServeMergedNothing(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log destination safe for the gateway's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestServeMergedClientGone: a client that gives up on /metrics while a
 // source is slow is not the source's fault: nothing is logged at warn and
 // the landing page does not show the source down.
 func TestServeMergedClientGone(t *testing.T) {
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -439,7 +421,7 @@ func TestServeMergedClientGone(t *testing.T) {
 // once per change, at most once per sourceLogInterval, and the last state
 // is caught up with after the interval.
 func TestMergeAccountLogInterval(t *testing.T) {
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	g := New(Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	st := &g.merge
 	st.init(g)
