@@ -100,8 +100,11 @@ func TestSlowReadersLoseTheirSlots(t *testing.T) {
 		nonReader(t, base, "/proxy?module=big", "X-Prometheus-Scrape-Timeout-Seconds: 60\r\n")
 		poll(t, "/proxy done working", func() bool { s, _, live := g.lim.held(); return s == 0 && live == i+1 })
 	}
-	for range slots {
+	for i := range slots {
+		// One at a time, each once the last one's fetch is over: none joins
+		// another's (see flight.go), so each holds a slot of its own.
 		nonReader(t, base, "/metrics", "X-Prometheus-Scrape-Timeout-Seconds: 60\r\n")
+		poll(t, "/metrics done fetching", func() bool { s, _, _ := g.lim.held(); return s == i+1 && g.flights.idle() })
 	}
 	poll(t, "every non-reader stalled", func() bool { return g.lim.stalled(stallAfter) == 2*slots })
 	for _, path := range []string{"/metrics", "/proxy?module=small"} {
@@ -356,4 +359,11 @@ func TestOneSourceTakesHalfTheSlots(t *testing.T) {
 			t.Errorf("a scrape of slow within half the slots: want 200, have %d", s)
 		}
 	}
+}
+
+// idle tells whether no merged fetch is in progress.
+func (fs *flights) idle() bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return len(fs.open) == 0
 }

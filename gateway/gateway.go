@@ -62,8 +62,9 @@ type Options struct {
 	// header is ignored.
 	TrustedProxies []netip.Prefix
 	// MaxConcurrentScrapes bounds scrapes of /metrics and /proxy working at
-	// once; coalesced scrapes of a script share one slot, and a scrape
-	// whose client stopped reading gives its slot up when another needs it.
+	// once; coalesced scrapes (of a script, of a merged endpoint) share one
+	// slot, and a scrape whose client stopped reading gives its slot up
+	// when another needs it.
 	// More are refused with 503 at once ([web] max_concurrent_scrapes).
 	// 0: DefaultMaxConcurrentScrapes; negative: no limit.
 	MaxConcurrentScrapes int
@@ -125,6 +126,7 @@ type Gateway struct {
 	chunks   sync.Pool   // *[]byte for streamed copies
 	landing  *template.Template
 	merge    mergeState // the merged /metrics: see merge.go
+	flights  flights    // merged fetches in progress: see flight.go
 }
 
 // New makes a gateway with no modules.
@@ -220,9 +222,11 @@ func lookup(mods []Module, name string) (Module, bool) {
 }
 
 // forget drops the merge's counters of a source that left the
-// configuration. A merged scrape in flight when it left may count it once
-// more.
+// configuration, after the module set without it was stored: a merged
+// scrape in flight when it left counts it no more (see account).
 func (st *mergeState) forget(label, source string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	if st.conflicts == nil {
 		return // no merged scrape yet
 	}

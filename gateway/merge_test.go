@@ -79,9 +79,7 @@ func mergeGateway(t testing.TB, opts Options, mods ...Module) (*Gateway, string)
 	}
 	g := New(opts)
 	g.SetModules(mods)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", g.serveMerged)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(g.Handler())
 	t.Cleanup(srv.Close)
 	return g, srv.URL + "/metrics"
 }
@@ -352,9 +350,9 @@ func TestServeMergedNothing(t *testing.T) {
 			if !tc.registry {
 				g.opts.Registry = nil
 			}
-			srv := httptest.NewServer(http.HandlerFunc(g.serveMerged))
+			srv := httptest.NewServer(g.Handler())
 			defer srv.Close()
-			resp, body := mergedScrape(t, srv.URL, nil)
+			resp, body := mergedScrape(t, srv.URL+"/metrics", nil)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status: want 200, have %d: %s", resp.StatusCode, body)
 			}
@@ -447,7 +445,7 @@ func TestMergeAccountLogInterval(t *testing.T) {
 		{31 * time.Second, down, "source left out"},
 	} {
 		before := len(logs.String())
-		st.account(g.logger, step.rep, t0.Add(step.at))
+		st.account(g.logger, step.rep, t0.Add(step.at), func(string) bool { return true })
 		have := logs.String()[before:]
 		if step.want == "" && have != "" || step.want != "" && (!strings.Contains(have, step.want) || strings.Count(have, "\n") != 1) {
 			t.Errorf("at %v: want %q, have %q", step.at, step.want, have)
