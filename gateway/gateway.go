@@ -20,9 +20,9 @@ import (
 	"github.com/corral-metrics/corral/source"
 )
 
-// Options configure a Gateway. A reload swaps the modules (SetModules) and
-// the access control and limits (SetAccess); the rest is fixed for the
-// gateway's life.
+// Options configure a Gateway. A reload swaps the modules (SetModules),
+// the access control and limits, the default module and the external
+// address (SetAccess); the rest is fixed for the gateway's life.
 type Options struct {
 	// Logger receives the gateway's logs; attributes component=gateway and
 	// source=NAME are added where they apply.
@@ -46,7 +46,8 @@ type Options struct {
 	// MaxBodyBytes bounds what is read from one source per scrape ([web] max_body_bytes).
 	MaxBodyBytes int64
 
-	// The access control and limits below are applied again by SetAccess.
+	// The access control, limits and choices below are applied again by
+	// SetAccess.
 
 	// AllowNetworks are the client networks allowed; empty allows all.
 	AllowNetworks []netip.Prefix
@@ -158,8 +159,8 @@ func New(opts Options) *Gateway {
 	return g
 }
 
-// access is the part of the options a reload changes: who may scrape, and
-// how much at once.
+// access is the part of the options a reload changes: who may scrape, how
+// much at once, and what /proxy and /-/sd answer by default.
 type access struct {
 	allow      []netip.Prefix
 	token      []byte // "Bearer "+BearerToken; nil: none
@@ -167,12 +168,14 @@ type access struct {
 	trusted    []netip.Prefix
 	maxScrapes int   // negative: no limit
 	budget     int64 // negative: no limit
+	defModule  string
+	external   string
 }
 
-// SetAccess applies the access control and limits of opts at once
+// SetAccess applies the access control, limits and choices of opts at once
 // (AllowNetworks, BearerToken, BearerTokenFile, TrustedProxies,
-// MaxConcurrentScrapes, MaxInflightBytes); its other fields are ignored.
-// Requests in flight keep what admitted them.
+// MaxConcurrentScrapes, MaxInflightBytes, DefaultModule, ExternalAddress);
+// its other fields are ignored. Requests in flight keep what admitted them.
 func (g *Gateway) SetAccess(opts Options) {
 	a := &access{
 		allow:      slices.Clone(opts.AllowNetworks),
@@ -180,6 +183,8 @@ func (g *Gateway) SetAccess(opts Options) {
 		trusted:    slices.Clone(opts.TrustedProxies),
 		maxScrapes: cmp.Or(opts.MaxConcurrentScrapes, DefaultMaxConcurrentScrapes),
 		budget:     cmp.Or(opts.MaxInflightBytes, DefaultMaxInflightBytes),
+		defModule:  opts.DefaultModule,
+		external:   opts.ExternalAddress,
 	}
 	if opts.BearerToken != "" {
 		a.token = []byte("Bearer " + opts.BearerToken)

@@ -402,6 +402,44 @@ func TestSetAccess(t *testing.T) {
 	}
 }
 
+// TestSetAccessChoices: a reload changes default_module and
+// external_address at once, as it does the access control.
+func TestSetAccessChoices(t *testing.T) {
+	g := New(Options{Registry: prometheus.NewRegistry(), DefaultModule: "a", ExternalAddress: "before:1"})
+	g.SetModules([]Module{
+		{Name: "a", Kind: "file", Verify: true, Source: &fakeSource{body: "a 1\n"}},
+		{Name: "b", Kind: "file", Verify: true, Source: &fakeSource{body: "b 1\n"}},
+	})
+	_, base := newTestGatewayFor(t, g)
+	get := func(path string) string {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return fmt.Sprintf("%d %s", resp.StatusCode, b)
+	}
+	for _, tc := range []struct {
+		what          string
+		opts          Options
+		proxy, sdAddr string
+	}{
+		{"as started", Options{DefaultModule: "a", ExternalAddress: "before:1"}, "200 a 1\n", `"before:1"`},
+		{"reloaded", Options{DefaultModule: "b", ExternalAddress: "after:2"}, "200 b 1\n", `"after:2"`},
+		{"both unset", Options{}, "400 missing module parameter; known modules: a, b\n", strings.TrimPrefix(base, "http://")},
+	} {
+		g.SetAccess(tc.opts)
+		if have := get("/proxy"); have != tc.proxy {
+			t.Errorf("%s: /proxy without module: want %q, have %q", tc.what, tc.proxy, have)
+		}
+		if have := get("/-/sd"); !strings.HasPrefix(have, "200 ") || !strings.Contains(have, tc.sdAddr) {
+			t.Errorf("%s: /-/sd: want 200 with %s, have %q", tc.what, tc.sdAddr, have)
+		}
+	}
+}
+
 func TestRestartKeys(t *testing.T) {
 	var base WebConfig
 	base.Defaults()
@@ -415,6 +453,8 @@ func TestRestartKeys(t *testing.T) {
 		{func(c *WebConfig) { c.TrustedProxies = []string{"10.0.0.0/8"} }, ""},
 		{func(c *WebConfig) { c.MaxConcurrentScrapes = 3 }, ""},
 		{func(c *WebConfig) { c.MaxInflightBytes = 1 << 20 }, ""},
+		{func(c *WebConfig) { c.DefaultModule = "node" }, ""},
+		{func(c *WebConfig) { c.ExternalAddress = "corral:9999" }, ""},
 		{func(c *WebConfig) { c.ListenAddress = ":1" }, "listen_address"},
 		{func(c *WebConfig) { c.WebConfigFile = "web.yml"; c.MergeLabel = "job" }, "web_config_file merge_label"},
 	} {
