@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/corral-metrics/corral/internal/testkit"
 	"github.com/corral-metrics/corral/source"
 )
 
@@ -55,16 +56,6 @@ func nonReader(t *testing.T, base, path string, header string) net.Conn {
 	return conn
 }
 
-// poll waits up to 30 s for cond.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatalf("waited 30s for %s", what)
-		}
-	}
-}
-
 // stalled counts the scrapes whose write has blocked for at least d.
 func (l *limits) stalled(d time.Duration) (n int) {
 	l.mu.Lock()
@@ -98,15 +89,15 @@ func TestSlowReadersLoseTheirSlots(t *testing.T) {
 	// /proxy the body is read whole first: a slot is not held to write it.
 	for i := range slots { // one at a time: one source's scrapes take half the slots
 		nonReader(t, base, "/proxy?module=big", "X-Prometheus-Scrape-Timeout-Seconds: 60\r\n")
-		poll(t, "/proxy done working", func() bool { s, _, live := g.lim.held(); return s == 0 && live == i+1 })
+		testkit.Eventually(t, "/proxy done working", func() bool { s, _, live := g.lim.held(); return s == 0 && live == i+1 })
 	}
 	for i := range slots {
 		// One at a time, each once the last one's fetch is over: none joins
 		// another's (see flight.go), so each holds a slot of its own.
 		nonReader(t, base, "/metrics", "X-Prometheus-Scrape-Timeout-Seconds: 60\r\n")
-		poll(t, "/metrics done fetching", func() bool { s, _, _ := g.lim.held(); return s == i+1 && g.flights.idle() })
+		testkit.Eventually(t, "/metrics done fetching", func() bool { s, _, _ := g.lim.held(); return s == i+1 && g.flights.idle() })
 	}
-	poll(t, "every non-reader stalled", func() bool { return g.lim.stalled(stallAfter) == 2*slots })
+	testkit.Eventually(t, "every non-reader stalled", func() bool { return g.lim.stalled(stallAfter) == 2*slots })
 	for _, path := range []string{"/metrics", "/proxy?module=small"} {
 		req, _ := http.NewRequest("GET", base+path, nil)
 		req.Header.Set(TimeoutHeader, "20") // merging 8 MB under -race on a busy machine
@@ -140,8 +131,8 @@ func TestSlowReaderDeadline(t *testing.T) {
 	} {
 		start := time.Now()
 		conn := nonReader(t, base, tc.path, tc.header)
-		poll(t, tc.path+" admitted", func() bool { _, _, live := g.lim.held(); return live > 0 })
-		poll(t, tc.path+" released", func() bool { _, _, live := g.lim.held(); return live == 0 })
+		testkit.Eventually(t, tc.path+" admitted", func() bool { _, _, live := g.lim.held(); return live > 0 })
+		testkit.Eventually(t, tc.path+" released", func() bool { _, _, live := g.lim.held(); return live == 0 })
 		slots, bytes, _ := g.lim.held()
 		if took := time.Since(start); took > 5*time.Second || slots != 0 || bytes != 0 {
 			t.Errorf("%s, 1 s timeout, never read: want released within 5s, have after %s, %d slots and %d bytes held", tc.path, took, slots, bytes)
@@ -301,7 +292,7 @@ func TestClientLeavesStreamedProxy(t *testing.T) {
 	<-src.arrived
 	cancel()
 	<-errc
-	poll(t, "the scrape to end", func() bool { _, _, live := g.lim.held(); return live == 0 })
+	testkit.Eventually(t, "the scrape to end", func() bool { _, _, live := g.lim.held(); return live == 0 })
 	if have := testutil.CollectAndCount(g.opts.Metrics.errors); have != 0 {
 		t.Errorf("corral_scrape_errors_total series after the client left: want 0, have %d", have)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/corral-metrics/corral/internal/testkit"
 	"github.com/corral-metrics/corral/source"
 )
 
@@ -67,7 +68,7 @@ func TestMergedScrapesShareOneFetch(t *testing.T) {
 			})
 		}
 		// Every client admitted, sharing one slot, while the source is slow.
-		poll(t, "every client admitted", func() bool { s, _, live := g.lim.held(); return s == 1 && live == clients })
+		testkit.Eventually(t, "every client admitted", func() bool { s, _, live := g.lim.held(); return s == 1 && live == clients })
 		resp, err := http.Get(base + "/proxy?module=other")
 		if err != nil {
 			t.Fatal(err)
@@ -93,7 +94,7 @@ func TestMergedScrapesShareOneFetch(t *testing.T) {
 			t.Errorf("after round %d: want %d requests upstream, have %d", round, round, have)
 		}
 	}
-	poll(t, "every slot given back", func() bool { s, b, live := g.lim.held(); return s == 0 && b == 0 && live == 0 })
+	testkit.Eventually(t, "every slot given back", func() bool { s, b, live := g.lim.held(); return s == 0 && b == 0 && live == 0 })
 }
 
 // TestMergedFetchOutlivesItsClients: the clients of a shared fetch that
@@ -138,7 +139,7 @@ func TestMergedFetchOutlivesItsClients(t *testing.T) {
 		resp.Body.Close()
 		done <- fmt.Sprintf("%d %s", resp.StatusCode, b)
 	}()
-	poll(t, "the second client joined", func() bool { _, _, live := g.lim.held(); return live == 2 })
+	testkit.Eventually(t, "the second client joined", func() bool { _, _, live := g.lim.held(); return live == 2 })
 	close(release)
 	have := <-done
 	if !strings.HasPrefix(have, "200 ") || !strings.Contains(have, `slow{exporter="slow"} 1`) {
