@@ -53,6 +53,8 @@ const sourceLogInterval = 10 * time.Second
 
 func (st *mergeState) init(g *Gateway) {
 	st.once.Do(func() {
+		st.mu.Lock() // forget reads the counters under it
+		defer st.mu.Unlock()
 		label := g.opts.MergeLabel
 		st.conflicts = registerOrExisting(g.opts.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "corral_merge_conflicts_total",
