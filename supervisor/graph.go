@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -28,7 +29,7 @@ func ValidateGraph(processes map[string]ProcessConfig, tasks map[string]TaskConf
 // order so that the message is the same on every run.
 func validateDeps(kind string, deps, done map[string][]string) error {
 	var errs []error
-	names := sortedKeys(deps)
+	names := slices.Sorted(maps.Keys(deps))
 	for _, name := range names {
 		for _, d := range deps[name] {
 			switch {
@@ -52,15 +53,6 @@ func validateDeps(kind string, deps, done map[string][]string) error {
 func hasKey[V any](m map[string]V, k string) bool {
 	_, ok := m[k]
 	return ok
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // order sorts names so that every name comes after its dependencies, ties
@@ -100,7 +92,7 @@ func order(deps map[string][]string) ([]string, []string) {
 		out = append(out, n)
 		return nil
 	}
-	for _, n := range sortedKeys(deps) {
+	for _, n := range slices.Sorted(maps.Keys(deps)) {
 		if c := visit(n); c != nil {
 			return nil, c
 		}

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"time"
 )
@@ -40,7 +41,7 @@ func (s *Supervisor) reconcile(cfg Config, next map[string]ProcessConfig) error 
 	s.cfg = cfg
 	var old []*process
 	var added, changed, removed []string
-	for _, name := range sortedKeys(s.procs) {
+	for _, name := range slices.Sorted(maps.Keys(s.procs)) {
 		p := s.procs[name]
 		n, ok := next[name]
 		switch {
@@ -89,23 +90,11 @@ func (s *Supervisor) reconcile(cfg Config, next map[string]ProcessConfig) error 
 }
 
 func equalConfig(a, b ProcessConfig) bool {
-	return slices.Equal(a.Command, b.Command) && mapsEqual(a.Env, b.Env) && a.Dir == b.Dir &&
+	return slices.Equal(a.Command, b.Command) && maps.Equal(a.Env, b.Env) && a.Dir == b.Dir &&
 		a.User == b.User && a.Restart == b.Restart && a.Backoff == b.Backoff &&
 		a.MaxRestarts == b.MaxRestarts && a.RestartWindow == b.RestartWindow &&
 		a.Critical == b.Critical && slices.Equal(a.DependsOn, b.DependsOn) &&
 		a.Ready.HTTP == b.Ready.HTTP && a.Ready.TCP == b.Ready.TCP && slices.Equal(a.Ready.Exec, b.Ready.Exec) &&
 		a.Ready.Interval == b.Ready.Interval && a.Ready.Timeout == b.Ready.Timeout &&
 		a.StopSignal == b.StopSignal // StopTimeout applies without a restart
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
