@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // A minimal client of Chromium's DevTools protocol over a hand-written
@@ -301,7 +303,7 @@ func startChromium(t *testing.T) *cdp {
 		Type string `json:"type"`
 		WS   string `json:"webSocketDebuggerUrl"`
 	}
-	eventually(t, 30*time.Second, "a page target", func() (bool, string) {
+	testkit.Within(t, 30*time.Second, "a page target", func() (bool, string) {
 		resp, err := http.Get("http://" + u.Host + "/json/list")
 		if err != nil {
 			return false, err.Error()

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 var regexpUsage = regexp.MustCompile(`(?m)^\s*nobody\s+.*usage\.sh`)
@@ -172,7 +174,7 @@ func publishedAddr(t *testing.T, name, port string) string {
 // waitSources waits until every named source is up in corral's /metrics.
 func waitSources(t *testing.T, addr string, sources ...string) {
 	t.Helper()
-	eventually(t, 90*time.Second, "sources up: "+strings.Join(sources, ", "), func() (bool, string) {
+	testkit.Within(t, 90*time.Second, "sources up: "+strings.Join(sources, ", "), func() (bool, string) {
 		families, err := scrape("http://" + addr + "/metrics")
 		if err != nil {
 			return false, err.Error()
@@ -253,7 +255,7 @@ printf '\n[file.reloaded]\npath = "/tmp/reloaded.prom"\n' >>/etc/corral/corral.t
 		// Each inner sh exits at once; its two sleeps are orphans re-parented
 		// to corral (PID 1), which must reap them when they exit.
 		mustDocker(t, "exec", name, "sh", "-c", `for i in 1 2 3 4 5; do sh -c 'sleep 0.5 & sleep 0.7 & exit 0'; done`)
-		eventually(t, 30*time.Second, "10 orphans reaped and no zombie left in the container", func() (bool, string) {
+		testkit.Within(t, 30*time.Second, "10 orphans reaped and no zombie left in the container", func() (bool, string) {
 			out, err := docker("exec", name, "ps", "-o", "pid,ppid,stat,args")
 			if err != nil {
 				return false, err.Error()
@@ -363,7 +365,7 @@ func testCompose(t *testing.T, env *dockerEnv) {
 		t.Fatalf("compose up: %v\n%s", err, out)
 	}
 	p := &prometheus{url: fmt.Sprintf("http://127.0.0.1:%d", promPort)}
-	eventually(t, 90*time.Second, "the compose Prometheus answers", func() (bool, string) {
+	testkit.Within(t, 90*time.Second, "the compose Prometheus answers", func() (bool, string) {
 		code, _, err := get(p.url+"/-/ready", nil)
 		return code == http.StatusOK, fmt.Sprintf("status %d, %v", code, err)
 	})
@@ -374,7 +376,7 @@ func testCompose(t *testing.T, env *dockerEnv) {
 	}
 	p.expect(t, 30*time.Second, `appliance_documents{job="appliance-exporter"}`, 1)
 	p.expect(t, 30*time.Second, `appliance_http_up{job="appliance",exporter="health",service="web"}`, 1)
-	eventually(t, 30*time.Second, "every compose target healthy with no last error", func() (bool, string) {
+	testkit.Within(t, 30*time.Second, "every compose target healthy with no last error", func() (bool, string) {
 		targets, err := p.targets()
 		if err != nil {
 			return false, err.Error()
@@ -391,7 +393,7 @@ func testCompose(t *testing.T, env *dockerEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "appliance container healthy", func() (bool, string) {
+	testkit.Within(t, 60*time.Second, "appliance container healthy", func() (bool, string) {
 		out, err := docker("inspect", "-f", "{{.State.Health.Status}}", strings.TrimSpace(id))
 		return err == nil && out == "healthy", fmt.Sprintf("%q %v", out, err)
 	})

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // TestExampleNodeExporter runs examples/node-exporter as it is, with only its
@@ -32,7 +34,7 @@ func TestExampleNodeExporter(t *testing.T) {
 	}
 	killLeftovers(t, nodeExporter, node)
 	d, _ := startCorral(t, config)
-	eventually(t, 60*time.Second, "the node exporter up in the merged /metrics", func() (bool, string) {
+	testkit.Within(t, 60*time.Second, "the node exporter up in the merged /metrics", func() (bool, string) {
 		if d.exited() {
 			t.Fatalf("corral exited: %v", d.err)
 		}

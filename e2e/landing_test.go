@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // TestLandingPageInChromium loads the landing page in Debian's headless
@@ -57,7 +59,7 @@ path = %q
 		}
 		return out
 	}
-	eventually(t, 30*time.Second, "web and db running", func() (bool, string) {
+	testkit.Within(t, 30*time.Second, "web and db running", func() (bool, string) {
 		st := status()
 		return st["web"]["state"] == "running" && st["db"]["state"] == "running", fmt.Sprint(st)
 	})

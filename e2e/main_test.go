@@ -23,6 +23,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // corralBin is the binary under test, built once by TestMain (or given as
@@ -76,27 +78,6 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// eventually polls cond until it reports done or the bound runs out; cond's
-// last message explains a failure. It waits on an event, never a fixed time.
-func eventually(t *testing.T, bound time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	last := ""
-	for {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %s", what, bound, last)
-		}
-		<-tick.C
-	}
 }
 
 // logFile collects a child's output and shows it when the test fails.
@@ -199,7 +180,7 @@ func startCorral(t *testing.T, config string, extra ...string) (*daemon, string)
 	args := append([]string{corralBin, "--config.file", path, "--log.level", "debug"}, extra...)
 	d := startDaemon(t, "corral", args, dir)
 	addr := listenAddress(t, config)
-	eventually(t, 30*time.Second, "corral answers /-/healthy", func() (bool, string) {
+	testkit.Within(t, 30*time.Second, "corral answers /-/healthy", func() (bool, string) {
 		if d.exited() {
 			t.Fatalf("corral exited early: %v\n%s", d.err, d.log.String())
 		}

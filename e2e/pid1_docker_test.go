@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // TestDockerPID1 runs the PID 1 cases on the corral image alone (quicker
@@ -156,7 +158,7 @@ func dockerRun(t *testing.T, stdin string, args ...string) (string, int) {
 
 func waitLog(t *testing.T, name, want string) {
 	t.Helper()
-	eventually(t, 30*time.Second, want+" in the logs of "+name, func() (bool, string) {
+	testkit.Within(t, 30*time.Second, want+" in the logs of "+name, func() (bool, string) {
 		out, err := docker("logs", name)
 		return err == nil && strings.Contains(out, want), tail(out, 10)
 	})

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // prometheus is a real Debian Prometheus with its own storage and config.
@@ -37,7 +39,7 @@ func startPrometheus(t *testing.T, config string) *prometheus {
 		"--log.level=warn",
 	}, dir)
 	p := &prometheus{daemon: d, url: "http://" + addr}
-	eventually(t, 60*time.Second, "prometheus answers /-/ready", func() (bool, string) {
+	testkit.Within(t, 60*time.Second, "prometheus answers /-/ready", func() (bool, string) {
 		if d.exited() {
 			t.Fatalf("prometheus exited early: %v\n%s", d.err, d.log.String())
 		}
@@ -132,7 +134,7 @@ func (p *prometheus) scrapeProblems() (map[string]float64, error) {
 // expect waits until the query returns exactly one series of the wanted value.
 func (p *prometheus) expect(t *testing.T, bound time.Duration, q string, want float64) {
 	t.Helper()
-	eventually(t, bound, fmt.Sprintf("%s == %g", q, want), func() (bool, string) {
+	testkit.Within(t, bound, fmt.Sprintf("%s == %g", q, want), func() (bool, string) {
 		res, err := p.query(q)
 		if err != nil {
 			return false, err.Error()

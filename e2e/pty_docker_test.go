@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // testInteractive is tini's outer TTY test: `docker run -it IMG -- sh`
@@ -56,17 +58,17 @@ func testInteractive(t *testing.T, env *dockerEnv) {
 			return strings.Contains(out.String(), s), tail(out.String(), 10)
 		}
 	}
-	eventually(t, 60*time.Second, "the shell's prompt", seen("# "))
+	testkit.Within(t, 60*time.Second, "the shell's prompt", seen("# "))
 	master.Write([]byte("echo flags=$-\n"))
-	eventually(t, 30*time.Second, "the shell's flags", seen("flags=s"))
+	testkit.Within(t, 30*time.Second, "the shell's flags", seen("flags=s"))
 	master.Write([]byte("sleep 30\n"))
-	eventually(t, 30*time.Second, "sleep 30 running in the container", func() (bool, string) {
+	testkit.Within(t, 30*time.Second, "sleep 30 running in the container", func() (bool, string) {
 		top, err := docker("top", name)
 		return err == nil && strings.Contains(top, "sleep 30"), top
 	})
 	master.Write([]byte("\x03echo status=$?\n"))
 	// ^C killed sleep, the terminal's foreground job, not the shell (nor corral).
-	eventually(t, 30*time.Second, "sleep's status", seen("status=130"))
+	testkit.Within(t, 30*time.Second, "sleep's status", seen("status=130"))
 	master.Write([]byte("exit 7\n"))
 	err := cmd.Wait()
 	master.Close()

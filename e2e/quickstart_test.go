@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // TestQuickstart runs examples/quickstart from the repository root as its
@@ -30,7 +32,7 @@ func TestQuickstart(t *testing.T) {
 	started := time.Now().Unix()
 	killLeftovers(t, "examples/quickstart/writer.sh")
 	d := startDaemon(t, "corral", []string{corralBin, "--config.file", path}, "..")
-	eventually(t, 60*time.Second, "every quick-start source up", func() (bool, string) {
+	testkit.Within(t, 60*time.Second, "every quick-start source up", func() (bool, string) {
 		if d.exited() {
 			t.Fatalf("corral exited: %v\n%s", d.err, d.log.String())
 		}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 const nodeExporter = "/usr/bin/prometheus-node-exporter"
@@ -89,7 +91,7 @@ path = %q
 		h.nodeAddr, h.nodeAddr, filepath.Join(h.dir, "probe.sh"), filepath.Join(h.dir, "textfile.prom"))
 	killLeftovers(t, nodeExporter, h.nodeAddr)
 	h.corral, _ = startCorral(t, config)
-	eventually(t, 60*time.Second, "every source up in corral's /metrics", func() (bool, string) {
+	testkit.Within(t, 60*time.Second, "every source up in corral's /metrics", func() (bool, string) {
 		families, err := scrape("http://" + h.addr + "/metrics")
 		if err != nil {
 			return false, err.Error()
@@ -225,7 +227,7 @@ scrape_configs:
 
 func checkTargetsHealthy(t *testing.T, p *prometheus) {
 	t.Helper()
-	eventually(t, 30*time.Second, "every target healthy with no last error", func() (bool, string) {
+	testkit.Within(t, 30*time.Second, "every target healthy with no last error", func() (bool, string) {
 		targets, err := p.targets()
 		if err != nil {
 			return false, err.Error()

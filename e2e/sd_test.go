@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // TestPrometheusDiscovery: one Prometheus job with one http_sd_configs line
@@ -64,7 +66,7 @@ scrape_configs:
 `, addr))
 
 	want := []string{"endpoint=db", "module=blackbox", "module=probe", "module=textfile"}
-	eventually(t, 60*time.Second, "every discovered target up", func() (bool, string) {
+	testkit.Within(t, 60*time.Second, "every discovered target up", func() (bool, string) {
 		res, err := p.query(`up{job="appliances"}`)
 		if err != nil {
 			return false, err.Error()

@@ -91,14 +91,16 @@ func (c *WebConfig) Defaults() {
 }
 
 // RestartKeys names the [web] keys that differ between old and new and
-// that only a restart applies: every key but the access control and limits.
+// that only a restart applies: every key but the access control, the
+// limits, default_module and external_address.
 func RestartKeys(old, new WebConfig) []string {
 	var keys []string
 	o, n := reflect.ValueOf(old), reflect.ValueOf(new)
 	for i := range o.NumField() {
 		key, _, _ := strings.Cut(o.Type().Field(i).Tag.Get("toml"), ",")
 		switch key {
-		case "allow_networks", "bearer_token_file", "trusted_proxies", "max_concurrent_scrapes", "max_inflight_bytes", "control":
+		case "allow_networks", "bearer_token_file", "trusted_proxies", "max_concurrent_scrapes", "max_inflight_bytes",
+			"default_module", "external_address", "control":
 			continue // applied by Gateway.SetAccess
 		}
 		if !reflect.DeepEqual(o.Field(i).Interface(), n.Field(i).Interface()) {

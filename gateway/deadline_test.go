@@ -16,6 +16,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/corral-metrics/corral/internal/testkit"
+	"github.com/corral-metrics/corral/source"
 )
 
 // bigUpstream serves a valid text body of about size bytes.
@@ -53,16 +56,6 @@ func nonReader(t *testing.T, base, path string, header string) net.Conn {
 	return conn
 }
 
-// poll waits up to 30 s for cond.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatalf("waited 30s for %s", what)
-		}
-	}
-}
-
 // stalled counts the scrapes whose write has blocked for at least d.
 func (l *limits) stalled(d time.Duration) (n int) {
 	l.mu.Lock()
@@ -96,12 +89,15 @@ func TestSlowReadersLoseTheirSlots(t *testing.T) {
 	// /proxy the body is read whole first: a slot is not held to write it.
 	for i := range slots { // one at a time: one source's scrapes take half the slots
 		nonReader(t, base, "/proxy?module=big", "X-Prometheus-Scrape-Timeout-Seconds: 60\r\n")
-		poll(t, "/proxy done working", func() bool { s, _, live := g.lim.held(); return s == 0 && live == i+1 })
+		testkit.Eventually(t, "/proxy done working", func() bool { s, _, live := g.lim.held(); return s == 0 && live == i+1 })
 	}
-	for range slots {
+	for i := range slots {
+		// One at a time, each once the last one's fetch is over: none joins
+		// another's (see flight.go), so each holds a slot of its own.
 		nonReader(t, base, "/metrics", "X-Prometheus-Scrape-Timeout-Seconds: 60\r\n")
+		testkit.Eventually(t, "/metrics done fetching", func() bool { s, _, _ := g.lim.held(); return s == i+1 && g.flights.idle() })
 	}
-	poll(t, "every non-reader stalled", func() bool { return g.lim.stalled(stallAfter) == 2*slots })
+	testkit.Eventually(t, "every non-reader stalled", func() bool { return g.lim.stalled(stallAfter) == 2*slots })
 	for _, path := range []string{"/metrics", "/proxy?module=small"} {
 		req, _ := http.NewRequest("GET", base+path, nil)
 		req.Header.Set(TimeoutHeader, "20") // merging 8 MB under -race on a busy machine
@@ -135,8 +131,8 @@ func TestSlowReaderDeadline(t *testing.T) {
 	} {
 		start := time.Now()
 		conn := nonReader(t, base, tc.path, tc.header)
-		poll(t, tc.path+" admitted", func() bool { _, _, live := g.lim.held(); return live > 0 })
-		poll(t, tc.path+" released", func() bool { _, _, live := g.lim.held(); return live == 0 })
+		testkit.Eventually(t, tc.path+" admitted", func() bool { _, _, live := g.lim.held(); return live > 0 })
+		testkit.Eventually(t, tc.path+" released", func() bool { _, _, live := g.lim.held(); return live == 0 })
 		slots, bytes, _ := g.lim.held()
 		if took := time.Since(start); took > 5*time.Second || slots != 0 || bytes != 0 {
 			t.Errorf("%s, 1 s timeout, never read: want released within 5s, have after %s, %d slots and %d bytes held", tc.path, took, slots, bytes)
@@ -152,13 +148,13 @@ type bigSource struct {
 	gated bool
 }
 
-func (b *bigSource) Scrape(ctx context.Context, req Request) (*Response, error) {
+func (b *bigSource) Scrape(ctx context.Context, req source.Request) (*source.Response, error) {
 	if b.gated {
 		if _, err := b.gatedSource.Scrape(ctx, req); err != nil {
 			return nil, err
 		}
 	}
-	return &Response{ContentType: textContentType, Body: io.NopCloser(bytes.NewReader(b.body))}, nil
+	return &source.Response{ContentType: textContentType, Body: io.NopCloser(bytes.NewReader(b.body))}, nil
 }
 
 // TestMemoryBudget: past max_inflight_bytes a scrape is refused with 503 at
@@ -218,7 +214,7 @@ func TestMemoryBudget(t *testing.T) {
 // coalescer is a gated source whose scrapes all share one run.
 type coalescer struct{ gatedSource }
 
-func (c *coalescer) CoalesceKey(Request) (string, bool) { return "", true }
+func (c *coalescer) CoalesceKey(source.Request) (string, bool) { return "", true }
 
 // TestCoalescedScrapesShareASlot: scrapes that share one run of a source
 // share one slot, however many.
@@ -296,7 +292,7 @@ func TestClientLeavesStreamedProxy(t *testing.T) {
 	<-src.arrived
 	cancel()
 	<-errc
-	poll(t, "the scrape to end", func() bool { _, _, live := g.lim.held(); return live == 0 })
+	testkit.Eventually(t, "the scrape to end", func() bool { _, _, live := g.lim.held(); return live == 0 })
 	if have := testutil.CollectAndCount(g.opts.Metrics.errors); have != 0 {
 		t.Errorf("corral_scrape_errors_total series after the client left: want 0, have %d", have)
 	}
@@ -354,4 +350,11 @@ func TestOneSourceTakesHalfTheSlots(t *testing.T) {
 			t.Errorf("a scrape of slow within half the slots: want 200, have %d", s)
 		}
 	}
+}
+
+// idle tells whether no merged fetch is in progress.
+func (fs *flights) idle() bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return len(fs.open) == 0
 }

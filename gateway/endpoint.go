@@ -106,8 +106,6 @@ func (g *Gateway) withEndpoints(next http.Handler) http.Handler {
 			return
 		}
 		names := eps[i].Sources
-		g.scrape(func(w http.ResponseWriter, r *http.Request) {
-			g.serveMergedOf(w, r, func(m Module) bool { return slices.Contains(names, m.Name) }, false)
-		}).ServeHTTP(w, r)
+		g.merged(eps[i].Path, func(m Module) bool { return slices.Contains(names, m.Name) }, false).ServeHTTP(w, r)
 	})
 }

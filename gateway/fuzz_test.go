@@ -18,6 +18,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/corral-metrics/corral/source"
 )
 
 // recordingSource answers with a fixed text exposition and keeps the last
@@ -25,14 +27,14 @@ import (
 type recordingSource struct {
 	body string
 	mu   sync.Mutex
-	last Request
+	last source.Request
 }
 
-func (s *recordingSource) Scrape(_ context.Context, req Request) (*Response, error) {
+func (s *recordingSource) Scrape(_ context.Context, req source.Request) (*source.Response, error) {
 	s.mu.Lock()
 	s.last = req
 	s.mu.Unlock()
-	return &Response{ContentType: textContentType, Body: io.NopCloser(strings.NewReader(s.body))}, nil
+	return &source.Response{ContentType: textContentType, Body: io.NopCloser(strings.NewReader(s.body))}, nil
 }
 
 const fuzzBody = "# HELP app_up Whether the app is up.\n# TYPE app_up gauge\napp_up{job=\"a\"} 1\n"

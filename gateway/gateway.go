@@ -20,9 +20,9 @@ import (
 	"github.com/corral-metrics/corral/source"
 )
 
-// Options configure a Gateway. A reload swaps the modules (SetModules) and
-// the access control and limits (SetAccess); the rest is fixed for the
-// gateway's life.
+// Options configure a Gateway. A reload swaps the modules (SetModules),
+// the access control and limits, the default module and the external
+// address (SetAccess); the rest is fixed for the gateway's life.
 type Options struct {
 	// Logger receives the gateway's logs; attributes component=gateway and
 	// source=NAME are added where they apply.
@@ -46,7 +46,8 @@ type Options struct {
 	// MaxBodyBytes bounds what is read from one source per scrape ([web] max_body_bytes).
 	MaxBodyBytes int64
 
-	// The access control and limits below are applied again by SetAccess.
+	// The access control, limits and choices below are applied again by
+	// SetAccess.
 
 	// AllowNetworks are the client networks allowed; empty allows all.
 	AllowNetworks []netip.Prefix
@@ -62,8 +63,9 @@ type Options struct {
 	// header is ignored.
 	TrustedProxies []netip.Prefix
 	// MaxConcurrentScrapes bounds scrapes of /metrics and /proxy working at
-	// once; coalesced scrapes of a script share one slot, and a scrape
-	// whose client stopped reading gives its slot up when another needs it.
+	// once; coalesced scrapes (of a script, of a merged endpoint) share one
+	// slot, and a scrape whose client stopped reading gives its slot up
+	// when another needs it.
 	// More are refused with 503 at once ([web] max_concurrent_scrapes).
 	// 0: DefaultMaxConcurrentScrapes; negative: no limit.
 	MaxConcurrentScrapes int
@@ -154,6 +156,7 @@ type Gateway struct {
 	chunks   sync.Pool   // *[]byte for streamed copies
 	landing  *template.Template
 	merge    mergeState // the merged /metrics: see merge.go
+	flights  flights    // merged fetches in progress: see flight.go
 }
 
 // New makes a gateway with no modules.
@@ -186,8 +189,8 @@ func New(opts Options) *Gateway {
 	return g
 }
 
-// access is the part of the options a reload changes: who may scrape, and
-// how much at once.
+// access is the part of the options a reload changes: who may scrape, how
+// much at once, and what /proxy and /-/sd answer by default.
 type access struct {
 	allow      []netip.Prefix
 	token      []byte // "Bearer "+BearerToken; nil: none
@@ -195,16 +198,18 @@ type access struct {
 	trusted    []netip.Prefix
 	maxScrapes int   // negative: no limit
 	budget     int64 // negative: no limit
+	defModule  string
+	external   string
 	// control and webAuth are Options.Control and WebAuthenticated, the
 	// control API's gate (control.go).
 	control, webAuth bool
 }
 
-// SetAccess applies the access control and limits of opts at once
+// SetAccess applies the access control, limits and choices of opts at once
 // (AllowNetworks, BearerToken, BearerTokenFile, TrustedProxies,
-// MaxConcurrentScrapes, MaxInflightBytes, Control, WebAuthenticated); its
-// other fields are ignored.
-// Requests in flight keep what admitted them.
+// MaxConcurrentScrapes, MaxInflightBytes, DefaultModule, ExternalAddress,
+// Control, WebAuthenticated); its other fields are ignored. Requests in
+// flight keep what admitted them.
 func (g *Gateway) SetAccess(opts Options) {
 	a := &access{
 		allow:      slices.Clone(opts.AllowNetworks),
@@ -212,6 +217,8 @@ func (g *Gateway) SetAccess(opts Options) {
 		trusted:    slices.Clone(opts.TrustedProxies),
 		maxScrapes: cmp.Or(opts.MaxConcurrentScrapes, DefaultMaxConcurrentScrapes),
 		budget:     cmp.Or(opts.MaxInflightBytes, DefaultMaxInflightBytes),
+		defModule:  opts.DefaultModule,
+		external:   opts.ExternalAddress,
 		control:    opts.Control,
 		webAuth:    opts.WebAuthenticated,
 	}
@@ -259,9 +266,11 @@ func lookup(mods []Module, name string) (Module, bool) {
 }
 
 // forget drops the merge's counters of a source that left the
-// configuration. A merged scrape in flight when it left may count it once
-// more.
+// configuration, after the module set without it was stored: a merged
+// scrape in flight when it left counts it no more (see account).
 func (st *mergeState) forget(label, source string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	if st.conflicts == nil {
 		return // no merged scrape yet
 	}

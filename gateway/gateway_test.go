@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/corral-metrics/corral/source"
 	"github.com/corral-metrics/corral/source/exporter"
 	"github.com/corral-metrics/corral/source/file"
 )
@@ -106,12 +107,12 @@ type fakeSource struct {
 	release chan struct{}
 }
 
-func (f *fakeSource) Scrape(ctx context.Context, _ Request) (*Response, error) {
+func (f *fakeSource) Scrape(ctx context.Context, _ source.Request) (*source.Response, error) {
 	if f.started != nil {
 		close(f.started)
 		<-f.release
 	}
-	return &Response{Body: io.NopCloser(strings.NewReader(f.body))}, nil
+	return &source.Response{Body: io.NopCloser(strings.NewReader(f.body))}, nil
 }
 
 // TestReloadInFlight: a scrape started before SetModules finishes on the

@@ -16,7 +16,7 @@ import (
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", g.serveLanding)
-	mux.Handle("GET /metrics", g.scrape(g.serveMerged))
+	mux.Handle("GET /metrics", g.merged("/metrics", func(m Module) bool { return m.Merge }, g.opts.MergeSelf))
 	mux.HandleFunc("GET /proxy", g.serveProxy) // admits once it knows the source
 	mux.HandleFunc("GET /-/healthy", g.serveHealthy)
 	mux.HandleFunc("GET /-/ready", g.serveReady)

@@ -64,7 +64,7 @@ func newLimits(reg *prometheus.Registry) *limits {
 	}))
 	l.inflGa = registerOrExisting(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "corral_http_scrapes_in_flight",
-		Help: "Slots of max_concurrent_scrapes taken now (coalesced scrapes of a script share one).",
+		Help: "Slots of max_concurrent_scrapes taken now (coalesced scrapes, of a script or of a merged endpoint, share one).",
 	}))
 	l.bytesGa = registerOrExisting(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "corral_http_inflight_bytes",
@@ -304,28 +304,6 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, group, key strin
 	deadline, extend := writeDeadline(r, g.opts.ScrapeTimeout)
 	rc.SetWriteDeadline(deadline)
 	return t, &scrapeWriter{ResponseWriter: w, t: t, deadline: deadline, extend: extend}
-}
-
-// scrape admits a merged scrape, which shares nothing, reserving three
-// times what its sources last sent against the budget: their bodies, their
-// scan, and the copy each keeps of its last body (see README, the merge).
-func (g *Gateway) scrape(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var est int64 = minReservation
-		g.mu.Lock()
-		for _, m := range g.modules() {
-			if m.Merge {
-				est += 3 * max(g.last[m.Name].Bytes, minReservation)
-			}
-		}
-		g.mu.Unlock()
-		t, sw := g.admit(w, r, "", "", est)
-		if t == nil {
-			return
-		}
-		defer t.release()
-		next(sw, r)
-	})
 }
 
 // noBody refuses a request that carries a body (413): no endpoint reads one,

@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/corral-metrics/corral/source"
 )
 
 // gatedSource answers only when released; it tells when a scrape arrived.
@@ -23,14 +25,14 @@ type gatedSource struct {
 	release chan struct{}
 }
 
-func (b *gatedSource) Scrape(ctx context.Context, _ Request) (*Response, error) {
+func (b *gatedSource) Scrape(ctx context.Context, _ source.Request) (*source.Response, error) {
 	b.arrived <- struct{}{}
 	select {
 	case <-b.release:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return &Response{ContentType: textContentType, Body: io.NopCloser(strings.NewReader("up 1\n"))}, nil
+	return &source.Response{ContentType: textContentType, Body: io.NopCloser(strings.NewReader("up 1\n"))}, nil
 }
 
 func TestMaxConcurrentScrapes(t *testing.T) {
@@ -70,15 +72,22 @@ func TestMaxConcurrentScrapes(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		path       string
+		timeout    string // X-Prometheus-Scrape-Timeout-Seconds
 		wantStatus int
 	}{
-		{"/proxy?module=slow", 503},
-		{"/metrics", 503},
-		{"/-/healthy", 200}, // not a scrape
-		{"/-/ready", 200},
+		{"/proxy?module=slow", "", 503},
+		// Too short to join the /metrics in flight (see flight.go): it needs
+		// a slot of its own.
+		{"/metrics", "2", 503},
+		{"/-/healthy", "", 200}, // not a scrape
+		{"/-/ready", "", 200},
 	} {
 		start := time.Now()
-		resp, err := http.Get(base + tc.path)
+		req, _ := http.NewRequest("GET", base+tc.path, nil)
+		if tc.timeout != "" {
+			req.Header.Set(TimeoutHeader, tc.timeout)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -393,6 +402,44 @@ func TestSetAccess(t *testing.T) {
 	}
 }
 
+// TestSetAccessChoices: a reload changes default_module and
+// external_address at once, as it does the access control.
+func TestSetAccessChoices(t *testing.T) {
+	g := New(Options{Registry: prometheus.NewRegistry(), DefaultModule: "a", ExternalAddress: "before:1"})
+	g.SetModules([]Module{
+		{Name: "a", Kind: "file", Verify: true, Source: &fakeSource{body: "a 1\n"}},
+		{Name: "b", Kind: "file", Verify: true, Source: &fakeSource{body: "b 1\n"}},
+	})
+	_, base := newTestGatewayFor(t, g)
+	get := func(path string) string {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return fmt.Sprintf("%d %s", resp.StatusCode, b)
+	}
+	for _, tc := range []struct {
+		what          string
+		opts          Options
+		proxy, sdAddr string
+	}{
+		{"as started", Options{DefaultModule: "a", ExternalAddress: "before:1"}, "200 a 1\n", `"before:1"`},
+		{"reloaded", Options{DefaultModule: "b", ExternalAddress: "after:2"}, "200 b 1\n", `"after:2"`},
+		{"both unset", Options{}, "400 missing module parameter; known modules: a, b\n", strings.TrimPrefix(base, "http://")},
+	} {
+		g.SetAccess(tc.opts)
+		if have := get("/proxy"); have != tc.proxy {
+			t.Errorf("%s: /proxy without module: want %q, have %q", tc.what, tc.proxy, have)
+		}
+		if have := get("/-/sd"); !strings.HasPrefix(have, "200 ") || !strings.Contains(have, tc.sdAddr) {
+			t.Errorf("%s: /-/sd: want 200 with %s, have %q", tc.what, tc.sdAddr, have)
+		}
+	}
+}
+
 func TestRestartKeys(t *testing.T) {
 	var base WebConfig
 	base.Defaults()
@@ -406,6 +453,8 @@ func TestRestartKeys(t *testing.T) {
 		{func(c *WebConfig) { c.TrustedProxies = []string{"10.0.0.0/8"} }, ""},
 		{func(c *WebConfig) { c.MaxConcurrentScrapes = 3 }, ""},
 		{func(c *WebConfig) { c.MaxInflightBytes = 1 << 20 }, ""},
+		{func(c *WebConfig) { c.DefaultModule = "node" }, ""},
+		{func(c *WebConfig) { c.ExternalAddress = "corral:9999" }, ""},
 		{func(c *WebConfig) { c.ListenAddress = ":1" }, "listen_address"},
 		{func(c *WebConfig) { c.WebConfigFile = "web.yml"; c.MergeLabel = "job" }, "web_config_file merge_label"},
 	} {

@@ -3,8 +3,6 @@ package gateway
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -55,6 +53,8 @@ const sourceLogInterval = 10 * time.Second
 
 func (st *mergeState) init(g *Gateway) {
 	st.once.Do(func() {
+		st.mu.Lock() // forget reads the counters under it
+		defer st.mu.Unlock()
 		label := g.opts.MergeLabel
 		st.conflicts = registerOrExisting(g.opts.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "corral_merge_conflicts_total",
@@ -80,93 +80,24 @@ type fetched struct {
 	d   time.Duration
 }
 
-// serveMerged is /metrics: every source with merge = true and corral's own
-// metrics, scraped in parallel under one deadline and merged into one
-// exposition. It always answers 200: a failing, slow or invalid source only
-// sets its corral_source_up to 0.
-func (g *Gateway) serveMerged(w http.ResponseWriter, r *http.Request) {
-	g.serveMergedOf(w, r, func(m Module) bool { return m.Merge }, g.opts.MergeSelf)
+// mergeAccept is what a merge in format asks its sources for.
+func mergeAccept(format expfmt.Format) string {
+	if format.FormatType() == expfmt.TypeProtoDelim {
+		return mergeAcceptProto
+	}
+	return mergeAcceptText
 }
 
-// serveMergedOf merges the modules pick selects, and corral's own metrics
-// when self is set: /metrics, and each [endpoint] (see endpoint.go).
-func (g *Gateway) serveMergedOf(w http.ResponseWriter, r *http.Request, pick func(Module) bool, self bool) {
+// writeMerged answers a merged scrape: inputs, with corral's own metrics
+// when self is set, merged into one exposition in format. It always
+// answers 200: a failing, slow or invalid source only sets its
+// corral_source_up to 0.
+func (g *Gateway) writeMerged(w http.ResponseWriter, r *http.Request, format expfmt.Format, inputs []exposition.Input, self bool) {
 	st := &g.merge
 	st.init(g)
-	format := negotiateMerged(r.Header)
-	accept := mergeAcceptText
-	if format.FormatType() == expfmt.TypeProtoDelim {
-		accept = mergeAcceptProto
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), Deadline(r, g.opts.ScrapeTimeout))
-	defer cancel()
-
-	var mods []Module
-	for _, m := range g.modules() {
-		if pick(m) {
-			mods = append(mods, m)
-		}
-		if m.Name == g.opts.SelfSource {
-			self = false // a module of that name wins
-		}
-	}
-	inputs := make([]exposition.Input, len(mods), len(mods)+1)
-	results := make(chan fetched, len(mods)) // late scrapes never block
-	for i, m := range mods {
-		inputs[i] = exposition.Input{Name: m.Name, Labels: m.Labels}
-		in := inputs[i] // a copy: the goroutine may outlive this call
-		buf := g.getBuffer(m.Name)
-		src := g.scanState(m.Name)
-		go func() {
-			start := time.Now()
-			// Text is scanned while it arrives, the rest as soon as it has.
-			ct, rc, err := g.fetch(ctx, m, Request{Accept: accept}, buf, func(ct string) *exposition.Receiver {
-				return src.Receive(ct, g.opts.MergeLabel, &in)
-			})
-			d := time.Since(start)
-			if err == nil {
-				rc.Finish(buf.Bytes())
-			}
-			results <- fetched{i: i, ct: ct, buf: buf, rc: rc, err: err, d: d}
-		}()
-	}
 	if self && g.opts.Registry != nil {
 		inputs = append(inputs, g.gatherSelf(format))
 	}
-	got := make([]bool, len(mods))
-	done := make([]fetched, 0, len(mods))
-	defer func() {
-		for _, f := range done {
-			f.rc.Release()
-			g.putBuffer(mods[f.i].Name, f.buf)
-		}
-	}()
-	for pending := len(mods); pending > 0; pending-- {
-		select {
-		case f := <-results:
-			in := &inputs[f.i]
-			in.ContentType, in.Body, in.Err, in.Duration, in.Received = f.ct, f.buf.Bytes(), f.err, f.d, f.rc
-			got[f.i] = true
-			done = append(done, f)
-		case <-ctx.Done():
-			// Cut off: whatever has not answered is down. Its goroutine
-			// still owns its buffer and its Receiver's scanner, which are
-			// left to the garbage collector.
-			for i := range mods {
-				if !got[i] {
-					inputs[i].Err = Fail(ReasonTimeout, errors.New("no answer within the scrape deadline"))
-					inputs[i].Duration = Deadline(r, g.opts.ScrapeTimeout)
-				}
-			}
-			pending = 0
-		}
-	}
-	if clientGone(ctx) {
-		// Nobody to answer: no merge, and nothing the sources did wrong.
-		g.logger.Debug("merged scrape abandoned: the client went away")
-		return
-	}
-
 	w.Header().Set("Content-Type", string(format))
 	var out io.Writer = w
 	if gzipAccepted(r.Header) {
@@ -188,7 +119,14 @@ func (g *Gateway) serveMergedOf(w http.ResponseWriter, r *http.Request, pick fun
 	if err != nil {
 		g.logger.Debug("merged scrape not fully written", "err", err)
 	}
-	st.account(g.logger, rep, time.Now())
+	st.account(g.logger, rep, time.Now(), g.stillMerged)
+}
+
+// stillMerged tells whether name is still merged: a module of the current set,
+// or corral's own metrics.
+func (g *Gateway) stillMerged(name string) bool {
+	_, ok := lookup(g.modules(), name)
+	return ok || name == g.opts.SelfSource
 }
 
 // gatherSelf is corral's own registry as one more source.
@@ -218,12 +156,18 @@ func (g *Gateway) gatherSelf(format expfmt.Format) exposition.Input {
 
 // account counts conflicts and duplicates and logs what changed since the
 // last merged scrape: a family dropped or back, a source going down or back
-// up (at most once per sourceLogInterval for each source).
-func (st *mergeState) account(logger *slog.Logger, rep exposition.Report, now time.Time) {
+// up (at most once per sourceLogInterval for each source). A source that
+// current no longer knows (a reload removed it while the scrape was in
+// flight) is left out: its counters, forgotten, stay so. current is asked
+// under st.mu, which forget holds too.
+func (st *mergeState) account(logger *slog.Logger, rep exposition.Report, now time.Time, current func(source string) bool) {
 	seen := make(map[string]bool, len(rep.Conflicts))
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, c := range rep.Conflicts {
+		if !current(c.Source) {
+			continue
+		}
 		st.conflicts.WithLabelValues(c.Source, c.Family).Inc()
 		key := c.Source + "/" + c.Family
 		seen[key] = true
@@ -239,6 +183,9 @@ func (st *mergeState) account(logger *slog.Logger, rep exposition.Report, now ti
 		}
 	}
 	for _, s := range rep.Sources {
+		if !current(s.Name) {
+			continue
+		}
 		if s.Duplicates > 0 {
 			st.dups.WithLabelValues(s.Name).Add(float64(s.Duplicates))
 		}

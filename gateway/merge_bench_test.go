@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/corral-metrics/corral/source"
 )
 
 // mergeBenchBody is ~86 bytes per series in families of 100, after the go_*
@@ -83,7 +85,7 @@ func floorHandler(g *Gateway, mods []Module) http.HandlerFunc {
 		for i, m := range mods {
 			bufs[i] = g.getBuffer(m.Name)
 			wg.Go(func() {
-				if _, _, err := g.fetch(context.Background(), m, Request{Accept: mergeAcceptText}, bufs[i], nil); err != nil {
+				if _, _, err := g.fetch(context.Background(), m, source.Request{Accept: mergeAcceptText}, bufs[i], nil); err != nil {
 					panic(err)
 				}
 			})

@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +24,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/corral-metrics/corral/exposition"
+	"github.com/corral-metrics/corral/internal/testkit"
+	"github.com/corral-metrics/corral/source"
 )
 
 // mergeUpstream serves a fixture of testdata/merge, or misbehaves.
@@ -78,9 +79,7 @@ func mergeGateway(t testing.TB, opts Options, mods ...Module) (*Gateway, string)
 	}
 	g := New(opts)
 	g.SetModules(mods)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", g.serveMerged)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(g.Handler())
 	t.Cleanup(srv.Close)
 	return g, srv.URL + "/metrics"
 }
@@ -211,7 +210,7 @@ func TestServeMergedAllDown(t *testing.T) {
 // blockingSource ignores its context: the merge must not wait for it.
 type blockingSource struct{ release chan struct{} }
 
-func (b blockingSource) Scrape(context.Context, Request) (*Response, error) {
+func (b blockingSource) Scrape(context.Context, source.Request) (*source.Response, error) {
 	<-b.release
 	return nil, io.ErrUnexpectedEOF
 }
@@ -351,9 +350,9 @@ func TestServeMergedNothing(t *testing.T) {
 			if !tc.registry {
 				g.opts.Registry = nil
 			}
-			srv := httptest.NewServer(http.HandlerFunc(g.serveMerged))
+			srv := httptest.NewServer(g.Handler())
 			defer srv.Close()
-			resp, body := mergedScrape(t, srv.URL, nil)
+			resp, body := mergedScrape(t, srv.URL+"/metrics", nil)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status: want 200, have %d: %s", resp.StatusCode, body)
 			}
@@ -372,29 +371,11 @@ func TestServeMergedNothing(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log destination safe for the gateway's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestServeMergedClientGone: a client that gives up on /metrics while a
 // source is slow is not the source's fault: nothing is logged at warn and
 // the landing page does not show the source down.
 func TestServeMergedClientGone(t *testing.T) {
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -438,7 +419,7 @@ func TestServeMergedClientGone(t *testing.T) {
 // once per change, at most once per sourceLogInterval, and the last state
 // is caught up with after the interval.
 func TestMergeAccountLogInterval(t *testing.T) {
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	g := New(Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	st := &g.merge
 	st.init(g)
@@ -464,7 +445,7 @@ func TestMergeAccountLogInterval(t *testing.T) {
 		{31 * time.Second, down, "source left out"},
 	} {
 		before := len(logs.String())
-		st.account(g.logger, step.rep, t0.Add(step.at))
+		st.account(g.logger, step.rep, t0.Add(step.at), func(string) bool { return true })
 		have := logs.String()[before:]
 		if step.want == "" && have != "" || step.want != "" && (!strings.Contains(have, step.want) || strings.Count(have, "\n") != 1) {
 			t.Errorf("at %v: want %q, have %q", step.at, step.want, have)

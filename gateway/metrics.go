@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/corral-metrics/corral/source"
 )
 
 // Metrics are corral's own metrics about the gateway. Their names keep clear
@@ -82,31 +84,31 @@ func (m *Metrics) Reloaded(ok bool, at time.Time) {
 	m.reloadTime.Set(float64(at.UnixNano()) / 1e9)
 }
 
-func (m *Metrics) observe(source string, d time.Duration, n int64, err error) {
+func (m *Metrics) observe(name string, d time.Duration, n int64, err error) {
 	if m == nil {
 		return
 	}
-	m.duration.WithLabelValues(source).Observe(d.Seconds())
-	m.bytes.WithLabelValues(source).Add(float64(n))
+	m.duration.WithLabelValues(name).Observe(d.Seconds())
+	m.bytes.WithLabelValues(name).Add(float64(n))
 	if err != nil {
-		m.errors.WithLabelValues(source, ReasonOf(err)).Inc()
+		m.errors.WithLabelValues(name, source.ReasonOf(err)).Inc()
 	}
 }
 
 // FileMtime records the modification time of a [file] source's file.
-func (m *Metrics) FileMtime(source string, t time.Time) {
+func (m *Metrics) FileMtime(name string, t time.Time) {
 	if m == nil {
 		return
 	}
-	m.mtime.WithLabelValues(source).Set(float64(t.UnixNano()) / 1e9)
+	m.mtime.WithLabelValues(name).Set(float64(t.UnixNano()) / 1e9)
 }
 
 // forget drops the series of a source that left the configuration.
-func (m *Metrics) forget(source string) {
+func (m *Metrics) forget(name string) {
 	if m == nil {
 		return
 	}
-	l := prometheus.Labels{"source": source}
+	l := prometheus.Labels{"source": name}
 	m.duration.DeletePartialMatch(l)
 	m.errors.DeletePartialMatch(l)
 	m.bytes.DeletePartialMatch(l)

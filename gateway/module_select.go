@@ -17,8 +17,8 @@ import (
 func (g *Gateway) proxyModule(q url.Values) (m Module, status int, msg string) {
 	mods := g.modules()
 	names := q["module"]
-	if len(names) == 0 && g.opts.DefaultModule != "" {
-		names = []string{g.opts.DefaultModule}
+	if def := g.access.Load().defModule; len(names) == 0 && def != "" {
+		names = []string{def}
 	}
 	if len(names) == 0 || names[0] == "" {
 		return Module{}, http.StatusBadRequest, "missing module parameter; known modules: " + knownModules(mods)

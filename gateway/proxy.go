@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/corral-metrics/corral/exposition"
+	"github.com/corral-metrics/corral/source"
 )
 
 // serveProxy is /proxy?module=NAME: one source on its own, exporter_exporter
@@ -32,7 +33,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, status)
 		return
 	}
-	req := Request{Params: q, Accept: r.Header.Get("Accept"), Proxy: true}
+	req := source.Request{Params: q, Accept: r.Header.Get("Accept"), Proxy: true}
 	if !m.Verify {
 		req.AcceptEncoding = r.Header.Get("Accept-Encoding")
 	}
@@ -74,7 +75,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 type Coalescer interface {
 	// CoalesceKey is the key of the run req would join; ok is false when
 	// req joins none (its parameters are refused).
-	CoalesceKey(req Request) (key string, ok bool)
+	CoalesceKey(req source.Request) (key string, ok bool)
 }
 
 // proxySelf is /proxy?module=<self_source>: corral's own metrics alone,
@@ -89,7 +90,7 @@ func (g *Gateway) proxySelf(w http.ResponseWriter, r *http.Request) {
 }
 
 // proxyVerified reads the whole body, validates it, and only then answers.
-func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *ticket, m Module, req Request) {
+func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *ticket, m Module, req source.Request) {
 	buf := g.getBuffer(m.Name)
 	defer g.putBuffer(m.Name, buf)
 	ct, rc, err := g.fetch(ctx, m, req, buf, func(ct string) *exposition.Receiver { return exposition.Receive(ct, "", nil) })
@@ -101,7 +102,7 @@ func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *t
 			verr = validate(ct, buf.Bytes())
 		}
 		if verr != nil {
-			err = Fail(ReasonInvalid, fmt.Errorf("invalid exposition (%s): %w", ct, verr))
+			err = source.Fail(source.ReasonInvalid, fmt.Errorf("invalid exposition (%s): %w", ct, verr))
 			g.failed(m.Name, err)
 		}
 	}
@@ -123,7 +124,7 @@ const chunkSize = 256 << 10
 // proxyStream passes the body through as it comes, flushing every chunk,
 // up to MaxBodyBytes: past that, or when the source fails mid-body, the
 // response is aborted so the client sees a failed scrape, not a truncated one.
-func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Module, req Request) {
+func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Module, req source.Request) {
 	start := time.Now()
 	resp, err := m.Source.Scrape(ctx, req)
 	if err != nil {
@@ -179,7 +180,7 @@ func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Modu
 			return
 		}
 		if rerr != nil {
-			if !errors.As(rerr, new(*SourceError)) {
+			if !errors.As(rerr, new(*source.Error)) {
 				rerr = fmt.Errorf("reading body: %w", classify(ctx, rerr))
 			}
 			if clientGone(ctx) {
@@ -199,21 +200,21 @@ func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Modu
 
 // proxyError answers a failed scrape with the status its reason calls for.
 func (g *Gateway) proxyError(w http.ResponseWriter, m Module, err error) {
-	http.Error(w, fmt.Sprintf("module %s: %s: %v", m.Name, ReasonOf(err), err), StatusOf(err))
+	http.Error(w, fmt.Sprintf("module %s: %s: %v", m.Name, source.ReasonOf(err), err), source.StatusOf(err))
 }
 
 // failed records that a scrape which fetched its body turned out invalid.
 // Like record, it brings back nothing of a source a reload removed.
-func (g *Gateway) failed(source string, err error) {
+func (g *Gateway) failed(name string, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if _, current := lookup(g.modules(), source); !current {
+	if _, current := lookup(g.modules(), name); !current {
 		return
 	}
 	if g.opts.Metrics != nil {
-		g.opts.Metrics.errors.WithLabelValues(source, ReasonOf(err)).Inc()
+		g.opts.Metrics.errors.WithLabelValues(name, source.ReasonOf(err)).Inc()
 	}
-	st := g.last[source]
+	st := g.last[name]
 	st.Err = err.Error()
-	g.last[source] = st
+	g.last[name] = st
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/source"
 	"github.com/corral-metrics/corral/source/exporter"
 )
 
@@ -317,7 +318,7 @@ func TestScrapeMetrics(t *testing.T) {
 		source, reason string
 		want           float64
 	}{
-		{"bad", ReasonStatus, 1}, {"garbage", ReasonInvalid, 1}, {"refused", ReasonRefused, 1},
+		{"bad", source.ReasonStatus, 1}, {"garbage", source.ReasonInvalid, 1}, {"refused", source.ReasonRefused, 1},
 	} {
 		if have := testutil.ToFloat64(m.errors.WithLabelValues(tc.source, tc.reason)); have != tc.want {
 			t.Errorf("errors{source=%s,reason=%s}: want %v, have %v", tc.source, tc.reason, tc.want, have)

@@ -58,24 +58,24 @@ type scrapeState struct {
 
 // record accounts one scrape of a source: corral's own metrics and the
 // landing page's last-scrape state.
-func (g *Gateway) record(source string, start time.Time, n int64, err error) {
+func (g *Gateway) record(name string, start time.Time, n int64, err error) {
 	d := time.Since(start)
 	st := scrapeState{At: start, Duration: d, Bytes: n}
 	if err != nil {
 		st.Err = err.Error()
-		g.logger.Debug("scrape failed", "source", source, "reason", ReasonOf(err), "err", err)
+		g.logger.Debug("scrape failed", "source", name, "reason", source.ReasonOf(err), "err", err)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if _, current := lookup(g.modules(), source); !current {
+	if _, current := lookup(g.modules(), name); !current {
 		return // a reload removed it while in flight: bring nothing of it back
 	}
-	g.opts.Metrics.observe(source, d, n, err)
-	g.last[source] = st
+	g.opts.Metrics.observe(name, d, n, err)
+	g.last[name] = st
 }
 
 // fetch scrapes module m and reads its whole body into buf, at most
-// MaxBodyBytes of it (past that: a SourceError with reason invalid). A body
+// MaxBodyBytes of it (past that: a source.Error with reason invalid). A body
 // the source left compressed is decompressed. The scrape is recorded in
 // corral's metrics and the landing page whatever its outcome. ctx carries the
 // deadline (see Deadline); the source applies its own timeout within it.
@@ -83,7 +83,7 @@ func (g *Gateway) record(source string, start time.Time, n int64, err error) {
 // When receive is not nil, it is asked for a Receiver for the body's
 // Content-Type, which then scans the body while it is read: the caller
 // finishes and releases it.
-func (g *Gateway) fetch(ctx context.Context, m Module, req Request, buf *bytes.Buffer, receive func(contentType string) *exposition.Receiver) (contentType string, rc *exposition.Receiver, err error) {
+func (g *Gateway) fetch(ctx context.Context, m Module, req source.Request, buf *bytes.Buffer, receive func(contentType string) *exposition.Receiver) (contentType string, rc *exposition.Receiver, err error) {
 	start := time.Now()
 	n := int64(0)
 	defer func() {
@@ -107,11 +107,11 @@ func (g *Gateway) fetch(ctx context.Context, m Module, req Request, buf *bytes.B
 	case "gzip":
 		zr, err := gzip.NewReader(resp.Body)
 		if err != nil {
-			return "", rc, Fail(ReasonInvalid, fmt.Errorf("reading gzip body: %w", classify(ctx, err)))
+			return "", rc, source.Fail(source.ReasonInvalid, fmt.Errorf("reading gzip body: %w", classify(ctx, err)))
 		}
 		body = zr
 	default:
-		return "", rc, Fail(ReasonInvalid, fmt.Errorf("unsupported Content-Encoding %q", resp.ContentEncoding))
+		return "", rc, source.Fail(source.ReasonInvalid, fmt.Errorf("unsupported Content-Encoding %q", resp.ContentEncoding))
 	}
 	ct := contentTypeOr(resp.ContentType)
 	limit := g.opts.MaxBodyBytes
@@ -181,7 +181,7 @@ func (f *feeder) Read(p []byte) (int, error) {
 }
 
 func tooLarge(limit int64) error {
-	return Fail(ReasonInvalid, fmt.Errorf("body larger than max_body_bytes (%s)", formatSize(limit)))
+	return source.Fail(source.ReasonInvalid, fmt.Errorf("body larger than max_body_bytes (%s)", formatSize(limit)))
 }
 
 func formatSize(n int64) string {
@@ -190,17 +190,17 @@ func formatSize(n int64) string {
 }
 
 // classify turns an error met while ctx was the scrape's context into a
-// SourceError: a passed deadline is a timeout even when the error met on the
+// source.Error: a passed deadline is a timeout even when the error met on the
 // way (a closed connection) does not say so.
 func classify(ctx context.Context, err error) error {
-	var se *SourceError
+	var se *source.Error
 	if errors.As(err, &se) {
 		return err
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return Fail(ReasonTimeout, fmt.Errorf("deadline exceeded: %w", err))
+		return source.Fail(source.ReasonTimeout, fmt.Errorf("deadline exceeded: %w", err))
 	}
-	return Fail(ReasonRefused, err)
+	return source.Fail(source.ReasonRefused, err)
 }
 
 // clientGone tells whether ctx, a scrape's context, ended because the
@@ -245,13 +245,13 @@ const (
 
 // getBuffer is an empty buffer for a body of source, preferably the one
 // that held its last body.
-func (g *Gateway) getBuffer(source string) *bytes.Buffer {
+func (g *Gateway) getBuffer(name string) *bytes.Buffer {
 	p := &g.bufs
 	p.mu.Lock()
-	if list := p.spare[source]; len(list) > 0 {
+	if list := p.spare[name]; len(list) > 0 {
 		b := list[len(list)-1]
 		list[len(list)-1] = nil
-		p.spare[source] = list[:len(list)-1]
+		p.spare[name] = list[:len(list)-1]
 		p.mu.Unlock()
 		return b
 	}
@@ -264,22 +264,22 @@ func (g *Gateway) getBuffer(source string) *bytes.Buffer {
 
 // putBuffer takes back a buffer from getBuffer(source), still holding the
 // body it was used for.
-func (g *Gateway) putBuffer(source string, b *bytes.Buffer) {
+func (g *Gateway) putBuffer(name string, b *bytes.Buffer) {
 	n, c := b.Len(), b.Cap()
 	b.Reset()
 	if c > maxSpareBuffer {
 		return
 	}
 	p := &g.bufs
-	// Room for what the source sends, with some to spare; more means the
-	// source shrank and the buffer is not worth keeping for it.
+	// Room for what the name sends, with some to spare; more means the
+	// name shrank and the buffer is not worth keeping for it.
 	if c <= 4*n+256<<10 {
 		p.mu.Lock()
 		if p.spare == nil {
 			p.spare = make(map[string][]*bytes.Buffer)
 		}
-		if list := p.spare[source]; len(list) < spareBuffers {
-			p.spare[source] = append(list, b)
+		if list := p.spare[name]; len(list) < spareBuffers {
+			p.spare[name] = append(list, b)
 			p.sweep(len(list) == 0, g.modules())
 			p.mu.Unlock()
 			return

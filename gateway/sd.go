@@ -61,7 +61,7 @@ func (g *Gateway) Discovery(addr string) []TargetGroup {
 // is [web] external_address, or else the Host the client used, refused
 // (400) when it is not a plain host or host:port.
 func (g *Gateway) serveSD(w http.ResponseWriter, r *http.Request) {
-	addr := g.opts.ExternalAddress
+	addr := g.access.Load().external
 	if addr == "" {
 		addr = r.Host
 		if err := checkHostPort(addr); err != nil {

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/internal/testkit"
 	"github.com/corral-metrics/corral/source"
 	"github.com/corral-metrics/corral/supervisor/proc"
 )
@@ -37,29 +38,11 @@ func startReaper(t testing.TB) *proc.Reaper {
 	return r
 }
 
-// lockedBuffer collects log output from many goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // fixture is a script under test with everything it shares.
 type fixture struct {
 	*Script
 	metrics *Metrics
-	logs    *lockedBuffer
+	logs    *testkit.Buffer
 }
 
 func newScript(t testing.TB, name string, cfg Config, deps Deps) fixture {
@@ -67,7 +50,7 @@ func newScript(t testing.TB, name string, cfg Config, deps Deps) fixture {
 	if deps.Reaper == nil {
 		deps.Reaper = startReaper(t)
 	}
-	logs := &lockedBuffer{}
+	logs := &testkit.Buffer{}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

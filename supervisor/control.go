@@ -3,6 +3,8 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -40,9 +42,9 @@ func (s *Supervisor) lookup(name string) (p *process, main bool, err error) {
 	if s.main != nil {
 		known = append(known, MainName)
 	}
-	known = append(known, sortedKeys(s.procs)...)
+	known = append(known, slices.Sorted(maps.Keys(s.procs))...)
 	if s.initial != nil {
-		known = append(known, sortedKeys(s.initial)...)
+		known = append(known, slices.Sorted(maps.Keys(s.initial))...)
 	}
 	return nil, false, &UnknownProcessError{Name: name, Known: known}
 }

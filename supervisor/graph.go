@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -16,7 +17,7 @@ import (
 func ValidateGraph(processes map[string]ProcessConfig, tasks map[string]TaskConfig) error {
 	var errs []error
 	pdeps := make(map[string][]string, len(processes))
-	for _, name := range sortedKeys(processes) {
+	for _, name := range slices.Sorted(maps.Keys(processes)) {
 		p := processes[name]
 		pdeps[name] = p.DependsOn
 		for _, d := range p.DependsOn {
@@ -36,7 +37,7 @@ func ValidateGraph(processes map[string]ProcessConfig, tasks map[string]TaskConf
 // order so that the message is the same on every run.
 func validateDeps(kind string, deps, done map[string][]string) error {
 	var errs []error
-	names := sortedKeys(deps)
+	names := slices.Sorted(maps.Keys(deps))
 	for _, name := range names {
 		for _, d := range deps[name] {
 			switch {
@@ -60,15 +61,6 @@ func validateDeps(kind string, deps, done map[string][]string) error {
 func hasKey[V any](m map[string]V, k string) bool {
 	_, ok := m[k]
 	return ok
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // order sorts names so that every name comes after its dependencies, ties
@@ -108,7 +100,7 @@ func order(deps map[string][]string) ([]string, []string) {
 		out = append(out, n)
 		return nil
 	}
-	for _, n := range sortedKeys(deps) {
+	for _, n := range slices.Sorted(maps.Keys(deps)) {
 		if c := visit(n); c != nil {
 			return nil, c
 		}

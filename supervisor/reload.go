@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"time"
 )
@@ -42,7 +43,7 @@ func (s *Supervisor) reconcile(cfg Config, next map[string]ProcessConfig) error 
 	s.cfg = cfg
 	var old []*process
 	var added, changed, removed []string
-	for _, name := range sortedKeys(s.procs) {
+	for _, name := range slices.Sorted(maps.Keys(s.procs)) {
 		p := s.procs[name]
 		n, ok := next[name]
 		switch {
@@ -92,7 +93,7 @@ func (s *Supervisor) reconcile(cfg Config, next map[string]ProcessConfig) error 
 }
 
 func equalConfig(a, b ProcessConfig) bool {
-	return slices.Equal(a.Command, b.Command) && mapsEqual(a.Env, b.Env) && a.Dir == b.Dir &&
+	return slices.Equal(a.Command, b.Command) && maps.Equal(a.Env, b.Env) && a.Dir == b.Dir &&
 		a.User == b.User && a.Restart == b.Restart && a.Backoff == b.Backoff &&
 		a.MaxRestarts == b.MaxRestarts && a.RestartWindow == b.RestartWindow &&
 		a.Critical == b.Critical && slices.Equal(a.DependsOn, b.DependsOn) &&
@@ -100,16 +101,4 @@ func equalConfig(a, b ProcessConfig) bool {
 		a.Ready.Interval == b.Ready.Interval && a.Ready.Timeout == b.Ready.Timeout && a.Ready.NotifyFD == b.Ready.NotifyFD &&
 		a.autostart() == b.autostart() && slices.Equal(a.SuccessExitCodes, b.SuccessExitCodes) &&
 		a.StopSignal == b.StopSignal // StopTimeout applies without a restart
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }

@@ -3,8 +3,10 @@ package supervisor
 import (
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"syscall"
 	"time"
 
@@ -48,7 +50,7 @@ func (s *Supervisor) spawn(sp spec) (*child, error) {
 	cmd := proc.Cmd{Args: sp.command, Dir: sp.dir}
 	if len(sp.env) > 0 {
 		cmd.Env = os.Environ()
-		for _, k := range sortedKeys(sp.env) {
+		for _, k := range slices.Sorted(maps.Keys(sp.env)) {
 			cmd.Env = append(cmd.Env, k+"="+sp.env[k])
 		}
 	}

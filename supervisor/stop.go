@@ -1,6 +1,8 @@
 package supervisor
 
 import (
+	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -95,7 +97,7 @@ func (s *Supervisor) shutdown() {
 	s.mu.Lock()
 	s.phase = phaseStopping
 	procs := make([]*process, 0, len(s.procs)+1)
-	for _, name := range sortedKeys(s.procs) {
+	for _, name := range slices.Sorted(maps.Keys(s.procs)) {
 		procs = append(procs, s.procs[name])
 	}
 	if s.main != nil {

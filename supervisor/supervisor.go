@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -192,7 +194,7 @@ func unjoin(err error) []error {
 func prepare(cfg Config, processes map[string]ProcessConfig, tasks map[string]TaskConfig, hasMain bool) (map[string]ProcessConfig, error) {
 	out := make(map[string]ProcessConfig, len(processes))
 	var errs []error
-	for _, name := range sortedKeys(processes) {
+	for _, name := range slices.Sorted(maps.Keys(processes)) {
 		p := processes[name]
 		p.Defaults()
 		if err := p.Validate(); err != nil {
@@ -298,7 +300,7 @@ func (s *Supervisor) awaitStartUp(gates []*gate) {
 func (s *Supervisor) startTimedOut() {
 	s.mu.Lock()
 	var waiting []string
-	for _, name := range sortedKeys(s.procs) {
+	for _, name := range slices.Sorted(maps.Keys(s.procs)) {
 		if st := s.procs[name].status(); !s.procs[name].gate.isUp() && st.State != StateFailed && st.State != StateExited {
 			waiting = append(waiting, name)
 		}
@@ -382,7 +384,7 @@ func (s *Supervisor) launch(cfgs map[string]ProcessConfig) {
 			s.gates[name] = newGate(name)
 		}
 	}
-	for _, name := range sortedKeys(cfgs) {
+	for _, name := range slices.Sorted(maps.Keys(cfgs)) {
 		p := s.newProc(name, cfgs[name], s.gates[name])
 		for _, d := range p.cfg.DependsOn {
 			if g := s.gates[d]; g != nil { // a task's name: done before any process starts
@@ -427,12 +429,12 @@ func (s *Supervisor) Status() []Status {
 		out = append(out, s.main.status())
 	}
 	if s.initial != nil {
-		for _, name := range sortedKeys(s.initial) {
+		for _, name := range slices.Sorted(maps.Keys(s.initial)) {
 			out = append(out, Status{Name: name, State: StateWaiting, Check: s.initial[name].Ready.kind()})
 		}
 		return out
 	}
-	for _, name := range sortedKeys(s.procs) {
+	for _, name := range slices.Sorted(maps.Keys(s.procs)) {
 		out = append(out, s.procs[name].status())
 	}
 	return out

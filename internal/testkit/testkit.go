@@ -19,12 +19,33 @@ const Bound = 30 * time.Second
 // after Bound.
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(Bound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", Bound, what)
+	poll(t, Bound, 10*time.Millisecond, what, func() (bool, string) { return cond(), "" })
+}
+
+// Within polls cond every 100 ms until it reports done, and fails the test
+// after bound with cond's last message: for conditions that cost a request
+// or a container command, that may take longer than Bound (images,
+// Prometheus), or whose failure wants explaining.
+func Within(t testing.TB, bound time.Duration, what string, cond func() (done bool, msg string)) {
+	t.Helper()
+	poll(t, bound, 100*time.Millisecond, what, cond)
+}
+
+func poll(t testing.TB, bound, every time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for {
+		ok, msg := cond()
+		if ok {
+			return
 		}
-		time.Sleep(10 * time.Millisecond)
+		if time.Now().After(deadline) {
+			if msg != "" {
+				msg = ": " + msg
+			}
+			t.Fatalf("timed out after %s waiting for %s%s", bound, what, msg)
+		}
+		time.Sleep(every)
 	}
 }
 
