@@ -115,14 +115,7 @@ func (g *Gateway) fetch(ctx context.Context, m Module, req Request, buf *bytes.B
 	}
 	ct := contentTypeOr(resp.ContentType)
 	limit := g.opts.MaxBodyBytes
-	// Room for what the source sent last time, so that a buffer the pool
-	// lost is not grown by doubling (a copy per step) for a big body.
-	g.mu.Lock()
-	last := g.last[m.Name]
-	g.mu.Unlock()
-	if hint := min(last.Bytes+last.Bytes/8+512, limit+1); int64(buf.Cap()-buf.Len()) < hint {
-		buf.Grow(int(hint))
-	}
+	g.sizeBuffer(m.Name, buf)
 	if receive != nil {
 		if rc = receive(ct); rc != nil {
 			// The scan runs beside the reads, which go on at the
