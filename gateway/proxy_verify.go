@@ -24,6 +24,10 @@ import (
 // corral's log and metrics only.
 const streamVerifiedFrom = 1 << 20
 
+// proxyScan follows a source's name in the key of its verified /proxy's
+// scan state (see scanState).
+const proxyScan = "\x00proxy"
+
 // errClientWrite stops the read of a body whose client went away.
 var errClientWrite = errors.New("writing to the client failed")
 
@@ -66,7 +70,10 @@ func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *t
 		return
 	}
 	ct := contentTypeOr(resp.ContentType)
-	rc := exposition.Receive(ct, "", nil)
+	// The source's own scan state, apart from its merge's (whose scans
+	// hash and label): its next body, the same series with new values, is
+	// checked against the last one's memo rather than parsed.
+	rc := g.scanState(m.Name+proxyScan).Receive(ct, "", nil)
 	defer rc.Release()
 	buf := g.getBuffer(m.Name)
 	defer g.putBuffer(m.Name, buf)

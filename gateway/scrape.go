@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -297,7 +298,8 @@ func (p *bodyBuffers) sweep(added bool, mods []Module) {
 		}
 	}
 	for name := range p.sources {
-		if _, found := lookup(mods, name); !found {
+		source, _, _ := strings.Cut(name, proxyScan) // a verified /proxy's state is its source's
+		if _, found := lookup(mods, source); !found {
 			delete(p.sources, name)
 		}
 	}
