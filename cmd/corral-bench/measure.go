@@ -25,7 +25,7 @@ type benchCase struct {
 type contender struct {
 	name  string
 	urls  []string // fetched one after the other; direct: the p50s are summed
-	pid   int      // a corral's, for its CPU time
+	pid   int      // a corral's or the floor's, for its CPU time
 	walls [][]time.Duration
 	cpu   time.Duration
 	bytes int64
@@ -149,7 +149,7 @@ func report(w io.Writer, cases []*benchCase, sizes map[string]string, before, af
 	for _, ct := range cases[0].contenders[1:] {
 		head = append(head, ct.name+" p50 (ratio)")
 	}
-	for _, ct := range cases[0].contenders[2:] {
+	for _, ct := range cases[0].contenders[1:] {
 		head = append(head, ct.name+" CPU/scrape")
 	}
 	head = append(head, "target")
@@ -170,7 +170,7 @@ func report(w io.Writer, cases []*benchCase, sizes map[string]string, before, af
 			}
 			row = append(row, cell)
 		}
-		for _, ct := range c.contenders[2:] {
+		for _, ct := range c.contenders[1:] {
 			row = append(row, ms(ct.cpu/time.Duration(max(len(ct.walls[0]), 1))))
 		}
 		tgt := ""

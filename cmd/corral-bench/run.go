@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -29,6 +30,7 @@ func (p *proc) stop() {
 func startReporting(name string, args ...string) (*proc, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = dieWithUs()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -45,6 +47,9 @@ func startReporting(name string, args ...string) (*proc, error) {
 	p.line = strings.TrimSpace(line)
 	return p, nil
 }
+
+// dieWithUs has a child killed when the bench ends, however it ends.
+func dieWithUs() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} }
 
 // freeAddr is a loopback address nothing listens on now.
 func freeAddr() (string, error) {
@@ -70,6 +75,7 @@ func startCorral(bin, dir, name, config string) (*proc, string, error) {
 	}
 	cmd := exec.Command(bin, "--config.file", file, "--log.level", "warn")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = dieWithUs()
 	if err := cmd.Start(); err != nil {
 		return nil, "", err
 	}
@@ -165,6 +171,7 @@ func run(bins binaries, n, warm int, only string, out io.Writer) error {
 		return err
 	}
 	defer floor.stop()
+	floorPid := floor.cmd.Process.Pid
 	relay := func(urls ...string) string {
 		q := make([]string, len(urls))
 		for i, u := range urls {
@@ -213,13 +220,13 @@ func run(bins binaries, n, warm int, only string, out io.Writer) error {
 	proxy := func(name, module, up string, target float64) {
 		add(&benchCase{name: name, target: target, contenders: []contender{
 			{name: "direct", urls: []string{up}},
-			{name: "floor", urls: []string{relay(up)}},
+			{name: "floor", urls: []string{relay(up)}, pid: floorPid},
 		}}, func(g gw) contender { return contender{urls: []string{g.a + "/proxy?module=" + module}, pid: g.pa} })
 	}
 	merged := func(name, base string, target float64, ups ...string) {
 		add(&benchCase{name: name, target: target, contenders: []contender{
 			{name: "direct", urls: ups},
-			{name: "floor", urls: []string{relay(ups...)}},
+			{name: "floor", urls: []string{relay(ups...)}, pid: floorPid},
 		}}, func(g gw) contender {
 			b, pid := g.a, g.pa
 			if base == "b" {
