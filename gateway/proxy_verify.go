@@ -118,6 +118,9 @@ func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *t
 	}
 	if err != nil {
 		if !v.streaming {
+			if verr != nil { // the client has the reason in the 502
+				g.logger.Info("verified proxy body refused", "source", m.Name, "bytes", n, "err", err)
+			}
 			g.proxyError(w, m, err)
 			return
 		}
