@@ -134,6 +134,18 @@ func (r *Receiver) Feed(body []byte) {
 	r.pos = end
 }
 
+// Checked is how far the body fed so far has scanned clean: the start of
+// the first line not yet scanned. err is the scan's first problem; the
+// bytes before n are then no longer known to be valid. Lines scanned clean
+// may still turn out invalid with what follows (a duplicate series, a
+// histogram's buckets): only Finish tells of the whole body.
+func (r *Receiver) Checked() (n int, err error) {
+	if r == nil {
+		return 0, nil
+	}
+	return r.pos, r.err
+}
+
 // Finish scans the rest of body, which is the whole body, and reports the
 // first problem of all of it.
 func (r *Receiver) Finish(body []byte) error {

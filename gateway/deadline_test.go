@@ -68,6 +68,19 @@ func (l *limits) stalled(d time.Duration) (n int) {
 	return n
 }
 
+// stalledSlots counts the scrapes holding a slot whose write has blocked
+// for at least d.
+func (l *limits) stalledSlots(d time.Duration) (n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for t := range l.live {
+		if t.slot && !t.writing.IsZero() && time.Since(t.writing) >= d {
+			n++
+		}
+	}
+	return n
+}
+
 func (l *limits) held() (slots int, bytes int64, live int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -86,18 +99,35 @@ func TestSlowReadersLoseTheirSlots(t *testing.T) {
 	_, base := newTestGatewayFor(t, g)
 
 	// On /metrics the merge writes as it goes: each holds its slot. On
-	// /proxy the body is read whole first: a slot is not held to write it.
-	for i := range slots { // one at a time: one source's scrapes take half the slots
+	// /proxy the source's first body is read whole first: a slot is not
+	// held to write it; the bodies after it, big and valid before, are
+	// streamed as they are checked and hold their slots like the merge.
+	for range slots { // one at a time: one source's scrapes take half the slots
 		nonReader(t, base, "/proxy?module=big", "X-Prometheus-Scrape-Timeout-Seconds: 60\r\n")
-		testkit.Eventually(t, "/proxy done working", func() bool { s, _, live := g.lim.held(); return s == 0 && live == i+1 })
+		testkit.Eventually(t, "/proxy done working or stalled", func() bool {
+			s, _, live := g.lim.held()
+			return live > 0 && s == g.lim.stalledSlots(stallAfter)
+		})
 	}
-	for i := range slots {
-		// One at a time, each once the last one's fetch is over: none joins
-		// another's (see flight.go), so each holds a slot of its own.
+	// Then /metrics clients take the slots left, one at a time, each once
+	// the last one's fetch is over: none joins another's (see flight.go),
+	// so each holds a slot of its own.
+	for {
+		before, _, _ := g.lim.held()
+		if before >= slots {
+			break
+		}
 		nonReader(t, base, "/metrics", "X-Prometheus-Scrape-Timeout-Seconds: 60\r\n")
-		testkit.Eventually(t, "/metrics done fetching", func() bool { s, _, _ := g.lim.held(); return s == i+1 && g.flights.idle() })
+		testkit.Within(t, 30*time.Second, "/metrics done fetching", func() (bool, string) {
+			s, _, live := g.lim.held()
+			return g.flights.idle() && s == before+1, fmt.Sprintf("slots %d (before %d), live %d, flights idle %v", s, before, live, g.flights.idle())
+		})
 	}
-	testkit.Eventually(t, "every non-reader stalled", func() bool { return g.lim.stalled(stallAfter) == 2*slots })
+	testkit.Within(t, 30*time.Second, "every slot held by a stalled non-reader", func() (bool, string) {
+		s, _, live := g.lim.held()
+		st := g.lim.stalledSlots(stallAfter)
+		return s == slots && st == slots, fmt.Sprintf("slots %d, stalled %d, live %d, want %d", s, st, live, slots)
+	})
 	for _, path := range []string{"/metrics", "/proxy?module=small"} {
 		req, _ := http.NewRequest("GET", base+path, nil)
 		req.Header.Set(TimeoutHeader, "20") // merging 8 MB under -race on a busy machine

@@ -18,6 +18,7 @@ type Metrics struct {
 	errors   *prometheus.CounterVec
 	bytes    *prometheus.CounterVec
 	mtime    *prometheus.GaugeVec
+	invalid  *prometheus.CounterVec
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
@@ -49,6 +50,10 @@ func NewMetrics(reg prometheus.Registerer, build BuildInfo) *Metrics {
 			Name: "corral_file_mtime_seconds",
 			Help: "Modification time of a [file] source at its last scrape, in seconds since the epoch.",
 		}, []string{"source"}),
+		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "corral_proxy_invalid_total",
+			Help: "Verified /proxy scrapes whose body turned out invalid, by how the client learnt it: refused (502, before the first byte) or cut (the response aborted, a body streamed as it was validated).",
+		}, []string{"source", "answer"}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "corral_config_last_reload_successful",
 			Help: "Whether the last configuration load or reload succeeded (1) or was refused (0).",
@@ -64,7 +69,7 @@ func NewMetrics(reg prometheus.Registerer, build BuildInfo) *Metrics {
 		ConstLabels: prometheus.Labels{"version": build.Version, "revision": build.Revision, "goversion": runtime.Version()},
 	})
 	info.Set(1)
-	reg.MustRegister(m.duration, m.errors, m.bytes, m.mtime, m.reloadOK, m.reloadTime, info,
+	reg.MustRegister(m.duration, m.errors, m.bytes, m.mtime, m.invalid, m.reloadOK, m.reloadTime, info,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -113,6 +118,7 @@ func (m *Metrics) forget(name string) {
 	m.errors.DeletePartialMatch(l)
 	m.bytes.DeletePartialMatch(l)
 	m.mtime.DeletePartialMatch(l)
+	m.invalid.DeletePartialMatch(l)
 }
 
 // registerOrExisting registers c on reg, or returns the collector of the

@@ -8,12 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/corral-metrics/corral/exposition"
 	"github.com/corral-metrics/corral/source"
 )
 
@@ -87,35 +85,6 @@ func (g *Gateway) proxySelf(w http.ResponseWriter, r *http.Request) {
 	}
 	defer t.release()
 	promhttp.HandlerFor(g.opts.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelWarn)}).ServeHTTP(sw, r)
-}
-
-// proxyVerified reads the whole body, validates it, and only then answers.
-func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *ticket, m Module, req source.Request) {
-	buf := g.getBuffer(m.Name)
-	defer g.putBuffer(m.Name, buf)
-	ct, rc, err := g.fetch(ctx, m, req, buf, func(ct string) *exposition.Receiver { return exposition.Receive(ct, "", nil) })
-	defer rc.Release()
-	t.grow(int64(buf.Cap() + buf.Len()/2))
-	if err == nil {
-		verr := rc.Finish(buf.Bytes()) // text: validated while it arrived
-		if rc == nil {
-			verr = validate(ct, buf.Bytes())
-		}
-		if verr != nil {
-			err = source.Fail(source.ReasonInvalid, fmt.Errorf("invalid exposition (%s): %w", ct, verr))
-			g.failed(m.Name, err)
-		}
-	}
-	if err != nil {
-		g.proxyError(w, m, err)
-		return
-	}
-	t.idle() // the work is done: what is left is the client's to read
-	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
 }
 
 // chunkSize is the buffer a streamed copy reads into.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,14 +116,7 @@ func (g *Gateway) fetch(ctx context.Context, m Module, req source.Request, buf *
 	}
 	ct := contentTypeOr(resp.ContentType)
 	limit := g.opts.MaxBodyBytes
-	// Room for what the source sent last time, so that a buffer the pool
-	// lost is not grown by doubling (a copy per step) for a big body.
-	g.mu.Lock()
-	last := g.last[m.Name]
-	g.mu.Unlock()
-	if hint := min(last.Bytes+last.Bytes/8+512, limit+1); int64(buf.Cap()-buf.Len()) < hint {
-		buf.Grow(int(hint))
-	}
+	g.sizeBuffer(m.Name, buf)
 	if receive != nil {
 		if rc = receive(ct); rc != nil {
 			// The scan runs beside the reads, which go on at the
@@ -304,7 +298,8 @@ func (p *bodyBuffers) sweep(added bool, mods []Module) {
 		}
 	}
 	for name := range p.sources {
-		if _, found := lookup(mods, name); !found {
+		source, _, _ := strings.Cut(name, proxyScan) // a verified /proxy's state is its source's
+		if _, found := lookup(mods, source); !found {
 			delete(p.sources, name)
 		}
 	}
