@@ -115,9 +115,9 @@ func (l *limits) admit(ctx context.Context, a *access, group, key string, bytes 
 		if !now.Before(end) {
 			return nil, reason
 		}
-		freed := l.freed
+		freed, wait := l.freed, min(l.nextStall(now), end.Sub(now))
 		l.mu.Unlock()
-		timer := time.NewTimer(min(l.nextStall(now), end.Sub(now)))
+		timer := time.NewTimer(wait)
 		select {
 		case <-freed:
 		case <-timer.C:

@@ -5,23 +5,25 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"os/signal"
 	"runtime/debug"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/supervisor"
 )
 
 // newApp is corral's command line.
-func newApp() *cli.App {
-	return &cli.App{
+func newApp(sigs *supervisor.Signals) *cli.App {
+	app := &cli.App{
 		Name:            "corral",
 		Usage:           "PID 1 of an appliance container: process supervisor and Prometheus metrics gateway on one port",
 		UsageText:       "corral [global options] [-- main command...]\ncorral check|version|healthcheck [options]\ncorral ctl status|start|stop|restart|signal|logs [options] [NAME [SIGNAL]]",
 		HideVersion:     true,
 		Flags:           append(configFlags(), logFlags()...),
-		Action:          serve,
+		Action:          func(c *cli.Context) error { return serve(c, sigs) },
 		HideHelpCommand: true,
 		Commands: []*cli.Command{
 			{
@@ -48,6 +50,17 @@ func newApp() *cli.App {
 			ctlCommand(),
 		},
 	}
+	for _, cmd := range app.Commands {
+		cmd.Before = releaseSignals
+	}
+	return app
+}
+
+// releaseSignals gives the signals main caught back to Go's defaults, for
+// the commands that are not the appliance: ^C ends them.
+func releaseSignals(*cli.Context) error {
+	signal.Reset()
+	return nil
 }
 
 // configFlags are the flags that locate the configuration; they are on the

@@ -26,7 +26,7 @@ var updateImport = goflag.Bool("update", false, "rewrite the .golden files in te
 // printed and its exit code.
 func runImport(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	app := newApp()
+	app := newApp(nil)
 	var out, errOut bytes.Buffer
 	app.Writer, app.ErrWriter = &out, &errOut
 	app.ExitErrHandler = func(*cli.Context, error) {} // the exit code is read below, not acted on

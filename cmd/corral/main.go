@@ -23,7 +23,11 @@ import (
 )
 
 func main() {
-	if err := newApp().Run(os.Args); err != nil {
+	// Every catchable signal is taken before anything else runs, so that
+	// none meets Go's default action (exit 2) while corral starts up as
+	// PID 1; the other commands give them back before they act.
+	sigs := supervisor.CatchSignals()
+	if err := newApp(sigs).Run(os.Args); err != nil {
 		var ec cli.ExitCoder
 		if !errors.As(err, &ec) {
 			fmt.Fprintln(os.Stderr, "corral:", err)
@@ -39,8 +43,7 @@ func main() {
 // serve is corral's main action: load the configuration, build the
 // components from the leaves up, run them as one group until the appliance
 // stops, and exit with its code.
-func serve(c *cli.Context) error {
-	sigs := supervisor.CatchSignals() // first: no signal meets Go's defaults
+func serve(c *cli.Context, sigs *supervisor.Signals) error {
 	// corral's own log lines go through a bounded queue: no log call waits
 	// on a blocked stderr; what is queued is written out on the way out.
 	logs := logsink.New(os.Stderr, logLines)
