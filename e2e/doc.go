@@ -8,6 +8,10 @@
 //     corral serves (OpenMetrics checked structurally: Debian 12's promtool
 //     reads only 0.0.4).
 //   - TestQuickstart, TestExampleNodeExporter: the examples run as documented.
+//   - TestLandingPageInChromium: Debian's headless Chromium shows the landing
+//     page (--dump-dom, screenshots at 1280 and 400 px) and presses a
+//     restart button with a real mouse click over the DevTools protocol
+//     (a minimal WebSocket client on the standard library, cdp_test.go).
 //   - TestDocker: with a Docker engine, the images built with no registry
 //     (docker/test-base.sh, the Dockerfile, docker/prometheus-image.sh) and
 //     corral as PID 1: scrape, SIGHUP reload, orphans reaped, docker stop,
@@ -22,7 +26,7 @@
 //
 // The tests carry the build tag e2e, so `go test ./...` on a machine with only
 // Go does not run them. .ci/run installs Debian's prometheus,
-// prometheus-node-exporter and busybox-static and runs
+// prometheus-node-exporter, chromium and busybox-static and runs
 //
 //	go test -tags e2e -count=1 -v ./e2e/
 //

@@ -56,6 +56,9 @@ type WebConfig struct {
 	// ExternalAddress is the host:port /-/sd gives Prometheus as every
 	// target's address; "": the Host the client used.
 	ExternalAddress string `toml:"external_address"`
+	// Control turns on the control API's actions (start, stop, restart,
+	// signal a process); off by default, as it changes state.
+	Control bool `toml:"control"`
 }
 
 // Defaults fills what the operator left out.
@@ -97,7 +100,7 @@ func RestartKeys(old, new WebConfig) []string {
 		key, _, _ := strings.Cut(o.Type().Field(i).Tag.Get("toml"), ",")
 		switch key {
 		case "allow_networks", "bearer_token_file", "trusted_proxies", "max_concurrent_scrapes", "max_inflight_bytes",
-			"default_module", "external_address":
+			"default_module", "external_address", "control":
 			continue // applied by Gateway.SetAccess
 		}
 		if !reflect.DeepEqual(o.Field(i).Interface(), n.Field(i).Interface()) {

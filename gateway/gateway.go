@@ -88,6 +88,17 @@ type Options struct {
 	Ready func() bool
 	// Reload reloads the configuration for POST /-/reload; nil: 404.
 	Reload func() error
+	// Controller serves the control API and the processes' output (see
+	// control.go); nil: no output, and no action.
+	Controller Controller
+	// Control turns on the actions that change state ([web] control): start,
+	// stop, restart and signal. Off, they answer 403. Applied by SetAccess.
+	Control bool
+	// WebAuthenticated tells that the web config file asks clients for
+	// basic auth or a verified client certificate (WebConfigAuthenticates);
+	// without it nor a bearer token, control answers loopback clients only.
+	// Applied by SetAccess.
+	WebAuthenticated bool
 	// Version is shown on the landing page.
 	Version string
 }
@@ -102,6 +113,22 @@ type ProcessStatus struct {
 	LastExitCode *int      `json:"last_exit_code,omitempty"` // nil until it first exits
 	Check        string    `json:"check,omitempty"`          // its readiness check: http, tcp, exec or none
 	Ready        bool      `json:"ready"`
+	// Main is the main process (the command after --): it cannot be
+	// stopped through the control API.
+	Main bool `json:"main,omitempty"`
+	// Reason says why it is in its state: how it last ended, or that it was
+	// stopped through the control API; "" when there is nothing to say.
+	Reason string `json:"reason,omitempty"`
+	// Usage is what its process group costs now; nil when not known.
+	Usage *ProcessUsage `json:"usage,omitempty"`
+}
+
+// ProcessUsage is what a process and its children cost now.
+type ProcessUsage struct {
+	CPUSeconds    float64 `json:"cpu_seconds"`
+	ResidentBytes uint64  `json:"resident_memory_bytes"`
+	OpenFDs       int     `json:"open_fds"`
+	Threads       int     `json:"threads"`
 }
 
 // Gateway serves the metrics of every source on one port.
@@ -123,6 +150,8 @@ type Gateway struct {
 	lim    *limits
 
 	stopping atomic.Bool
+	stopped  chan struct{} // closed by Stopping: long polls end (control.go)
+	stopOnce sync.Once
 	bufs     bodyBuffers // for buffered scrapes: see getBuffer
 	chunks   sync.Pool   // *[]byte for streamed copies
 	landing  *template.Template
@@ -150,6 +179,7 @@ func New(opts Options) *Gateway {
 		opts:    opts,
 		logger:  opts.Logger.With("component", "gateway"),
 		last:    make(map[string]scrapeState),
+		stopped: make(chan struct{}),
 		landing: parseLanding(),
 	}
 	g.mods.Store(&[]Module{})
@@ -170,12 +200,16 @@ type access struct {
 	budget     int64 // negative: no limit
 	defModule  string
 	external   string
+	// control and webAuth are Options.Control and WebAuthenticated, the
+	// control API's gate (control.go).
+	control, webAuth bool
 }
 
 // SetAccess applies the access control, limits and choices of opts at once
 // (AllowNetworks, BearerToken, BearerTokenFile, TrustedProxies,
-// MaxConcurrentScrapes, MaxInflightBytes, DefaultModule, ExternalAddress);
-// its other fields are ignored. Requests in flight keep what admitted them.
+// MaxConcurrentScrapes, MaxInflightBytes, DefaultModule, ExternalAddress,
+// Control, WebAuthenticated); its other fields are ignored. Requests in
+// flight keep what admitted them.
 func (g *Gateway) SetAccess(opts Options) {
 	a := &access{
 		allow:      slices.Clone(opts.AllowNetworks),
@@ -185,6 +219,8 @@ func (g *Gateway) SetAccess(opts Options) {
 		budget:     cmp.Or(opts.MaxInflightBytes, DefaultMaxInflightBytes),
 		defModule:  opts.DefaultModule,
 		external:   opts.ExternalAddress,
+		control:    opts.Control,
+		webAuth:    opts.WebAuthenticated,
 	}
 	if opts.BearerToken != "" {
 		a.token = []byte("Bearer " + opts.BearerToken)
@@ -216,7 +252,10 @@ func (g *Gateway) SetModules(mods []Module) {
 func (g *Gateway) modules() []Module { return *g.mods.Load() }
 
 // Stopping marks the gateway as shutting down: /-/ready answers 503 from now on.
-func (g *Gateway) Stopping() { g.stopping.Store(true) }
+func (g *Gateway) Stopping() {
+	g.stopping.Store(true)
+	g.stopOnce.Do(func() { close(g.stopped) })
+}
 
 func lookup(mods []Module, name string) (Module, bool) {
 	i, found := slices.BinarySearchFunc(mods, name, func(m Module, n string) int { return strings.Compare(m.Name, n) })

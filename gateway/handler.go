@@ -23,6 +23,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /-/reload", g.serveReload)
 	mux.HandleFunc("GET /-/sd", g.serveSD)
 	mux.HandleFunc("GET /-/modules", g.serveModules)
+	g.controlRoutes(mux)
 	return g.guard(g.lim.noBody(g.withEndpoints(mux)))
 }
 

@@ -28,6 +28,8 @@ type Landing struct {
 	Sources   []SourceStatus  `json:"sources"`
 	// Endpoints are the merged endpoints besides /metrics ([endpoint.NAME]).
 	Endpoints []EndpointStatus `json:"endpoints,omitempty"`
+	// Control tells whether the control API's actions are on (buttons).
+	Control bool `json:"control"`
 }
 
 // SourceStatus is one source on the landing page.
@@ -58,10 +60,7 @@ type Targeter interface {
 
 // Landing reports the gateway's state now.
 func (g *Gateway) Landing() Landing {
-	l := Landing{Version: g.opts.Version, Processes: []ProcessStatus{}, Sources: []SourceStatus{}}
-	if g.opts.Processes != nil {
-		l.Processes = append(l.Processes, g.opts.Processes()...)
-	}
+	l := Landing{Version: g.opts.Version, Processes: g.processes(), Sources: []SourceStatus{}, Control: g.opts.Controller != nil && g.access.Load().control}
 	mods := g.modules()
 	g.mu.Lock()
 	defer g.mu.Unlock()

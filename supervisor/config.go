@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,6 +86,20 @@ type ProcessConfig struct {
 	// SIGKILL; 0: [supervisor] process_stop_timeout. At most [supervisor]
 	// stop_timeout.
 	StopTimeout duration.Duration `toml:"stop_timeout"`
+	// Autostart false leaves the process stopped until a start through the
+	// control API; default true.
+	Autostart *bool `toml:"autostart"`
+	// SuccessExitCodes are exit codes that count as success besides 0, for
+	// restart = "on-failure" and critical.
+	SuccessExitCodes []int `toml:"success_exit_codes"`
+}
+
+// autostart tells whether the process starts with the appliance (the default).
+func (c *ProcessConfig) autostart() bool { return c.Autostart == nil || *c.Autostart }
+
+// success tells whether an exit code counts as success.
+func (c *ProcessConfig) success(code int) bool {
+	return code == 0 || slices.Contains(c.SuccessExitCodes, code)
 }
 
 // Backoff bounds the exponential, jittered delay between restarts: the first
@@ -97,11 +112,15 @@ type Backoff struct {
 	Reset   duration.Duration `toml:"reset"`
 }
 
-// Ready is a readiness check: exactly one of HTTP, TCP or Exec, or none.
+// Ready is a readiness check: exactly one of HTTP, TCP, Exec or NotifyFD,
+// or none.
 type Ready struct {
-	HTTP     string            `toml:"http"`
-	TCP      string            `toml:"tcp"`
-	Exec     []string          `toml:"exec"`
+	HTTP string   `toml:"http"`
+	TCP  string   `toml:"tcp"`
+	Exec []string `toml:"exec"`
+	// NotifyFD is s6's notification-fd protocol: the process gets a pipe
+	// on this descriptor (3 or more) and writes a newline to it when ready.
+	NotifyFD int               `toml:"notify_fd"`
 	Interval duration.Duration `toml:"interval"`
 	Timeout  duration.Duration `toml:"timeout"`
 }
@@ -115,6 +134,8 @@ func (r Ready) kind() string {
 		return "tcp"
 	case len(r.Exec) > 0:
 		return "exec"
+	case r.NotifyFD != 0:
+		return "notify"
 	}
 	return ""
 }
@@ -153,6 +174,10 @@ func (c *ProcessConfig) Defaults() {
 		c.Ready.Timeout = duration.Of(60 * time.Second)
 	}
 }
+
+// maxNotifyFD bounds ready.notify_fd: a higher descriptor would make the
+// child hold that many closed slots.
+const maxNotifyFD = 63
 
 // Validate reports every problem of this one process, each prefixed with its
 // key. Cross-process checks (depends_on) are ValidateGraph's.
@@ -208,8 +233,19 @@ func (c *ProcessConfig) Validate() error {
 			errs = append(errs, errors.New("ready.exec: missing command"))
 		}
 	}
+	if c.Ready.NotifyFD != 0 {
+		checks++
+		if c.Ready.NotifyFD < 3 || c.Ready.NotifyFD > maxNotifyFD {
+			errs = append(errs, fmt.Errorf("ready.notify_fd: %d is not a descriptor from 3 to %d (0, 1 and 2 are stdin, stdout and stderr)", c.Ready.NotifyFD, maxNotifyFD))
+		}
+	}
 	if checks > 1 {
-		errs = append(errs, errors.New("ready: give one of http, tcp or exec"))
+		errs = append(errs, errors.New("ready: give one of http, tcp, exec or notify_fd"))
+	}
+	for i, code := range c.SuccessExitCodes {
+		if code < 0 || code > 255 {
+			errs = append(errs, fmt.Errorf("success_exit_codes[%d]: %d is not an exit code (0 to 255)", i, code))
+		}
 	}
 	if c.Ready.Interval < 0 || c.Ready.Timeout < 0 {
 		errs = append(errs, errors.New("ready: interval and timeout must be positive"))

@@ -11,18 +11,26 @@ import (
 // ValidateGraph checks the depends_on of every process and task: each name
 // exists (a task depends on tasks; a process on processes, or on tasks,
 // which are done before any process starts) and no chain of dependencies
-// loops. Errors are prefixed with the key,
+// loops; and a process that starts with the appliance depends on none with
+// autostart = false. Errors are prefixed with the key,
 // e.g. "process.web.depends_on: ...".
 func ValidateGraph(processes map[string]ProcessConfig, tasks map[string]TaskConfig) error {
+	var errs []error
 	pdeps := make(map[string][]string, len(processes))
-	for name, p := range processes {
+	for _, name := range slices.Sorted(maps.Keys(processes)) {
+		p := processes[name]
 		pdeps[name] = p.DependsOn
+		for _, d := range p.DependsOn {
+			if q, ok := processes[d]; ok && p.autostart() && !q.autostart() {
+				errs = append(errs, fmt.Errorf("process.%s.depends_on: %q has autostart = false, so %s would never start", name, d, name))
+			}
+		}
 	}
 	tdeps := make(map[string][]string, len(tasks))
 	for name, t := range tasks {
 		tdeps[name] = t.DependsOn
 	}
-	return errors.Join(validateDeps("process", pdeps, tdeps), validateDeps("task", tdeps, nil))
+	return errors.Join(append(errs, validateDeps("process", pdeps, tdeps), validateDeps("task", tdeps, nil))...)
 }
 
 // validateDeps reports unknown names, self-dependencies and cycles, in name

@@ -67,6 +67,9 @@ func record(event string) {
 //	orphans N         leave N grandchildren that exit as soon as this exits
 //	print LINE...     write each LINE to stdout and exit 0
 //	listen ADDR       record start, listen on ADDR, run until SIGTERM
+//	notify FD DUR     record start, after DUR write a newline to descriptor FD (ready.notify_fd), run until SIGTERM
+//	mem MIB           hold MIB MiB, every page touched, record start, run until SIGTERM
+//	cpu MS            burn MS ms of CPU time, record "burned", run until SIGTERM
 //	tty               record "tty" if stdin is a terminal, "foreground" if its group is the terminal's foreground group
 //	pgroup            catch SIGUSR1, run sleep(1); once it has ended record "sleep-ended" (and "usr1" if one came), exit 0 (tini's pgroup test)
 func childMain(args []string) int {
@@ -74,6 +77,44 @@ func childMain(args []string) int {
 		return 2
 	}
 	switch args[0] {
+	case "notify", "mem", "cpu":
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, unix.SIGTERM)
+		switch args[0] {
+		case "notify":
+			record("start")
+			fd, _ := strconv.Atoi(args[1])
+			d, _ := time.ParseDuration(args[2])
+			time.Sleep(d)
+			record("notify")
+			os.NewFile(uintptr(fd), "notify").Write([]byte("ready\n"))
+		case "mem":
+			n, _ := strconv.Atoi(args[1])
+			// Mapped directly, so the race detector's shadow memory does not double it.
+			held, err := syscall.Mmap(-1, 0, n<<20, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+			if err != nil {
+				return 3
+			}
+			for i := 0; i < len(held); i += 4096 {
+				held[i] = 1
+			}
+			record("start")
+		case "cpu":
+			n, _ := strconv.Atoi(args[1])
+			for {
+				var ru syscall.Rusage
+				syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+				if ru.Utime.Nano()/1e6+ru.Stime.Nano()/1e6 >= int64(n) {
+					break
+				}
+				for i := 0; i < 1e6; i++ {
+					_ = i * i
+				}
+			}
+			record("burned")
+		}
+		<-term
+		return 0
 	case "tty":
 		if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
 			record("tty")

@@ -13,7 +13,7 @@ import (
 // exit code and whether the process ended because it was stopped.
 func (p *process) life(attempt *int) (code int, stopped bool) {
 	p.setState(StateStarting)
-	sp := spec{name: p.name, command: p.cfg.Command, env: p.cfg.Env, dir: p.cfg.Dir, cred: p.cred, capture: true}
+	sp := spec{name: p.name, command: p.cfg.Command, env: p.cfg.Env, dir: p.cfg.Dir, cred: p.cred, capture: true, tail: p.tail, notifyFD: p.cfg.Ready.NotifyFD}
 	if p.main {
 		p.s.mu.Lock()
 		sp.terminal, sp.capture = true, p.s.cfg.MainOutput == MainOutputPrefix
@@ -42,6 +42,9 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 	var checked chan bool
 	if kind := p.cfg.Ready.kind(); kind == "" {
 		p.setReady(StateRunning)
+	} else if kind == "notify" {
+		checked = make(chan bool, 1)
+		go func() { checked <- awaitNotify(c.notify, p.cfg.Ready.Timeout.Std(), p.logger) }()
 	} else {
 		checked = make(chan bool, 1)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -113,7 +116,7 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 				p.logger.Info("process ready")
 				p.setReady(StateReady)
 			} else {
-				p.logger.Error("process not ready within its start timeout", "timeout", p.cfg.Ready.Timeout)
+				p.logger.Error("process not ready within its start timeout (or it closed its notify_fd without a newline)", "timeout", p.cfg.Ready.Timeout)
 				signal("stopping process not ready", closedChan())
 			}
 		case <-stable.C:

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/corral-metrics/corral/supervisor/tail"
 )
 
 // maxLine bounds one line of a child's output. A longer line is written in
@@ -31,9 +33,17 @@ func (s *sink) write(b []byte) {
 	s.w.Write(b) // nowhere to report a failing stdout
 }
 
+// Bounds of the recent output kept per process (its tail, served by the
+// control API): the last tailLines lines, at most tailBytes of text.
+const (
+	tailLines = 200
+	tailBytes = 64 << 10
+)
+
 // pump copies r to dst line by line until EOF or a read error, prefixing
-// each line with the process name (logfmt) or wrapping it in a JSON object.
-func pump(r io.Reader, dst *sink, format, process, stream string) {
+// each line with the process name (logfmt) or wrapping it in a JSON object;
+// each line also goes to tb, unless it is nil.
+func pump(r io.Reader, dst *sink, tb *tail.Buffer, format, process, stream string) {
 	buf := make([]byte, maxLine)
 	var line []byte
 	n := 0
@@ -42,6 +52,9 @@ func pump(r io.Reader, dst *sink, format, process, stream string) {
 		b = bytes.TrimSuffix(b, []byte{'\r'})
 		line = formatLine(line[:0], format, process, stream, b)
 		dst.write(line)
+		if tb != nil {
+			tb.Add(stream, b, time.Now())
+		}
 	}
 	for {
 		m, err := r.Read(buf[n:])

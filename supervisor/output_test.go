@@ -30,7 +30,7 @@ func TestPump(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out testkit.Buffer
 			// One byte at a time: lines must still come out whole.
-			pump(iotest.OneByteReader(strings.NewReader(tc.in)), &sink{w: &out}, tc.format, "p", "stdout")
+			pump(iotest.OneByteReader(strings.NewReader(tc.in)), &sink{w: &out}, nil, tc.format, "p", "stdout")
 			if have := out.String(); have != tc.want {
 				t.Errorf("want %.80q, have %.80q", tc.want, have)
 			}
@@ -40,7 +40,7 @@ func TestPump(t *testing.T) {
 
 func TestPumpJSON(t *testing.T) {
 	var out testkit.Buffer
-	pump(strings.NewReader("hello \"world\"\t\x01\xff\n"), &sink{w: &out}, FormatJSON, "web", "stderr")
+	pump(strings.NewReader("hello \"world\"\t\x01\xff\n"), &sink{w: &out}, nil, FormatJSON, "web", "stderr")
 	var have map[string]string
 	if err := json.Unmarshal([]byte(out.String()), &have); err != nil {
 		t.Fatalf("%v: %q", err, out.String())

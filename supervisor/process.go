@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/supervisor/tail"
 )
 
 // Process states, as Status reports them.
@@ -31,8 +33,11 @@ type Status struct {
 	Restarts     int       `json:"restarts"`
 	StartTime    time.Time `json:"start_time,omitzero"`
 	LastExitCode *int      `json:"last_exit_code,omitempty"`
-	Check        string    `json:"check,omitempty"` // http, tcp, exec or empty
+	Check        string    `json:"check,omitempty"` // http, tcp, exec, notify or empty
 	Ready        bool      `json:"ready"`
+	// Reason says why it is in its state (how it last ended, a stop
+	// through the control API, autostart = false); "" while it runs.
+	Reason string `json:"reason,omitempty"`
 }
 
 // gate opens when a process named NAME is first up, and stays open across
@@ -78,6 +83,7 @@ type process struct {
 	gate    *gate
 	deps    []*gate // wait for each to settle before the first start; fail if one never was up (main: start anyway)
 	logger  *slog.Logger
+	tail    *tail.Buffer // its recent output, kept across its restarts
 
 	stopCh, killCh     chan struct{}
 	stopOnce, killOnce sync.Once
@@ -170,7 +176,7 @@ func (p *process) setReady(state string) {
 
 func (p *process) started(c *child) {
 	p.mu.Lock()
-	p.st.State, p.st.PID, p.st.StartTime, p.st.Ready = StateRunning, c.Pid, c.Start, false
+	p.st.State, p.st.PID, p.st.StartTime, p.st.Ready, p.st.Reason = StateRunning, c.Pid, c.Start, false, ""
 	p.cur = c
 	p.mu.Unlock()
 	p.s.metrics.up.WithLabelValues(p.name).Set(1)
@@ -212,7 +218,7 @@ func (p *process) run() {
 			p.setState(StateStopped)
 			return
 		}
-		failure := code != 0
+		failure := !p.cfg.success(code)
 		if p.cfg.Restart == RestartNever || (p.cfg.Restart == RestartOnFailure && !failure) || p.main {
 			state := StateExited
 			if failure {
@@ -221,6 +227,7 @@ func (p *process) run() {
 			p.giveUp(state, fmt.Sprintf("%s with exit code %d and is not restarted (restart = %q)", state, code, p.cfg.Restart))
 			return
 		}
+		p.setReason(fmt.Sprintf("ended with exit code %d; restarting (restart = %q)", code, p.cfg.Restart))
 		if p.cfg.MaxRestarts > 0 {
 			now := time.Now()
 			for len(recent) > 0 && now.Sub(recent[0]) > p.cfg.RestartWindow.Std() {
@@ -251,9 +258,17 @@ func (p *process) run() {
 	}
 }
 
+func (p *process) setReason(why string) {
+	p.mu.Lock()
+	p.st.Reason = why
+	p.mu.Unlock()
+}
+
 // giveUp ends a process for good; a critical one stops the appliance.
 func (p *process) giveUp(state, why string) {
-	p.setState(state)
+	p.mu.Lock()
+	p.st.State, p.st.Reason = state, why
+	p.mu.Unlock()
 	p.gate.settle()
 	if p.main {
 		return // its exit code is the appliance's, see mainExited

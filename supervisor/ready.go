@@ -1,11 +1,14 @@
 package supervisor
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -91,5 +94,25 @@ func (s *Supervisor) checkExec(ctx context.Context, sp spec) error {
 		c.Signal(unix.SIGKILL)
 		<-c.Exited()
 		return fmt.Errorf("ready.exec: %w", ctx.Err())
+	}
+}
+
+// awaitNotify is s6's notification-fd protocol: it reads the child's
+// notification pipe until a newline (ready: true), the start timeout, or
+// EOF, when the child closed it without a newline or ended (false). It
+// closes r.
+func awaitNotify(r *os.File, timeout time.Duration, logger *slog.Logger) bool {
+	defer r.Close()
+	r.SetReadDeadline(time.Now().Add(timeout))
+	buf := make([]byte, 64)
+	for {
+		n, err := r.Read(buf)
+		if bytes.IndexByte(buf[:n], '\n') >= 0 {
+			return true
+		}
+		if err != nil {
+			logger.Debug("no readiness notification", "err", err)
+			return false
+		}
 	}
 }

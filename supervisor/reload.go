@@ -25,6 +25,8 @@ func (s *Supervisor) Reload(cfg Config, processes map[string]ProcessConfig) erro
 		return err
 	}
 	r := reload{cfg: cfg, processes: next, reply: make(chan error, 1)}
+	s.ctl.Lock() // no control action replaces a process meanwhile
+	defer s.ctl.Unlock()
 	select {
 	case s.reloads <- r:
 		return <-r.reply
@@ -78,6 +80,7 @@ func (s *Supervisor) reconcile(cfg Config, next map[string]ProcessConfig) error 
 		delete(s.procs, name)
 		s.gates[name].settle()
 		delete(s.gates, name)
+		delete(s.tails, name)
 		s.metrics.remove(name)
 	}
 	select {
@@ -95,6 +98,7 @@ func equalConfig(a, b ProcessConfig) bool {
 		a.MaxRestarts == b.MaxRestarts && a.RestartWindow == b.RestartWindow &&
 		a.Critical == b.Critical && slices.Equal(a.DependsOn, b.DependsOn) &&
 		a.Ready.HTTP == b.Ready.HTTP && a.Ready.TCP == b.Ready.TCP && slices.Equal(a.Ready.Exec, b.Ready.Exec) &&
-		a.Ready.Interval == b.Ready.Interval && a.Ready.Timeout == b.Ready.Timeout &&
+		a.Ready.Interval == b.Ready.Interval && a.Ready.Timeout == b.Ready.Timeout && a.Ready.NotifyFD == b.Ready.NotifyFD &&
+		a.autostart() == b.autostart() && slices.Equal(a.SuccessExitCodes, b.SuccessExitCodes) &&
 		a.StopSignal == b.StopSignal // StopTimeout applies without a restart
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/corral-metrics/corral/supervisor/proc"
+	"github.com/corral-metrics/corral/supervisor/tail"
 )
 
 // spec is what to run: a process's, a task's or an exec check's command.
@@ -26,12 +27,18 @@ type spec struct {
 	// tcsetpgrp); without capture, stdout and stderr are corral's own too,
 	// untouched. The main process's, as under tini.
 	terminal bool
+	// tail keeps the recent output of a captured process; nil: none.
+	tail *tail.Buffer
+	// notifyFD, if 3 or more, is the descriptor of the child's readiness
+	// notification pipe (ready.notify_fd).
+	notifyFD int
 }
 
 // child is a started process, the leader of its own process group.
 type child struct {
 	*proc.Child
 	output chan struct{} // closed once both streams reached EOF
+	notify *os.File      // the read end of its notification pipe, or nil
 }
 
 // outputGrace bounds how long an ended child's output is waited for: a
@@ -57,11 +64,25 @@ func (s *Supervisor) spawn(sp spec) (*child, error) {
 	if sp.capture {
 		cmd.Stdout, cmd.Stderr = proc.Pipe, proc.Pipe
 	}
+	var notify *os.File
+	if sp.notifyFD >= 3 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		cmd.ExtraFiles = make([]*os.File, sp.notifyFD-2) // nil slots are closed in the child
+		cmd.ExtraFiles[sp.notifyFD-3] = w
+		defer w.Close() // the child has its own copy
+		notify = r
+	}
 	pc, err := s.reaper.Start(cmd)
 	if err != nil {
+		if notify != nil {
+			notify.Close()
+		}
 		return nil, err
 	}
-	c := &child{Child: pc, output: make(chan struct{})}
+	c := &child{Child: pc, output: make(chan struct{}), notify: notify}
 	if !sp.capture {
 		close(c.output)
 		return c, nil
@@ -73,7 +94,7 @@ func (s *Supervisor) spawn(sp spec) (*child, error) {
 		stream string
 	}{{pc.Stdout, s.stdout, "stdout"}, {pc.Stderr, s.stderr, "stderr"}} {
 		go func() {
-			pump(r.f, r.dst, s.format, sp.name, r.stream)
+			pump(r.f, r.dst, sp.tail, s.format, sp.name, r.stream)
 			r.f.Close()
 			ended <- struct{}{}
 		}()

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-metrics/corral/supervisor/proc"
+	"github.com/corral-metrics/corral/supervisor/tail"
+	"github.com/corral-metrics/corral/supervisor/usage"
 )
 
 // MainName is the name of the main process (the command after `--`) in
@@ -78,6 +80,12 @@ type Supervisor struct {
 	stopOnce, killOnce sync.Once
 	reloads            chan reload
 	runDone            chan struct{}
+
+	// ctl serialises the control API's actions with each other and with
+	// reloads, so that no action replaces a process a reload is replacing.
+	ctl   sync.Mutex
+	tails map[string]*tail.Buffer // recent output by process name, kept across restarts and reloads
+	meter *usage.Meter
 
 	mu        sync.Mutex
 	phase     string
@@ -144,6 +152,11 @@ func New(opts Options) (*Supervisor, error) {
 		initial: procs,
 		procs:   make(map[string]*process),
 		gates:   make(map[string]*gate),
+		tails:   make(map[string]*tail.Buffer),
+		meter:   usage.NewMeter(usage.NewReader("/proc"), usageMaxAge),
+	}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(newUsageCollector(s))
 	}
 	for name := range procs {
 		s.metrics.add(name)
@@ -351,6 +364,10 @@ func (s *Supervisor) newProc(name string, cfg ProcessConfig, g *gate) *process {
 
 		stopTimeout: cfg.StopTimeout.Std(),
 	}
+	if s.tails[name] == nil {
+		s.tails[name] = tail.New(tailLines, tailBytes)
+	}
+	p.tail = s.tails[name]
 	p.stopSig, _ = ParseSignal(cfg.StopSignal) // checked by Validate
 	if cfg.User != "" {
 		c, _ := LookupUser(cfg.User) // checked by Validate
@@ -376,6 +393,12 @@ func (s *Supervisor) launch(cfgs map[string]ProcessConfig) {
 		}
 		s.procs[name] = p
 		s.metrics.add(name)
+		if !p.cfg.autostart() {
+			p.st.State, p.st.Reason = StateStopped, "autostart = false: start it through the control API or corral ctl"
+			p.gate.settle()
+			close(p.done)
+			continue
+		}
 		go p.run()
 	}
 }
@@ -389,7 +412,8 @@ func (s *Supervisor) Ready() bool {
 		return false
 	}
 	for _, p := range s.procs {
-		if st := p.status(); st.Check != "" && !st.Ready {
+		// One stopped on purpose (control API, autostart = false) does not count.
+		if st := p.status(); st.Check != "" && !st.Ready && st.State != StateStopped {
 			return false
 		}
 	}

@@ -20,7 +20,7 @@ func newApp(sigs *supervisor.Signals) *cli.App {
 	app := &cli.App{
 		Name:            "corral",
 		Usage:           "PID 1 of an appliance container: process supervisor and Prometheus metrics gateway on one port",
-		UsageText:       "corral [global options] [-- main command...]\ncorral check|version|healthcheck [options]",
+		UsageText:       "corral [global options] [-- main command...]\ncorral check|version|healthcheck [options]\ncorral ctl status|start|stop|restart|signal|logs [options] [NAME [SIGNAL]]",
 		HideVersion:     true,
 		Flags:           append(configFlags(), logFlags()...),
 		Action:          func(c *cli.Context) error { return serve(c, sigs) },
@@ -47,6 +47,7 @@ func newApp(sigs *supervisor.Signals) *cli.App {
 				Action: healthcheck,
 			},
 			importCommand(),
+			ctlCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {
@@ -127,6 +128,7 @@ func gatewayOptions(web gateway.WebConfig) (gateway.Options, error) {
 		MaxConcurrentScrapes: web.MaxConcurrentScrapes,
 		DefaultModule:        web.DefaultModule,
 		ExternalAddress:      web.ExternalAddress,
+		Control:              web.Control,
 		MaxInflightBytes:     int64(web.MaxInflightBytes),
 	}
 	for _, n := range web.AllowNetworks {
@@ -152,6 +154,11 @@ func gatewayOptions(web gateway.WebConfig) (gateway.Options, error) {
 		}
 		opts.BearerTokenFile = tok
 	}
+	auth, err := gateway.WebConfigAuthenticates(web.WebConfigFile)
+	if err != nil {
+		return opts, fmt.Errorf("web.web_config_file: %w", err)
+	}
+	opts.WebAuthenticated = auth
 	return opts, nil
 }
 

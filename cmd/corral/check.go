@@ -80,6 +80,7 @@ func summarize(w io.Writer, cfg *Config, mods []gateway.Module) {
 		tls = "web config " + cfg.Web.WebConfigFile
 	}
 	fmt.Fprintf(w, "listen address: %s (%s)\n", cfg.Web.ListenAddress, tls)
+	fmt.Fprintf(w, "control: %s\n", controlSummary(cfg.Web))
 	fmt.Fprintf(w, "processes: %d\n", len(cfg.Process))
 	for _, name := range slices.Sorted(maps.Keys(cfg.Process)) {
 		p := cfg.Process[name]
@@ -117,4 +118,17 @@ func flags(merge, verify bool) string {
 		return ""
 	}
 	return " (" + strings.Join(f, ", ") + ")"
+}
+
+// controlSummary says who may start, stop, restart and signal processes
+// through the port.
+func controlSummary(web gateway.WebConfig) string {
+	if !web.Control {
+		return "off (set [web] control = true to start, stop, restart and signal processes through the port)"
+	}
+	auth, _ := gateway.WebConfigAuthenticates(web.WebConfigFile) // a bad file is checkBuild's error
+	if web.BearerTokenFile != "" || auth {
+		return "on, for authenticated clients"
+	}
+	return "on, loopback clients only: no authentication is configured (bearer_token_file, or basic auth or client certificates in the web config file)"
 }

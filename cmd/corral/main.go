@@ -105,7 +105,8 @@ func serve(c *cli.Context, sigs *supervisor.Signals) error {
 		return cli.Exit(err.Error(), 1)
 	}
 	opts.Logger, opts.Registry, opts.Metrics, opts.Version = logger, reg, metrics, build.version
-	opts.Processes, opts.Ready = func() []gateway.ProcessStatus { return processStatus(sup.Status()) }, sup.Ready
+	opts.Processes, opts.Ready = func() []gateway.ProcessStatus { return processStatus(sup) }, sup.Ready
+	opts.Controller = controller{sup}
 	rl := &reloader{load: load, web: cfg.Web, tasks: cfg.Task, metrics: metrics, sources: sources, supervisor: sup, logger: logger.With("component", "reload")}
 	opts.Reload = rl.reload
 	gw := gateway.New(opts)
@@ -170,15 +171,3 @@ const logLines = 4096
 // scriptRuns is the cap on script runs at once across all scripts, so a
 // flood of distinct parameters cannot fork-bomb the appliance.
 func scriptRuns() int { return max(4, 2*runtime.NumCPU()) }
-
-// processStatus is the supervisor's view of its processes in the gateway's terms.
-func processStatus(in []supervisor.Status) []gateway.ProcessStatus {
-	out := make([]gateway.ProcessStatus, len(in))
-	for i, s := range in {
-		out[i] = gateway.ProcessStatus{
-			Name: s.Name, State: s.State, PID: s.PID, Restarts: s.Restarts, Started: s.StartTime,
-			LastExitCode: s.LastExitCode, Check: s.Check, Ready: s.Ready,
-		}
-	}
-	return out
-}

@@ -34,6 +34,9 @@ type Cmd struct {
 	Credential *syscall.Credential // nil: corral's user; also owns the child's pipes
 	// Stdin may be Null or Inherit; Stdout and Stderr any Stdio.
 	Stdin, Stdout, Stderr Stdio
+	// ExtraFiles are passed on: entry i becomes descriptor 3+i in the
+	// child (a readiness notification pipe); the caller closes its copies.
+	ExtraFiles []*os.File
 	// Foreground, with Stdin Inherit: when corral's stdin is its controlling
 	// terminal, the child's process group becomes the terminal's foreground
 	// group (as tini does), so that it reads the terminal and gets its ^C.
@@ -103,7 +106,7 @@ func (r *Reaper) Start(c Cmd) (*Child, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := &exec.Cmd{Path: path, Args: c.Args, Env: c.Env, Dir: c.Dir}
+	cmd := &exec.Cmd{Path: path, Args: c.Args, Env: c.Env, Dir: c.Dir, ExtraFiles: c.ExtraFiles}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.Credential}
 	child := &Child{r: r, exited: make(chan Exit, 1), gone: make(chan struct{})}
 	if c.Stdin == Inherit {
@@ -154,7 +157,7 @@ func (r *Reaper) Start(c Cmd) (*Child, error) {
 	// cmd is a template: an exec.Cmd is started at most once.
 	run := func(path string, args []string) (*exec.Cmd, error) {
 		x := &exec.Cmd{Path: path, Args: args, Env: cmd.Env, Dir: cmd.Dir,
-			Stdin: cmd.Stdin, Stdout: cmd.Stdout, Stderr: cmd.Stderr, SysProcAttr: cmd.SysProcAttr}
+			Stdin: cmd.Stdin, Stdout: cmd.Stdout, Stderr: cmd.Stderr, ExtraFiles: cmd.ExtraFiles, SysProcAttr: cmd.SysProcAttr}
 		return x, x.Start()
 	}
 	started, err := run(path, c.Args)
