@@ -2,7 +2,9 @@ package conformance
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/corral-metrics/corral/exposition"
@@ -49,9 +51,12 @@ func Outputs() []Output {
 // corral refuses what Prometheus accepts. For text, expfmt's parser is heard
 // too where it agrees with textparse: then corral must agree with both.
 func Verdict(contentType string, body []byte) (ok bool, problem, stricter string) {
-	corralErr := exposition.Validate(contentType, body)
+	corralErr := validate(contentType, body)
 	_, promErr := Parse(contentType, body, Native)
+	var panicked *corralPanic
 	switch {
+	case errors.As(corralErr, &panicked):
+		return false, panicked.Error(), ""
 	case corralErr == nil && promErr != nil:
 		return false, "corral accepts, Prometheus rejects: " + promErr.Error(), ""
 	case corralErr != nil && promErr == nil:
@@ -88,7 +93,7 @@ func CheckMerge(contentType string, body []byte, out Output) string {
 			inputs = append(inputs, exposition.Input{Name: name, ContentType: contentType, Body: body})
 		}
 		var buf bytes.Buffer
-		rep, err := exposition.Merge(&buf, exposition.Options{Label: MergeLabel, Format: out.Format}, inputs)
+		rep, err := merge(&buf, out.Format, inputs)
 		if err != nil {
 			return fmt.Sprintf("%d source(s): merge: %v", len(sources), err)
 		}
@@ -132,6 +137,32 @@ func checkOutput(in []Series, sources []string, rep exposition.Report, body []by
 		return strings.Join(diffs, "; ") + more
 	}
 	return ""
+}
+
+// A corralPanic is a panic in corral's exposition package, which the
+// checks report as a problem rather than crash on.
+type corralPanic struct{ value any }
+
+func (p *corralPanic) Error() string { return fmt.Sprintf("corral panics: %v", p.value) }
+
+// validate is exposition.Validate with a panic turned into an error.
+func validate(contentType string, body []byte) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &corralPanic{v}
+		}
+	}()
+	return exposition.Validate(contentType, body)
+}
+
+// merge is exposition.Merge with a panic turned into an error.
+func merge(w io.Writer, format expfmt.Format, inputs []exposition.Input) (rep exposition.Report, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &corralPanic{v}
+		}
+	}()
+	return exposition.Merge(w, exposition.Options{Label: MergeLabel, Format: format}, inputs)
 }
 
 // dropSynthetic leaves out the families the merge adds itself.

@@ -93,3 +93,31 @@ func TestVectors(t *testing.T) {
 	}
 	t.Logf("%d vectors, %d known disagreements, refused under a stricter rule: %v", len(vs), len(known), stricter)
 }
+
+// TestKnownPatterns keeps the fuzzer's known shapes honest: each pattern's
+// cause must still show among the vectors' known disagreements.
+func TestKnownPatterns(t *testing.T) {
+	causes := map[string]bool{}
+	for _, c := range knownDisagreements() {
+		causes[c] = true
+	}
+	for _, k := range knownPatterns() {
+		if !causes[k.cause] {
+			t.Errorf("pattern %q: cause %q no longer among the vectors' disagreements: remove the pattern", k.problem, k.cause)
+		}
+	}
+}
+
+// TestKnownPatternsCover checks that the fuzzer's patterns attribute every
+// known disagreement of the vectors to the cause the table gives it.
+func TestKnownPatternsCover(t *testing.T) {
+	known := knownDisagreements()
+	for _, v := range loadVectors(t) {
+		for k, p := range check(v, map[string]int{}) {
+			property := k[len(v.name)+1:]
+			if have, want := knownClass(v.contentType, v.body, property, p), known[k]; have != want {
+				t.Errorf("%s: %s\n  have cause: %q\n  want cause: %q", k, p, have, want)
+			}
+		}
+	}
+}
