@@ -92,8 +92,9 @@ func Duplicates(have []Series) []string {
 // Diff lists how have differs from want, series compared by label set,
 // regardless of order: missing and unexpected series, and series whose
 // value, native histogram, timestamp, start timestamp or exemplars differ.
-// Values are compared bit for bit, except that any two NaNs other than
-// Prometheus' stale marker are equal.
+// Values are compared as numbers (-0 equals 0: formats need not keep the
+// sign of zero), and any two NaNs are equal unless one is Prometheus' stale
+// marker.
 func Diff(want, have []Series) []string {
 	byKey := map[string]Series{}
 	for _, s := range have {
@@ -140,7 +141,7 @@ func sameFloat(a, b float64) bool {
 	if math.IsNaN(a) || math.IsNaN(b) {
 		return math.IsNaN(a) && math.IsNaN(b) && value.IsStaleNaN(a) == value.IsStaleNaN(b)
 	}
-	return math.Float64bits(a) == math.Float64bits(b)
+	return a == b
 }
 
 func sameTimestamp(a, b *int64) bool {

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"bytes"
 	"regexp"
 
 	"github.com/prometheus/common/model"
@@ -37,6 +38,15 @@ const (
 	valueAfterName    = "found here: a name followed by a value with no blank between (a-3, a.5) is refused; Prometheus and expfmt read the value"
 	nulAfterHash      = "found here: a NUL byte in some comment lines (after \"#\" or \"#\\x7f\") ends Prometheus' reading of a text body, silently; corral reads the lines after it"
 	metaNoName        = "found here: '# TYPE ' or '# HELP ' with a blank but no name is accepted (expfmt too); Prometheus refuses it"
+	protoEmptyFamily  = "found here: a protobuf family without metrics passes Validate, but the merge to text refuses it and leaves the whole source out"
+	typeTwoBlanks     = "found here: a TYPE line with two blanks before the type is accepted (expfmt too); Prometheus refuses it"
+	protoEmptyMessage = "found here: an empty protobuf message (a family with no name and no metrics) is refused; Prometheus reads nothing from it"
+	nulInOutput       = "found here: a protobuf name holding a NUL byte is written quoted into UTF-8 text and OpenMetrics output, which Prometheus' lexers refuse"
+	omNulAfterEOF     = "found here: OpenMetrics '# EOF' followed by a NUL byte is accepted by Prometheus (the NUL ends its input); corral refuses it"
+	zeroTimestamp     = "found here: a timestamp of 0 is lost in protobuf output (Prometheus' protobuf parser reads 0 as no timestamp)"
+	hashNoBlank       = "found here: '#TYPE' (no blank after '#') is read as a TYPE line; Prometheus and expfmt take it as a comment"
+	omBlankInLabels   = "found here: a blank inside an OpenMetrics label set is accepted; Prometheus' OpenMetrics parser refuses it"
+	protoHelpUTF8     = "found here: a protobuf HELP that is not valid UTF-8 is accepted; Prometheus refuses it"
 	omNameCollision   = "found here: a counter foo_total and a gauge foo cannot both be written in OpenMetrics; the later family is left out"
 )
 
@@ -115,6 +125,17 @@ func knownDisagreements() map[string]string {
 		"corral-nul-after-hash.prom/proto":                       nulAfterHash,
 		"corral-type-blank-no-name.prom/verdict":                 metaNoName,
 		"corral-help-blank-no-name.prom/verdict":                 metaNoName,
+		"corral-protobuf-empty-family.pb/text":                   protoEmptyFamily,
+		"corral-protobuf-empty-family.pb/text-utf8":              protoEmptyFamily,
+		"corral-type-two-blanks.prom/verdict":                    typeTwoBlanks,
+		"corral-protobuf-empty-message.pb/verdict":               protoEmptyMessage,
+		"corral-protobuf-nul-in-name.pb/text-utf8":               nulInOutput,
+		"corral-protobuf-nul-in-name.pb/om-utf8":                 nulInOutput,
+		"corral-om-nul-after-eof.om/verdict":                     omNulAfterEOF,
+		"corral-timestamp-zero.prom/proto":                       zeroTimestamp,
+		"corral-type-no-blank-after-hash.prom/verdict":           hashNoBlank,
+		"corral-om-blank-in-labels.om/verdict":                   omBlankInLabels,
+		"corral-protobuf-help-invalid-utf8.pb/verdict":           protoHelpUTF8,
 		"corral-comment-invalid-utf8.prom/verdict":               commentUTF8,
 		"corral-leading-space.prom/text":                         leadingSpace,
 		"corral-leading-space.prom/om":                           leadingSpace,
@@ -163,11 +184,20 @@ func knownPatterns() []knownPattern {
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid UTF-8`), nil, commentUTF8},
 		{ProtobufType, re(`^verdict$`), re(`^corral panics: runtime error: makeslice: len out of range`), nil, protoHugeLength},
 		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: .*\\x00`), nil, nulInName},
-		{TextType, re(`^(text|om|proto)`), re(`missing \{[^}]*(le|quantile)="[^"]*"\}; unexpected \{`), nil, otherInBlock},
+		{TextType, re(`^(text|om|proto)`), re(`missing \{[^}]*(le|quantile)="`), nil, otherInBlock},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected a valid start token, got "#  "`), nil, omTwoBlanks},
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid character .[-+.]. in metric name`), nil, valueAfterName},
 		{TextType, re(`^(text|om|proto)`), re(`unexpected \{`), nulAfterHashBody, nulAfterHash},
 		{TextType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected metric name after (TYPE|HELP)`), nil, metaNoName},
+		{ProtobufType, re(`^text`), re(`MetricFamily has no metrics`), nil, protoEmptyFamily},
+		{TextType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid metric type " `), nil, typeTwoBlanks},
+		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: protobuf message \d+: invalid metric name ""`), nil, protoEmptyMessage},
+		{ProtobufType, re(`utf8$`), re(`output rejected by Prometheus: .*\\x00`), nil, nulInOutput},
+		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), hasNUL, omNulAfterEOF},
+		{"", re(`^proto$`), re(`timestamp: want 0, have none`), nil, zeroTimestamp},
+		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), hashNoBlankBody, hashNoBlank},
+		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected (label name|equal|label value|comma or brace close), got "[ \\t]`), nil, omBlankInLabels},
+		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid help for metric`), nil, protoHelpUTF8},
 		{"", re(`^om`), re(`its OpenMetrics name collides with family`), nil, omNameCollision},
 		{TextType, re(`^(om|proto)`), re(`unexpected \{__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
 	}
@@ -193,6 +223,16 @@ func leadingBlank(_ string, body []byte) bool {
 // nulAfterHashBody tells whether a comment line of body holds a NUL.
 func nulAfterHashBody(_ string, body []byte) bool {
 	return regexp.MustCompile("(?m)^#[^\n]*\x00").Match(body)
+}
+
+// hasNUL tells whether body holds a NUL byte.
+func hasNUL(_ string, body []byte) bool {
+	return bytes.IndexByte(body, 0) >= 0
+}
+
+// hashNoBlankBody tells whether a line of body starts "#TYPE" or "#HELP".
+func hashNoBlankBody(_ string, body []byte) bool {
+	return regexp.MustCompile(`(?m)^[ \t]*#(TYPE|HELP)`).Match(body)
 }
 
 // knownClass names the known cause of a disagreement, or "" for a new one.
