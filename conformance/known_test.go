@@ -47,6 +47,7 @@ const (
 	hashNoBlank       = "found here: '#TYPE' (no blank after '#') is read as a TYPE line; Prometheus and expfmt take it as a comment"
 	omBlankInLabels   = "found here: a blank inside an OpenMetrics label set is accepted; Prometheus' OpenMetrics parser refuses it"
 	protoHelpUTF8     = "found here: a protobuf HELP that is not valid UTF-8 is accepted; Prometheus refuses it"
+	protoWireType     = "found here: a protobuf field with the wrong wire type is skipped as unknown (protobuf-go); Prometheus' decoder refuses the body"
 	omNameCollision   = "found here: a counter foo_total and a gauge foo cannot both be written in OpenMetrics; the later family is left out"
 )
 
@@ -136,6 +137,7 @@ func knownDisagreements() map[string]string {
 		"corral-type-no-blank-after-hash.prom/verdict":           hashNoBlank,
 		"corral-om-blank-in-labels.om/verdict":                   omBlankInLabels,
 		"corral-protobuf-help-invalid-utf8.pb/verdict":           protoHelpUTF8,
+		"corral-protobuf-wrong-wire-type.pb/verdict":             protoWireType,
 		"corral-comment-invalid-utf8.prom/verdict":               commentUTF8,
 		"corral-leading-space.prom/text":                         leadingSpace,
 		"corral-leading-space.prom/om":                           leadingSpace,
@@ -198,6 +200,7 @@ func knownPatterns() []knownPattern {
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), hashNoBlankBody, hashNoBlank},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected (label name|equal|label value|comma or brace close), got "[ \\t]`), nil, omBlankInLabels},
 		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid help for metric`), nil, protoHelpUTF8},
+		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: (proto: )?wrong wireType`), nil, protoWireType},
 		{"", re(`^om`), re(`its OpenMetrics name collides with family`), nil, omNameCollision},
 		{TextType, re(`^(om|proto)`), re(`unexpected \{__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
 	}
