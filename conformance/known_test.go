@@ -30,9 +30,9 @@ const (
 	protoExemplarsB   = "found here: in a protobuf merge of two sources the second source's histogram exemplars are lost"
 	protoInfBucket    = "found here: a text histogram or summary without its +Inf bucket, _count or _sum gains them in OpenMetrics and protobuf output"
 	leadingSpace      = "found here: Prometheus' text parser keeps the blanks before a metric name in the name; corral drops them"
-	commentUTF8       = "found here: a comment line that is not valid UTF-8 is refused; Prometheus and expfmt skip it"
+	commentUTF8       = "found here: a comment or metadata line that is not valid UTF-8 is refused; Prometheus skips it or does not check it"
 	protoHugeLength   = "found here: a delimited protobuf length prefix past the body's end panics in expfmt's decoder (makeslice), which Validate calls unguarded; Prometheus refuses the body"
-	nulInName         = "found here: a NUL byte in a quoted name is accepted (by expfmt too); Prometheus' lexer refuses it"
+	nulInName         = "found here: a NUL byte in a quoted name or a TYPE line is accepted (by expfmt too); Prometheus' lexer refuses it"
 	otherInBlock      = "found here: a sample of another name inside a histogram's block: Prometheus reads its le as the histogram's (120 becomes 120.0), corral's output puts it in a family of its own"
 	omTwoBlanks       = "found here: OpenMetrics '#  UNIT' (two blanks after #) is accepted; Prometheus refuses any line starting '#  '"
 	valueAfterName    = "found here: a name followed by a value with no blank between (a-3, a.5) is refused; Prometheus and expfmt read the value"
@@ -45,9 +45,14 @@ const (
 	omNulAfterEOF     = "found here: OpenMetrics '# EOF' followed by a NUL byte is accepted by Prometheus (the NUL ends its input); corral refuses it"
 	zeroTimestamp     = "found here: a timestamp of 0 is lost in protobuf output (Prometheus' protobuf parser reads 0 as no timestamp)"
 	hashNoBlank       = "found here: '#TYPE' (no blank after '#') is read as a TYPE line; Prometheus and expfmt take it as a comment"
-	omBlankInLabels   = "found here: a blank inside an OpenMetrics label set is accepted; Prometheus' OpenMetrics parser refuses it"
+	omBlankInLabels   = "found here: extra blanks in an OpenMetrics sample (inside the label set, several before the value) are accepted; Prometheus' OpenMetrics parser refuses them"
 	protoHelpUTF8     = "found here: a protobuf HELP that is not valid UTF-8 is accepted; Prometheus refuses it"
 	protoWireType     = "found here: a protobuf field with the wrong wire type is skipped as unknown (protobuf-go); Prometheus' decoder refuses the body"
+	protoTypeValue    = "found here: a protobuf metric whose value is not of its family's type is refused; Prometheus reads it"
+	omOtherInBlock    = "found here: an OpenMetrics sample of another name inside a histogram's block splits it: the histogram's later samples come out as 0 (OpenMetrics, protobuf output) or are left out as conflicts (text)"
+	omColonLabel      = "found here: a label name holding ':' is written unquoted into OpenMetrics output (escaping or not), which Prometheus refuses"
+	oneTimestamp      = "found here: the samples of a text histogram or summary with different timestamps share one timestamp in OpenMetrics and protobuf output"
+	omLeValue         = "found here: an OpenMetrics le or quantile that is not a number is refused; Prometheus accepts it (in text, expfmt refuses it too)"
 	omNameCollision   = "found here: a counter foo_total and a gauge foo cannot both be written in OpenMetrics; the later family is left out"
 )
 
@@ -138,6 +143,21 @@ func knownDisagreements() map[string]string {
 		"corral-om-blank-in-labels.om/verdict":                   omBlankInLabels,
 		"corral-protobuf-help-invalid-utf8.pb/verdict":           protoHelpUTF8,
 		"corral-protobuf-wrong-wire-type.pb/verdict":             protoWireType,
+		"corral-om-blanks-before-value.om/verdict":               omBlankInLabels,
+		"corral-protobuf-counter-with-gauge-value.pb/verdict":    protoTypeValue,
+		"corral-om-other-name-in-histogram.om/text":              omOtherInBlock,
+		"corral-om-other-name-in-histogram.om/text-utf8":         omOtherInBlock,
+		"corral-om-other-name-in-histogram.om/om":                omOtherInBlock,
+		"corral-om-other-name-in-histogram.om/om-utf8":           omOtherInBlock,
+		"corral-om-other-name-in-histogram.om/proto":             omOtherInBlock,
+		"corral-nul-in-type.prom/verdict":                        nulInName,
+		"corral-colon-in-label-name.prom/om":                     omColonLabel,
+		"corral-colon-in-label-name.prom/om-utf8":                omColonLabel,
+		"corral-om-type-invalid-utf8.om/verdict":                 commentUTF8,
+		"corral-histogram-one-timestamp.prom/om":                 oneTimestamp,
+		"corral-histogram-one-timestamp.prom/om-utf8":            oneTimestamp,
+		"corral-histogram-one-timestamp.prom/proto":              oneTimestamp,
+		"corral-om-le-not-a-number.om/verdict":                   omLeValue,
 		"corral-comment-invalid-utf8.prom/verdict":               commentUTF8,
 		"corral-leading-space.prom/text":                         leadingSpace,
 		"corral-leading-space.prom/om":                           leadingSpace,
@@ -172,9 +192,8 @@ func knownPatterns() []knownPattern {
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: (histogram ".*": sample ".*" must end in _bucket, _sum or _count|summary ".*": sample without a quantile label)`), nil, plainUnderType},
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: histogram bucket ".*" without an le label`), nil, bucketWithoutLe},
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: second HELP line`), nil, emptyHelpTwice},
-		{"", re(`^(text|om)$`), re(`is not unique|output has series twice|missing \{|unexpected \{`), withoutEscaping, escapedCollision},
+		{"", re(`^(text|om)$`), re(`is not unique|output has series twice|missing \{|unexpected \{|conflicts: `), withoutEscaping, escapedCollision},
 		{"", re(``), re(`OpenMetrics v1\.0 does not support float histogram`), nil, omFloatHistogram},
-		{OpenMetricsType, re(`.`), re(`exemplars: want|start timestamp: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 		{TextType, re(`^text`), re(`output has series twice`), nil, spelledLabels},
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: metric name missing in label set`), nil, nameInBraces},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid escape sequence in HELP text`), nil, omHelpEscape},
@@ -183,9 +202,9 @@ func knownPatterns() []knownPattern {
 		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: .*spans require \d+ buckets, have \d+`), nil, nativeSpans},
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
 		{TextType, re(`^(text|om|proto)`), re(`missing \{|unexpected \{`), leadingBlank, leadingSpace},
-		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid UTF-8`), nil, commentUTF8},
+		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid UTF-8`), nil, commentUTF8},
 		{ProtobufType, re(`^verdict$`), re(`^corral panics: runtime error: makeslice: len out of range`), nil, protoHugeLength},
-		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: .*\\x00`), nil, nulInName},
+		{TextType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: `), hasNUL, nulInName},
 		{TextType, re(`^(text|om|proto)`), re(`missing \{[^}]*(le|quantile)="`), nil, otherInBlock},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected a valid start token, got "#  "`), nil, omTwoBlanks},
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid character .[-+.]. in metric name`), nil, valueAfterName},
@@ -198,10 +217,16 @@ func knownPatterns() []knownPattern {
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), hasNUL, omNulAfterEOF},
 		{"", re(`^proto$`), re(`timestamp: want 0, have none`), nil, zeroTimestamp},
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), hashNoBlankBody, hashNoBlank},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected (label name|equal|label value|comma or brace close), got "[ \\t]`), nil, omBlankInLabels},
+		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected [a-z ]+, got "( |\\t)`), nil, omBlankInLabels},
 		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid help for metric`), nil, protoHelpUTF8},
 		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: (proto: )?wrong wireType`), nil, protoWireType},
+		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: .*metric without a [A-Z_]+ value`), nil, protoTypeValue},
+		{OpenMetricsType, re(`^(text|om|proto)`), re(`collides with the series of (histogram|summary)|value: want [^,;]*, have 0`), nil, omOtherInBlock},
+		{"", re(`^om`), re(`output rejected by Prometheus: expected equal, got ":"`), nil, omColonLabel},
+		{TextType, re(`^(om|proto)`), re(`timestamp: want [0-9a-z]+, have [0-9]+`), nil, oneTimestamp},
+		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid (le|quantile) label value`), nil, omLeValue},
 		{"", re(`^om`), re(`its OpenMetrics name collides with family`), nil, omNameCollision},
+		{OpenMetricsType, re(`.`), re(`exemplars: want|start timestamp: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 		{TextType, re(`^(om|proto)`), re(`unexpected \{__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
 	}
 }
