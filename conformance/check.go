@@ -113,6 +113,10 @@ func checkOutput(in []Series, sources []string, rep exposition.Report, body []by
 	if len(rep.Conflicts) > 0 {
 		return fmt.Sprintf("conflicts: %v", rep.Conflicts)
 	}
+	if out.Format.FormatType() == expfmt.TypeOpenMetrics && nulInExemplar(body) {
+		// Prometheus v0.316.0's OpenMetrics parser loops forever on it.
+		return "output rejected by Prometheus: an exemplar's label name holds a NUL byte (\\x00), on which its OpenMetrics parser hangs"
+	}
 	have, err := Parse(string(out.Format), body, out.View)
 	if err != nil {
 		return "output rejected by Prometheus: " + err.Error()
@@ -137,6 +141,17 @@ func checkOutput(in []Series, sources []string, rep exposition.Report, body []by
 		return strings.Join(diffs, "; ") + more
 	}
 	return ""
+}
+
+// nulInExemplar tells whether a line of an OpenMetrics body has a NUL byte
+// after its exemplar's start.
+func nulInExemplar(body []byte) bool {
+	for line := range bytes.Lines(body) {
+		if i := bytes.Index(line, []byte(" # {")); i >= 0 && bytes.IndexByte(line[i:], 0) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // A corralPanic is a panic in corral's exposition package, which the
