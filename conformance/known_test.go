@@ -232,7 +232,7 @@ func knownPatterns() []knownPattern {
 		{TextType, re(`^(om|proto)`), re(`timestamp: want [0-9a-z]+, have [0-9]+`), nil, oneTimestamp},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid (le|quantile) label value`), nil, omLeValue},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected value after metric`), nil, omBlankInLabels},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: unsupported character in float while parsing: "[^ ]+ \{`), nil, omBlankInLabels},
+		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: (unsupported character in float|strconv.ParseFloat: parsing "\{.*invalid syntax) while parsing: "[^ ]+ \{`), nil, omBlankInLabels},
 		{"", re(`^om`), re(`its OpenMetrics name collides with family`), nil, omNameCollision},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|start timestamp: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 		{TextType, re(`^(om|proto)`), re(`unexpected \{__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
