@@ -28,7 +28,7 @@ const (
 	omInterleaved     = "found here: an OpenMetrics family whose samples or metadata are not in one block is refused; Prometheus accepts it (the OpenMetrics spec does not)"
 	nativeSpans       = "found here: a native histogram whose spans and buckets disagree is accepted; Prometheus refuses it"
 	protoExemplarsB   = "found here: in a protobuf merge of two sources the second source's histogram exemplars are lost"
-	protoInfBucket    = "found here: a text histogram or summary without its +Inf bucket, _count or _sum gains them in OpenMetrics and protobuf output"
+	protoInfBucket    = "found here: a histogram or summary without its +Inf bucket, _count or _sum gains them in OpenMetrics and protobuf output"
 	leadingSpace      = "found here: Prometheus' text parser keeps the blanks before a metric name in the name; corral drops them"
 	commentUTF8       = "found here: a comment or metadata line that is not valid UTF-8 is refused; Prometheus skips it or does not check it"
 	protoHugeLength   = "found here: a delimited protobuf length prefix past the body's end panics in expfmt's decoder (makeslice), which Validate calls unguarded; Prometheus refuses the body"
@@ -164,6 +164,9 @@ func knownDisagreements() map[string]string {
 		"corral-protobuf-nul-in-exemplar.pb/om":                  nulInOutput,
 		"corral-protobuf-nul-in-exemplar.pb/om-utf8":             nulInOutput,
 		"corral-om-blank-before-labels.om/verdict":               omBlankInLabels,
+		"corral-om-histogram-parts-missing.om/om":                protoInfBucket,
+		"corral-om-histogram-parts-missing.om/om-utf8":           protoInfBucket,
+		"corral-om-histogram-parts-missing.om/proto":             protoInfBucket,
 		"corral-comment-invalid-utf8.prom/verdict":               commentUTF8,
 		"corral-leading-space.prom/text":                         leadingSpace,
 		"corral-leading-space.prom/om":                           leadingSpace,
@@ -235,7 +238,7 @@ func knownPatterns() []knownPattern {
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: (unsupported character in float|strconv.ParseFloat: parsing "\{.*invalid syntax) while parsing: "[^ ]+ \{`), nil, omBlankInLabels},
 		{"", re(`^om`), re(`its OpenMetrics name collides with family`), nil, omNameCollision},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|start timestamp: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
-		{TextType, re(`^(om|proto)`), re(`unexpected \{__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
+		{"", re(`^(om|proto)`), re(`unexpected \{__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
 	}
 }
 
