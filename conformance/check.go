@@ -29,7 +29,6 @@ type Output struct {
 	Format    expfmt.Format
 	View      View // how both the input and the output are read to compare them
 	Exemplars bool // the format carries exemplars
-	Starts    bool // the format carries start (created) timestamps
 }
 
 // Outputs are the formats the gateway negotiates for the merged /metrics:
@@ -39,9 +38,9 @@ func Outputs() []Output {
 	return []Output{
 		{Name: "text", Format: expfmt.FmtText.WithEscapingScheme(model.UnderscoreEscaping), View: Classic},
 		{Name: "text-utf8", Format: expfmt.FmtText.WithEscapingScheme(model.NoEscaping), View: Classic},
-		{Name: "om", Format: expfmt.FmtOpenMetrics_1_0_0.WithEscapingScheme(model.UnderscoreEscaping), View: Classic, Exemplars: true, Starts: true},
-		{Name: "om-utf8", Format: expfmt.FmtOpenMetrics_1_0_0.WithEscapingScheme(model.NoEscaping), View: Classic, Exemplars: true, Starts: true},
-		{Name: "proto", Format: expfmt.FmtProtoDelim.WithEscapingScheme(model.NoEscaping), View: Native, Exemplars: true, Starts: true},
+		{Name: "om", Format: expfmt.FmtOpenMetrics_1_0_0.WithEscapingScheme(model.UnderscoreEscaping), View: Classic, Exemplars: true},
+		{Name: "om-utf8", Format: expfmt.FmtOpenMetrics_1_0_0.WithEscapingScheme(model.NoEscaping), View: Classic, Exemplars: true},
+		{Name: "proto", Format: expfmt.FmtProtoDelim.WithEscapingScheme(model.NoEscaping), View: Native, Exemplars: true},
 	}
 }
 
@@ -80,8 +79,7 @@ func Verdict(contentType string, body []byte) (ok bool, problem, stricter string
 // says how the result fails Prometheus' reading of body: the output must
 // parse in Prometheus (and, for text, in expfmt), hold no series twice, and
 // hold exactly body's series with the merge label, with their values,
-// timestamps, native histograms, exemplars and start timestamps where out
-// keeps them. Empty means it does not fail.
+// timestamps, native histograms, and exemplars where out keeps them. Empty means it does not fail.
 func CheckMerge(contentType string, body []byte, out Output) string {
 	in, err := Parse(contentType, body, out.View)
 	if err != nil {
@@ -130,7 +128,7 @@ func checkOutput(in []Series, sources []string, rep exposition.Report, body []by
 	if dups := Duplicates(have); len(dups) > 0 {
 		return fmt.Sprintf("output has series twice: %s", strings.Join(dups, ", "))
 	}
-	want := Merged(in, sources, MergeLabel, out.Format.ToEscapingScheme(), out.Exemplars, out.Starts)
+	want := Merged(in, sources, MergeLabel, out.Format.ToEscapingScheme(), out.Exemplars)
 	if diffs := Diff(want, have); len(diffs) > 0 {
 		const most = 3
 		more := ""

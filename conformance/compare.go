@@ -17,8 +17,8 @@ import (
 // an output format that escapes names per scheme: each source's series
 // once (the first of duplicates), a label the series had under the merge
 // label's name kept as exported_<label>, the merge label added. Exemplars
-// and start timestamps stay only where the output format keeps them.
-func Merged(in []Series, sources []string, label string, scheme model.EscapingScheme, exemplars, starts bool) []Series {
+// stay only where the output format keeps them.
+func Merged(in []Series, sources []string, label string, scheme model.EscapingScheme, exemplars bool) []Series {
 	var out []Series
 	for _, src := range sources {
 		seen := map[string]bool{}
@@ -45,9 +45,6 @@ func Merged(in []Series, sources []string, label string, scheme model.EscapingSc
 			s.Labels = b.Labels()
 			if !exemplars {
 				s.Exemplars = nil
-			}
-			if !starts {
-				s.Start = 0
 			}
 			out = append(out, s)
 		}
@@ -91,7 +88,7 @@ func Duplicates(have []Series) []string {
 
 // Diff lists how have differs from want, series compared by label set,
 // regardless of order: missing and unexpected series, and series whose
-// value, native histogram, timestamp, start timestamp or exemplars differ.
+// value, native histogram, timestamp or exemplars differ.
 // Values are compared as numbers (-0 equals 0: formats need not keep the
 // sign of zero), and any two NaNs are equal unless one is Prometheus' stale
 // marker.
@@ -129,8 +126,6 @@ func diffSeries(w, h Series) string {
 		return fmt.Sprintf("value: want %v, have %v", w.Value, h.Value)
 	case !sameTimestamp(w.Timestamp, h.Timestamp):
 		return fmt.Sprintf("timestamp: want %s, have %s", showTimestamp(w.Timestamp), showTimestamp(h.Timestamp))
-	case w.Start != h.Start:
-		return fmt.Sprintf("start timestamp: want %d, have %d", w.Start, h.Start)
 	case !slices.EqualFunc(w.Exemplars, h.Exemplars, sameExemplar):
 		return fmt.Sprintf("exemplars: want %v, have %v", w.Exemplars, h.Exemplars)
 	}

@@ -18,9 +18,18 @@ type Series struct {
 	Value     float64                   // for a float sample
 	Histogram *histogram.FloatHistogram // for a native histogram sample
 	Timestamp *int64                    // milliseconds, when the body gave one
-	Start     int64                     // the start (created) timestamp, 0 if none
 	Exemplars []exemplar.Exemplar
 }
+
+// ErrEndlessExemplars is Prometheus' parser giving one exemplar after
+// another for a series, without end (Prometheus v0.316.0's OpenMetrics
+// parser does on some malformed exemplars, and its scrape loop then never
+// returns).
+var ErrEndlessExemplars = errors.New("Prometheus' parser gives exemplars without end")
+
+// maxExemplars bounds the exemplars read for one sample: OpenMetrics allows
+// one, protobuf one per bucket.
+const maxExemplars = 1000
 
 // View says how Prometheus is asked to read native histograms.
 type View int
@@ -34,7 +43,11 @@ const (
 )
 
 // Parse reads body as Prometheus' scrape loop does for a target answering
-// with contentType, and gives its samples in order. The error is the
+// with contentType, with the default settings, and gives its samples in
+// order. Start (created) timestamps are not read, as Prometheus does not
+// by default: OpenMetrics _created lines are series of their own then.
+// (Reading them, Prometheus v0.316.0's OpenMetrics parser can loop
+// forever on a malformed exemplar.) The error is the
 // scrape's failure: the parser's error, or a series Prometheus refuses
 // whole (no metric name, names that are not valid UTF-8, a label name
 // given twice). Duplicate series are not an error (Prometheus counts and
@@ -82,9 +95,12 @@ func Parse(contentType string, body []byte, view View) ([]Series, error) {
 		if name, dup := s.Labels.HasDuplicateLabelNames(); dup {
 			return out, fmt.Errorf("label name %q is not unique: %s", name, s.Labels)
 		}
-		s.Start = p.StartTimestamp()
 		var e exemplar.Exemplar
 		for p.Exemplar(&e) {
+			if len(s.Exemplars) == maxExemplars {
+				// Prometheus' scrape loop would loop here for good.
+				return out, fmt.Errorf("%w: %s", ErrEndlessExemplars, s.Labels)
+			}
 			s.Exemplars = append(s.Exemplars, e)
 			e = exemplar.Exemplar{}
 		}
