@@ -53,6 +53,7 @@ const (
 	omColonLabel      = "found here: a label name holding ':' is written unquoted into OpenMetrics output (escaping or not), which Prometheus refuses"
 	oneTimestamp      = "found here: the samples of a text histogram or summary with different timestamps share one timestamp in OpenMetrics and protobuf output"
 	omLeValue         = "found here: an OpenMetrics le or quantile that is not a number is refused; Prometheus accepts it (in text, expfmt refuses it too)"
+	quotedNewline     = "found here: a newline inside a quoted name or label value is refused; Prometheus' lexers accept it (in text, expfmt refuses it too)"
 	omNameCollision   = "found here: a counter foo_total and a gauge foo cannot both be written in OpenMetrics; the later family is left out"
 )
 
@@ -173,6 +174,7 @@ func knownDisagreements() map[string]string {
 		"textparse-testdata-alltypes.5mfs.om/text":               omLost,
 		"textparse-testdata-alltypes.5mfs.om/text-utf8":          omLost,
 		"corral-protobuf-empty-family-bad-name.pb/verdict":       protoEmptyMessage,
+		"corral-om-newline-in-quoted-name.om/verdict":            quotedNewline,
 		"corral-comment-invalid-utf8.prom/verdict":               commentUTF8,
 		"corral-leading-space.prom/text":                         leadingSpace,
 		"corral-leading-space.prom/om":                           leadingSpace,
@@ -242,6 +244,7 @@ func knownPatterns() []knownPattern {
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid (le|quantile) label value`), nil, omLeValue},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected value after metric`), nil, omBlankInLabels},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: (unsupported character in float|strconv.ParseFloat: parsing "\{.*invalid syntax) while parsing: "[^ ]+ \{`), nil, omBlankInLabels},
+		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: unterminated (quoted name|label value)`), nil, quotedNewline},
 		{"", re(`^om`), re(`its OpenMetrics name collides with family`), nil, omNameCollision},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 		{"", re(`^(om|proto)`), re(`unexpected \{__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
