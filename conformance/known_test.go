@@ -47,7 +47,7 @@ const (
 	hashNoBlank       = "found here: '#TYPE' (no blank after '#') is read as a TYPE line; Prometheus and expfmt take it as a comment"
 	omBlankInLabels   = "found here: blanks in an OpenMetrics sample that the format does not allow (inside the label set, several or none before the value) are accepted; Prometheus' OpenMetrics parser refuses them"
 	protoHelpUTF8     = "found here: a protobuf HELP that is not valid UTF-8 is accepted; Prometheus refuses it"
-	protoWireType     = "found here: a protobuf field with the wrong wire type is skipped as unknown (protobuf-go); Prometheus' decoder refuses the body"
+	protoWireType     = "found here: protobuf-go (corral) and gogo (Prometheus) decode bad wire format differently: a field of the wrong wire type is skipped by one and refused by the other, a group field the other way round"
 	protoTypeValue    = "found here: a protobuf metric whose value is not of its family's type is refused; Prometheus reads it"
 	omOtherInBlock    = "found here: an OpenMetrics sample of another name inside a histogram's block splits it: the histogram's later samples come out as 0 (OpenMetrics, protobuf output) or are left out as conflicts (text)"
 	omColonLabel      = "found here: a label name holding ':' is written unquoted into OpenMetrics output (escaping or not), which Prometheus refuses"
@@ -176,6 +176,7 @@ func knownDisagreements() map[string]string {
 		"corral-protobuf-empty-family-bad-name.pb/verdict":       protoEmptyMessage,
 		"corral-om-newline-in-quoted-name.om/verdict":            quotedNewline,
 		"corral-om-nul-in-quoted-name.om/verdict":                nulInName,
+		"corral-protobuf-group-field.pb/verdict":                 protoWireType,
 		"corral-comment-invalid-utf8.prom/verdict":               commentUTF8,
 		"corral-leading-space.prom/text":                         leadingSpace,
 		"corral-leading-space.prom/om":                           leadingSpace,
@@ -237,7 +238,7 @@ func knownPatterns() []knownPattern {
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), hashNoBlankBody, hashNoBlank},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected [a-z ]+, got "( |\\t)`), nil, omBlankInLabels},
 		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid help for metric`), nil, protoHelpUTF8},
-		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: (proto: )?wrong wireType`), nil, protoWireType},
+		{ProtobufType, re(`^verdict$`), re(`^corral (accepts, Prometheus rejects: (proto: )?wrong wireType|rejects, Prometheus accepts: .*invalid wire-format data)`), nil, protoWireType},
 		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: .*metric without a [A-Z_]+ value`), nil, protoTypeValue},
 		{OpenMetricsType, re(`^(text|om|proto)`), re(`collides with the series of (histogram|summary)|value: want [^,;]*, have 0`), nil, omOtherInBlock},
 		{"", re(`^om`), re(`output rejected by Prometheus: expected (equal|label name), got ":`), nil, omColonLabel},
