@@ -54,6 +54,7 @@ const (
 	oneTimestamp      = "found here: the samples of a text histogram or summary with different timestamps share one timestamp in OpenMetrics and protobuf output"
 	omLeValue         = "found here: an OpenMetrics le or quantile that is not a number is refused; Prometheus accepts it (in text, expfmt refuses it too)"
 	quotedNewline     = "found here: a newline inside a quoted name or label value is refused; Prometheus' lexers accept it (in text, expfmt refuses it too)"
+	exemplarUTF8      = "found here: a protobuf exemplar label that is not UTF-8 (Prometheus' protobuf parser does not check it) is written into OpenMetrics output, which Prometheus refuses"
 	omNameCollision   = "found here: a counter foo_total and a gauge foo cannot both be written in OpenMetrics; the later family is left out"
 )
 
@@ -177,6 +178,8 @@ func knownDisagreements() map[string]string {
 		"corral-om-newline-in-quoted-name.om/verdict":            quotedNewline,
 		"corral-om-nul-in-quoted-name.om/verdict":                nulInName,
 		"corral-protobuf-group-field.pb/verdict":                 protoWireType,
+		"corral-protobuf-exemplar-invalid-utf8.pb/om":            exemplarUTF8,
+		"corral-protobuf-exemplar-invalid-utf8.pb/om-utf8":       exemplarUTF8,
 		"corral-comment-invalid-utf8.prom/verdict":               commentUTF8,
 		"corral-leading-space.prom/text":                         leadingSpace,
 		"corral-leading-space.prom/om":                           leadingSpace,
@@ -248,6 +251,7 @@ func knownPatterns() []knownPattern {
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: (unsupported character in float|strconv.ParseFloat: parsing "\{.*invalid syntax) while parsing: "[^ ]+ \{`), nil, omBlankInLabels},
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: unterminated (quoted name|label value)`), nil, quotedNewline},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: `), hasNUL, nulInName},
+		{ProtobufType, re(`^om`), re(`output rejected by Prometheus: invalid UTF-8 label value`), nil, exemplarUTF8},
 		{"", re(`^om`), re(`its OpenMetrics name collides with family`), nil, omNameCollision},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 		{"", re(`^(om|proto)`), re(`unexpected \{__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
