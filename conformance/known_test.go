@@ -34,7 +34,7 @@ const (
 	protoHugeLength   = "found here: a delimited protobuf length prefix past the body's end panics in expfmt's decoder (makeslice), which Validate calls unguarded; Prometheus refuses the body"
 	nulInName         = "found here: a NUL byte in a quoted name or a TYPE line is accepted (by expfmt too); Prometheus' lexer refuses it"
 	otherInBlock      = "found here: a sample of another name inside a histogram's block: Prometheus reads its le as the histogram's (120 becomes 120.0), corral's output puts it in a family of its own"
-	omTwoBlanks       = "found here: extra blanks in an OpenMetrics metadata line ('#  UNIT', '# TYPE  m') are accepted; Prometheus refuses them"
+	omTwoBlanks       = "found here: blanks other than one space in an OpenMetrics metadata line ('#  UNIT', '# TYPE  m', a tab) are accepted; Prometheus refuses them"
 	valueAfterName    = "found here: a name followed by a value with no blank between (a-3, a.5) is refused; Prometheus and expfmt read the value"
 	nulAfterHash      = "found here: a NUL byte in some comment lines (after \"#\" or \"#\\x7f\") ends Prometheus' reading of a text body, silently; corral reads the lines after it"
 	metaNoName        = "found here: '# TYPE ' or '# HELP ' with a blank but no name is accepted (expfmt too); Prometheus refuses it"
@@ -181,6 +181,7 @@ func knownDisagreements() map[string]string {
 		"corral-protobuf-exemplar-invalid-utf8.pb/om":            exemplarUTF8,
 		"corral-protobuf-exemplar-invalid-utf8.pb/om-utf8":       exemplarUTF8,
 		"corral-om-type-two-blanks-before-type.om/verdict":       typeTwoBlanks,
+		"corral-om-type-tab.om/verdict":                          omTwoBlanks,
 		"corral-comment-invalid-utf8.prom/verdict":               commentUTF8,
 		"corral-leading-space.prom/text":                         leadingSpace,
 		"corral-leading-space.prom/om":                           leadingSpace,
@@ -229,7 +230,7 @@ func knownPatterns() []knownPattern {
 		{ProtobufType, re(`^verdict$`), re(`^corral panics: runtime error: makeslice: len out of range`), nil, protoHugeLength},
 		{TextType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: `), hasNUL, nulInName},
 		{TextType, re(`^(text|om|proto)`), re(`missing \{[^}]*(le|quantile)="`), nil, otherInBlock},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected [a-z ]+(TYPE|HELP|UNIT|token), got "(#  | )`), nil, omTwoBlanks},
+		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected [a-z ]+(TYPE|HELP|UNIT|token), got "(#  | |# [A-Z]+\\t|#\\t)`), nil, omTwoBlanks},
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid character .[-+.]. in metric name`), nil, valueAfterName},
 		{TextType, re(`^(text|om|proto)`), re(`unexpected \{`), nulAfterHashBody, nulAfterHash},
 		{TextType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected metric name after (TYPE|HELP)`), nil, metaNoName},
