@@ -1,12 +1,5 @@
 package conformance
 
-import (
-	"bytes"
-	"regexp"
-
-	"github.com/prometheus/common/model"
-)
-
 // The causes of the disagreements known today. "issue 15" marks the causes
 // issue 15 names (the engine's items: negative timestamps, collisions after
 // escaping, the OpenMetrics writer, verdicts, what OpenMetrics output
@@ -24,7 +17,7 @@ const (
 	spelledLabels     = "issue 16: labels are deduplicated as spelled, so one series spelled three ways is written three times"
 	nameInBraces      = "found here: a metric name inside the braces after a label is refused; Prometheus accepts it"
 	omHelpEscape      = "found here: an unknown escape in an OpenMetrics HELP is refused; Prometheus keeps it as written"
-	omBareLabel       = "found here: a bare name in braces ({A}0, {a} 1, {a,b=\"c\"} 1) is accepted; Prometheus refuses it"
+	bareName          = "found here: a bare name in braces ({A}0, {a} 1, {a,b=\"c\"} 1) is accepted; Prometheus refuses it"
 	omInterleaved     = "found here: an OpenMetrics family whose samples or metadata are not in one block is refused; Prometheus accepts it (the OpenMetrics spec does not)"
 	nativeSpans       = "found here: a native histogram whose spans and buckets disagree is accepted; Prometheus refuses it"
 	protoExemplarsB   = "found here: in a protobuf merge of two sources the second source's histogram exemplars are lost"
@@ -106,7 +99,7 @@ func knownDisagreements() map[string]string {
 		"expfmt-textparse-011.prom/verdict":                      nameInBraces,
 		"textparse-omparse-002.om/verdict":                       nameInBraces,
 		"textparse-omparse-001.om/verdict":                       omHelpEscape,
-		"textparse-omparse-051.om/verdict":                       omBareLabel,
+		"textparse-omparse-051.om/verdict":                       bareName,
 		"textparse-omparse-086.om/verdict":                       omInterleaved,
 		"textparse-testdata-prometheus.om/verdict":               omInterleaved,
 		"textparse-protobufparse-004.pb/verdict":                 nativeSpans,
@@ -121,7 +114,7 @@ func knownDisagreements() map[string]string {
 		"corral-other-name-in-histogram.prom/om-utf8":            otherInBlock,
 		"corral-other-name-in-histogram.prom/proto":              otherInBlock,
 		"corral-om-two-blanks-after-hash.om/verdict":             omTwoBlanks,
-		"corral-bare-name-in-braces.prom/verdict":                omBareLabel,
+		"corral-bare-name-in-braces.prom/verdict":                bareName,
 		"corral-histogram-summary-parts-missing.prom/om":         protoInfBucket,
 		"corral-histogram-summary-parts-missing.prom/om-utf8":    protoInfBucket,
 		"corral-histogram-summary-parts-missing.prom/proto":      protoInfBucket,
@@ -171,7 +164,7 @@ func knownDisagreements() map[string]string {
 		"corral-om-histogram-parts-missing.om/proto":             protoInfBucket,
 		"corral-colon-first-in-label-name.prom/om":               omColonLabel,
 		"corral-colon-first-in-label-name.prom/om-utf8":          omColonLabel,
-		"corral-bare-name-first-in-braces.prom/verdict":          omBareLabel,
+		"corral-bare-name-first-in-braces.prom/verdict":          bareName,
 		"textparse-testdata-alltypes.5mfs.om/text":               omLost,
 		"textparse-testdata-alltypes.5mfs.om/text-utf8":          omLost,
 		"corral-protobuf-empty-family-bad-name.pb/verdict":       protoEmptyMessage,
@@ -192,115 +185,4 @@ func knownDisagreements() map[string]string {
 		"textparse-testdata-alltypes.237mfs.prom/om":             omNameCollision,
 		"textparse-testdata-alltypes.237mfs.prom/om-utf8":        omNameCollision,
 	}
-}
-
-// A knownPattern attributes a disagreement the fuzzer finds to a known
-// cause: by the problem reported, in one property ("verdict" or an output's
-// name; "" for any), for inputs of one format ("" for any), and where given
-// by a check of the body itself.
-type knownPattern struct {
-	contentType string
-	property    *regexp.Regexp
-	problem     *regexp.Regexp
-	body        func(contentType string, body []byte) bool
-	cause       string
-}
-
-// knownPatterns are the shapes of the known causes, for inputs that are not
-// vectors. TestKnownPatterns fails when a pattern's cause no longer occurs
-// among the vectors, so this list shrinks with knownDisagreements.
-func knownPatterns() []knownPattern {
-	re := regexp.MustCompile
-	return []knownPattern{
-		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: .*got "[-+]`), nil, negativeTimestamp},
-		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: unit ".*" not a suffix of metric`), nil, unitNotSuffix},
-		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: (histogram ".*": sample ".*" must end in _bucket, _sum or _count|summary ".*": sample without a quantile label)`), nil, plainUnderType},
-		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: histogram bucket ".*" without an le label`), nil, bucketWithoutLe},
-		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: second HELP line`), nil, emptyHelpTwice},
-		{"", re(`^(text|om)$`), re(`is not unique|output has series twice|missing \{|unexpected \{|conflicts: `), withoutEscaping, escapedCollision},
-		{"", re(``), re(`OpenMetrics v1\.0 does not support float histogram`), nil, omFloatHistogram},
-		{TextType, re(`^text`), re(`output has series twice`), nil, spelledLabels},
-		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: metric name missing in label set`), nil, nameInBraces},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid escape sequence in HELP text`), nil, omHelpEscape},
-		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected equal, got ".*" \("(BCLOSE|COMMA)"\)`), nil, omBareLabel},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: .*(not in one block|after its samples or in two places)`), nil, omInterleaved},
-		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: .*spans require \d+ buckets, have \d+`), nil, nativeSpans},
-		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
-		{TextType, re(`^(text|om|proto)`), re(`missing \{|unexpected \{`), leadingBlank, leadingSpace},
-		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid UTF-8`), nil, commentUTF8},
-		{ProtobufType, re(`^verdict$`), re(`^corral panics: runtime error: makeslice: len out of range`), nil, protoHugeLength},
-		{TextType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: `), hasNUL, nulInName},
-		{TextType, re(`^(text|om|proto)`), re(`missing \{[^}]*(le|quantile)="`), nil, otherInBlock},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected [a-z ]+(TYPE|HELP|UNIT|token), got "(#  | |# [A-Z]+\\t|#\\t)`), nil, omTwoBlanks},
-		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid character .[-+.]. in metric name`), nil, valueAfterName},
-		{TextType, re(`^(text|om|proto)`), re(`unexpected \{`), nulAfterHashBody, nulAfterHash},
-		{TextType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected metric name after (TYPE|HELP)`), nil, metaNoName},
-		{ProtobufType, re(`^text`), re(`MetricFamily has no metrics`), nil, protoEmptyFamily},
-		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid metric type " `), nil, typeTwoBlanks},
-		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: protobuf message \d+: invalid metric name "`), nil, protoEmptyMessage},
-		{ProtobufType, re(`^(text|om)`), re(`output rejected by Prometheus: .*\\x00`), nil, nulInOutput},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), hasNUL, omNulAfterEOF},
-		{"", re(`^proto$`), re(`timestamp: want 0, have none`), nil, zeroTimestamp},
-		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), hashNoBlankBody, hashNoBlank},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected [a-z ]+, got "( |\\t)`), nil, omBlankInLabels},
-		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid help for metric`), nil, protoHelpUTF8},
-		{ProtobufType, re(`^verdict$`), re(`^corral (accepts, Prometheus rejects: (proto: )?wrong wireType|rejects, Prometheus accepts: .*invalid wire-format data)`), nil, protoWireType},
-		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: .*metric without a [A-Z_]+ value`), nil, protoTypeValue},
-		{OpenMetricsType, re(`^(text|om|proto)`), re(`collides with the series of (histogram|summary)|value: want [^,;]*, have 0|missing \{[^}]*(le|quantile)="[^"]*\.0"`), nil, omOtherInBlock},
-		{"", re(`^om`), re(`output rejected by Prometheus: expected (equal|label name), got ":`), nil, omColonLabel},
-		{TextType, re(`^(om|proto)`), re(`timestamp: want [0-9a-z]+, have [0-9]+`), nil, oneTimestamp},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid (le|quantile) label value`), nil, omLeValue},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected value after metric`), nil, omBlankInLabels},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: (unsupported character in float|strconv.ParseFloat: parsing "\{.*invalid syntax) while parsing: "[^ ]+ \{`), nil, omBlankInLabels},
-		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: unterminated (quoted name|label value)`), nil, quotedNewline},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: `), hasNUL, nulInName},
-		{ProtobufType, re(`^om`), re(`output rejected by Prometheus: invalid UTF-8 label value`), nil, exemplarUTF8},
-		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), nulAfterHashBody, nulAfterHash},
-		{"", re(`^om`), re(`its OpenMetrics name collides with family`), nil, omNameCollision},
-		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
-		{"", re(`^(om|proto)`), re(`unexpected \{__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
-	}
-}
-
-// withoutEscaping tells whether body merges without a problem in every
-// output format that keeps UTF-8 names: then what went wrong with names
-// escaped to underscores is a collision of escaped names.
-func withoutEscaping(contentType string, body []byte) bool {
-	for _, out := range Outputs() {
-		if out.Format.ToEscapingScheme() == model.NoEscaping && CheckMerge(contentType, body, out) != "" {
-			return false
-		}
-	}
-	return true
-}
-
-// leadingBlank tells whether a line of body starts with a blank.
-func leadingBlank(_ string, body []byte) bool {
-	return regexp.MustCompile(`(?m)^[ \t]+[^ \t#\n]`).Match(body)
-}
-
-// nulAfterHashBody tells whether a comment line of body holds a NUL.
-func nulAfterHashBody(_ string, body []byte) bool {
-	return regexp.MustCompile("(?m)^#[^\n]*\x00").Match(body)
-}
-
-// hasNUL tells whether body holds a NUL byte.
-func hasNUL(_ string, body []byte) bool {
-	return bytes.IndexByte(body, 0) >= 0
-}
-
-// hashNoBlankBody tells whether a line of body starts "#TYPE" or "#HELP".
-func hashNoBlankBody(_ string, body []byte) bool {
-	return regexp.MustCompile(`(?m)^[ \t]*#(TYPE|HELP)`).Match(body)
-}
-
-// knownClass names the known cause of a disagreement, or "" for a new one.
-func knownClass(contentType string, body []byte, property, problem string) string {
-	for _, k := range knownPatterns() {
-		if (k.contentType == "" || k.contentType == contentType) && k.property.MatchString(property) &&
-			k.problem.MatchString(problem) && (k.body == nil || k.body(contentType, body)) {
-			return k.cause
-		}
-	}
-	return ""
 }
