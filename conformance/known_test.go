@@ -114,6 +114,7 @@ func knownDisagreements() map[string]string {
 		"corral-other-name-in-histogram.prom/om-utf8":            otherInBlock,
 		"corral-other-name-in-histogram.prom/proto":              otherInBlock,
 		"corral-om-two-blanks-after-hash.om/verdict":             omTwoBlanks,
+		"corral-bare-colon-in-braces.prom/verdict":               bareName,
 		"corral-bare-name-in-braces.prom/verdict":                bareName,
 		"corral-histogram-summary-parts-missing.prom/om":         protoInfBucket,
 		"corral-histogram-summary-parts-missing.prom/om-utf8":    protoInfBucket,
