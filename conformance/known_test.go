@@ -16,7 +16,7 @@ const (
 	omLost            = "issue 15: OpenMetrics input loses exemplars, _created, or gauge histograms on the way out"
 	spelledLabels     = "issue 16: labels are deduplicated as spelled, so one series spelled three ways is written three times"
 	nameInBraces      = "found here: a metric name inside the braces after a label is refused; Prometheus accepts it"
-	omHelpEscape      = "found here: an unknown escape in an OpenMetrics HELP is refused; Prometheus keeps it as written"
+	omHelpEscape      = "found here: an unknown escape sequence in OpenMetrics (in a HELP, a quoted name) is refused; Prometheus keeps it as written"
 	bareName          = "found here: a bare name in braces ({A}0, {a} 1, {a,b=\"c\"} 1) is accepted; Prometheus refuses it"
 	omInterleaved     = "found here: an OpenMetrics family whose samples or metadata are not in one block is refused; Prometheus accepts it (the OpenMetrics spec does not)"
 	nativeSpans       = "found here: a native histogram whose spans and buckets disagree is accepted; Prometheus refuses it"
@@ -115,6 +115,7 @@ func knownDisagreements() map[string]string {
 		"corral-other-name-in-histogram.prom/proto":              otherInBlock,
 		"corral-om-two-blanks-after-hash.om/verdict":             omTwoBlanks,
 		"corral-bare-colon-in-braces.prom/verdict":               bareName,
+		"corral-om-unknown-escape-in-name.om/verdict":            omHelpEscape,
 		"corral-bare-name-in-braces.prom/verdict":                bareName,
 		"corral-histogram-summary-parts-missing.prom/om":         protoInfBucket,
 		"corral-histogram-summary-parts-missing.prom/om-utf8":    protoInfBucket,

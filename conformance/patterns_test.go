@@ -34,7 +34,7 @@ func knownPatterns() []knownPattern {
 		{"", re(``), re(`OpenMetrics v1\.0 does not support float histogram`), nil, omFloatHistogram},
 		{TextType, re(`^text`), re(`output has series twice`), nil, spelledLabels},
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: metric name missing in label set`), nil, nameInBraces},
-		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid escape sequence in HELP text`), nil, omHelpEscape},
+		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid escape sequence`), nil, omHelpEscape},
 		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected equal, got ".*" \("(BCLOSE|COMMA)"\)`), nil, bareName},
 		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected label name, got ":`), nil, bareName},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: .*(not in one block|after its samples or in two places)`), nil, omInterleaved},
