@@ -116,6 +116,7 @@ func knownDisagreements() map[string]string {
 		"corral-om-two-blanks-after-hash.om/verdict":             omTwoBlanks,
 		"corral-bare-colon-in-braces.prom/verdict":               bareName,
 		"corral-om-unknown-escape-in-name.om/verdict":            omHelpEscape,
+		"corral-bare-name-colon-in-braces.prom/verdict":          bareName,
 		"corral-bare-name-in-braces.prom/verdict":                bareName,
 		"corral-histogram-summary-parts-missing.prom/om":         protoInfBucket,
 		"corral-histogram-summary-parts-missing.prom/om-utf8":    protoInfBucket,

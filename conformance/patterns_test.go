@@ -36,7 +36,7 @@ func knownPatterns() []knownPattern {
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: metric name missing in label set`), nil, nameInBraces},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid escape sequence`), nil, omHelpEscape},
 		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected equal, got ".*" \("(BCLOSE|COMMA)"\)`), nil, bareName},
-		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected label name, got ":`), nil, bareName},
+		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected (equal|label name), got ":`), nil, bareName},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: .*(not in one block|after its samples or in two places)`), nil, omInterleaved},
 		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: .*spans require \d+ buckets, have \d+`), nil, nativeSpans},
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
