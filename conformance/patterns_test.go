@@ -47,7 +47,7 @@ func knownPatterns() []knownPattern {
 		{TextType, re(`^(text|om|proto)`), re(`missing \{[^}]*(le|quantile)="`), nil, otherInBlock},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected [a-z ]+(TYPE|HELP|UNIT|token), got "(#  | |# [A-Z]+\\t|#\\t)`), nil, omTwoBlanks},
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid character .[-+.]. in metric name`), nil, valueAfterName},
-		{TextType, re(`^(text|om|proto)`), re(`unexpected \{`), nulAfterHashBody, nulAfterHash},
+		{TextType, re(`^(text|om|proto)`), re(`unexpected \{|output rejected by Prometheus`), nulAfterHashBody, nulAfterHash},
 		{TextType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected metric name after (TYPE|HELP)`), nil, metaNoName},
 		{ProtobufType, re(`^text`), re(`MetricFamily has no metrics`), nil, protoEmptyFamily},
 		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid metric type " `), nil, typeTwoBlanks},
@@ -95,7 +95,7 @@ func leadingBlank(_ string, body []byte) bool {
 
 // nulAfterHashBody tells whether a comment line of body holds a NUL.
 func nulAfterHashBody(_ string, body []byte) bool {
-	return regexp.MustCompile("(?m)^#[^\n]*\x00").Match(body)
+	return regexp.MustCompile("(?m)^[ \t]*#[^\n]*\x00").Match(body)
 }
 
 // hasNUL tells whether body holds a NUL byte.
