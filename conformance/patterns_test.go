@@ -72,7 +72,7 @@ func knownPatterns() []knownPattern {
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), nulAfterHashBody, nulAfterHash},
 		{"", re(`^om`), re(`its OpenMetrics name collides with family`), nil, omNameCollision},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
-		{"", re(`^(om|proto)`), re(`unexpected \{__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
+		{"", re(`^(om|proto)`), re(`unexpected \{[^}]*__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
 	}
 }
 
