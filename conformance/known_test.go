@@ -48,6 +48,7 @@ const (
 	omLeValue         = "found here: an OpenMetrics le or quantile that is not a number is refused; Prometheus accepts it (in text, expfmt refuses it too)"
 	quotedNewline     = "found here: a newline inside a quoted name or label value is refused; Prometheus' lexers accept it (in text, expfmt refuses it too)"
 	exemplarUTF8      = "found here: a protobuf exemplar label that is not UTF-8 (Prometheus' protobuf parser does not check it) is written into OpenMetrics output, which Prometheus refuses"
+	exemplarFarTime   = "found here: a protobuf exemplar timestamp centuries ahead comes out of OpenMetrics output as another (negative) time"
 	omNameCollision   = "found here: a counter foo_total and a gauge foo cannot both be written in OpenMetrics; the later family is left out"
 )
 
@@ -186,6 +187,8 @@ func knownDisagreements() map[string]string {
 		"corral-nul-after-hash-then-nul-name.prom/proto":              nulAfterHash,
 		"corral-protobuf-empty-family-help-invalid-utf8.pb/text":      protoEmptyFamily,
 		"corral-protobuf-empty-family-help-invalid-utf8.pb/text-utf8": protoEmptyFamily,
+		"corral-protobuf-exemplar-far-timestamp.pb/om":                exemplarFarTime,
+		"corral-protobuf-exemplar-far-timestamp.pb/om-utf8":           exemplarFarTime,
 		"corral-comment-invalid-utf8.prom/verdict":                    commentUTF8,
 		"corral-leading-space.prom/text":                              leadingSpace,
 		"corral-leading-space.prom/om":                                leadingSpace,
