@@ -70,6 +70,8 @@ func knownPatterns() []knownPattern {
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: `), hasNUL, nulInName},
 		{ProtobufType, re(`^om`), re(`output rejected by Prometheus: invalid UTF-8 label value`), nil, exemplarUTF8},
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), nulAfterHashBody, nulAfterHash},
+		{ProtobufType, re(`^(text|om)`), re(`output rejected by Prometheus: help text ".*" is not a valid utf8`), nil, protoHelpUTF8},
+		{ProtobufType, re(`^om`), re(`exemplars: want \[\{\{.*\} [^ ]+ [0-9]+ true\}\], have \[\{\{.*\} [^ ]+ -[0-9]+ true\}\]`), nil, exemplarFarTime},
 		{"", re(`^om`), re(`its OpenMetrics name collides with family`), nil, omNameCollision},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 		{"", re(`^(om|proto)`), re(`unexpected \{[^}]*__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
