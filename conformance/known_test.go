@@ -189,6 +189,7 @@ func knownDisagreements() map[string]string {
 		"corral-protobuf-empty-family-help-invalid-utf8.pb/text-utf8": protoEmptyFamily,
 		"corral-protobuf-exemplar-far-timestamp.pb/om":                exemplarFarTime,
 		"corral-protobuf-exemplar-far-timestamp.pb/om-utf8":           exemplarFarTime,
+		"corral-om-tab-before-value.om/verdict":                       omBlankInLabels,
 		"corral-comment-invalid-utf8.prom/verdict":                    commentUTF8,
 		"corral-leading-space.prom/text":                              leadingSpace,
 		"corral-leading-space.prom/om":                                leadingSpace,

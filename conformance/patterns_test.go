@@ -72,6 +72,7 @@ func knownPatterns() []knownPattern {
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), nulAfterHashBody, nulAfterHash},
 		{ProtobufType, re(`^(text|om)`), re(`output rejected by Prometheus: help text ".*" is not a valid utf8`), nil, protoHelpUTF8},
 		{ProtobufType, re(`^om`), re(`exemplars: want \[\{\{.*\} [^ ]+ [0-9]+ true\}\], have \[\{\{.*\} [^ ]+ -[0-9]+ true\}\]`), nil, exemplarFarTime},
+		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: strconv.ParseFloat: parsing "( |\\t)`), nil, omBlankInLabels},
 		{"", re(`^om`), re(`its OpenMetrics name collides with family`), nil, omNameCollision},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 		{"", re(`^(om|proto)`), re(`unexpected \{[^}]*__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
