@@ -48,7 +48,7 @@ const (
 	omLeValue         = "found here: an OpenMetrics le or quantile that is not a number is refused; Prometheus accepts it (in text, expfmt refuses it too)"
 	quotedNewline     = "found here: a newline inside a quoted name or label value is refused; Prometheus' lexers accept it (in text, expfmt refuses it too)"
 	exemplarUTF8      = "found here: a protobuf exemplar label that is not UTF-8 (Prometheus' protobuf parser does not check it) is written into OpenMetrics output, which Prometheus refuses"
-	exemplarFarTime   = "found here: a protobuf exemplar timestamp centuries ahead comes out of OpenMetrics output as another (negative) time"
+	exemplarFarTime   = "found here: a protobuf exemplar timestamp centuries ahead comes out of OpenMetrics output as another (negative) time; past year 9999 it makes the merge fail mid-body"
 	omNameCollision   = "found here: a counter foo_total and a gauge foo cannot both be written in OpenMetrics; the later family is left out"
 )
 
