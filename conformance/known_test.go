@@ -49,6 +49,7 @@ const (
 	quotedNewline     = "found here: a newline inside a quoted name or label value is refused; Prometheus' lexers accept it (in text, expfmt refuses it too)"
 	exemplarUTF8      = "found here: a protobuf exemplar label that is not UTF-8 (Prometheus' protobuf parser does not check it) is written into OpenMetrics output, which Prometheus refuses"
 	exemplarFarTime   = "found here: a protobuf exemplar timestamp centuries ahead comes out of OpenMetrics output as another (negative) time; past year 9999 it makes the merge fail mid-body"
+	protoFamilyTwice  = "found here: a protobuf family given twice (the first without metrics) conflicts with itself: the second is left out as another source's type"
 	omNameCollision   = "found here: a counter foo_total and a gauge foo cannot both be written in OpenMetrics; the later family is left out"
 )
 
@@ -190,6 +191,11 @@ func knownDisagreements() map[string]string {
 		"corral-protobuf-exemplar-far-timestamp.pb/om":                exemplarFarTime,
 		"corral-protobuf-exemplar-far-timestamp.pb/om-utf8":           exemplarFarTime,
 		"corral-om-tab-before-value.om/verdict":                       omBlankInLabels,
+		"corral-protobuf-family-twice.pb/text":                        protoEmptyFamily,
+		"corral-protobuf-family-twice.pb/text-utf8":                   protoEmptyFamily,
+		"corral-protobuf-family-twice.pb/om":                          protoFamilyTwice,
+		"corral-protobuf-family-twice.pb/om-utf8":                     protoFamilyTwice,
+		"corral-protobuf-family-twice.pb/proto":                       protoFamilyTwice,
 		"corral-comment-invalid-utf8.prom/verdict":                    commentUTF8,
 		"corral-leading-space.prom/text":                              leadingSpace,
 		"corral-leading-space.prom/om":                                leadingSpace,

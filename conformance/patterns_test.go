@@ -74,6 +74,7 @@ func knownPatterns() []knownPattern {
 		{ProtobufType, re(`^om`), re(`exemplars: want \[\{\{.*\} [^ ]+ [0-9]+ true\}\], have \[\{\{.*\} [^ ]+ -[0-9]+ true\}\]`), nil, exemplarFarTime},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: strconv.ParseFloat: parsing "( |\\t)`), nil, omBlankInLabels},
 		{ProtobufType, re(`^(om|proto)`), re(`merge: proto: timestamp .* after 9999-12-31`), nil, exemplarFarTime},
+		{ProtobufType, re(`^(om|proto)`), re(`conflicts: .*conflicts with type .* of an earlier source`), nil, protoFamilyTwice},
 		{"", re(`^om`), re(`its OpenMetrics name collides with family`), nil, omNameCollision},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 		{"", re(`^(om|proto)`), re(`unexpected \{[^}]*__name__="[^"]*_(bucket|count|sum)"`), nil, protoInfBucket},
