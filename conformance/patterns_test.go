@@ -60,7 +60,7 @@ func knownPatterns() []knownPattern {
 		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid help for metric`), nil, protoHelpUTF8},
 		{ProtobufType, re(`^verdict$`), re(`^corral (accepts, Prometheus rejects: (proto: )?wrong wireType|rejects, Prometheus accepts: .*invalid wire-format data)`), nil, protoWireType},
 		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: .*metric without a [A-Z_]+ value`), nil, protoTypeValue},
-		{OpenMetricsType, re(`^(text|om|proto)`), re(`collides with the series of (histogram|summary)|value: want [^,;]*, have 0|missing \{[^}]*(le|quantile)="[^"]*\.0"`), nil, omOtherInBlock},
+		{OpenMetricsType, re(`^(text|om|proto)`), re(`collides with the series of (histogram|summary)|value: want [^,;]*, have 0|missing \{[^}]*(le|quantile)="[^"]*\.0"|missing \{[^}]*le="\+Inf"\}; unexpected \{[^}]*le="\+[iI]`), nil, omOtherInBlock},
 		{"", re(`^om`), re(`output rejected by Prometheus: expected (equal|label name), got ":`), nil, omColonLabel},
 		{TextType, re(`^(om|proto)`), re(`timestamp: want [0-9a-z]+, have [0-9]+`), nil, oneTimestamp},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid (le|quantile) label value`), nil, omLeValue},
