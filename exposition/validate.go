@@ -1,15 +1,13 @@
 package exposition
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"sync"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 )
 
 // scanners holds scanners between uses so that their slices and maps are
@@ -20,7 +18,8 @@ var scanners = sync.Pool{New: func() any { return newScanner() }}
 // Content-Type names. Text is checked by a scan of the bytes, strict enough
 // that what passes is accepted by Prometheus' text parser; OpenMetrics 1.0.0
 // by the same scan in OpenMetrics mode (expfmt has no OpenMetrics parser);
-// delimited protobuf by expfmt's decoder. Errors name the line:
+// delimited protobuf message by message, as expfmt's decoder checks it.
+// Errors name the line:
 // "line 12: ...".
 func Validate(contentType string, body []byte) error {
 	f := FormatOf(contentType)
@@ -39,16 +38,25 @@ func Validate(contentType string, body []byte) error {
 }
 
 // decodeProto decodes every family of a delimited protobuf body, checks it
-// and hands it to fn. The family passed to fn is fresh for each call.
+// as expfmt's decoder does (names and label values) and hands it to fn. The
+// family passed to fn is fresh for each call. Each length prefix is held to
+// the bytes that are left before anything is decoded or allocated: a
+// hostile prefix fails the body, it never makes corral allocate past it.
 func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
-	dec := expfmt.NewDecoder(bytes.NewReader(body), expfmt.FmtProtoDelim.WithEscapingScheme(model.NoEscaping))
-	for i := 1; ; i++ {
-		mf := &dto.MetricFamily{}
-		err := dec.Decode(mf)
-		if errors.Is(err, io.EOF) {
-			return nil
+	for i := 1; len(body) > 0; i++ {
+		n, k := protowire.ConsumeVarint(body)
+		if k < 0 {
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: bad length prefix", i)}
 		}
-		if err != nil {
+		if n > uint64(len(body)-k) {
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: length %d runs past the end of the body (%d bytes left)", i, n, len(body)-k)}
+		}
+		mf := &dto.MetricFamily{}
+		if err := proto.Unmarshal(body[k:k+int(n)], mf); err != nil {
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
+		}
+		body = body[k+int(n):]
+		if err := checkNames(mf); err != nil {
 			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
 		}
 		if err := checkFamily(mf); err != nil {
@@ -58,6 +66,29 @@ func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// checkNames holds mf's names and label values to what expfmt's decoder
+// takes without escaping: UTF-8 names, valid UTF-8 label values.
+func checkNames(mf *dto.MetricFamily) error {
+	if !model.UTF8Validation.IsValidMetricName(mf.GetName()) {
+		return fmt.Errorf("invalid metric name %q", mf.GetName())
+	}
+	for _, m := range mf.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l == nil {
+				continue
+			}
+			if !model.LabelValue(l.GetValue()).IsValid() {
+				return fmt.Errorf("invalid label value %q", l.GetValue())
+			}
+			if !model.UTF8Validation.IsValidLabelName(l.GetName()) {
+				return fmt.Errorf("invalid label name %q", l.GetName())
+			}
+		}
+	}
+	return nil
 }
 
 // checkFamily verifies that every metric of mf carries the value its type

@@ -5,11 +5,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 )
 
 const (
@@ -224,7 +229,7 @@ func TestVerdicts(t *testing.T) {
 		if tc.want != "<nil>" {
 			// Refused: the source is down, the rest of the merge stands.
 			var out bytes.Buffer
-			rep, _ := Merge(&out, Options{Label: "exporter"}, []Input{{Name: "s", ContentType: tc.contentType, Body: []byte(tc.body)}})
+			rep, _ := Merge(&out, Options{Label: "exporter", Format: expfmt.NewFormat(expfmt.TypeTextPlain)}, []Input{{Name: "s", ContentType: tc.contentType, Body: []byte(tc.body)}})
 			if rep.Sources[0].Up || !strings.Contains(out.String(), `corral_source_up{exporter="s"} 0`) {
 				t.Errorf("%s: want the source down in the merge, have %v\n%s", tc.name, rep.Sources[0], out.Bytes())
 			}
@@ -246,4 +251,55 @@ func TestVerdicts(t *testing.T) {
 			checkParses(t, format, out.Bytes())
 		}
 	}
+}
+
+// TestProtoLengthPrefix: a delimited body whose length prefix runs past
+// the bytes that follow is refused, by Validate and by the merge, without
+// a panic and without allocating what the prefix claims (expfmt's decoder
+// panicked on some such prefixes and allocated gigabytes for others).
+func TestProtoLengthPrefix(t *testing.T) {
+	good := protowire.AppendBytes(nil, mustMarshal(t, &dto.MetricFamily{
+		Name: proto.String("a"), Type: dto.MetricType_GAUGE.Enum(),
+		Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: proto.Float64(1)}}},
+	}))
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"huge", append(protowire.AppendVarint(nil, 1<<62), 1, 2, 3), "protobuf message 1: length 4611686018427387904 runs past the end of the body (3 bytes left)"},
+		{"a few bytes short", append(protowire.AppendVarint(nil, 40), good...), fmt.Sprintf("protobuf message 1: length 40 runs past the end of the body (%d bytes left)", len(good))},
+		{"after a good message", append(slices.Clone(good), append(protowire.AppendVarint(nil, 1<<40), 0)...), "protobuf message 2: length 1099511627776 runs past the end of the body (1 bytes left)"},
+		{"prefix cut", append(slices.Clone(good), 0x80), "protobuf message 2: bad length prefix"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := Validate(ctProto, tc.body)
+			runtime.ReadMemStats(&after)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("Validate: have %v, want %q", err, tc.want)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+				t.Errorf("Validate allocated %d bytes for a %d-byte body", grew, len(tc.body))
+			}
+			var out bytes.Buffer
+			rep, err := Merge(&out, Options{Label: "exporter", Format: expfmt.NewFormat(expfmt.TypeTextPlain)}, []Input{{Name: "a", ContentType: ctProto, Body: tc.body}})
+			if err != nil || len(rep.Sources) != 1 || rep.Sources[0].Err == nil {
+				t.Errorf("Merge: have err %v, report %+v; want the source refused", err, rep.Sources)
+			}
+		})
+	}
+	if err := Validate(ctProto, good); err != nil {
+		t.Errorf("the good message alone: %v", err)
+	}
+}
+
+func mustMarshal(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
