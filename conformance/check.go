@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/corral-metrics/corral/exposition"
@@ -79,11 +80,24 @@ func Verdict(contentType string, body []byte) (ok bool, problem, stricter string
 // says how the result fails Prometheus' reading of body: the output must
 // parse in Prometheus (and, for text, in expfmt), hold no series twice, and
 // hold exactly body's series with the merge label, with their values,
-// timestamps, native histograms, and exemplars where out keeps them. Empty means it does not fail.
+// timestamps, native histograms, and exemplars where out keeps them, less
+// what the README says out cannot carry (documented.go). Empty means it
+// does not fail.
 func CheckMerge(contentType string, body []byte, out Output) string {
+	p, _ := checkMerge(contentType, body, out)
+	return p
+}
+
+// checkMerge is CheckMerge that also names the documented rules under which
+// the output left something out.
+func checkMerge(contentType string, body []byte, out Output) (problem string, rules []string) {
 	in, err := Parse(contentType, body, out.View)
 	if err != nil {
-		return "input rejected by Prometheus: " + err.Error()
+		return "input rejected by Prometheus: " + err.Error(), nil
+	}
+	types := Types(contentType, body)
+	if c := carried(in, contentType, types, out); len(c) != len(in) {
+		in, rules = c, append(rules, uncarriedRule)
 	}
 	for _, sources := range [][]string{{"a"}, {"a", "b"}} {
 		var inputs []exposition.Input
@@ -93,42 +107,58 @@ func CheckMerge(contentType string, body []byte, out Output) string {
 		var buf bytes.Buffer
 		rep, err := merge(&buf, out.Format, inputs)
 		if err != nil {
-			return fmt.Sprintf("%d source(s): merge: %v", len(sources), err)
+			return fmt.Sprintf("%d source(s): merge: %v", len(sources), err), rules
 		}
-		if p := checkOutput(in, sources, rep, buf.Bytes(), out); p != "" {
-			return fmt.Sprintf("%d source(s): %s", len(sources), p)
+		p, r := checkOutput(in, types, sources, rep, buf.Bytes(), out)
+		rules = append(rules, r...)
+		if p != "" {
+			return fmt.Sprintf("%d source(s): %s", len(sources), p), rules
 		}
 	}
-	return ""
+	slices.Sort(rules)
+	return "", slices.Compact(rules)
 }
 
-func checkOutput(in []Series, sources []string, rep exposition.Report, body []byte, out Output) string {
+func checkOutput(in []Series, types map[string]model.MetricType, sources []string, rep exposition.Report, body []byte, out Output) (string, []string) {
 	for _, s := range rep.Sources {
 		if !s.Up {
-			return fmt.Sprintf("source %s left out: %v", s.Name, s.Err)
+			return fmt.Sprintf("source %s left out: %v", s.Name, s.Err), nil
 		}
 	}
-	if len(rep.Conflicts) > 0 {
-		return fmt.Sprintf("conflicts: %v", rep.Conflicts)
+	leftOut := map[[2]string]bool{}
+	var rules, undocumented []string
+	for _, c := range rep.Conflicts {
+		rule, names := documentedConflict(c, in, types, out)
+		if rule == "" {
+			undocumented = append(undocumented, fmt.Sprint(c))
+			continue
+		}
+		rules = append(rules, rule)
+		for _, n := range names {
+			leftOut[[2]string{c.Source, model.EscapeName(n, out.Format.ToEscapingScheme())}] = true
+		}
+	}
+	if len(undocumented) > 0 {
+		return fmt.Sprintf("conflicts: [%s]", strings.Join(undocumented, " ")), rules
 	}
 	if out.Format.FormatType() == expfmt.TypeOpenMetrics && nulInExemplar(body) {
 		// Prometheus v0.316.0's OpenMetrics parser loops forever on it.
-		return "output rejected by Prometheus: an exemplar's label name holds a NUL byte (\\x00), on which its OpenMetrics parser hangs"
+		return "output rejected by Prometheus: an exemplar's label name holds a NUL byte (\\x00), on which its OpenMetrics parser hangs", rules
 	}
 	have, err := Parse(string(out.Format), body, out.View)
 	if err != nil {
-		return "output rejected by Prometheus: " + err.Error()
+		return "output rejected by Prometheus: " + err.Error(), rules
 	}
 	if out.Format.FormatType() == expfmt.TypeTextPlain {
 		if err := ParseExpfmt(body); err != nil {
-			return "output rejected by expfmt: " + err.Error()
+			return "output rejected by expfmt: " + err.Error(), rules
 		}
 	}
 	have = dropSynthetic(have)
 	if dups := Duplicates(have); len(dups) > 0 {
-		return fmt.Sprintf("output has series twice: %s", strings.Join(dups, ", "))
+		return fmt.Sprintf("output has series twice: %s", strings.Join(dups, ", ")), rules
 	}
-	want := Merged(in, sources, MergeLabel, out.Format.ToEscapingScheme(), out.Exemplars)
+	want := withoutLeftOut(Merged(in, sources, MergeLabel, out.Format.ToEscapingScheme(), out.Exemplars), leftOut)
 	if diffs := Diff(want, have); len(diffs) > 0 {
 		const most = 3
 		more := ""
@@ -136,9 +166,9 @@ func checkOutput(in []Series, sources []string, rep exposition.Report, body []by
 			more = fmt.Sprintf(" (and %d more)", len(diffs)-most)
 			diffs = diffs[:most]
 		}
-		return strings.Join(diffs, "; ") + more
+		return strings.Join(diffs, "; ") + more, rules
 	}
-	return ""
+	return "", rules
 }
 
 // nulInExemplar tells whether a line of an OpenMetrics body has a NUL byte

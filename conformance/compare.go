@@ -15,19 +15,15 @@ import (
 
 // Merged is what a merge of one body from each of sources should give, in
 // an output format that escapes names per scheme: each source's series
-// once (the first of duplicates), a label the series had under the merge
-// label's name kept as exported_<label>, the merge label added. Exemplars
-// stay only where the output format keeps them.
+// once (the first of those the same once escaped, as the README says), a
+// label the series had under the merge label's name kept as
+// exported_<label>, the merge label added. Exemplars stay only where the
+// output format keeps them.
 func Merged(in []Series, sources []string, label string, scheme model.EscapingScheme, exemplars bool) []Series {
 	var out []Series
 	for _, src := range sources {
 		seen := map[string]bool{}
 		for _, s := range in {
-			key := s.Labels.String()
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
 			b := labels.NewScratchBuilder(s.Labels.Len() + 1)
 			s.Labels.Range(func(l labels.Label) {
 				name := l.Name
@@ -40,9 +36,17 @@ func Merged(in []Series, sources []string, label string, scheme model.EscapingSc
 				}
 				b.Add(escapeLabelName(name, scheme), l.Value)
 			})
-			b.Add(label, src)
 			b.Sort()
-			s.Labels = b.Labels()
+			escaped := b.Labels()
+			if seen[escaped.String()] {
+				continue
+			}
+			seen[escaped.String()] = true
+			withSource := labels.NewScratchBuilder(escaped.Len() + 1)
+			escaped.Range(func(l labels.Label) { withSource.Add(l.Name, l.Value) })
+			withSource.Add(label, src)
+			withSource.Sort()
+			s.Labels = withSource.Labels()
 			if !exemplars {
 				s.Exemplars = nil
 			}

@@ -1,0 +1,192 @@
+package conformance
+
+import (
+	"errors"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/textparse"
+
+	"github.com/corral-metrics/corral/exposition"
+)
+
+// The ways the README says a merged output differs from its input, on
+// purpose: what an output format cannot carry is left out of it (and, for a
+// family, reported as a conflict). The checks hold corral to them: such a
+// difference passes only where the input shows the reason, and only the
+// series the rule names may be missing.
+const (
+	// omFloatHistogramRule: OpenMetrics 1.0 has no float histograms.
+	omFloatHistogramRule = "om-float-histogram"
+	// omCounterNameRule: OpenMetrics names counter X_total as X.
+	omCounterNameRule = "om-counter-name"
+	// escapedLabelsRule: a series whose label names are the same once
+	// escaped cannot be written with names escaped; its family is left out.
+	escapedLabelsRule = "escaped-label-names"
+	// uncarriedRule: no OpenMetrics or protobuf histogram or summary can
+	// carry a text plain sample under its TYPE, or a bucket without le.
+	uncarriedRule = "uncarried-sample"
+)
+
+// Types gives the TYPE Prometheus reads for each family of body.
+func Types(contentType string, body []byte) map[string]model.MetricType {
+	types := map[string]model.MetricType{}
+	p, err := textparse.New(body, contentType, labels.NewSymbolTable(), textparse.ParserOptions{})
+	if err != nil || p == nil {
+		return types
+	}
+	for {
+		et, err := p.Next()
+		if errors.Is(err, io.EOF) || err != nil {
+			return types
+		}
+		if et == textparse.EntryType {
+			name, typ := p.Type()
+			types[string(name)] = typ
+		}
+	}
+}
+
+// documentedConflict tells whether conflict c is one the README documents
+// for out and the input (its series in, its families' types) shows its
+// reason; then it gives the rule and the metric names (as in the input) the
+// family leaves out.
+func documentedConflict(c exposition.Conflict, in []Series, types map[string]model.MetricType, out Output) (rule string, names []string) {
+	scheme := out.Format.ToEscapingScheme()
+	if strings.HasSuffix(c.Reason, "are the same once escaped") && scheme != model.NoEscaping {
+		for _, s := range in {
+			if familyOf(s.Labels.Get(model.MetricNameLabel), types) == c.Family && escapedTwice(s, scheme) {
+				return escapedLabelsRule, namesOf(in, types, c.Family)
+			}
+		}
+		return "", nil
+	}
+	if out.Format.FormatType() != expfmt.TypeOpenMetrics {
+		return "", nil
+	}
+	switch {
+	case strings.HasSuffix(c.Reason, "OpenMetrics 1.0 has no float histograms"):
+		fam := c.Family
+		if types[fam] != model.MetricTypeHistogram {
+			return "", nil
+		}
+		for _, s := range in {
+			n := s.Labels.Get(model.MetricNameLabel)
+			if (n == fam+"_bucket" || n == fam+"_count") && s.Value != math.Trunc(s.Value) && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
+				return omFloatHistogramRule, []string{fam + "_bucket", fam + "_count", fam + "_sum", fam + "_created"}
+			}
+		}
+	case strings.Contains(c.Reason, "its OpenMetrics name collides with family"),
+		strings.Contains(c.Reason, "its OpenMetrics samples collide with family"):
+		fam := c.Family
+		other := fam + "_total"
+		if base, ok := strings.CutSuffix(fam, "_total"); ok {
+			other = base
+		}
+		if types[fam] != model.MetricTypeCounter || !hasFamily(in, types, other) {
+			return "", nil
+		}
+		return omCounterNameRule, []string{fam, fam + "_created"}
+	}
+	return "", nil
+}
+
+// escapedTwice tells whether two label names of s are the same once
+// escaped per scheme.
+func escapedTwice(s Series, scheme model.EscapingScheme) bool {
+	seen := map[string]bool{}
+	twice := false
+	s.Labels.Range(func(l labels.Label) {
+		if l.Name == model.MetricNameLabel {
+			return
+		}
+		n := escapeLabelName(l.Name, scheme)
+		twice = twice || seen[n]
+		seen[n] = true
+	})
+	return twice
+}
+
+// namesOf gives the metric names of family fam's series in in.
+func namesOf(in []Series, types map[string]model.MetricType, fam string) []string {
+	var names []string
+	for _, s := range in {
+		if n := s.Labels.Get(model.MetricNameLabel); familyOf(n, types) == fam {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// hasFamily tells whether in holds a series of family fam.
+func hasFamily(in []Series, types map[string]model.MetricType, fam string) bool {
+	for _, s := range in {
+		if familyOf(s.Labels.Get(model.MetricNameLabel), types) == fam {
+			return true
+		}
+	}
+	return false
+}
+
+// familyOf gives the family a text series named n is read under: n itself
+// when it has a TYPE, else n without a suffix a histogram, summary or
+// counter gives its samples.
+func familyOf(n string, types map[string]model.MetricType) string {
+	if _, ok := types[n]; ok {
+		return n
+	}
+	for _, suffix := range []string{"_bucket", "_count", "_sum", "_created", "_total"} {
+		if base, ok := strings.CutSuffix(n, suffix); ok {
+			if _, ok := types[base]; ok {
+				return base
+			}
+		}
+	}
+	return n
+}
+
+// uncarried tells whether series s of a text input is one no OpenMetrics or
+// protobuf histogram or summary can carry: a plain sample under a histogram
+// or summary TYPE (a summary's without quantile), or a bucket without le.
+func uncarried(s Series, types map[string]model.MetricType) bool {
+	n := s.Labels.Get(model.MetricNameLabel)
+	fam := familyOf(n, types)
+	switch types[fam] {
+	case model.MetricTypeHistogram:
+		return n == fam || n == fam+"_bucket" && !s.Labels.Has(model.BucketLabel)
+	case model.MetricTypeSummary:
+		return n == fam && !s.Labels.Has(model.QuantileLabel)
+	}
+	return false
+}
+
+// carried gives the series of in that out can carry: for a text input in
+// OpenMetrics and protobuf output, in without its uncarried samples.
+func carried(in []Series, contentType string, types map[string]model.MetricType, out Output) []Series {
+	if exposition.FormatOf(contentType) != exposition.Text || out.Format.FormatType() == expfmt.TypeTextPlain {
+		return in
+	}
+	var kept []Series
+	for _, s := range in {
+		if !uncarried(s, types) {
+			kept = append(kept, s)
+		}
+	}
+	return kept
+}
+
+// withoutLeftOut gives want without the series of the families left out,
+// keyed by source and metric name as out writes it.
+func withoutLeftOut(want []Series, leftOut map[[2]string]bool) []Series {
+	var kept []Series
+	for _, s := range want {
+		if !leftOut[[2]string{s.Labels.Get(MergeLabel), s.Labels.Get(model.MetricNameLabel)}] {
+			kept = append(kept, s)
+		}
+	}
+	return kept
+}
