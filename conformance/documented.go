@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/common/expfmt"
@@ -27,6 +29,11 @@ const (
 	// escapedLabelsRule: a series whose label names are the same once
 	// escaped cannot be written with names escaped; its family is left out.
 	escapedLabelsRule = "escaped-label-names"
+	// partMissingRule: a histogram without its +Inf bucket, _count or _sum,
+	// or a summary without _count or _sum, cannot be written in OpenMetrics
+	// or protobuf (their encoders would write the part as 0); its family is
+	// left out for the source.
+	partMissingRule = "part-missing"
 	// uncarriedRule: no OpenMetrics or protobuf histogram or summary can
 	// carry a text plain sample under its TYPE, or a bucket without le.
 	uncarriedRule = "uncarried-sample"
@@ -65,6 +72,13 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 		}
 		return "", nil
 	}
+	if m := partMissing.FindStringSubmatch(c.Reason); m != nil && out.Format.FormatType() != expfmt.TypeTextPlain {
+		fam := unescapedFamily(c.Family, types, scheme)
+		if lacks(in, types, fam, m[1]) {
+			return partMissingRule, namesOf(in, types, fam)
+		}
+		return "", nil
+	}
 	if out.Format.FormatType() != expfmt.TypeOpenMetrics {
 		return "", nil
 	}
@@ -93,6 +107,60 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 		return omCounterNameRule, []string{fam, fam + "_created"}
 	}
 	return "", nil
+}
+
+// partMissing is the reason of a conflict over a part of a histogram or
+// summary that is missing.
+var partMissing = regexp.MustCompile(`^a series has no (\+Inf bucket|_count|_sum), which [a-z]+ cannot leave out$`)
+
+// unescapedFamily gives the family of types that family, as a conflict
+// names it (escaped per scheme), is.
+func unescapedFamily(family string, types map[string]model.MetricType, scheme model.EscapingScheme) string {
+	for name := range types {
+		if model.EscapeName(name, scheme) == family {
+			return name
+		}
+	}
+	return family
+}
+
+// lacks tells whether a series of histogram or summary fam in in (its
+// samples grouped by their labels other than le and quantile) has no
+// sample of part: "+Inf bucket", "_count" or "_sum".
+func lacks(in []Series, types map[string]model.MetricType, fam, part string) bool {
+	typ := types[fam]
+	if typ != model.MetricTypeHistogram && typ != model.MetricTypeSummary {
+		return false
+	}
+	has := map[string]bool{} // a series' labels, and with part when it has it
+	for _, s := range in {
+		n := s.Labels.Get(model.MetricNameLabel)
+		if familyOf(n, types) != fam {
+			continue
+		}
+		key := labels.NewBuilder(s.Labels).Del(model.MetricNameLabel, model.BucketLabel, model.QuantileLabel).Labels().String()
+		if _, ok := has[key]; !ok {
+			has[key] = false
+		}
+		switch {
+		case part == "+Inf bucket" && n == fam+"_bucket" && s.Labels.Get(model.BucketLabel) != "" && isInf(s.Labels.Get(model.BucketLabel)),
+			part == "_count" && n == fam+"_count",
+			part == "_sum" && n == fam+"_sum":
+			has[key] = true
+		}
+	}
+	for _, ok := range has {
+		if !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// isInf tells whether le is +Inf as Prometheus reads it.
+func isInf(le string) bool {
+	f, err := strconv.ParseFloat(le, 64)
+	return err == nil && math.IsInf(f, 1)
 }
 
 // escapedTwice tells whether two label names of s are the same once

@@ -13,7 +13,6 @@ const (
 	omInterleaved     = "found here: an OpenMetrics family whose samples or metadata are not in one block is refused; Prometheus accepts it (the OpenMetrics spec does not)"
 	nativeSpans       = "found here: a native histogram whose spans and buckets disagree is accepted; Prometheus refuses it"
 	protoExemplarsB   = "found here: in a protobuf merge of two sources the second source's histogram exemplars are lost"
-	protoInfBucket    = "found here: a histogram or summary without its +Inf bucket, _count or _sum gains them in OpenMetrics and protobuf output"
 	leadingSpace      = "found here: Prometheus' text parser keeps the blanks before a metric name in the name; corral drops them"
 	commentUTF8       = "found here: a comment or metadata line that is not valid UTF-8 is refused; Prometheus skips it or does not check it"
 	nulInName         = "found here: a NUL byte in a quoted name or a TYPE line is accepted (by expfmt too); Prometheus' lexer refuses it"
@@ -32,7 +31,7 @@ const (
 	protoHelpUTF8     = "found here: a protobuf HELP that is not valid UTF-8 is accepted; Prometheus refuses it"
 	protoWireType     = "found here: protobuf-go (corral) and gogo (Prometheus) decode bad wire format differently: a field of the wrong wire type is skipped by one and refused by the other, a group field the other way round"
 	protoTypeValue    = "found here: a protobuf metric whose value is not of its family's type is refused; Prometheus reads it"
-	omOtherInBlock    = "found here: an OpenMetrics sample of another name inside a histogram's block splits it: the histogram's later samples come out as 0 (OpenMetrics, protobuf output) or are left out as conflicts (text)"
+	omOtherInBlock    = "found here: an OpenMetrics sample of another name inside a histogram's block splits it: the histogram's later samples are left out as conflicts (and in OpenMetrics and protobuf output the histogram itself, its first part lacking the +Inf bucket); Prometheus reads them all"
 	omColonLabel      = "found here: a label name holding ':' is written unquoted into OpenMetrics output (escaping or not), which Prometheus refuses"
 	oneTimestamp      = "found here: the samples of a text histogram or summary with different timestamps share one timestamp in OpenMetrics and protobuf output"
 	omLeValue         = "found here: an OpenMetrics le or quantile that is not a number is refused; Prometheus accepts it (in text, expfmt refuses it too)"
@@ -75,7 +74,6 @@ func knownDisagreements() map[string]string {
 		"textparse-protobufparse-004.pb/verdict":                 nativeSpans,
 		"textparse-protobufparse-005.pb/verdict":                 nativeSpans,
 		"textparse-protobufparse-001.pb/proto":                   protoExemplarsB,
-		"expfmt-textparse-014.prom/proto":                        protoInfBucket,
 		"corral-nul-in-quoted-name.prom/verdict":                 nulInName,
 		"corral-other-name-in-histogram.prom/text":               otherInBlock,
 		"corral-other-name-in-histogram.prom/text-utf8":          otherInBlock,
@@ -86,12 +84,6 @@ func knownDisagreements() map[string]string {
 		"corral-om-unknown-escape-in-name.om/verdict":            omHelpEscape,
 		"corral-bare-name-colon-in-braces.prom/verdict":          bareName,
 		"corral-bare-name-in-braces.prom/verdict":                bareName,
-		"corral-histogram-plain-sample.prom/om":                  protoInfBucket,
-		"corral-histogram-plain-sample.prom/om-utf8":             protoInfBucket,
-		"corral-histogram-plain-sample.prom/proto":               protoInfBucket,
-		"corral-histogram-summary-parts-missing.prom/om":         protoInfBucket,
-		"corral-histogram-summary-parts-missing.prom/om-utf8":    protoInfBucket,
-		"corral-histogram-summary-parts-missing.prom/proto":      protoInfBucket,
 		"corral-value-after-name.prom/verdict":                   valueAfterName,
 		"corral-nul-after-hash.prom/text":                        nulAfterHash,
 		"corral-nul-after-hash.prom/text-utf8":                   nulAfterHash,
@@ -129,9 +121,6 @@ func knownDisagreements() map[string]string {
 		"corral-protobuf-nul-in-exemplar.pb/om":                  nulInOutput,
 		"corral-protobuf-nul-in-exemplar.pb/om-utf8":             nulInOutput,
 		"corral-om-blank-before-labels.om/verdict":               omBlankInLabels,
-		"corral-om-histogram-parts-missing.om/om":                protoInfBucket,
-		"corral-om-histogram-parts-missing.om/om-utf8":           protoInfBucket,
-		"corral-om-histogram-parts-missing.om/proto":             protoInfBucket,
 		"corral-colon-first-in-label-name.prom/om-utf8":          omColonLabel,
 		"corral-bare-name-first-in-braces.prom/verdict":          bareName,
 		"textparse-testdata-alltypes.5mfs.om/text":               omLost,

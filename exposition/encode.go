@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 
 	dto "github.com/prometheus/client_model/go"
@@ -77,15 +78,49 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 		if pf == nil {
 			continue
 		}
-		if out.Help == nil {
-			out.Help = pf.Help
-		}
 		if p.src.proto != nil {
 			p.src.restore(p.fam, pf.Metric)
+		} else if missing := incomplete(out.GetType(), pf.Metric); missing != "" {
+			// The encoder would write the part as 0 (an +Inf bucket below
+			// the others): a wrong value is worse than none.
+			m.conflict(p.src, mf.name, fmt.Sprintf("a series has no %s, which %s cannot leave out", missing, FormatOf(string(m.opts.Format))))
+			continue
+		}
+		if out.Help == nil {
+			out.Help = pf.Help
 		}
 		out.Metric = append(out.Metric, pf.Metric...)
 	}
 	return out, nil
+}
+
+// incomplete names what a text histogram or summary (read into ms) lacks
+// that OpenMetrics and protobuf always carry: its +Inf bucket, _count or
+// _sum. Their encoders would write each as 0.
+func incomplete(t dto.MetricType, ms []*dto.Metric) string {
+	for _, m := range ms {
+		switch t {
+		case dto.MetricType_HISTOGRAM:
+			h := m.GetHistogram()
+			b := h.GetBucket()
+			switch {
+			case len(b) == 0 || !math.IsInf(b[len(b)-1].GetUpperBound(), 1):
+				return "+Inf bucket"
+			case h.SampleCount == nil && h.SampleCountFloat == nil:
+				return "_count"
+			case h.SampleSum == nil:
+				return "_sum"
+			}
+		case dto.MetricType_SUMMARY:
+			switch {
+			case m.GetSummary().SampleCount == nil:
+				return "_count"
+			case m.GetSummary().SampleSum == nil:
+				return "_sum"
+			}
+		}
+	}
+	return ""
 }
 
 // dto is the type as protobuf writes it.
