@@ -159,6 +159,9 @@ func checkOutput(in []Series, types map[string]model.MetricType, sources []strin
 		return fmt.Sprintf("output has series twice: %s", strings.Join(dups, ", ")), rules
 	}
 	want := withoutLeftOut(Merged(in, sources, MergeLabel, out.Format.ToEscapingScheme(), out.Exemplars), leftOut)
+	if w, left := withoutOMExemplars(want, out); left {
+		want, rules = w, append(rules, omExemplarRule)
+	}
 	if diffs := Diff(want, have); len(diffs) > 0 {
 		const most = 3
 		more := ""

@@ -5,11 +5,14 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 
@@ -34,6 +37,10 @@ const (
 	// or protobuf (their encoders would write the part as 0); its family is
 	// left out for the source.
 	partMissingRule = "part-missing"
+	// omExemplarRule: an exemplar whose timestamp is past 2262 (or before
+	// 1678), or whose labels hold a NUL byte or are not UTF-8, is left out
+	// of OpenMetrics output.
+	omExemplarRule = "om-exemplar"
 	// uncarriedRule: no OpenMetrics or protobuf histogram or summary can
 	// carry a text plain sample under its TYPE, or a bucket without le.
 	uncarriedRule = "uncarried-sample"
@@ -257,4 +264,35 @@ func withoutLeftOut(want []Series, leftOut map[[2]string]bool) []Series {
 		}
 	}
 	return kept
+}
+
+// withoutOMExemplars gives want without the exemplars OpenMetrics output
+// leaves out, for out in OpenMetrics; it tells whether it left one out.
+func withoutOMExemplars(want []Series, out Output) ([]Series, bool) {
+	if out.Format.FormatType() != expfmt.TypeOpenMetrics {
+		return want, false
+	}
+	left := false
+	for i, s := range want {
+		kept := slices.DeleteFunc(slices.Clone(s.Exemplars), func(e exemplar.Exemplar) bool { return !omCarries(e) })
+		if len(kept) != len(s.Exemplars) {
+			want[i].Exemplars, left = kept, true
+		}
+	}
+	return want, left
+}
+
+// omCarries tells whether OpenMetrics output carries exemplar e.
+func omCarries(e exemplar.Exemplar) bool {
+	const most = math.MaxInt64 / int64(1e6) // milliseconds in nanoseconds' range
+	if e.HasTs && (e.Ts >= most || e.Ts <= -most) {
+		return false
+	}
+	ok := true
+	e.Labels.Range(func(l labels.Label) {
+		for _, s := range []string{l.Name, l.Value} {
+			ok = ok && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+		}
+	})
+	return ok
 }

@@ -57,12 +57,9 @@ func knownPatterns() []knownPattern {
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: (unsupported character in float|strconv.ParseFloat: parsing "\{.*invalid syntax) while parsing: "[^ ]+ \{`), nil, omBlankInLabels},
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: unterminated (quoted name|label value)`), nil, quotedNewline},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: `), hasNUL, nulInName},
-		{ProtobufType, re(`^om`), re(`output rejected by Prometheus: invalid UTF-8 label value`), nil, exemplarUTF8},
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), nulAfterHashBody, nulAfterHash},
 		{ProtobufType, re(`^(text|om)`), re(`output rejected by Prometheus: help text ".*" is not a valid utf8`), nil, protoHelpUTF8},
-		{ProtobufType, re(`^om`), re(`exemplars: want \[\{\{.*\} [^ ]+ [0-9]+ true\}\], have \[\{\{.*\} [^ ]+ -[0-9]+ true\}\]`), nil, exemplarFarTime},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: strconv.ParseFloat: parsing "( |\\t)`), nil, omBlankInLabels},
-		{ProtobufType, re(`^(om|proto)`), re(`merge: proto: timestamp .* after 9999-12-31`), nil, exemplarFarTime},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 	}
 }

@@ -80,6 +80,9 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 		}
 		if p.src.proto != nil {
 			p.src.restore(p.fam, pf.Metric)
+			if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
+				omExemplars(pf.Metric)
+			}
 		} else if missing := incomplete(out.GetType(), pf.Metric); missing != "" {
 			// The encoder would write the part as 0 (an +Inf bucket below
 			// the others): a wrong value is worse than none.
