@@ -41,6 +41,10 @@ const (
 	// 1678), or whose labels hold a NUL byte or are not UTF-8, is left out
 	// of OpenMetrics output.
 	omExemplarRule = "om-exemplar"
+	// utf8NamesRule: with UTF-8 names, a family with a name holding a NUL
+	// byte (text, OpenMetrics) or a label name holding ':' (OpenMetrics) is
+	// left out for its source.
+	utf8NamesRule = "utf8-names"
 	// uncarriedRule: no OpenMetrics or protobuf histogram or summary can
 	// carry a text plain sample under its TYPE, or a bucket without le.
 	uncarriedRule = "uncarried-sample"
@@ -85,6 +89,23 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 			return partMissingRule, namesOf(in, types, fam)
 		}
 		return "", nil
+	}
+	if scheme == model.NoEscaping && out.Format.FormatType() != expfmt.TypeProtoDelim {
+		nul := strings.HasSuffix(c.Reason, "holds a NUL byte, which a text format with UTF-8 names cannot carry")
+		colon := strings.HasSuffix(c.Reason, "holds ':', which OpenMetrics output with UTF-8 names cannot carry") && out.Format.FormatType() == expfmt.TypeOpenMetrics
+		for _, s := range in {
+			if familyOf(s.Labels.Get(model.MetricNameLabel), types) != c.Family {
+				continue
+			}
+			found := false
+			s.Labels.Range(func(l labels.Label) {
+				found = found || nul && strings.ContainsRune(l.Name, 0) || nul && l.Name == model.MetricNameLabel && strings.ContainsRune(l.Value, 0) ||
+					colon && l.Name != model.MetricNameLabel && strings.ContainsRune(l.Name, ':')
+			})
+			if found {
+				return utf8NamesRule, namesOf(in, types, c.Family)
+			}
+		}
 	}
 	if out.Format.FormatType() != expfmt.TypeOpenMetrics {
 		return "", nil

@@ -155,6 +155,8 @@ func (m *merger) plan() {
 		mf := &m.fams[i]
 		if m.scheme != model.NoEscaping {
 			m.escapable(mf)
+		} else if m.opts.Format.FormatType() != expfmt.TypeProtoDelim {
+			m.writable(mf)
 		}
 		// The parts of one source (families whose names meet once
 		// escaped) are deduplicated together.
