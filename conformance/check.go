@@ -162,6 +162,9 @@ func checkOutput(in []Series, types map[string]model.MetricType, sources []strin
 	if w, left := withoutOMExemplars(want, out); left {
 		want, rules = w, append(rules, omExemplarRule)
 	}
+	if w, had := withoutZeroTimestamps(want, out); had {
+		want, rules = w, append(rules, protoZeroTimestampRule)
+	}
 	if diffs := Diff(want, have); len(diffs) > 0 {
 		const most = 3
 		more := ""

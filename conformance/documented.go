@@ -45,6 +45,9 @@ const (
 	// byte (text, OpenMetrics) or a label name holding ':' (OpenMetrics) is
 	// left out for its source.
 	utf8NamesRule = "utf8-names"
+	// protoZeroTimestampRule: a timestamp of 0 is no timestamp in protobuf
+	// (Prometheus reads timestamp_ms 0 as none).
+	protoZeroTimestampRule = "proto-zero-timestamp"
 	// uncarriedRule: no OpenMetrics or protobuf histogram or summary can
 	// carry a text plain sample under its TYPE, or a bucket without le.
 	uncarriedRule = "uncarried-sample"
@@ -316,4 +319,19 @@ func omCarries(e exemplar.Exemplar) bool {
 		}
 	})
 	return ok
+}
+
+// withoutZeroTimestamps gives want with a timestamp of 0 read as none, for
+// out in protobuf; it tells whether there was one.
+func withoutZeroTimestamps(want []Series, out Output) ([]Series, bool) {
+	if out.Format.FormatType() != expfmt.TypeProtoDelim {
+		return want, false
+	}
+	had := false
+	for i, s := range want {
+		if s.Timestamp != nil && *s.Timestamp == 0 {
+			want[i].Timestamp, had = nil, true
+		}
+	}
+	return want, had
 }

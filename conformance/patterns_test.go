@@ -23,6 +23,7 @@ type knownPattern struct {
 func knownPatterns() []knownPattern {
 	re := regexp.MustCompile
 	return []knownPattern{
+		{TextType, re(`^(text|om|proto)`), re(`^\d source\(s\): conflicts: \[\{[a-z] [^ ]+_(count|sum|bucket) collides with the series of (summary|histogram) `), nil, suffixFamily},
 		{ProtobufType, re(`^om`), re(`OpenMetrics v1\.0 does not support float histogram`), nil, omFloatHistogram},
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: metric name missing in label set`), nil, nameInBraces},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid escape sequence`), nil, omHelpEscape},
@@ -42,7 +43,6 @@ func knownPatterns() []knownPattern {
 		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid metric type " `), nil, typeTwoBlanks},
 		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: protobuf message \d+: invalid metric name "`), nil, protoEmptyMessage},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), hasNUL, omNulAfterEOF},
-		{"", re(`^proto$`), re(`timestamp: want 0, have none`), nil, zeroTimestamp},
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), hashNoBlankBody, hashNoBlank},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected [a-z ]+, got "( |\\t)`), nil, omBlankInLabels},
 		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid help for metric`), nil, protoHelpUTF8},
