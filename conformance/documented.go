@@ -48,6 +48,10 @@ const (
 	// protoZeroTimestampRule: a timestamp of 0 is no timestamp in protobuf
 	// (Prometheus reads timestamp_ms 0 as none).
 	protoZeroTimestampRule = "proto-zero-timestamp"
+	// oneTimestampRule: a histogram or summary has one timestamp in
+	// OpenMetrics and protobuf; a text one whose samples have different
+	// timestamps is left out for its source.
+	oneTimestampRule = "one-timestamp"
 	// uncarriedRule: no OpenMetrics or protobuf histogram or summary can
 	// carry a text plain sample under its TYPE, or a bucket without le.
 	uncarriedRule = "uncarried-sample"
@@ -90,6 +94,13 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 		fam := unescapedFamily(c.Family, types, scheme)
 		if lacks(in, types, fam, m[1]) {
 			return partMissingRule, namesOf(in, types, fam)
+		}
+		return "", nil
+	}
+	if strings.HasPrefix(c.Reason, "the samples of a series have different timestamps, which ") && out.Format.FormatType() != expfmt.TypeTextPlain {
+		fam := unescapedFamily(c.Family, types, scheme)
+		if mixedTimestamps(in, types, fam) {
+			return oneTimestampRule, namesOf(in, types, fam)
 		}
 		return "", nil
 	}
@@ -184,6 +195,28 @@ func lacks(in []Series, types map[string]model.MetricType, fam, part string) boo
 		if !ok {
 			return true
 		}
+	}
+	return false
+}
+
+// mixedTimestamps tells whether a series of histogram or summary fam in in
+// (its samples grouped by their labels other than le and quantile) has
+// samples with different timestamps, or with and without one.
+func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string) bool {
+	if typ := types[fam]; typ != model.MetricTypeHistogram && typ != model.MetricTypeSummary {
+		return false
+	}
+	seen := map[string]string{}
+	for _, s := range in {
+		if familyOf(s.Labels.Get(model.MetricNameLabel), types) != fam {
+			continue
+		}
+		key := labels.NewBuilder(s.Labels).Del(model.MetricNameLabel, model.BucketLabel, model.QuantileLabel).Labels().String()
+		ts := showTimestamp(s.Timestamp)
+		if prev, ok := seen[key]; ok && prev != ts {
+			return true
+		}
+		seen[key] = ts
 	}
 	return false
 }

@@ -7,7 +7,7 @@ package conformance
 const (
 	omFloatHistogram  = "found here: a protobuf float histogram is left out of OpenMetrics output as a conflict even when its counts are whole numbers (expfmt's writer refuses every float histogram), where a histogram could carry it"
 	omLost            = "issue 15: OpenMetrics input loses exemplars, _created, or gauge histograms on the way out"
-	suffixFamily      = "found here: a summary's or histogram's _count (_sum, _bucket) sample is read as a sample of an earlier family of that name (a gauge foo_count before summary foo), which then collides with the summary and is left out with it as a conflict; Prometheus reads both"
+	suffixFamily      = "found here: a gauge foo_count beside a summary foo: a foo_count sample after '# TYPE foo summary' is read as the gauge's (as expfmt does), and the gauge family is left out as colliding with the summary's series though no series collides; Prometheus reads them all"
 	nameInBraces      = "found here: a metric name inside the braces after a label is refused; Prometheus accepts it"
 	omHelpEscape      = "found here: an unknown escape sequence in OpenMetrics (in a HELP, a quoted name) is refused; Prometheus keeps it as written"
 	bareName          = "found here: a bare name in braces ({A}0, {a} 1, {a,b=\"c\"} 1) is accepted; Prometheus refuses it"
@@ -31,7 +31,6 @@ const (
 	protoWireType     = "found here: protobuf-go (corral) and gogo (Prometheus) decode bad wire format differently: a field of the wrong wire type is skipped by one and refused by the other, a group field the other way round"
 	protoTypeValue    = "found here: a protobuf metric whose value is not of its family's type is refused; Prometheus reads it"
 	omOtherInBlock    = "found here: an OpenMetrics sample of another name inside a histogram's block splits it: the histogram's later samples are left out as conflicts (and in OpenMetrics and protobuf output the histogram itself, its first part lacking the +Inf bucket); Prometheus reads them all"
-	oneTimestamp      = "found here: the samples of a text histogram or summary with different timestamps share one timestamp in OpenMetrics and protobuf output"
 	omLeValue         = "found here: an OpenMetrics le or quantile that is not a number is refused; Prometheus accepts it (in text, expfmt refuses it too)"
 	quotedNewline     = "found here: a newline inside a quoted name or label value is refused; Prometheus' lexers accept it (in text, expfmt refuses it too)"
 )
@@ -109,9 +108,6 @@ func knownDisagreements() map[string]string {
 		"corral-om-other-name-in-histogram.om/proto":             omOtherInBlock,
 		"corral-nul-in-type.prom/verdict":                        nulInName,
 		"corral-om-type-invalid-utf8.om/verdict":                 commentUTF8,
-		"corral-histogram-one-timestamp.prom/om":                 oneTimestamp,
-		"corral-histogram-one-timestamp.prom/om-utf8":            oneTimestamp,
-		"corral-histogram-one-timestamp.prom/proto":              oneTimestamp,
 		"corral-om-le-not-a-number.om/verdict":                   omLeValue,
 		"corral-om-no-blank-before-value.om/verdict":             omBlankInLabels,
 		"corral-om-type-two-blanks.om/verdict":                   omTwoBlanks,

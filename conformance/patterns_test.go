@@ -49,7 +49,6 @@ func knownPatterns() []knownPattern {
 		{ProtobufType, re(`^verdict$`), re(`^corral (accepts, Prometheus rejects: (proto: )?wrong wireType|rejects, Prometheus accepts: .*invalid wire-format data)`), nil, protoWireType},
 		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: .*metric without a [A-Z_]+ value`), nil, protoTypeValue},
 		{OpenMetricsType, re(`^(text|om|proto)`), re(`collides with the series of (histogram|summary)|value: want [^,;]*, have 0|missing \{[^}]*(le|quantile)="[^"]*\.0"|missing \{[^}]*le="\+Inf"\}; unexpected \{[^}]*le="\+[iI]`), nil, omOtherInBlock},
-		{TextType, re(`^(om|proto)`), re(`timestamp: want [0-9a-z]+, have [0-9]+`), nil, oneTimestamp},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid (le|quantile) label value`), nil, omLeValue},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected value after metric`), nil, omBlankInLabels},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: (unsupported character in float|strconv.ParseFloat: parsing "\{.*invalid syntax) while parsing: "[^ ]+ \{`), nil, omBlankInLabels},

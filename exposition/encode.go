@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -83,6 +84,10 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 			if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
 				omExemplars(pf.Metric)
 			}
+		} else if m.mixedTimestamps(p) {
+			// The encoder would give every sample the one timestamp.
+			m.conflict(p.src, mf.name, fmt.Sprintf("the samples of a series have different timestamps, which %s cannot carry", FormatOf(string(m.opts.Format))))
+			continue
 		} else if missing := incomplete(out.GetType(), pf.Metric); missing != "" {
 			// The encoder would write the part as 0 (an +Inf bucket below
 			// the others): a wrong value is worse than none.
@@ -124,6 +129,46 @@ func incomplete(t dto.MetricType, ms []*dto.Metric) string {
 		}
 	}
 	return ""
+}
+
+// mixedTimestamps tells whether a series of part p of a text histogram or
+// summary has samples with different timestamps (or with and without one):
+// OpenMetrics and protobuf give a histogram or summary one timestamp. A
+// series is its samples' labels other than le and quantile.
+func (m *merger) mixedTimestamps(p part) bool {
+	s := p.src
+	f := &s.sc.fams[p.fam]
+	if f.typ != Histogram && f.typ != Summary {
+		return false
+	}
+	stamped := false
+	for k := f.first; f.n > 0 && k <= f.last && !stamped; k++ {
+		stamped = s.sc.samples[k].fam == p.fam && !s.sc.samples[k].ts.empty()
+	}
+	if !stamped {
+		return false
+	}
+	body := s.sc.body
+	seen := map[string]string{}
+	for k := f.first; k <= f.last; k++ {
+		smp := &s.sc.samples[k]
+		if smp.fam != p.fam || smp.flags&flagDrop != 0 {
+			continue
+		}
+		var pairs []string
+		for _, l := range s.sc.appendLabels(m.pairs[:0], smp.labels) {
+			if n := string(l.name); n != "le" && n != "quantile" {
+				pairs = append(pairs, n+"="+string(body[l.value.lo:l.value.hi]))
+			}
+		}
+		slices.Sort(pairs)
+		series, ts := strings.Join(pairs, ","), string(body[smp.ts.lo:smp.ts.hi])
+		if prev, ok := seen[series]; ok && prev != ts {
+			return true
+		}
+		seen[series] = ts
+	}
+	return false
 }
 
 // dto is the type as protobuf writes it.
