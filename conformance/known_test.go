@@ -12,7 +12,6 @@ const (
 	omHelpEscape      = "found here: an unknown escape sequence in OpenMetrics (in a HELP, a quoted name) is refused; Prometheus keeps it as written"
 	bareName          = "found here: a bare name in braces ({A}0, {a} 1, {a,b=\"c\"} 1) is accepted; Prometheus refuses it"
 	omInterleaved     = "found here: an OpenMetrics family whose samples or metadata are not in one block is refused; Prometheus accepts it (the OpenMetrics spec does not)"
-	nativeSpans       = "found here: a native histogram whose spans and buckets disagree is accepted; Prometheus refuses it"
 	protoExemplarsB   = "upstream: Prometheus v0.316.0's protobuf parser loses the bucket exemplars of every native histogram after the first of a family (it does not reset its bucket position between metrics); corral's output carries them, but in a merge of two sources the second source's are lost"
 	leadingSpace      = "found here: Prometheus' text parser keeps the blanks before a metric name in the name; corral drops them"
 	commentUTF8       = "found here: a comment or metadata line that is not valid UTF-8 is refused; Prometheus skips it or does not check it"
@@ -71,8 +70,6 @@ func knownDisagreements() map[string]string {
 		"textparse-omparse-051.om/verdict":                       bareName,
 		"textparse-omparse-086.om/verdict":                       omInterleaved,
 		"textparse-testdata-prometheus.om/verdict":               omInterleaved,
-		"textparse-protobufparse-004.pb/verdict":                 nativeSpans,
-		"textparse-protobufparse-005.pb/verdict":                 nativeSpans,
 		"textparse-protobufparse-001.pb/proto":                   protoExemplarsB,
 		"corral-nul-in-quoted-name.prom/verdict":                 nulInName,
 		"corral-other-name-in-histogram.prom/text":               otherInBlock,

@@ -30,7 +30,6 @@ func knownPatterns() []knownPattern {
 		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected equal, got ".*" \("(BCLOSE|COMMA)"\)`), nil, bareName},
 		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected (equal|label name), got ":`), nil, bareName},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: .*(not in one block|after its samples or in two places)`), nil, omInterleaved},
-		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: .*spans require \d+ buckets, have \d+`), nil, nativeSpans},
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
 		{TextType, re(`^(text|om|proto)`), re(`missing \{|unexpected \{`), leadingBlank, leadingSpace},
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid UTF-8`), nil, commentUTF8},
