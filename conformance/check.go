@@ -119,6 +119,34 @@ func checkMerge(contentType string, body []byte, out Output) (problem string, ru
 	return "", slices.Compact(rules)
 }
 
+// CheckAnswer merges body, which corral accepts (and Prometheus may not),
+// as one source beside a good one, in out's format, and says how the
+// answer fails to parse in Prometheus (and, for text, in expfmt): a source
+// must never make the whole merged answer one Prometheus refuses. Empty
+// means it parses.
+func CheckAnswer(contentType string, body []byte, out Output) string {
+	var buf bytes.Buffer
+	inputs := []exposition.Input{
+		{Name: "a", ContentType: contentType, Body: body},
+		{Name: "good", ContentType: TextType, Body: []byte("# TYPE good gauge\ngood 1\n")},
+	}
+	if _, err := merge(&buf, out.Format, inputs); err != nil {
+		return "merge: " + err.Error()
+	}
+	if out.Format.FormatType() == expfmt.TypeOpenMetrics && nulInExemplar(buf.Bytes()) {
+		return "answer rejected by Prometheus: an exemplar's label name holds a NUL byte (\\x00), on which its OpenMetrics parser hangs"
+	}
+	if _, err := Parse(string(out.Format), buf.Bytes(), out.View); err != nil {
+		return "answer rejected by Prometheus: " + err.Error()
+	}
+	if out.Format.FormatType() == expfmt.TypeTextPlain {
+		if err := ParseExpfmt(buf.Bytes()); err != nil {
+			return "answer rejected by expfmt: " + err.Error()
+		}
+	}
+	return ""
+}
+
 func checkOutput(in []Series, types map[string]model.MetricType, sources []string, rep exposition.Report, body []byte, out Output) (string, []string) {
 	for _, s := range rep.Sources {
 		if !s.Up {
