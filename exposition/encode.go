@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math"
 	"slices"
-	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -84,14 +82,11 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 			if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
 				omExemplars(pf.Metric)
 			}
-		} else if m.mixedTimestamps(p) {
-			// The encoder would give every sample the one timestamp.
-			m.conflict(p.src, mf.name, fmt.Sprintf("the samples of a series have different timestamps, which %s cannot carry", FormatOf(string(m.opts.Format))))
-			continue
-		} else if missing := incomplete(out.GetType(), pf.Metric); missing != "" {
-			// The encoder would write the part as 0 (an +Inf bucket below
-			// the others): a wrong value is worse than none.
-			m.conflict(p.src, mf.name, fmt.Sprintf("a series has no %s, which %s cannot leave out", missing, FormatOf(string(m.opts.Format))))
+		} else if reason := m.undecodable(p); reason != "" {
+			// The encoder would write a missing part as 0 (an +Inf bucket
+			// below the others), or give every sample one timestamp: a
+			// wrong value is worse than none.
+			m.conflict(p.src, mf.name, fmt.Sprintf(reason, FormatOf(string(m.opts.Format))))
 			continue
 		}
 		if out.Help == nil {
@@ -100,75 +95,6 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 		out.Metric = append(out.Metric, pf.Metric...)
 	}
 	return out, nil
-}
-
-// incomplete names what a text histogram or summary (read into ms) lacks
-// that OpenMetrics and protobuf always carry: its +Inf bucket, _count or
-// _sum. Their encoders would write each as 0.
-func incomplete(t dto.MetricType, ms []*dto.Metric) string {
-	for _, m := range ms {
-		switch t {
-		case dto.MetricType_HISTOGRAM:
-			h := m.GetHistogram()
-			b := h.GetBucket()
-			switch {
-			case len(b) == 0 || !math.IsInf(b[len(b)-1].GetUpperBound(), 1):
-				return "+Inf bucket"
-			case h.SampleCount == nil && h.SampleCountFloat == nil:
-				return "_count"
-			case h.SampleSum == nil:
-				return "_sum"
-			}
-		case dto.MetricType_SUMMARY:
-			switch {
-			case m.GetSummary().SampleCount == nil:
-				return "_count"
-			case m.GetSummary().SampleSum == nil:
-				return "_sum"
-			}
-		}
-	}
-	return ""
-}
-
-// mixedTimestamps tells whether a series of part p of a text histogram or
-// summary has samples with different timestamps (or with and without one):
-// OpenMetrics and protobuf give a histogram or summary one timestamp. A
-// series is its samples' labels other than le and quantile.
-func (m *merger) mixedTimestamps(p part) bool {
-	s := p.src
-	f := &s.sc.fams[p.fam]
-	if f.typ != Histogram && f.typ != Summary {
-		return false
-	}
-	stamped := false
-	for k := f.first; f.n > 0 && k <= f.last && !stamped; k++ {
-		stamped = s.sc.samples[k].fam == p.fam && !s.sc.samples[k].ts.empty()
-	}
-	if !stamped {
-		return false
-	}
-	body := s.sc.body
-	seen := map[string]string{}
-	for k := f.first; k <= f.last; k++ {
-		smp := &s.sc.samples[k]
-		if smp.fam != p.fam || smp.flags&flagDrop != 0 {
-			continue
-		}
-		var pairs []string
-		for _, l := range s.sc.appendLabels(m.pairs[:0], smp.labels) {
-			if n := string(l.name); n != "le" && n != "quantile" {
-				pairs = append(pairs, n+"="+string(body[l.value.lo:l.value.hi]))
-			}
-		}
-		slices.Sort(pairs)
-		series, ts := strings.Join(pairs, ","), string(body[smp.ts.lo:smp.ts.hi])
-		if prev, ok := seen[series]; ok && prev != ts {
-			return true
-		}
-		seen[series] = ts
-	}
-	return false
 }
 
 // dto is the type as protobuf writes it.
