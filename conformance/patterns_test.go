@@ -38,7 +38,7 @@ func knownPatterns() []knownPattern {
 		{TextType, re(`^(text|om|proto)`), re(`missing \{[^}]*(le|quantile)="`), nil, otherInBlock},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected [a-z ]+(TYPE|HELP|UNIT|token), got "(#  | |# [A-Z]+\\t|#\\t)`), nil, omTwoBlanks},
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid character .[-+.]. in metric name`), nil, valueAfterName},
-		{TextType, re(`^(text|om|proto)`), re(`unexpected \{|output rejected by Prometheus|conflicts: .*holds a NUL byte`), nulAfterHashBody, nulAfterHash},
+		{TextType, re(`^(text|om|proto)`), re(`unexpected \{|output rejected by Prometheus|conflicts: `), nulAfterHashBody, nulAfterHash},
 		{TextType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected metric name after (TYPE|HELP)`), nil, metaNoName},
 		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid metric type " `), nil, typeTwoBlanks},
 		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: protobuf message \d+: invalid metric name "`), nil, protoEmptyMessage},
