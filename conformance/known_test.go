@@ -8,7 +8,7 @@ const (
 	omFloatHistogram  = "found here: a protobuf float histogram is left out of OpenMetrics output as a conflict even when its counts are whole numbers (expfmt's writer refuses every float histogram), where a histogram could carry it"
 	omLost            = "issue 15: OpenMetrics input loses exemplars, _created, or gauge histograms on the way out"
 	suffixFamily      = "found here: a gauge foo_count beside a summary foo: a foo_count sample after '# TYPE foo summary' is read as the gauge's (as expfmt does), and the gauge family is left out as colliding with the summary's series though no series collides; Prometheus reads them all"
-	omBucketWithoutLe = "found here: an OpenMetrics histogram bucket without le is refused (the OpenMetrics spec requires it); Prometheus accepts it"
+	omBucketWithoutLe = "found here: an OpenMetrics histogram bucket without le, or summary sample without quantile, is refused (the OpenMetrics spec requires them); Prometheus accepts it"
 	nameInBraces      = "found here: a metric name inside the braces after a label is refused; Prometheus accepts it"
 	omHelpEscape      = "found here: an unknown escape sequence in OpenMetrics (in a HELP, a quoted name) is refused; Prometheus keeps it as written"
 	bareName          = "found here: a bare name in braces ({A}0, {a} 1, {a,b=\"c\"} 1) is accepted; Prometheus refuses it"
@@ -43,6 +43,7 @@ const (
 func knownDisagreements() map[string]string {
 	return map[string]string{
 		"corral-om-bucket-without-le.om/verdict":                 omBucketWithoutLe,
+		"corral-om-summary-without-quantile.om/verdict":          omBucketWithoutLe,
 		"corral-summary-count-of-earlier-family.prom/text":       suffixFamily,
 		"corral-summary-count-of-earlier-family.prom/text-utf8":  suffixFamily,
 		"corral-summary-count-of-earlier-family.prom/om":         suffixFamily,

@@ -23,7 +23,7 @@ type knownPattern struct {
 func knownPatterns() []knownPattern {
 	re := regexp.MustCompile
 	return []knownPattern{
-		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: histogram bucket ".*" without an le label`), nil, omBucketWithoutLe},
+		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: (histogram bucket ".*" without an le label|summary ".*": sample without a quantile label)`), nil, omBucketWithoutLe},
 		{TextType, re(`^(text|om|proto)`), re(`^\d source\(s\): conflicts: \[\{[a-z] [^ ]+_(count|sum|bucket) collides with the series of (summary|histogram) `), nil, suffixFamily},
 		{ProtobufType, re(`^om`), re(`OpenMetrics v1\.0 does not support float histogram`), nil, omFloatHistogram},
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: metric name missing in label set`), nil, nameInBraces},
