@@ -52,7 +52,10 @@ func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
 			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: length %d runs past the end of the body (%d bytes left)", i, n, len(body)-k)}
 		}
 		mf := &dto.MetricFamily{}
-		if err := proto.Unmarshal(body[k:k+int(n)], mf); err != nil {
+		// Unknown fields (and, to protobuf-go, fields of the wrong wire
+		// type) are dropped: written back into a merged answer, they make
+		// Prometheus' decoder refuse it whole.
+		if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body[k:k+int(n)], mf); err != nil {
 			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
 		}
 		body = body[k+int(n):]
