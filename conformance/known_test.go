@@ -99,6 +99,7 @@ func knownDisagreements() map[string]string {
 		"corral-om-blank-in-labels.om/verdict":                   omBlankInLabels,
 		"corral-protobuf-help-invalid-utf8.pb/verdict":           protoHelpUTF8,
 		"corral-protobuf-wrong-wire-type.pb/verdict":             protoWireType,
+		"corral-protobuf-wrong-wire-type-native.pb/verdict":      protoWireType,
 		"corral-om-blanks-before-value.om/verdict":               omBlankInLabels,
 		"corral-protobuf-counter-with-gauge-value.pb/verdict":    protoTypeValue,
 		"corral-om-other-name-in-histogram.om/text":              omOtherInBlock,
