@@ -22,7 +22,7 @@ const (
 	valueAfterName    = "found here: a name followed by a value with no blank between (a-3, a.5) is refused; Prometheus and expfmt read the value"
 	nulAfterHash      = "found here: a NUL byte in some comment lines (after \"#\" or \"#\\x7f\") ends Prometheus' reading of a text body, silently; corral reads the lines after it"
 	metaNoName        = "found here: '# TYPE ' or '# HELP ' with a blank but no name is accepted (expfmt too); Prometheus refuses it"
-	typeTwoBlanks     = "found here: a TYPE line with two blanks before the type is accepted (expfmt too); Prometheus refuses it"
+	typeTwoBlanks     = "found here: a TYPE line with two blanks (or a blank and a tab) before the type is accepted (expfmt too); Prometheus refuses it"
 	protoEmptyMessage = "found here: a protobuf family without metrics whose name is empty or not UTF-8 is refused; Prometheus reads nothing from it"
 	omNulAfterEOF     = "found here: OpenMetrics '# EOF' followed by a NUL byte is accepted by Prometheus (the NUL ends its input); corral refuses it"
 	hashNoBlank       = "found here: '#TYPE' (no blank after '#') is read as a TYPE line; Prometheus and expfmt take it as a comment"
@@ -93,6 +93,7 @@ func knownDisagreements() map[string]string {
 		"corral-type-blank-no-name.prom/verdict":                 metaNoName,
 		"corral-help-blank-no-name.prom/verdict":                 metaNoName,
 		"corral-type-two-blanks.prom/verdict":                    typeTwoBlanks,
+		"corral-type-blank-tab.prom/verdict":                     typeTwoBlanks,
 		"corral-protobuf-empty-message.pb/verdict":               protoEmptyMessage,
 		"corral-om-nul-after-eof.om/verdict":                     omNulAfterEOF,
 		"corral-type-no-blank-after-hash.prom/verdict":           hashNoBlank,
