@@ -77,11 +77,20 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 		if pf == nil {
 			continue
 		}
-		if out.Help == nil {
-			out.Help = pf.Help
-		}
 		if p.src.proto != nil {
 			p.src.restore(p.fam, pf.Metric)
+			if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
+				omExemplars(pf.Metric)
+			}
+		} else if reason := m.undecodable(p); reason != "" {
+			// The encoder would write a missing part as 0 (an +Inf bucket
+			// below the others), or give every sample one timestamp: a
+			// wrong value is worse than none.
+			m.conflict(p.src, mf.name, fmt.Sprintf(reason, FormatOf(string(m.opts.Format))))
+			continue
+		}
+		if out.Help == nil {
+			out.Help = pf.Help
 		}
 		out.Metric = append(out.Metric, pf.Metric...)
 	}

@@ -103,8 +103,8 @@ func (m *merger) openMetricsCounts() {
 			f := &s.sc.fams[p.fam]
 			for k := f.first; f.n > 0 && k <= f.last; k++ {
 				smp := &s.sc.samples[k]
-				if smp.fam != p.fam || smp.member != memberBucket && smp.member != memberCount {
-					continue
+				if smp.fam != p.fam || smp.member != memberBucket && smp.member != memberCount || smp.flags&flagShape != 0 {
+					continue // not a count, or one the output leaves out (a bucket without le)
 				}
 				v, _ := strconv.ParseFloat(string(s.sc.body[smp.value.lo:smp.value.hi]), 64)
 				if v != math.Trunc(v) && !math.IsNaN(v) {
@@ -155,6 +155,8 @@ func (m *merger) plan() {
 		mf := &m.fams[i]
 		if m.scheme != model.NoEscaping {
 			m.escapable(mf)
+		} else if m.opts.Format.FormatType() != expfmt.TypeProtoDelim {
+			m.writable(mf)
 		}
 		// The parts of one source (families whose names meet once
 		// escaped) are deduplicated together.

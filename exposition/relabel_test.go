@@ -155,6 +155,9 @@ func FuzzMergeFormats(f *testing.F) {
 				if format.FormatType() == expfmt.TypeOpenMetrics && !bytes.HasSuffix(out.Bytes(), []byte("# EOF\n")) {
 					t.Fatalf("%s: output cut short\ninput %q\noutput:\n%s", format, body, out.Bytes())
 				}
+				// A histogram or summary missing a part, a name UTF-8 text
+				// cannot carry, is a conflict of some formats only.
+				rep, _ = withoutFormatConflicts(rep)
 				// Misshapen samples are text's only.
 				for i := range rep.Sources {
 					rep.Sources[i].Samples += rep.Sources[i].Misshapen

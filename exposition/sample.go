@@ -269,7 +269,9 @@ func (s *scanner) value(smp *sample, f *family, member, i, end int, name []byte)
 	if !validFloat(v) {
 		return 0, s.errorf("invalid value %q for %q", v, name)
 	}
-	if (member == memberBucket || member == memberCount) && (f.typ == Histogram || f.typ == GaugeHistogram) && v[0] == '-' {
+	// A bucket without le is a plain series to Prometheus (flagShape): its
+	// value may be anything.
+	if (member == memberBucket || member == memberCount) && (f.typ == Histogram || f.typ == GaugeHistogram) && v[0] == '-' && smp.flags&flagShape == 0 {
 		return 0, s.errorf("negative count %q in histogram %q", v, f.name)
 	}
 	return i, nil

@@ -52,7 +52,10 @@ func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
 			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: length %d runs past the end of the body (%d bytes left)", i, n, len(body)-k)}
 		}
 		mf := &dto.MetricFamily{}
-		if err := proto.Unmarshal(body[k:k+int(n)], mf); err != nil {
+		// Unknown fields (and, to protobuf-go, fields of the wrong wire
+		// type) are dropped: written back into a merged answer, they make
+		// Prometheus' decoder refuse it whole.
+		if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body[k:k+int(n)], mf); err != nil {
 			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
 		}
 		body = body[k+int(n):]
@@ -113,6 +116,43 @@ func checkFamily(mf *dto.MetricFamily) error {
 		}
 		if !ok {
 			return fmt.Errorf("family %q of type %s: metric without a %s value", mf.GetName(), mf.GetType(), mf.GetType())
+		}
+		if err := checkSpans(m.Histogram); err != nil {
+			return fmt.Errorf("family %q: native histogram: %w", mf.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// checkSpans verifies that the spans of native histogram h (one with
+// spans, a zero threshold or a zero count) describe as many buckets as it
+// has, on each side, as Prometheus' protobuf parser does: it refuses the
+// scrape otherwise, and a merged answer carrying h would be refused whole.
+func checkSpans(h *dto.Histogram) error {
+	if h == nil || len(h.GetPositiveSpan()) == 0 && len(h.GetNegativeSpan()) == 0 && h.GetZeroThreshold() <= 0 && h.GetZeroCount() == 0 {
+		return nil
+	}
+	float := h.GetSampleCountFloat() > 0 || h.GetZeroCountFloat() > 0 || len(h.GetPositiveCount()) > 0 || len(h.GetNegativeCount()) > 0
+	for _, side := range []struct {
+		name    string
+		spans   []*dto.BucketSpan
+		buckets int
+	}{
+		{"positive", h.GetPositiveSpan(), len(h.GetPositiveDelta())},
+		{"negative", h.GetNegativeSpan(), len(h.GetNegativeDelta())},
+	} {
+		if float {
+			side.buckets = len(h.GetPositiveCount())
+			if side.name == "negative" {
+				side.buckets = len(h.GetNegativeCount())
+			}
+		}
+		total := 0
+		for _, sp := range side.spans {
+			total += int(sp.GetLength())
+		}
+		if total != side.buckets {
+			return fmt.Errorf("%s spans describe %d buckets, it has %d", side.name, total, side.buckets)
 		}
 	}
 	return nil

@@ -1,0 +1,370 @@
+package conformance
+
+import (
+	"errors"
+	"io"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/textparse"
+
+	"github.com/corral-metrics/corral/exposition"
+)
+
+// The ways the README says a merged output differs from its input, on
+// purpose: what an output format cannot carry is left out of it (and, for a
+// family, reported as a conflict). The checks hold corral to them: such a
+// difference passes only where the input shows the reason, and only the
+// series the rule names may be missing.
+const (
+	// omFloatHistogramRule: OpenMetrics 1.0 has no float histograms.
+	omFloatHistogramRule = "om-float-histogram"
+	// omCounterNameRule: OpenMetrics names counter X_total as X.
+	omCounterNameRule = "om-counter-name"
+	// escapedLabelsRule: a series whose label names are the same once
+	// escaped cannot be written with names escaped; its family is left out.
+	escapedLabelsRule = "escaped-label-names"
+	// partMissingRule: a histogram without its +Inf bucket, _count or _sum,
+	// or a summary without _count or _sum, cannot be written in OpenMetrics
+	// or protobuf (their encoders would write the part as 0); its family is
+	// left out for the source.
+	partMissingRule = "part-missing"
+	// omExemplarRule: an exemplar whose timestamp is past 2262 (or before
+	// 1678), or whose labels hold a NUL byte or are not UTF-8, is left out
+	// of OpenMetrics output.
+	omExemplarRule = "om-exemplar"
+	// utf8NamesRule: with UTF-8 names, a family with a name holding a NUL
+	// byte (text, OpenMetrics) or a label name holding ':' (OpenMetrics) is
+	// left out for its source.
+	utf8NamesRule = "utf8-names"
+	// protoZeroTimestampRule: a timestamp of 0 is no timestamp in protobuf
+	// (Prometheus reads timestamp_ms 0 as none).
+	protoZeroTimestampRule = "proto-zero-timestamp"
+	// oneTimestampRule: a histogram or summary has one timestamp in
+	// OpenMetrics and protobuf; a text one whose samples have different
+	// timestamps is left out for its source.
+	oneTimestampRule = "one-timestamp"
+	// uncarriedRule: no OpenMetrics or protobuf histogram or summary can
+	// carry a text plain sample under its TYPE, or a bucket without le.
+	uncarriedRule = "uncarried-sample"
+)
+
+// Types gives the TYPE Prometheus reads for each family of body.
+func Types(contentType string, body []byte) map[string]model.MetricType {
+	types := map[string]model.MetricType{}
+	p, err := textparse.New(body, contentType, labels.NewSymbolTable(), textparse.ParserOptions{})
+	if err != nil || p == nil {
+		return types
+	}
+	for {
+		et, err := p.Next()
+		if errors.Is(err, io.EOF) || err != nil {
+			return types
+		}
+		if et == textparse.EntryType {
+			name, typ := p.Type()
+			types[string(name)] = typ
+		}
+	}
+}
+
+// documentedConflict tells whether conflict c is one the README documents
+// for out and the input (its series in, its families' types) shows its
+// reason; then it gives the rule and the metric names (as in the input) the
+// family leaves out.
+func documentedConflict(c exposition.Conflict, in []Series, types map[string]model.MetricType, out Output) (rule string, names []string) {
+	scheme := out.Format.ToEscapingScheme()
+	if strings.HasSuffix(c.Reason, "are the same once escaped") && scheme != model.NoEscaping {
+		for _, s := range in {
+			if familyOf(s.Labels.Get(model.MetricNameLabel), types) == c.Family && escapedTwice(s, scheme) {
+				return escapedLabelsRule, namesOf(in, types, c.Family)
+			}
+		}
+		return "", nil
+	}
+	if m := partMissing.FindStringSubmatch(c.Reason); m != nil && out.Format.FormatType() != expfmt.TypeTextPlain {
+		fam := unescapedFamily(c.Family, types, scheme)
+		if lacks(in, types, fam, m[1]) {
+			return partMissingRule, namesOf(in, types, fam)
+		}
+		return "", nil
+	}
+	if strings.HasPrefix(c.Reason, "the samples of a series have different timestamps, which ") && out.Format.FormatType() != expfmt.TypeTextPlain {
+		fam := unescapedFamily(c.Family, types, scheme)
+		if mixedTimestamps(in, types, fam) {
+			return oneTimestampRule, namesOf(in, types, fam)
+		}
+		return "", nil
+	}
+	if scheme == model.NoEscaping && out.Format.FormatType() != expfmt.TypeProtoDelim {
+		nul := strings.HasSuffix(c.Reason, "holds a NUL byte, which a text format with UTF-8 names cannot carry")
+		colon := strings.HasSuffix(c.Reason, "holds ':', which OpenMetrics output with UTF-8 names cannot carry") && out.Format.FormatType() == expfmt.TypeOpenMetrics
+		for _, s := range in {
+			if familyOf(s.Labels.Get(model.MetricNameLabel), types) != c.Family {
+				continue
+			}
+			found := false
+			s.Labels.Range(func(l labels.Label) {
+				found = found || nul && strings.ContainsRune(l.Name, 0) || nul && l.Name == model.MetricNameLabel && strings.ContainsRune(l.Value, 0) ||
+					colon && l.Name != model.MetricNameLabel && strings.ContainsRune(l.Name, ':')
+			})
+			if found {
+				return utf8NamesRule, namesOf(in, types, c.Family)
+			}
+		}
+	}
+	if out.Format.FormatType() != expfmt.TypeOpenMetrics {
+		return "", nil
+	}
+	switch {
+	case strings.HasSuffix(c.Reason, "OpenMetrics 1.0 has no float histograms"):
+		fam := c.Family
+		if types[fam] != model.MetricTypeHistogram {
+			return "", nil
+		}
+		for _, s := range in {
+			n := s.Labels.Get(model.MetricNameLabel)
+			if (n == fam+"_bucket" || n == fam+"_count") && s.Value != math.Trunc(s.Value) && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
+				return omFloatHistogramRule, []string{fam + "_bucket", fam + "_count", fam + "_sum", fam + "_created"}
+			}
+		}
+	case strings.Contains(c.Reason, "its OpenMetrics name collides with family"),
+		strings.Contains(c.Reason, "its OpenMetrics samples collide with family"):
+		fam := c.Family
+		other := fam + "_total"
+		if base, ok := strings.CutSuffix(fam, "_total"); ok {
+			other = base
+		}
+		if types[fam] != model.MetricTypeCounter || !hasFamily(in, types, other) {
+			return "", nil
+		}
+		return omCounterNameRule, []string{fam, fam + "_created"}
+	}
+	return "", nil
+}
+
+// partMissing is the reason of a conflict over a part of a histogram or
+// summary that is missing.
+var partMissing = regexp.MustCompile(`^a series has no (\+Inf bucket|_count|_sum), which [a-z]+ cannot leave out$`)
+
+// unescapedFamily gives the family of types that family, as a conflict
+// names it (escaped per scheme), is.
+func unescapedFamily(family string, types map[string]model.MetricType, scheme model.EscapingScheme) string {
+	for name := range types {
+		if model.EscapeName(name, scheme) == family {
+			return name
+		}
+	}
+	return family
+}
+
+// lacks tells whether a series of histogram or summary fam in in (its
+// samples grouped by their labels other than le and quantile) has no
+// sample of part: "+Inf bucket", "_count" or "_sum".
+func lacks(in []Series, types map[string]model.MetricType, fam, part string) bool {
+	typ := types[fam]
+	if typ != model.MetricTypeHistogram && typ != model.MetricTypeSummary {
+		return false
+	}
+	has := map[string]bool{} // a series' labels, and with part when it has it
+	for _, s := range in {
+		n := s.Labels.Get(model.MetricNameLabel)
+		if familyOf(n, types) != fam {
+			continue
+		}
+		key := labels.NewBuilder(s.Labels).Del(model.MetricNameLabel, model.BucketLabel, model.QuantileLabel).Labels().String()
+		if _, ok := has[key]; !ok {
+			has[key] = false
+		}
+		switch {
+		case part == "+Inf bucket" && n == fam+"_bucket" && s.Labels.Get(model.BucketLabel) != "" && isInf(s.Labels.Get(model.BucketLabel)),
+			part == "_count" && n == fam+"_count",
+			part == "_sum" && n == fam+"_sum":
+			has[key] = true
+		}
+	}
+	for _, ok := range has {
+		if !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// mixedTimestamps tells whether a series of histogram or summary fam in in
+// (its samples grouped by their labels other than le and quantile) has
+// samples with different timestamps, or with and without one.
+func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string) bool {
+	if typ := types[fam]; typ != model.MetricTypeHistogram && typ != model.MetricTypeSummary {
+		return false
+	}
+	seen := map[string]string{}
+	for _, s := range in {
+		if familyOf(s.Labels.Get(model.MetricNameLabel), types) != fam {
+			continue
+		}
+		key := labels.NewBuilder(s.Labels).Del(model.MetricNameLabel, model.BucketLabel, model.QuantileLabel).Labels().String()
+		ts := showTimestamp(s.Timestamp)
+		if prev, ok := seen[key]; ok && prev != ts {
+			return true
+		}
+		seen[key] = ts
+	}
+	return false
+}
+
+// isInf tells whether le is +Inf as Prometheus reads it.
+func isInf(le string) bool {
+	f, err := strconv.ParseFloat(le, 64)
+	return err == nil && math.IsInf(f, 1)
+}
+
+// escapedTwice tells whether two label names of s are the same once
+// escaped per scheme.
+func escapedTwice(s Series, scheme model.EscapingScheme) bool {
+	seen := map[string]bool{}
+	twice := false
+	s.Labels.Range(func(l labels.Label) {
+		if l.Name == model.MetricNameLabel {
+			return
+		}
+		n := escapeLabelName(l.Name, scheme)
+		twice = twice || seen[n]
+		seen[n] = true
+	})
+	return twice
+}
+
+// namesOf gives the metric names of family fam's series in in.
+func namesOf(in []Series, types map[string]model.MetricType, fam string) []string {
+	var names []string
+	for _, s := range in {
+		if n := s.Labels.Get(model.MetricNameLabel); familyOf(n, types) == fam {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// hasFamily tells whether in holds a series of family fam.
+func hasFamily(in []Series, types map[string]model.MetricType, fam string) bool {
+	for _, s := range in {
+		if familyOf(s.Labels.Get(model.MetricNameLabel), types) == fam {
+			return true
+		}
+	}
+	return false
+}
+
+// familyOf gives the family a text series named n is read under: n itself
+// when it has a TYPE, else n without a suffix a histogram, summary or
+// counter gives its samples.
+func familyOf(n string, types map[string]model.MetricType) string {
+	if _, ok := types[n]; ok {
+		return n
+	}
+	for _, suffix := range []string{"_bucket", "_count", "_sum", "_created", "_total"} {
+		if base, ok := strings.CutSuffix(n, suffix); ok {
+			if _, ok := types[base]; ok {
+				return base
+			}
+		}
+	}
+	return n
+}
+
+// uncarried tells whether series s of a text input is one no OpenMetrics or
+// protobuf histogram or summary can carry: a plain sample under a histogram
+// or summary TYPE (a summary's without quantile), or a bucket without le.
+func uncarried(s Series, types map[string]model.MetricType) bool {
+	n := s.Labels.Get(model.MetricNameLabel)
+	fam := familyOf(n, types)
+	switch types[fam] {
+	case model.MetricTypeHistogram:
+		return n == fam || n == fam+"_bucket" && !s.Labels.Has(model.BucketLabel)
+	case model.MetricTypeSummary:
+		return n == fam && !s.Labels.Has(model.QuantileLabel)
+	}
+	return false
+}
+
+// carried gives the series of in that out can carry: for a text input in
+// OpenMetrics and protobuf output, in without its uncarried samples.
+func carried(in []Series, contentType string, types map[string]model.MetricType, out Output) []Series {
+	if exposition.FormatOf(contentType) != exposition.Text || out.Format.FormatType() == expfmt.TypeTextPlain {
+		return in
+	}
+	var kept []Series
+	for _, s := range in {
+		if !uncarried(s, types) {
+			kept = append(kept, s)
+		}
+	}
+	return kept
+}
+
+// withoutLeftOut gives want without the series of the families left out,
+// keyed by source and metric name as out writes it.
+func withoutLeftOut(want []Series, leftOut map[[2]string]bool) []Series {
+	var kept []Series
+	for _, s := range want {
+		if !leftOut[[2]string{s.Labels.Get(MergeLabel), s.Labels.Get(model.MetricNameLabel)}] {
+			kept = append(kept, s)
+		}
+	}
+	return kept
+}
+
+// withoutOMExemplars gives want without the exemplars OpenMetrics output
+// leaves out, for out in OpenMetrics; it tells whether it left one out.
+func withoutOMExemplars(want []Series, out Output) ([]Series, bool) {
+	if out.Format.FormatType() != expfmt.TypeOpenMetrics {
+		return want, false
+	}
+	left := false
+	for i, s := range want {
+		kept := slices.DeleteFunc(slices.Clone(s.Exemplars), func(e exemplar.Exemplar) bool { return !omCarries(e) })
+		if len(kept) != len(s.Exemplars) {
+			want[i].Exemplars, left = kept, true
+		}
+	}
+	return want, left
+}
+
+// omCarries tells whether OpenMetrics output carries exemplar e.
+func omCarries(e exemplar.Exemplar) bool {
+	const most = math.MaxInt64 / int64(1e6) // milliseconds in nanoseconds' range
+	if e.HasTs && (e.Ts >= most || e.Ts <= -most) {
+		return false
+	}
+	ok := true
+	e.Labels.Range(func(l labels.Label) {
+		for _, s := range []string{l.Name, l.Value} {
+			ok = ok && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+		}
+	})
+	return ok
+}
+
+// withoutZeroTimestamps gives want with a timestamp of 0 read as none, for
+// out in protobuf; it tells whether there was one.
+func withoutZeroTimestamps(want []Series, out Output) ([]Series, bool) {
+	if out.Format.FormatType() != expfmt.TypeProtoDelim {
+		return want, false
+	}
+	had := false
+	for i, s := range want {
+		if s.Timestamp != nil && *s.Timestamp == 0 {
+			want[i].Timestamp, had = nil, true
+		}
+	}
+	return want, had
+}

@@ -1,0 +1,109 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/textparse"
+)
+
+// Series is one sample as Prometheus' scrape would append it.
+type Series struct {
+	Labels    labels.Labels
+	Value     float64                   // for a float sample
+	Histogram *histogram.FloatHistogram // for a native histogram sample
+	Timestamp *int64                    // milliseconds, when the body gave one
+	Exemplars []exemplar.Exemplar
+}
+
+// ErrEndlessExemplars is Prometheus' parser giving one exemplar after
+// another for a series, without end (Prometheus v0.316.0's OpenMetrics
+// parser does on some malformed exemplars, and its scrape loop then never
+// returns).
+var ErrEndlessExemplars = errors.New("Prometheus' parser gives exemplars without end")
+
+// maxExemplars bounds the exemplars read for one sample: OpenMetrics allows
+// one, protobuf one per bucket.
+const maxExemplars = 1000
+
+// View says how Prometheus is asked to read native histograms.
+type View int
+
+const (
+	// Native reads native histograms as such (Prometheus' default).
+	Native View = iota
+	// Classic ignores native histograms and reads their classic buckets,
+	// as a reader of a text format sees them.
+	Classic
+)
+
+// Parse reads body as Prometheus' scrape loop does for a target answering
+// with contentType, with the default settings, and gives its samples in
+// order. Start (created) timestamps are not read, as Prometheus does not
+// by default: OpenMetrics _created lines are series of their own then.
+// (Reading them, Prometheus v0.316.0's OpenMetrics parser can loop
+// forever on a malformed exemplar.) The error is the
+// scrape's failure: the parser's error, or a series Prometheus refuses
+// whole (no metric name, names that are not valid UTF-8, a label name
+// given twice). Duplicate series are not an error (Prometheus counts and
+// skips them) and are returned as read.
+func Parse(contentType string, body []byte, view View) ([]Series, error) {
+	p, err := textparse.New(body, contentType, labels.NewSymbolTable(), textparse.ParserOptions{
+		IgnoreNativeHistograms: view == Classic,
+	})
+	if p == nil {
+		return nil, fmt.Errorf("content type %q: %w", contentType, err)
+	}
+	var out []Series
+	for {
+		et, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		var s Series
+		switch et {
+		case textparse.EntrySeries:
+			_, s.Timestamp, s.Value = p.Series()
+		case textparse.EntryHistogram:
+			var h *histogram.Histogram
+			_, s.Timestamp, h, s.Histogram = p.Histogram()
+			if h != nil {
+				s.Histogram = h.ToFloat(nil)
+			}
+		default:
+			continue
+		}
+		if s.Timestamp != nil {
+			t := *s.Timestamp // the parser reuses its storage
+			s.Timestamp = &t
+		}
+		p.Labels(&s.Labels)
+		if !s.Labels.Has(model.MetricNameLabel) {
+			return out, fmt.Errorf("missing metric name: %s", s.Labels)
+		}
+		if !s.Labels.IsValid(model.UTF8Validation) {
+			return out, fmt.Errorf("invalid metric name or label names: %s", s.Labels)
+		}
+		if name, dup := s.Labels.HasDuplicateLabelNames(); dup {
+			return out, fmt.Errorf("label name %q is not unique: %s", name, s.Labels)
+		}
+		var e exemplar.Exemplar
+		for p.Exemplar(&e) {
+			if len(s.Exemplars) == maxExemplars {
+				// Prometheus' scrape loop would loop here for good.
+				return out, fmt.Errorf("%w: %s", ErrEndlessExemplars, s.Labels)
+			}
+			s.Exemplars = append(s.Exemplars, e)
+			e = exemplar.Exemplar{}
+		}
+		out = append(out, s)
+	}
+}
