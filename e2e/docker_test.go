@@ -62,12 +62,10 @@ func mustDocker(t *testing.T, args ...string) string {
 // top-level Dockerfile on it, docker/prometheus-image.sh, the example
 // appliance) and runs corral as PID 1 of real containers.
 func TestDocker(t *testing.T) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skipf("no docker client: %v", err)
-	}
-	if _, err := docker("info"); err != nil {
-		t.Skipf("docker info fails, no engine to test the image on: %v", err)
-	}
+	_, err := exec.LookPath("docker")
+	testkit.Need(t, "the Docker tests need a docker client", err)
+	_, err = docker("info")
+	testkit.Need(t, "the Docker tests need an engine (docker info)", err)
 	t.Logf("docker engine available (CI=%q): the Docker tests are required", os.Getenv("CI"))
 	id := fmt.Sprintf("e2e%d", os.Getpid())
 	env := &dockerEnv{

@@ -20,12 +20,10 @@ import (
 // TestDockerPID1 runs the PID 1 cases on the corral image alone (quicker
 // to build than TestDocker's whole set): tini's outer tests, in Docker.
 func TestDockerPID1(t *testing.T) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skipf("no docker client: %v", err)
-	}
-	if _, err := docker("info"); err != nil {
-		t.Skipf("docker info fails, no engine to test the image on: %v", err)
-	}
+	_, err := exec.LookPath("docker")
+	testkit.Need(t, "the Docker tests need a docker client", err)
+	_, err = docker("info")
+	testkit.Need(t, "the Docker tests need an engine (docker info)", err)
 	id := fmt.Sprintf("e2epid1%d", os.Getpid())
 	env := &dockerEnv{base: "corral-test-base:" + id, corral: "corral:" + id}
 	t.Cleanup(func() {

@@ -11,14 +11,14 @@ import (
 	"time"
 
 	"github.com/corral-metrics/corral/internal/duration"
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // TestCertExpiryExample runs the README's worked example against a local
 // TLS server.
 func TestCertExpiryExample(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("the example needs openssl, not installed here")
-	}
+	_, err := exec.LookPath("openssl")
+	testkit.Need(t, "the example needs openssl", err)
 	srv := httptest.NewTLSServer(http.NotFoundHandler())
 	defer srv.Close()
 	u, _ := url.Parse(srv.URL)
