@@ -87,6 +87,24 @@ func (g *Gateway) proxySelf(w http.ResponseWriter, r *http.Request) {
 	promhttp.HandlerFor(g.opts.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelWarn)}).ServeHTTP(sw, r)
 }
 
+// proxyScrape asks m's source for its body. On failure it has recorded the
+// failure and answered it, or, when the client went away, done neither (not
+// the source's fault), and returns nil.
+func (g *Gateway) proxyScrape(ctx context.Context, w http.ResponseWriter, m Module, req source.Request, start time.Time) *source.Response {
+	resp, err := m.Source.Scrape(ctx, req)
+	if err == nil {
+		return resp
+	}
+	err = classify(ctx, err)
+	if clientGone(ctx) {
+		g.logger.Debug("proxy scrape abandoned: the client went away", "source", m.Name, "err", err)
+		return nil
+	}
+	g.record(m.Name, start, 0, err)
+	g.proxyError(w, m, err)
+	return nil
+}
+
 // chunkSize is the buffer a streamed copy reads into.
 const chunkSize = 256 << 10
 
@@ -95,15 +113,8 @@ const chunkSize = 256 << 10
 // response is aborted so the client sees a failed scrape, not a truncated one.
 func (g *Gateway) proxyStream(ctx context.Context, w http.ResponseWriter, m Module, req source.Request) {
 	start := time.Now()
-	resp, err := m.Source.Scrape(ctx, req)
-	if err != nil {
-		err = classify(ctx, err)
-		if clientGone(ctx) {
-			g.logger.Debug("proxy scrape abandoned: the client went away", "source", m.Name, "err", err)
-			return
-		}
-		g.record(m.Name, start, 0, err)
-		g.proxyError(w, m, err)
+	resp := g.proxyScrape(ctx, w, m, req, start)
+	if resp == nil {
 		return
 	}
 	defer resp.Body.Close()

@@ -40,18 +40,12 @@ var errClientWrite = errors.New("writing to the client failed")
 // scan refers back to it), which is what the ticket reserves.
 func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *ticket, m Module, req source.Request) {
 	start := time.Now()
-	resp, err := m.Source.Scrape(ctx, req)
-	if err != nil {
-		err = classify(ctx, err)
-		if clientGone(ctx) {
-			g.logger.Debug("proxy scrape abandoned: the client went away", "source", m.Name, "err", err)
-			return
-		}
-		g.record(m.Name, start, 0, err)
-		g.proxyError(w, m, err)
+	resp := g.proxyScrape(ctx, w, m, req, start)
+	if resp == nil {
 		return
 	}
 	defer resp.Body.Close()
+	var err error
 	var body io.Reader = resp.Body
 	switch resp.ContentEncoding {
 	case "", "identity":

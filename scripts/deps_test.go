@@ -7,18 +7,16 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // TestDependencies: the package that runs programs does not pull in the
 // gateway nor the HTTP client and server stacks of the other kinds.
 func TestDependencies(t *testing.T) {
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the go command is needed: %v", err)
-		}
-		t.Skipf("no go command: %v", err)
-	}
+	_, err := os.Stat(goBin)
+	testkit.Need(t, "the dependency check needs the go command", err)
 	out, err := exec.Command(goBin, "list", "-deps", "./...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
