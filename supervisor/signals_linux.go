@@ -4,12 +4,15 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-metrics/corral/internal/sigcatch"
 )
 
-// Signals is corral's hold on every catchable signal. CatchSignals takes it
-// in the first lines of main, before the configuration is read, so that no
+// Signals is corral's hold on every catchable signal. sigcatch takes it
+// before main runs, before the configuration is read, so that no
 // signal meets Go's default handling (exit 2, or a goroutine dump); the
 // signals queue until the signal actor of HandleSignals runs.
 type Signals struct {
@@ -43,24 +46,11 @@ func action(sig unix.Signal) string {
 	return actIgnore
 }
 
-// catchable lists the signals CatchSignals takes.
-func catchable() []os.Signal {
-	var out []os.Signal
-	for sig := unix.Signal(1); sig <= 31; sig++ {
-		switch sig {
-		case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, unix.SIGPROF:
-			continue
-		}
-		out = append(out, sig)
-	}
-	return out
-}
-
-// CatchSignals takes every catchable signal for corral; see Signals.
+// CatchSignals hands corral every catchable signal (sigcatch.Catchable),
+// taken by sigcatch while the packages were initialised, with the ones that
+// arrived since queued; see Signals.
 func CatchSignals() *Signals {
-	s := &Signals{ch: make(chan os.Signal, 64)}
-	signal.Notify(s.ch, catchable()...)
-	return s
+	return &Signals{ch: sigcatch.Caught()}
 }
 
 // HandleSignals returns the signal actor of corral, for its run group. For
@@ -69,56 +59,84 @@ func CatchSignals() *Signals {
 //   - SIGTERM or SIGINT: Stop (graceful shutdown); a second one: Kill.
 //   - SIGHUP: reload, called on a goroutine of its own so that a slow reload
 //     never delays a SIGTERM; HUPs arriving meanwhile coalesce into one more.
+//     No reload starts once a stop has begun.
 //   - USR1, USR2, WINCH, QUIT, ALRM, TTIN, TTOU, CONT, TSTP, VTALRM, XCPU,
 //     XFSZ, PWR, IO: Signal (forwarded); TTIN and TTOU are ignored once the
 //     main process has the terminal (see terminalHandedOver).
 //   - the rest (fault signals sent from outside, PIPE): ignored.
 //
+// The signals that queued while corral started up (sigcatch took them
+// before main) are acted on here, when the actor is made, before the run
+// group runs: a SIGTERM that came while the configuration was read stops the
+// supervisor before it has started anything.
+//
 // execute does not return on SIGTERM: it keeps handling signals for the
-// whole shutdown and returns on interrupt. The signals are never released,
-// so corral never dies of one: later ones are dropped.
+// whole shutdown and returns on interrupt, after the reload in progress, if
+// any, has ended or reloadWait has passed (a reload may hang reading its
+// configuration; the shutdown does not wait on it). The signals are never
+// released, so corral never dies of one: later ones are dropped.
 func (s *Supervisor) HandleSignals(sigs *Signals, reload func()) (execute func() error, interrupt func(error)) {
 	quit := make(chan struct{})
 	var once sync.Once
+	reloads := make(chan struct{}, 1)
+	terms := 0
+	handle := func(got os.Signal) {
+		sig, _ := got.(unix.Signal)
+		switch action(sig) {
+		case actStop:
+			terms++
+			if terms == 1 {
+				s.logger.Info("shutting down", "signal", sig.String())
+				s.Stop()
+			} else {
+				s.logger.Warn("second signal: killing every process now", "signal", sig.String())
+				s.Kill()
+			}
+		case actReload:
+			select {
+			case reloads <- struct{}{}:
+			default: // one is already pending
+			}
+		case actForward:
+			s.logger.Debug("forwarding signal", "signal", sig.String())
+			s.Signal(sig)
+		default:
+			s.logger.Debug("ignoring signal", "signal", sig.String())
+		}
+	}
+	for queued := true; queued; {
+		select {
+		case got := <-sigs.ch:
+			handle(got)
+		default:
+			queued = false
+		}
+	}
 	execute = func() error {
-		reloads := make(chan struct{}, 1)
 		reloaded := make(chan struct{})
 		go func() {
 			defer close(reloaded)
-			for range reloads {
-				if reload != nil {
-					reload()
+			for {
+				select {
+				case <-reloads:
+					if reload != nil && !s.stopping() {
+						reload()
+					}
+				case <-quit:
+					return
 				}
 			}
 		}()
-		defer func() { close(reloads); <-reloaded }()
-		terms := 0
 		for {
 			select {
 			case got := <-sigs.ch:
-				sig, _ := got.(unix.Signal)
-				switch action(sig) {
-				case actStop:
-					terms++
-					if terms == 1 {
-						s.logger.Info("shutting down", "signal", sig.String())
-						s.Stop()
-					} else {
-						s.logger.Warn("second signal: killing every process now", "signal", sig.String())
-						s.Kill()
-					}
-				case actReload:
-					select {
-					case reloads <- struct{}{}:
-					default: // one is already pending
-					}
-				case actForward:
-					s.logger.Debug("forwarding signal", "signal", sig.String())
-					s.Signal(sig)
-				default:
-					s.logger.Debug("ignoring signal", "signal", sig.String())
-				}
+				handle(got)
 			case <-quit:
+				select {
+				case <-reloaded:
+				case <-time.After(reloadWait):
+					s.logger.Warn("a reload is still running at exit; not waiting for it", "waited", reloadWait)
+				}
 				return nil
 			}
 		}
@@ -126,6 +144,10 @@ func (s *Supervisor) HandleSignals(sigs *Signals, reload func()) (execute func()
 	interrupt = func(error) { once.Do(func() { close(quit) }) }
 	return execute, interrupt
 }
+
+// reloadWait bounds how long the signal actor waits, at exit, for a reload
+// in progress.
+const reloadWait = 2 * time.Second
 
 // terminalHandedOver is called once the main process's group is the
 // foreground group of corral's controlling terminal: corral is now in a

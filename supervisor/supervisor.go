@@ -318,6 +318,16 @@ func (s *Supervisor) startTimedOut() {
 // before or after Run.
 func (s *Supervisor) Stop() { s.stopOnce.Do(func() { close(s.stopCh) }) }
 
+// stopping reports whether a stop has begun.
+func (s *Supervisor) stopping() bool {
+	select {
+	case <-s.stopCh:
+		return true
+	default:
+		return false
+	}
+}
+
 // Kill stops at once: SIGKILL to every process group still running.
 func (s *Supervisor) Kill() {
 	s.Stop()

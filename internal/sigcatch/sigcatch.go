@@ -1,0 +1,41 @@
+// Package sigcatch takes every catchable signal while the program's
+// packages are still being initialised.
+//
+// The Go runtime installs its own signal handlers before any package is
+// initialised, and until os/signal is told otherwise they end the program:
+// exit 2 for SIGTERM, SIGINT or SIGHUP, a goroutine dump for SIGQUIT. For
+// PID 1, whose signals the kernel drops while no handler is installed, that
+// is the one way a signal can end it. This package imports nothing but
+// os/signal and syscall, so it is initialised among the first packages (Go
+// initialises packages in import path order, each once its imports are),
+// well before main and the heavy dependencies: the window left is the
+// runtime's own start-up.
+package sigcatch
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+var caught = make(chan os.Signal, 64)
+
+func init() { signal.Notify(caught, Catchable()...) }
+
+// Catchable lists the signals taken: 1 to 31 but KILL and STOP (which cannot
+// be caught), CHLD (the reaper's), URG and PROF (the Go runtime's own).
+func Catchable() []os.Signal {
+	var out []os.Signal
+	for sig := syscall.Signal(1); sig <= 31; sig++ {
+		switch sig {
+		case syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPROF:
+			continue
+		}
+		out = append(out, sig)
+	}
+	return out
+}
+
+// Caught is the channel every caught signal queues on (64 deep; later ones
+// are dropped until it is read).
+func Caught() chan os.Signal { return caught }
