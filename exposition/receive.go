@@ -3,6 +3,7 @@ package exposition
 import (
 	"bytes"
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -53,6 +54,44 @@ func (src *Source) give(s *scanner) {
 	defer src.mu.Unlock()
 	if len(src.idle) < sourceScanners {
 		src.idle = append(src.idle, s)
+	}
+}
+
+// Trim lets go of what src keeps between scrapes beyond one memo: every
+// idle scanner but one (the last given back that holds a memo), and that
+// one's working tables. Its memo stays, so the source's next body is still
+// checked against its last rather than parsed; the tables grow again as it
+// is scanned. Scanners in use are left alone.
+func (src *Source) Trim() {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if len(src.idle) == 0 {
+		return
+	}
+	keep := len(src.idle) - 1
+	for i := keep; i >= 0; i-- {
+		if len(src.idle[i].memo.body) > 0 {
+			keep = i
+			break
+		}
+	}
+	s := src.idle[keep]
+	clear(src.idle)
+	src.idle = append(src.idle[:0], s)
+	s.shed()
+}
+
+// shed lets go of an idle scanner's working tables, keeping its memo
+// (exactly as large as what it holds) and its settings.
+func (s *scanner) shed() {
+	s.fams, s.samples, s.notes, s.labels, s.canon, s.half = nil, nil, nil, nil, nil, nil
+	s.byName = map[string]int32{}
+	m := &s.memo
+	if cap(m.body) > len(m.body)+len(m.body)/8+64<<10 {
+		m.body = bytes.Clone(m.body)
+	}
+	if cap(m.samples) > len(m.samples)+len(m.samples)/8+1024 {
+		m.samples = slices.Clone(m.samples)
 	}
 }
 

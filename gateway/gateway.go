@@ -157,6 +157,7 @@ type Gateway struct {
 	landing  *template.Template
 	merge    mergeState // the merged /metrics: see merge.go
 	flights  flights    // merged fetches in progress: see flight.go
+	trimmer  *trimmer   // gives memory back after the scrapes: see trim.go
 }
 
 // New makes a gateway with no modules.
@@ -184,6 +185,8 @@ func New(opts Options) *Gateway {
 	}
 	g.mods.Store(&[]Module{})
 	g.lim = newLimits(opts.Registry)
+	g.trimmer = newTrimmer(opts.Registry)
+	g.lim.onQuiet = g.trim
 	g.SetAccess(opts)
 	g.chunks.New = func() any { b := make([]byte, chunkSize); return &b }
 	return g

@@ -47,10 +47,16 @@ type limits struct {
 	per    map[string]int   // source: the slots its /proxy scrapes take
 	perMem map[string]int64 // source: the bytes its /proxy scrapes reserve
 	live   map[*ticket]bool // every ticket not yet released
+
+	// onQuiet runs once no ticket has been live for quietAfter (see
+	// Gateway.trim); nil: never.
+	onQuiet    func()
+	quietAfter time.Duration
+	quiet      *time.Timer
 }
 
 func newLimits(reg *prometheus.Registry) *limits {
-	l := &limits{stall: stallAfter, freed: make(chan struct{}), shares: map[string]int{}, per: map[string]int{}, perMem: map[string]int64{}, live: map[*ticket]bool{}}
+	l := &limits{stall: stallAfter, quietAfter: quietAfter, freed: make(chan struct{}), shares: map[string]int{}, per: map[string]int{}, perMem: map[string]int64{}, live: map[*ticket]bool{}}
 	l.refusals = registerOrExisting(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "corral_http_requests_refused_total",
 		Help: "Requests refused before reaching an endpoint, by reason (busy: max_concurrent_scrapes reached; memory: max_inflight_bytes reached; body: a request body; forbidden: not in allow_networks; unauthorized: no valid bearer token).",
@@ -140,6 +146,9 @@ func (l *limits) admit(ctx context.Context, a *access, group, key string, bytes 
 	l.bytes += bytes
 	l.perMem[group] += bytes
 	l.live[t] = true
+	if l.quiet != nil {
+		l.quiet.Stop()
+	}
 	l.gauges()
 	return t, ""
 }
@@ -262,6 +271,13 @@ func (l *limits) releaseLocked(t *ticket) {
 	t.released = true
 	delete(l.live, t)
 	l.wake()
+	if len(l.live) == 0 && l.onQuiet != nil {
+		if l.quiet == nil {
+			l.quiet = time.AfterFunc(l.quietAfter, l.onQuiet)
+		} else {
+			l.quiet.Reset(l.quietAfter)
+		}
+	}
 }
 
 // writeStart and writeEnd bracket one write to the client; writeStart

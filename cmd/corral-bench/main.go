@@ -34,6 +34,8 @@ func main() {
 			err = serveUpstream(os.Args[2:])
 		case "floor":
 			err = serveFloor(os.Args[2:])
+		case "memory":
+			err = memoryRun(os.Args[2:])
 		default:
 			err = bench(os.Args[1:])
 		}
