@@ -18,10 +18,9 @@ import (
 const quietAfter = 5 * time.Second
 
 // trimSlack is how much the heap may grow past what the last trim left
-// (or a quarter of that, if more) before a quiet spell trims again: small
-// sources' scrapes, and the memory that comes back by itself, are not
-// worth a collection.
-const trimSlack = 8 << 20
+// before a quiet spell trims again: the garbage of small sources' scrapes
+// is not worth a collection.
+const trimSlack = 4 << 20
 
 // trimmer gives memory back once the scrapes stop: see Gateway.trim.
 type trimmer struct {
@@ -37,7 +36,7 @@ func newTrimmer(reg *prometheus.Registry) *trimmer {
 		slack: trimSlack,
 		trims: registerOrExisting(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "corral_memory_trims_total",
-			Help: "Quiet spells after scrapes (5 s with none in flight), by what corral did: trimmed (gave back to the OS what it kept for the next scrapes and the garbage they left), or skipped (its heap had not grown enough to be worth it).",
+			Help: "Quiet spells after scrapes (5 s with none in flight), by what corral did: trimmed (gave back to the OS what it kept for the next scrapes and the garbage they left), or skipped (its heap had grown by less than 4 MiB since the last trim).",
 		}, []string{"result"})),
 		sample: []metrics.Sample{
 			{Name: "/memory/classes/heap/objects:bytes"},
@@ -79,7 +78,7 @@ func (g *Gateway) trim() {
 	t := g.trimmer
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if r := t.resident(); t.slack > 0 && r < t.kept+max(t.slack, t.kept/4) {
+	if r := t.resident(); t.slack > 0 && r < t.kept+t.slack {
 		t.trims.WithLabelValues("skipped").Inc()
 		return
 	}

@@ -120,8 +120,9 @@ func memoryRun(args []string) error {
 }
 
 // formulaSlack is what the README's formula allows beyond the idle RSS and
-// the memos: the code and runtime state the first scrapes bring in.
-const formulaSlack = 10 << 20
+// the memos: the code and runtime state the first scrapes bring in, and
+// the garbage a quiet spell leaves when it is not worth a trim.
+const formulaSlack = 16 << 20
 
 // quiet is how long after the scrapes corral gives memory back (the
 // gateway's quietAfter), and a second more.
