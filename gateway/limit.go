@@ -49,10 +49,14 @@ type limits struct {
 	live   map[*ticket]bool // every ticket not yet released
 
 	// onQuiet runs once no ticket has been live for quietAfter (see
-	// Gateway.trim); nil: never.
+	// Gateway.trim); nil: never. The timer is armed by the release that
+	// leaves no ticket live, unless it already is, and checks when it
+	// fires: a busy gateway touches it once a quietAfter, not per scrape.
 	onQuiet    func()
 	quietAfter time.Duration
 	quiet      *time.Timer
+	armed      bool      // quiet will fire
+	lastIdle   time.Time // when the last ticket was released
 }
 
 func newLimits(reg *prometheus.Registry) *limits {
@@ -146,9 +150,6 @@ func (l *limits) admit(ctx context.Context, a *access, group, key string, bytes 
 	l.bytes += bytes
 	l.perMem[group] += bytes
 	l.live[t] = true
-	if l.quiet != nil {
-		l.quiet.Stop()
-	}
 	l.gauges()
 	return t, ""
 }
@@ -272,11 +273,40 @@ func (l *limits) releaseLocked(t *ticket) {
 	delete(l.live, t)
 	l.wake()
 	if len(l.live) == 0 && l.onQuiet != nil {
-		if l.quiet == nil {
-			l.quiet = time.AfterFunc(l.quietAfter, l.onQuiet)
-		} else {
-			l.quiet.Reset(l.quietAfter)
-		}
+		l.lastIdle = time.Now()
+		l.arm(l.quietAfter)
+	}
+}
+
+// arm has the quiet timer fire after d, unless it is armed. l.mu is held.
+func (l *limits) arm(d time.Duration) {
+	if l.armed {
+		return
+	}
+	l.armed = true
+	if l.quiet == nil {
+		l.quiet = time.AfterFunc(d, l.quietCheck)
+		return
+	}
+	l.quiet.Reset(d)
+}
+
+// quietCheck runs when the quiet timer fires: onQuiet if no ticket has
+// been live since quietAfter ago; the timer again for what is left if
+// none is live now; otherwise nothing, until the release that leaves none.
+func (l *limits) quietCheck() {
+	l.mu.Lock()
+	l.armed = false
+	idle := time.Since(l.lastIdle)
+	switch {
+	case len(l.live) > 0:
+		l.mu.Unlock()
+	case idle < l.quietAfter:
+		l.arm(l.quietAfter - idle)
+		l.mu.Unlock()
+	default:
+		l.mu.Unlock()
+		l.onQuiet()
 	}
 }
 
