@@ -62,8 +62,7 @@ func TestMemoryComesBack(t *testing.T) {
 	}))
 	defer up.Close()
 	reg := prometheus.NewRegistry()
-	g := New(Options{Registry: reg, Metrics: NewMetrics(reg, BuildInfo{}), ScrapeTimeout: time.Minute})
-	g.lim.onQuiet = nil // trimmed by hand below
+	g := New(Options{Registry: reg, Metrics: NewMetrics(reg, BuildInfo{}), ScrapeTimeout: time.Minute}) // trimmed by hand below
 	g.trimmer.slack = 0
 	g.SetModules([]Module{exporterModule(t, "big", up.URL, true)})
 	srv := httptest.NewServer(g.Handler())
@@ -158,7 +157,7 @@ func TestMemoryComesBack(t *testing.T) {
 // for quietAfter, not while one is, and again after the next one.
 func TestTrimWhenQuiet(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	g := New(Options{Registry: reg, ScrapeTimeout: time.Minute})
+	g := New(Options{Registry: reg, ScrapeTimeout: time.Minute, TrimWhenQuiet: true})
 	g.lim.quietAfter = 20 * time.Millisecond
 	g.trimmer.slack = 0
 	slow := &fakeSource{body: "slow 1\n", started: make(chan struct{}), release: make(chan struct{})}
