@@ -58,12 +58,13 @@ func (src *Source) give(s *scanner) {
 	}
 }
 
-// Trim lets go of what src keeps between scrapes beyond one memo: every
-// idle scanner but one (the last given back that holds a memo), and that
-// one's working tables. Its memo stays, so the source's next body is still
-// checked against its last rather than parsed; the tables grow again as it
-// is scanned. Scanners in use are left alone.
-func (src *Source) Trim() {
+// Trim lets go of what src keeps between scrapes beyond one scanner: every
+// idle scanner but one (the last given back that holds a memo). With
+// tables, that one's working tables go too, leaving only its memo: the
+// source's next body is still checked against its last rather than
+// parsed, and the tables grow again as it is scanned. Scanners in use are
+// left alone.
+func (src *Source) Trim(tables bool) {
 	src.mu.Lock()
 	defer src.mu.Unlock()
 	if len(src.idle) == 0 {
@@ -79,11 +80,13 @@ func (src *Source) Trim() {
 	s := src.idle[keep]
 	clear(src.idle)
 	src.idle = append(src.idle[:0], s)
-	s.shed()
+	if tables {
+		s.shed()
+	}
 }
 
 // MemoBytes is what a Source keeps of body, a valid text body it scanned,
-// once trimmed (see Trim): a copy of the body, 48 bytes for each sample
+// once trimmed with its tables (see Trim): a copy of the body, 48 bytes for each sample
 // line and 40 for each HELP or TYPE line; about 1.6 times the body for
 // a typical exporter's lines of ~85 bytes.
 func MemoBytes(body []byte) int {

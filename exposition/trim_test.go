@@ -6,8 +6,8 @@ import (
 	"unsafe"
 )
 
-// TestSourceTrim: a trimmed Source keeps one scanner, with its memo of the
-// last body and nothing else, that memo is MemoBytes of the body, and the
+// TestSourceTrim: a trimmed Source keeps one scanner, with its tables or
+// with only its memo of the last body, that memo is MemoBytes of the body, and the
 // source's next body is still replayed from it, with the same verdict.
 func TestSourceTrim(t *testing.T) {
 	src := NewSource()
@@ -33,9 +33,13 @@ func TestSourceTrim(t *testing.T) {
 	if len(src.idle) != 2 {
 		t.Fatalf("before Trim: want 2 idle scanners, have %d", len(src.idle))
 	}
-	src.Trim()
+	src.Trim(false)
+	if len(src.idle) != 1 || cap(src.idle[0].samples) == 0 {
+		t.Fatalf("after Trim(false): want 1 idle scanner, with its tables; have %d", len(src.idle))
+	}
+	src.Trim(true)
 	if len(src.idle) != 1 {
-		t.Fatalf("after Trim: want 1 idle scanner, have %d", len(src.idle))
+		t.Fatalf("after Trim(true): want 1 idle scanner, have %d", len(src.idle))
 	}
 	s := src.idle[0]
 	m := &s.memo

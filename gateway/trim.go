@@ -13,9 +13,13 @@ import (
 )
 
 // quietAfter is how long no scrape (of /metrics, an [endpoint] or /proxy)
-// must have been in flight before the gateway gives back what it keeps for
-// the next one (see trim).
-const quietAfter = 5 * time.Second
+// must have been in flight before the gateway gives back the garbage of
+// the scrapes and what it kept for more than one at once; deepAfter, before
+// it gives back all it kept for the next scrape but the memos (see trim).
+const (
+	quietAfter = 5 * time.Second
+	deepAfter  = 30 * time.Second
+)
 
 // trimSlack is how much the heap may grow past what the last trim left
 // before a quiet spell trims again: the garbage of small sources' scrapes
@@ -36,7 +40,7 @@ func newTrimmer(reg *prometheus.Registry) *trimmer {
 		slack: trimSlack,
 		trims: registerOrExisting(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "corral_memory_trims_total",
-			Help: "Quiet spells after scrapes (5 s with none in flight), by what corral did: trimmed (gave back to the OS what it kept for the next scrapes and the garbage they left), or skipped (its heap had grown by less than 4 MiB since the last trim).",
+			Help: "What corral gave back to the OS once no scrape had been in flight for a while, by result: trimmed (after 5 s: the scrapes' garbage, pooled buffers, and what it kept for more than one scrape of a source at once), skipped (after 5 s, when its heap had grown by less than 4 MiB since the last trim), deep (after 30 s: all it kept for the next scrapes but the memos).",
 		}, []string{"result"})),
 		sample: []metrics.Sample{
 			{Name: "/memory/classes/heap/objects:bytes"},
@@ -44,8 +48,9 @@ func newTrimmer(reg *prometheus.Registry) *trimmer {
 			{Name: "/memory/classes/heap/free:bytes"},
 		},
 	}
-	t.trims.WithLabelValues("trimmed")
-	t.trims.WithLabelValues("skipped")
+	for _, r := range []string{"trimmed", "skipped", "deep"} {
+		t.trims.WithLabelValues(r)
+	}
 	return t
 }
 
@@ -63,35 +68,49 @@ func (t *trimmer) resident() uint64 {
 	return sum
 }
 
-// trim runs once no scrape has been in flight for quietAfter. What a burst
-// of scrapes leaves behind stays otherwise: the Go runtime collects only
-// when the heap grows (or every two minutes), so the garbage of the last
-// scrapes, the pools' buffers and encoders, and the idle scanners' tables
-// and spare body buffers kept for the next scrape would hold the burst's
-// memory for good. trim lets go of every spare body buffer, keeps one
-// scanner and its memo per source (exposition.Source.Trim), collects twice
-// (the first moves sync.Pools to their victim caches, the second frees
-// them) and returns every free page to the OS. The next scrape grows what
-// it needs again. It is skipped when the heap has not grown by trimSlack
-// since the last trim. Never on a scrape's path: a timer calls it.
-func (g *Gateway) trim() {
+// trim runs once no scrape has been in flight for quietAfter, and again,
+// deep, after deepAfter. What a burst of scrapes leaves behind stays
+// otherwise: the Go runtime collects only when the heap grows (or every two
+// minutes), so the garbage of the last scrapes, the pools' buffers and
+// encoders, the scanners and body buffers kept for the next scrapes would
+// hold the burst's memory for good.
+//
+// The first trim keeps one scanner per source (exposition.Source.Trim),
+// with its tables, and one spare body buffer: what a steady Prometheus
+// scraping every 15 s reuses, at no cost. The deep one keeps only the
+// memos. Each collects twice (the first moves sync.Pools to their victim
+// caches, the second frees them) and returns every free page to the OS.
+// The first is skipped when the heap has not grown by trimSlack since the
+// last trim. Never on a scrape's path: a timer calls it.
+func (g *Gateway) trim(deep bool) {
 	t := g.trimmer
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if r := t.resident(); t.slack > 0 && r < t.kept+t.slack {
+	if r := t.resident(); !deep && t.slack > 0 && r < t.kept+t.slack {
 		t.trims.WithLabelValues("skipped").Inc()
 		return
 	}
 	p := &g.bufs
 	p.mu.Lock()
-	p.spare = nil
+	for name, list := range p.spare {
+		if deep {
+			delete(p.spare, name)
+		} else if len(list) > 1 {
+			clear(list[1:])
+			p.spare[name] = list[:1]
+		}
+	}
 	sources := slices.Collect(maps.Values(p.sources))
 	p.mu.Unlock()
 	for _, s := range sources {
-		s.Trim()
+		s.Trim(deep)
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
 	t.kept = t.resident()
-	t.trims.WithLabelValues("trimmed").Inc()
+	result := "trimmed"
+	if deep {
+		result = "deep"
+	}
+	t.trims.WithLabelValues(result).Inc()
 }

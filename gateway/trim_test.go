@@ -49,7 +49,7 @@ func liveHeap() uint64 {
 
 // TestMemoryComesBack: after a burst of concurrent scrapes of a big source,
 // merged and through a verified /proxy, in every format, with gzip and
-// without, a trim brings the heap back to what it was before the first
+// without, the two trims of a quiet spell bring the heap back to what it was before the first
 // scrape plus the two memos of the source (its merge's, its /proxy's),
 // exposition.MemoBytes of its body each, as the README's formula says.
 // And the scrapes after the trim still answer.
@@ -122,15 +122,22 @@ func TestMemoryComesBack(t *testing.T) {
 	client.CloseIdleConnections()
 	held := liveHeap()
 
-	g.trim()
-	if have := testutil.ToFloat64(g.trimmer.trims.WithLabelValues("trimmed")); have != 1 {
-		t.Errorf("corral_memory_trims_total{result=\"trimmed\"}: want 1, have %v", have)
+	g.trim(false)
+	light := liveHeap()
+	g.trim(true)
+	for _, result := range []string{"trimmed", "deep"} {
+		if have := testutil.ToFloat64(g.trimmer.trims.WithLabelValues(result)); have != 1 {
+			t.Errorf("corral_memory_trims_total{result=%q}: want 1, have %v", result, have)
+		}
 	}
 	trimmed := liveHeap()
+	if light <= trimmed {
+		t.Errorf("the first trim keeps the tables and a body buffer: want more than after the deep one (%d), have %d", trimmed, light)
+	}
 	memo := uint64(exposition.MemoBytes(bodies[0]))
 	const slack = 2 << 20 // metrics' series, connections, the test's own
-	t.Logf("body %d bytes, memo %d; live heap: %d before the burst, %d after it, %d trimmed (+%d = %.2f memos)",
-		len(bodies[0]), memo, base, held, trimmed, int64(trimmed)-int64(base), float64(int64(trimmed)-int64(base))/float64(memo))
+	t.Logf("body %d bytes, memo %d; live heap: %d before the burst, %d after it, %d after the first trim, %d after the deep one (+%d = %.2f memos)",
+		len(bodies[0]), memo, base, held, light, trimmed, int64(trimmed)-int64(base), float64(int64(trimmed)-int64(base))/float64(memo))
 	if trimmed > base+2*memo+slack {
 		t.Errorf("trimmed: want at most the heap before the burst (%d) + two memos (%d) + %d, have %d", base, 2*memo, slack, trimmed)
 	}
@@ -154,16 +161,18 @@ func TestMemoryComesBack(t *testing.T) {
 }
 
 // TestTrimWhenQuiet: the gateway trims once no scrape has been in flight
-// for quietAfter, not while one is, and again after the next one.
+// for quietAfter, deep after deepAfter, not while one is, and again after
+// the next one.
 func TestTrimWhenQuiet(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	g := New(Options{Registry: reg, ScrapeTimeout: time.Minute, TrimWhenQuiet: true})
-	g.lim.quietAfter = 20 * time.Millisecond
+	g.lim.quietAfter, g.lim.deepAfter = 20*time.Millisecond, 60*time.Millisecond
 	g.trimmer.slack = 0
 	slow := &fakeSource{body: "slow 1\n", started: make(chan struct{}), release: make(chan struct{})}
 	g.SetModules([]Module{{Name: "slow", Kind: "file", Source: slow}, {Name: "fast", Kind: "file", Source: &fakeSource{body: "fast 1\n"}}})
 	_, base := newTestGatewayFor(t, g)
-	trims := func() float64 { return testutil.ToFloat64(g.trimmer.trims.WithLabelValues("trimmed")) }
+	count := func(result string) float64 { return testutil.ToFloat64(g.trimmer.trims.WithLabelValues(result)) }
+	trims := func() float64 { return count("trimmed") }
 	get := func(module string) {
 		resp, err := http.Get(base + "/proxy?module=" + module)
 		if err != nil {
@@ -175,7 +184,7 @@ func TestTrimWhenQuiet(t *testing.T) {
 	}
 
 	get("fast")
-	testkit.Eventually(t, "a trim after the first scrape", func() bool { return trims() == 1 })
+	testkit.Eventually(t, "a trim, then a deep one, after the first scrape", func() bool { return trims() == 1 && count("deep") == 1 })
 
 	done := make(chan struct{})
 	go func() { defer close(done); get("slow") }()
@@ -183,10 +192,10 @@ func TestTrimWhenQuiet(t *testing.T) {
 	get("fast") // ends while slow is in flight: not quiet
 	// Ten quiet spells' time with a scrape in flight: no trim.
 	time.Sleep(10 * g.lim.quietAfter)
-	if have := trims(); have != 1 {
-		t.Errorf("with a scrape in flight: want no trim, have %v in all", have)
+	if have, deep := trims(), count("deep"); have != 1 || deep != 1 {
+		t.Errorf("with a scrape in flight: want no trim, have %v and %v deep in all", have, deep)
 	}
 	close(slow.release)
 	<-done
-	testkit.Eventually(t, "a trim once the scrape in flight ended", func() bool { return trims() == 2 })
+	testkit.Eventually(t, "a trim and a deep one once the scrape in flight ended", func() bool { return trims() == 2 && count("deep") == 2 })
 }
