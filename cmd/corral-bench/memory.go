@@ -98,10 +98,10 @@ func memoryRun(args []string) error {
 	for i := 1; time.Since(stopped) < *after; i++ {
 		time.Sleep(time.Until(stopped.Add(time.Duration(i) * time.Second)))
 		rss = append(rss, vmRSS(pid))
-		if i == 10 || i%30 == 0 {
-			line(fmt.Sprintf("%d s after", i), rss[len(rss)-1], mem())
-		}
 	}
+	// corral's own metrics only now: reading them is a scrape, and a scrape
+	// at least every 30 s keeps what corral keeps for the next one (README).
+	line(fmt.Sprintf("%s after", after.Round(time.Second)), rss[len(rss)-1], mem())
 	fmt.Fprintf(w, "RSS each second after the load (MiB): %s\n", mibs(rss))
 	end := rss[len(rss)-1]
 	// The README's formula: the idle RSS, formulaSlack, and a memo for each
