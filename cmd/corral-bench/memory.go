@@ -33,6 +33,8 @@ func memoryRun(args []string) error {
 	conc := fs.Int("c", 16, "concurrent scrapers during the load")
 	dur := fs.Duration("d", 30*time.Second, "how long the load lasts")
 	after := fs.Duration("after", 60*time.Second, "how long to watch after the load stops")
+	every := fs.Duration("every", 0, "instead of the load: scrape /metrics once every this long, -scrapes times, as a steady Prometheus")
+	scrapes := fs.Int("scrapes", 8, "with -every: how many scrapes")
 	fs.Parse(args)
 
 	self, err := os.Executable()
@@ -62,6 +64,9 @@ func memoryRun(args []string) error {
 	fmt.Fprintf(w, "corral-bench memory: %s\nsource: %d series, %d bytes (%.2f MiB); load: %d scrapers for %s over %d kinds of request\n\n",
 		machine(), *series, size, float64(size)/(1<<20), *conc, *dur, len(memoryRequests))
 
+	if *every > 0 {
+		return steady(w, pid, base, *every, *scrapes)
+	}
 	mem := func() memstats { return readMemstats(base) }
 	line := func(what string, rss int64, m memstats) {
 		fmt.Fprintf(w, "%-28s RSS %7.1f MiB  %s\n", what, mib(rss), m)
@@ -127,6 +132,26 @@ const formulaSlack = 16 << 20
 // quiet is how long after the scrapes corral gives memory back (the
 // gateway's quietAfter), and a second more.
 const quiet = 6 * time.Second
+
+// steady scrapes /metrics every d, n times, and prints for each scrape the
+// CPU corral spent on it, its RSS right after, and its CPU and RSS at the
+// end of the wait (when a trim ran, if any).
+func steady(w io.Writer, pid int, base string, d time.Duration, n int) error {
+	fmt.Fprintf(w, "/metrics every %s, %d times\n", d, n)
+	for i := 1; i <= n; i++ {
+		start := time.Now()
+		cpu0 := cpuTime(pid)
+		status, err := memoryRequests[0].do(context.Background(), base)
+		if err != nil || status != http.StatusOK {
+			return fmt.Errorf("scrape %d: status %d, %v", i, status, err)
+		}
+		cpu1, rss1 := cpuTime(pid), vmRSS(pid)
+		time.Sleep(time.Until(start.Add(d)))
+		fmt.Fprintf(w, "scrape %d: CPU %s, RSS after %.1f MiB; until the next: CPU %s, RSS %.1f MiB\n",
+			i, ms(cpu1-cpu0), mib(rss1), ms(cpuTime(pid)-cpu1), mib(vmRSS(pid)))
+	}
+	return nil
+}
 
 // memoryRequest is one kind of scrape the load makes.
 type memoryRequest struct {
