@@ -17,7 +17,8 @@ import (
 // memo). This costs one copy of the body's size per scanner. The caller
 // makes one Source per source and only feeds it bodies through Receive; a
 // Source keeps at most two scanners (two scrapes of the source at once),
-// and lets go of tables much larger than its last body needed.
+// lets go of tables much larger than its last body needed, and of more
+// when trimmed (see Trim).
 type Source struct {
 	mu   sync.Mutex
 	idle []*scanner
@@ -86,9 +87,9 @@ func (src *Source) Trim(tables bool) {
 }
 
 // MemoBytes is what a Source keeps of body, a valid text body it scanned,
-// once trimmed with its tables (see Trim): a copy of the body, 48 bytes for each sample
-// line and 40 for each HELP or TYPE line; about 1.6 times the body for
-// a typical exporter's lines of ~85 bytes.
+// once trimmed with its tables (see Trim): a copy of the body, 48 bytes
+// for each sample line and 40 for each HELP or TYPE line; about 1.6 times
+// the body for a typical exporter's lines of ~85 bytes.
 func MemoBytes(body []byte) int {
 	n := len(body)
 	for line := range bytes.Lines(body) {

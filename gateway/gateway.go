@@ -46,8 +46,8 @@ type Options struct {
 	// MaxBodyBytes bounds what is read from one source per scrape ([web] max_body_bytes).
 	MaxBodyBytes int64
 	// TrimWhenQuiet gives memory back once no scrape has been in flight
-	// for 5 s (see trim.go); corral sets it. Off (most tests), what the
-	// scrapes keep for the next ones stays.
+	// for 5 s, and more after 30 s (see trim.go); corral sets it. Off (most
+	// tests), what the scrapes keep for the next ones stays.
 	TrimWhenQuiet bool
 
 	// The access control, limits and choices below are applied again by

@@ -56,8 +56,8 @@ type limits struct {
 	onQuiet               func(deep bool)
 	quietAfter, deepAfter time.Duration
 	quiet                 *time.Timer
-	armed                 bool      // quiet will fire, at fireAt
-	fireAt                time.Time //
+	armed                 bool // quiet will fire, at fireAt
+	fireAt                time.Time
 	lastIdle              time.Time // when the last ticket was released
 	stage                 int       // of this quiet spell: 0 nothing done yet, 1 light trim done, 2 deep trim done
 }
