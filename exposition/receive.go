@@ -3,7 +3,9 @@ package exposition
 import (
 	"bytes"
 	"math"
+	"slices"
 	"sync"
+	"unsafe"
 )
 
 // A Source is the scan state one source keeps between its bodies, for a
@@ -15,7 +17,8 @@ import (
 // memo). This costs one copy of the body's size per scanner. The caller
 // makes one Source per source and only feeds it bodies through Receive; a
 // Source keeps at most two scanners (two scrapes of the source at once),
-// and lets go of tables much larger than its last body needed.
+// lets go of tables much larger than its last body needed, and of more
+// when trimmed (see Trim).
 type Source struct {
 	mu   sync.Mutex
 	idle []*scanner
@@ -53,6 +56,64 @@ func (src *Source) give(s *scanner) {
 	defer src.mu.Unlock()
 	if len(src.idle) < sourceScanners {
 		src.idle = append(src.idle, s)
+	}
+}
+
+// Trim lets go of what src keeps between scrapes beyond one scanner: every
+// idle scanner but one (the last given back that holds a memo). With
+// tables, that one's working tables go too, leaving only its memo: the
+// source's next body is still checked against its last rather than
+// parsed, and the tables grow again as it is scanned. Scanners in use are
+// left alone.
+func (src *Source) Trim(tables bool) {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if len(src.idle) == 0 {
+		return
+	}
+	keep := len(src.idle) - 1
+	for i := keep; i >= 0; i-- {
+		if len(src.idle[i].memo.body) > 0 {
+			keep = i
+			break
+		}
+	}
+	s := src.idle[keep]
+	clear(src.idle)
+	src.idle = append(src.idle[:0], s)
+	if tables {
+		s.shed()
+	}
+}
+
+// MemoBytes is what a Source keeps of body, a valid text body it scanned,
+// once trimmed with its tables (see Trim): a copy of the body, 48 bytes
+// for each sample line and 40 for each HELP or TYPE line; about 1.6 times
+// the body for a typical exporter's lines of ~85 bytes.
+func MemoBytes(body []byte) int {
+	n := len(body)
+	for line := range bytes.Lines(body) {
+		switch {
+		case bytes.HasPrefix(line, []byte("# HELP ")) || bytes.HasPrefix(line, []byte("# TYPE ")):
+			n += int(unsafe.Sizeof(note{}))
+		case line[0] != '#' && line[0] != '\n':
+			n += int(unsafe.Sizeof(sample{}))
+		}
+	}
+	return n
+}
+
+// shed lets go of an idle scanner's working tables, keeping its memo
+// (exactly as large as what it holds) and its settings.
+func (s *scanner) shed() {
+	s.fams, s.samples, s.notes, s.labels, s.canon, s.half = nil, nil, nil, nil, nil, nil
+	s.byName = map[string]int32{}
+	m := &s.memo
+	if cap(m.body) > len(m.body)+len(m.body)/8+64<<10 {
+		m.body = bytes.Clone(m.body)
+	}
+	if cap(m.samples) > len(m.samples)+len(m.samples)/8+1024 {
+		m.samples = slices.Clone(m.samples)
 	}
 }
 

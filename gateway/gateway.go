@@ -45,6 +45,10 @@ type Options struct {
 	ScrapeTimeout time.Duration
 	// MaxBodyBytes bounds what is read from one source per scrape ([web] max_body_bytes).
 	MaxBodyBytes int64
+	// TrimWhenQuiet gives memory back once no scrape has been in flight
+	// for 5 s, and more after 30 s (see trim.go); corral sets it. Off (most
+	// tests), what the scrapes keep for the next ones stays.
+	TrimWhenQuiet bool
 
 	// The access control, limits and choices below are applied again by
 	// SetAccess.
@@ -157,6 +161,7 @@ type Gateway struct {
 	landing  *template.Template
 	merge    mergeState // the merged /metrics: see merge.go
 	flights  flights    // merged fetches in progress: see flight.go
+	trimmer  *trimmer   // gives memory back after the scrapes: see trim.go
 }
 
 // New makes a gateway with no modules.
@@ -184,6 +189,10 @@ func New(opts Options) *Gateway {
 	}
 	g.mods.Store(&[]Module{})
 	g.lim = newLimits(opts.Registry)
+	g.trimmer = newTrimmer(opts.Registry)
+	if opts.TrimWhenQuiet {
+		g.lim.onQuiet = g.trim
+	}
 	g.SetAccess(opts)
 	g.chunks.New = func() any { b := make([]byte, chunkSize); return &b }
 	return g

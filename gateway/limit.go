@@ -47,10 +47,23 @@ type limits struct {
 	per    map[string]int   // source: the slots its /proxy scrapes take
 	perMem map[string]int64 // source: the bytes its /proxy scrapes reserve
 	live   map[*ticket]bool // every ticket not yet released
+
+	// onQuiet runs once no ticket has been live for quietAfter, with deep
+	// false, and again after deepAfter, with deep true (see Gateway.trim);
+	// nil: never. The timer is armed by the release that leaves no ticket
+	// live, unless it is armed to fire sooner, and checks when it fires:
+	// a busy gateway touches it once a quietAfter, not per scrape.
+	onQuiet               func(deep bool)
+	quietAfter, deepAfter time.Duration
+	quiet                 *time.Timer
+	armed                 bool // quiet will fire, at fireAt
+	fireAt                time.Time
+	lastIdle              time.Time // when the last ticket was released
+	stage                 int       // of this quiet spell: 0 nothing done yet, 1 light trim done, 2 deep trim done
 }
 
 func newLimits(reg *prometheus.Registry) *limits {
-	l := &limits{stall: stallAfter, freed: make(chan struct{}), shares: map[string]int{}, per: map[string]int{}, perMem: map[string]int64{}, live: map[*ticket]bool{}}
+	l := &limits{stall: stallAfter, quietAfter: quietAfter, deepAfter: deepAfter, freed: make(chan struct{}), shares: map[string]int{}, per: map[string]int{}, perMem: map[string]int64{}, live: map[*ticket]bool{}}
 	l.refusals = registerOrExisting(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "corral_http_requests_refused_total",
 		Help: "Requests refused before reaching an endpoint, by reason (busy: max_concurrent_scrapes reached; memory: max_inflight_bytes reached; body: a request body; forbidden: not in allow_networks; unauthorized: no valid bearer token).",
@@ -262,6 +275,61 @@ func (l *limits) releaseLocked(t *ticket) {
 	t.released = true
 	delete(l.live, t)
 	l.wake()
+	if len(l.live) == 0 && l.onQuiet != nil {
+		l.lastIdle, l.stage = time.Now(), 0
+		l.arm(l.lastIdle, l.quietAfter)
+	}
+}
+
+// arm has the quiet timer fire d after now, unless it fires sooner. l.mu
+// is held.
+func (l *limits) arm(now time.Time, d time.Duration) {
+	at := now.Add(d)
+	if l.armed && !l.fireAt.After(at) {
+		return
+	}
+	l.armed, l.fireAt = true, at
+	if l.quiet == nil {
+		l.quiet = time.AfterFunc(d, l.quietCheck)
+		return
+	}
+	l.quiet.Reset(d)
+}
+
+// quietCheck runs when the quiet timer fires. With no ticket live since
+// quietAfter ago, onQuiet(false); since deepAfter ago, onQuiet(true); each
+// once a quiet spell. With none live but not for so long, the timer again
+// for what is left; with one live, nothing until the release that leaves
+// none.
+func (l *limits) quietCheck() {
+	l.mu.Lock()
+	now := time.Now()
+	if l.armed && now.Before(l.fireAt) {
+		l.mu.Unlock() // a Reset raced this run: the timer fires again
+		return
+	}
+	l.armed = false
+	if len(l.live) > 0 || l.stage == 2 {
+		l.mu.Unlock()
+		return
+	}
+	idle := now.Sub(l.lastIdle)
+	deep := l.stage == 1
+	wait := l.quietAfter
+	if deep {
+		wait = l.deepAfter
+	}
+	if idle < wait {
+		l.arm(now, wait-idle)
+		l.mu.Unlock()
+		return
+	}
+	l.stage++
+	if !deep {
+		l.arm(now, l.deepAfter-idle)
+	}
+	l.mu.Unlock()
+	l.onQuiet(deep)
 }
 
 // writeStart and writeEnd bracket one write to the client; writeStart

@@ -10,6 +10,10 @@
 //	go build -o /tmp/corral ./cmd/corral && go build -o /tmp/corral-bench ./cmd/corral-bench
 //	/tmp/corral-bench -corral new=/tmp/corral -corral old=/tmp/corral-main -n 200
 //
+// `corral-bench memory -corral PATH` measures memory instead: one corral
+// binary's RSS and heap before, during and after 30 s of heavy scrapes of
+// an 8.6 MB source, against the README's formula (see memory.go).
+//
 // `corral-bench upstream` and `corral-bench floor` are the processes it
 // starts; they are not meant to be run by hand.
 package main
@@ -34,6 +38,8 @@ func main() {
 			err = serveUpstream(os.Args[2:])
 		case "floor":
 			err = serveFloor(os.Args[2:])
+		case "memory":
+			err = memoryRun(os.Args[2:])
 		default:
 			err = bench(os.Args[1:])
 		}
