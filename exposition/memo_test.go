@@ -94,7 +94,7 @@ func TestReplayAgrees(t *testing.T) {
 		{"an implicit family", []byte("a 1\nb{x=\"1\"} 2\n"), []byte("a 3\nb{x=\"1\"} 4\n"), exporter, 0},
 		{"a family in two places", []byte("a 1\nb 2\na{x=\"1\"} 3\n"), []byte("a 4\nb 5\na{x=\"1\"} 6\n"), exporter, -1},
 		{"duplicate series", []byte("a{x=\"1\"} 1\na{x=\"1\"} 2\n"), []byte("a{x=\"1\"} 3\na{x=\"1\"} 4\n"), exporter, 1},
-		{"blank lines and indented samples", []byte("\n  a 1\n\n# TYPE b gauge\nb 2\n"), []byte("\n  a 1\n\n# TYPE b gauge\nb 3\n"), exporter, 2},
+		{"blank lines and indented samples", []byte("\n  {\"a\"} 1\n\n# TYPE b gauge\nb 2\n"), []byte("\n  {\"a\"} 1\n\n# TYPE b gauge\nb 3\n"), exporter, 2},
 		{"truncated", node, node[:len(node)-3], exporter, -1},
 		{"more lines", node, append(bytes.Clone(node), "extra 1\n"...), exporter, samples(node)},
 		{"fewer lines", node, node[:bytes.LastIndex(node[:len(node)-1], []byte("\n"))+1], exporter, -1},
