@@ -10,7 +10,6 @@ const (
 	suffixFamily     = "found here: a gauge foo_count beside a summary foo: a foo_count sample after '# TYPE foo summary' is read as the gauge's (as expfmt does), and the gauge family is left out as colliding with the summary's series though no series collides; Prometheus reads them all"
 	protoExemplarsB  = "upstream: Prometheus v0.316.0's protobuf parser loses the bucket exemplars of every native histogram after the first of a family (it does not reset its bucket position between metrics); corral's output carries them, but in a merge of two sources the second source's are lost"
 	otherInBlock     = "found here: a sample of another name inside a histogram's block: Prometheus reads its le as the histogram's (120 becomes 120.0), corral's output puts it in a family of its own"
-	protoWireType    = "found here: protobuf-go (corral) and gogo (Prometheus) decode bad wire format differently: a field of the wrong wire type is skipped by one and refused by the other, a group field the other way round"
 	omOtherInBlock   = "found here: an OpenMetrics sample of another name inside a histogram's block splits it: the histogram's later samples are left out as conflicts (and in OpenMetrics and protobuf output the histogram itself, its first part lacking the +Inf bucket); Prometheus reads them all"
 )
 
@@ -50,8 +49,6 @@ func knownDisagreements() map[string]string {
 		"corral-other-name-in-histogram.prom/om":                 otherInBlock,
 		"corral-other-name-in-histogram.prom/om-utf8":            otherInBlock,
 		"corral-other-name-in-histogram.prom/proto":              otherInBlock,
-		"corral-protobuf-wrong-wire-type.pb/verdict":             protoWireType,
-		"corral-protobuf-wrong-wire-type-native.pb/verdict":      protoWireType,
 		"corral-om-other-name-in-histogram.om/text":              omOtherInBlock,
 		"corral-om-other-name-in-histogram.om/text-utf8":         omOtherInBlock,
 		"corral-om-other-name-in-histogram.om/om":                omOtherInBlock,
@@ -64,7 +61,6 @@ func knownDisagreements() map[string]string {
 		"textparse-omparse-002.om/om-utf8":                       omOtherInBlock,
 		"textparse-omparse-002.om/proto":                         omOtherInBlock,
 		"textparse-testdata-alltypes.5mfs.om/text-utf8":          omLost,
-		"corral-protobuf-group-field.pb/verdict":                 protoWireType,
 		"corral-om-other-name-in-histogram-inf.om/text":          omOtherInBlock,
 		"corral-om-other-name-in-histogram-inf.om/text-utf8":     omOtherInBlock,
 		"corral-om-other-name-in-histogram-inf.om/om":            omOtherInBlock,

@@ -78,6 +78,11 @@ func StricterRules() []Stricter {
 			}),
 		},
 		{
+			Name:    exposition.StricterProtoGroup,
+			Reason:  "a group is a deprecated protobuf encoding no client library writes; Prometheus' decoder skips any, the protobuf library corral uses refuses some",
+			Applies: refusedOn(exposition.StricterProtoGroup, nil),
+		},
+		{
 			Name:    exposition.StricterProtoValue,
 			Reason:  "Prometheus reads the missing value as 0, a value the source never sent",
 			Applies: refusedOn(exposition.StricterProtoValue, nil),

@@ -109,6 +109,8 @@ const (
 	// StricterProtoValue: a protobuf metric without the value its family's
 	// type names.
 	StricterProtoValue = "proto-type-value"
+	// StricterProtoGroup: a protobuf group field.
+	StricterProtoGroup = "proto-group"
 )
 
 func (e *ParseError) Error() string {

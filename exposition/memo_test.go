@@ -95,6 +95,8 @@ func TestReplayAgrees(t *testing.T) {
 		{"a family in two places", []byte("a 1\nb 2\na{x=\"1\"} 3\n"), []byte("a 4\nb 5\na{x=\"1\"} 6\n"), exporter, -1},
 		{"duplicate series", []byte("a{x=\"1\"} 1\na{x=\"1\"} 2\n"), []byte("a{x=\"1\"} 3\na{x=\"1\"} 4\n"), exporter, 1},
 		{"blank lines and indented samples", []byte("\n  {\"a\"} 1\n\n# TYPE b gauge\nb 2\n"), []byte("\n  {\"a\"} 1\n\n# TYPE b gauge\nb 3\n"), exporter, 2},
+		{"a value right after the name", []byte("a-3\nb 1\n"), []byte("a-4\nb 1\n"), exporter, -1},
+		{"a value right after the name, then a longer name", []byte("a-3\nb 1\n"), []byte("a5\nb 1\n"), exporter, -1},
 		{"truncated", node, node[:len(node)-3], exporter, -1},
 		{"more lines", node, append(bytes.Clone(node), "extra 1\n"...), exporter, samples(node)},
 		{"fewer lines", node, node[:bytes.LastIndex(node[:len(node)-1], []byte("\n"))+1], exporter, -1},

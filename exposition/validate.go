@@ -53,6 +53,13 @@ func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
 		if n > uint64(len(body)-k) {
 			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: length %d runs past the end of the body (%d bytes left)", i, n, len(body)-k)}
 		}
+		if err := checkWire(body[k:k+int(n)], familyDescriptor); err != nil {
+			pe := &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
+			if we, ok := err.(*ParseError); ok {
+				pe.Stricter = we.Stricter
+			}
+			return pe
+		}
 		mf := &dto.MetricFamily{}
 		// Unknown fields (and, to protobuf-go, fields of the wrong wire
 		// type) are dropped: written back into a merged answer, they make
