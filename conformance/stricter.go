@@ -78,6 +78,11 @@ func StricterRules() []Stricter {
 			}),
 		},
 		{
+			Name:    exposition.StricterTimestamp,
+			Reason:  "the text output (milliseconds, digits only) cannot carry it",
+			Applies: refusedOn(exposition.StricterTimestamp, nil),
+		},
+		{
 			Name:    exposition.StricterProtoGroup,
 			Reason:  "a group is a deprecated protobuf encoding no client library writes; Prometheus' decoder skips any, the protobuf library corral uses refuses some",
 			Applies: refusedOn(exposition.StricterProtoGroup, nil),

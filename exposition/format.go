@@ -109,6 +109,9 @@ const (
 	// StricterProtoValue: a protobuf metric without the value its family's
 	// type names.
 	StricterProtoValue = "proto-type-value"
+	// StricterTimestamp: an OpenMetrics timestamp the text output cannot
+	// carry (negative, or past 2^63 ms).
+	StricterTimestamp = "om-timestamp-range"
 	// StricterProtoGroup: a protobuf group field.
 	StricterProtoGroup = "proto-group"
 )

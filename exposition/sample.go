@@ -457,7 +457,7 @@ func (s *scanner) omTimestamp(ts, name []byte) error {
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return s.errorf("invalid timestamp %q for %q", ts, name)
 	case v < 0 || v*1000 >= math.MaxInt64:
-		return s.errorf("timestamp %q for %q out of the text format's range", ts, name)
+		return s.stricterf(StricterTimestamp, "timestamp %q for %q out of the text format's range", ts, name)
 	}
 	return nil
 }

@@ -78,6 +78,7 @@ func TestVerdictLexing(t *testing.T) {
 		{"om TYPE after samples", ctOM, "a 1\n# TYPE a gauge\n# EOF\n", `line 2: metadata for "a" after its samples or in two places`, StricterBlock},
 		{"om TYPE name not UTF-8", ctOM, "# TYPE \"a\xc3\" gauge\na 1\n# EOF\n", `line 1: invalid UTF-8 in a HELP, TYPE or UNIT line`, StricterMetaUTF8},
 		{"TYPE name not UTF-8", ctText, "# TYPE \"a\xc3\" gauge\na 1\n", `line 1: invalid UTF-8 in a HELP, TYPE or UNIT line`, StricterMetaUTF8},
+		{"om negative timestamp", ctOM, "a 1 -1.5\n# EOF\n", `line 1: timestamp "-1.5" for "a" out of the text format's range`, StricterTimestamp},
 		{"protobuf counter with a gauge value", ctProto, protoFamily(protoString(1, "m"), protoVarint(3, 0), protoBytes(4, protoBytes(2, protoFixed64(1, 1)))), `protobuf message 1: family "m" of type COUNTER: metric without a COUNTER value (Prometheus would read 0)`, StricterProtoValue},
 		{"protobuf group field", ctProto, protoFamily(protoString(1, "m"), protowire.AppendTag(protowire.AppendTag(nil, 8, protowire.StartGroupType), 8, protowire.EndGroupType)), `protobuf message 1: group field 8 in MetricFamily`, StricterProtoGroup},
 	} {
