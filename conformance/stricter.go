@@ -46,6 +46,11 @@ func StricterRules() []Stricter {
 			}),
 		},
 		{
+			Name:    exposition.StricterHashKeyword,
+			Reason:  "Prometheus reads \"#TYPE m gauge\" as a comment, expfmt (client libraries, promtool) as a TYPE line: the two would read different families",
+			Applies: refusedOn(exposition.StricterHashKeyword, regexp.MustCompile(`^[ \t]*#(HELP|TYPE)[ \t]`).Match),
+		},
+		{
 			Name:    exposition.StricterLeadingBlank,
 			Reason:  "Prometheus' text parser keeps the blanks in the metric name (\" a 1\" is the series \" a\"), expfmt and client libraries drop them: no output reads the same in both",
 			Applies: refusedOn(exposition.StricterLeadingBlank, regexp.MustCompile(`^[ \t]+[a-zA-Z_:]`).Match),
@@ -76,6 +81,16 @@ func StricterRules() []Stricter {
 			Applies: refusedOn(exposition.StricterMetaUTF8, func(line []byte) bool {
 				return bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("#")) && !utf8.Valid(line)
 			}),
+		},
+		{
+			Name:    exposition.StricterSuffix,
+			Reason:  "the OpenMetrics specification requires the suffix (a counter's _total, an info's _info, a histogram's _bucket, _count or _sum), and no OpenMetrics or protobuf family of the type can carry the sample",
+			Applies: refusedOn(exposition.StricterSuffix, nil),
+		},
+		{
+			Name:    exposition.StricterMetaTwice,
+			Reason:  "the merge writes one HELP and TYPE for a family (and Prometheus reads the samples after a second TYPE with that type)",
+			Applies: refusedOn(exposition.StricterMetaTwice, regexp.MustCompile(`^# (HELP|TYPE) `).Match),
 		},
 		{
 			Name:    exposition.StricterTimestamp,

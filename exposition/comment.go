@@ -17,6 +17,11 @@ func (s *scanner) comment(i, end int) error {
 		if bytes.IndexByte(b[i:end], 0) >= 0 {
 			return s.nulError()
 		}
+		if end-i > 4 && (string(b[i:i+4]) == "HELP" || string(b[i:i+4]) == "TYPE") && (b[i+4] == ' ' || b[i+4] == '\t') {
+			// Prometheus reads "#TYPE m gauge" as a comment, expfmt as a
+			// TYPE line: refused, under the README's stricter rule.
+			return s.stricterf(StricterHashKeyword, "%s right after '#': a comment to Prometheus, metadata to expfmt", b[i:i+4])
+		}
 		return nil // a plain comment
 	}
 	i = s.skipBlank(k, end)
@@ -175,7 +180,7 @@ func (s *scanner) meta(keyword string, sharp int, at span, name []byte, quoted b
 			return nil // an empty HELP says nothing: expfmt takes another HELP after it
 		}
 		if f.hasHelp {
-			return s.errorf("second HELP line for metric name %q", name)
+			return s.twiceError("second HELP line for metric name %q", name)
 		}
 		if err := s.checkEscapes(text, end); err != nil {
 			return err
@@ -185,7 +190,7 @@ func (s *scanner) meta(keyword string, sharp int, at span, name []byte, quoted b
 		return nil
 	}
 	if f.typed {
-		return s.errorf("second TYPE line for metric name %q", name)
+		return s.twiceError("second TYPE line for metric name %q", name)
 	}
 	if f.n > 0 {
 		return s.errorf("TYPE line for %q after its samples", name)
@@ -197,6 +202,16 @@ func (s *scanner) meta(keyword string, sharp int, at span, name []byte, quoted b
 	f.typ, f.typed = t, true
 	s.note(sharp, at, fi, made, quoted, false)
 	return nil
+}
+
+// twiceError refuses a second HELP or TYPE line for a family: in text as
+// expfmt refuses it, in OpenMetrics under the README's stricter rule
+// (Prometheus reads the samples after it with the second type).
+func (s *scanner) twiceError(format string, name []byte) error {
+	if s.om {
+		return s.stricterf(StricterMetaTwice, format, name)
+	}
+	return s.errorf(format, name)
 }
 
 // unit applies an OpenMetrics UNIT line.

@@ -109,6 +109,15 @@ const (
 	// StricterProtoValue: a protobuf metric without the value its family's
 	// type names.
 	StricterProtoValue = "proto-type-value"
+	// StricterHashKeyword: a text "#HELP " or "#TYPE " line (no blank
+	// after '#').
+	StricterHashKeyword = "hash-keyword"
+	// StricterSuffix: an OpenMetrics sample without the suffix its
+	// family's type requires.
+	StricterSuffix = "om-suffix"
+	// StricterMetaTwice: a second HELP or TYPE line for an OpenMetrics
+	// family.
+	StricterMetaTwice = "om-metadata-twice"
 	// StricterTimestamp: an OpenMetrics timestamp the text output cannot
 	// carry (negative, or past 2^63 ms).
 	StricterTimestamp = "om-timestamp-range"

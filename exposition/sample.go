@@ -161,11 +161,13 @@ func (s *scanner) blank(i, end int) int {
 func (s *scanner) checkMember(smp *sample, f *family, member int, name []byte) error {
 	typ := f.typ
 	if s.om {
+		// Prometheus' OpenMetrics parser reads these as series; the
+		// specification refuses them (a README stricter rule).
 		switch {
 		case typ == Counter && member == memberExact:
-			return s.errorf("counter %q: sample must end in _total or _created", f.name)
+			return s.stricterf(StricterSuffix, "counter %q: sample must end in _total or _created", f.name)
 		case typ == Info && member == memberExact:
-			return s.errorf("info %q: sample must end in _info", f.name)
+			return s.stricterf(StricterSuffix, "info %q: sample must end in _info", f.name)
 		}
 		if member == memberCreated {
 			smp.flags |= flagCreated
@@ -176,7 +178,7 @@ func (s *scanner) checkMember(smp *sample, f *family, member int, name []byte) e
 			smp.flags |= flagShape // Prometheus' text parser takes it as a series
 			return nil
 		}
-		return s.errorf("histogram %q: sample %q must end in _bucket, _sum or _count", f.name, name)
+		return s.stricterf(StricterSuffix, "histogram %q: sample %q must end in _bucket, _sum or _count", f.name, name)
 	}
 	return nil
 }

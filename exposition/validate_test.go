@@ -137,7 +137,7 @@ func TestValidateGood(t *testing.T) {
 		"a{b=\"q\\\"uote\\\\back\\nnewline ünïcødé\"} 1\n",
 		"# HELP a with \\\\ and \\n escapes\n# TYPE a counter\na 1\n",
 		"# HELP a\na 1\n",
-		"#HELP a tight\na 1\n",
+		"#HELPa tight\na 1\n",
 		"# TYPE foo_count gauge\nfoo_count 4\n# TYPE foo summary\nfoo{quantile=\"0.5\"} 1\nfoo_sum 2\nfoo_count 3\n",
 		"a 1\nb 2\na{x=\"y\"} 3\n",
 		"{\"my.metric\",\"my.label\"=\"v\"} 1\n",
