@@ -98,9 +98,9 @@ func StricterRules() []Stricter {
 			Applies: refusedOn(exposition.StricterTimestamp, nil),
 		},
 		{
-			Name:    exposition.StricterProtoGroup,
-			Reason:  "a group is a deprecated protobuf encoding no client library writes; Prometheus' decoder skips any, the protobuf library corral uses refuses some",
-			Applies: refusedOn(exposition.StricterProtoGroup, nil),
+			Name:    exposition.StricterProtoEncoding,
+			Reason:  "malformed wire format no client library writes; Prometheus' decoder (gogo protobuf's) reads past it, protobuf's own library refuses it",
+			Applies: refusedOn(exposition.StricterProtoEncoding, nil),
 		},
 		{
 			Name:    exposition.StricterProtoValue,

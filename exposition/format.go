@@ -121,8 +121,10 @@ const (
 	// StricterTimestamp: an OpenMetrics timestamp the text output cannot
 	// carry (negative, or past 2^63 ms).
 	StricterTimestamp = "om-timestamp-range"
-	// StricterProtoGroup: a protobuf group field.
-	StricterProtoGroup = "proto-group"
+	// StricterProtoEncoding: protobuf wire format that Prometheus' decoder
+	// reads and protobuf-go refuses (a field number out of range, a
+	// malformed group, an over-long varint).
+	StricterProtoEncoding = "proto-encoding"
 )
 
 func (e *ParseError) Error() string {

@@ -54,18 +54,15 @@ func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
 			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: length %d runs past the end of the body (%d bytes left)", i, n, len(body)-k)}
 		}
 		if err := checkWire(body[k:k+int(n)], familyDescriptor); err != nil {
-			pe := &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
-			if we, ok := err.(*ParseError); ok {
-				pe.Stricter = we.Stricter
-			}
-			return pe
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
 		}
 		mf := &dto.MetricFamily{}
-		// Unknown fields (and, to protobuf-go, fields of the wrong wire
-		// type) are dropped: written back into a merged answer, they make
-		// Prometheus' decoder refuse it whole.
+		// Unknown fields are dropped: written back into a merged answer,
+		// they can make Prometheus' decoder refuse it whole. What
+		// Prometheus' decoder read (checkWire) and protobuf-go refuses
+		// is refused under the README's stricter rule.
 		if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body[k:k+int(n)], mf); err != nil {
-			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err), Stricter: StricterProtoEncoding}
 		}
 		body = body[k+int(n):]
 		if len(mf.GetMetric()) == 0 {

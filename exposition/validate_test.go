@@ -100,7 +100,7 @@ func TestValidateBad(t *testing.T) {
 		{"om bad exemplar", ctOM, "# TYPE a counter\na_total 1 # {x=\"y\"}\n# EOF\n", `line 2: invalid exemplar value for "a_total"`},
 		{"om blank line", ctOM, "a 1\n\n# EOF\n", `line 2: empty line in OpenMetrics input`},
 		{"om comment", ctOM, "# hello\n# EOF\n", `line 1: unexpected OpenMetrics comment "hello"`},
-		{"protobuf garbage", ctProto, "\x05garbage", `protobuf message 1: proto: cannot parse reserved wire type`},
+		{"protobuf garbage", ctProto, "\x05garbage", `protobuf message 1: proto: illegal wire type 7`},
 		{"unknown content type", "text/html", "<html>", `unsupported content type "text/html"`},
 	} {
 		err := Validate(tc.contentType, []byte(tc.body))

@@ -87,7 +87,11 @@ func TestVerdictLexing(t *testing.T) {
 		{"om second HELP", ctOM, "# HELP a x\n# HELP a y\na 1\n# EOF\n", `line 2: second HELP line for metric name "a"`, StricterMetaTwice},
 		{"om negative timestamp", ctOM, "a 1 -1.5\n# EOF\n", `line 1: timestamp "-1.5" for "a" out of the text format's range`, StricterTimestamp},
 		{"protobuf counter with a gauge value", ctProto, protoFamily(protoString(1, "m"), protoVarint(3, 0), protoBytes(4, protoBytes(2, protoFixed64(1, 1)))), `protobuf message 1: family "m" of type COUNTER: metric without a COUNTER value (Prometheus would read 0)`, StricterProtoValue},
-		{"protobuf group field", ctProto, protoFamily(protoString(1, "m"), protowire.AppendTag(protowire.AppendTag(nil, 8, protowire.StartGroupType), 8, protowire.EndGroupType)), `protobuf message 1: group field 8 in MetricFamily`, StricterProtoGroup},
+		{"protobuf group of mismatched numbers", ctProto, protoFamily(protoString(1, "m"), protowire.AppendTag(protowire.AppendTag(nil, 8, protowire.StartGroupType), 9, protowire.EndGroupType)), `protobuf message 1: proto: cannot parse invalid wire-format data`, StricterProtoEncoding},
+		{"protobuf field number out of range", ctProto, protoFamily(protoString(1, "m"), []byte("\xad\xad\xad\xad\xad\x300000")), `protobuf message 1: proto: cannot parse invalid wire-format data`, StricterProtoEncoding},
+		{"protobuf group skipped as unknown", ctProto, protoFamily(protoString(1, "m"), protoVarint(3, 1), protoBytes(4, protoBytes(2, protoFixed64(1, 1))), protowire.AppendTag(protowire.AppendTag(nil, 8, protowire.StartGroupType), 8, protowire.EndGroupType)), "<nil>", ""},
+		{"protobuf end group without a group", ctProto, protoFamily(protoString(1, "m"), protowire.AppendTag(nil, 8, protowire.EndGroupType)), `protobuf message 1: proto: MetricFamily: end group for non-group`, ""},
+		{"protobuf field 0", ctProto, protoFamily(protoString(1, "m"), protoVarint(0, 1)), `protobuf message 1: proto: MetricFamily: illegal tag 0`, ""},
 	} {
 		err := Validate(tc.contentType, []byte(tc.body))
 		var rule string
