@@ -26,7 +26,7 @@ func knownPatterns() []knownPattern {
 		{ProtobufType, re(`^om`), re(`OpenMetrics v1\.0 does not support float histogram`), nil, omFloatHistogram},
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
 		{TextType, re(`^(text|om|proto)`), re(`missing \{[^}]*(le|quantile)="`), nil, otherInBlock},
-		{OpenMetricsType, re(`^(text|om|proto)`), re(`collides with the series of (histogram|summary)|value: want [^,;]*, have 0|missing \{[^}]*(le|quantile)="[^"]*\.0"|missing \{[^}]*le="\+Inf"\}; unexpected \{[^}]*le="\+[iI]`), nil, omOtherInBlock},
+		{OpenMetricsType, re(`^(text|om|proto)`), re(`collides with the series of (histogram|summary)|value: want [^,;]*, have 0|missing \{[^}]*(le|quantile)="[^"]*\.0"|missing \{[^}]*le="\+Inf"\}; unexpected \{[^}]*le="\+?[iI]|^\d source\(s\): unexpected \{__name__="[^"]+_bucket"[^}]*\}$`), nil, omOtherInBlock},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 	}
 }

@@ -43,7 +43,7 @@ func (s *scanner) sampleLine(i, end int) error {
 	} else if i > int(smp.name.hi) && i == end {
 		return s.errorf("trailing whitespace after %q", name)
 	}
-	if err := s.checkBounds(&smp, f, member, name); err != nil {
+	if err := s.checkBounds(&smp, f, member); err != nil {
 		return err
 	}
 	if s.om {
@@ -290,26 +290,32 @@ func (s *scanner) find(n string) (span, bool) {
 	return span{}, false
 }
 
-// checkBounds checks the le label of a histogram bucket and the quantile
-// label of a summary's quantile sample. Prometheus' parsers take either
-// without its label as a plain series: the sample is only marked, for the
-// merge to leave it out of the formats that cannot carry it.
-func (s *scanner) checkBounds(smp *sample, f *family, member int, name []byte) error {
+// checkBounds checks the le label of a histogram's samples and the
+// quantile label of a summary's: a number where there is one (expfmt reads
+// it on every sample of the family). Prometheus' parsers take a bucket
+// without le, or a summary sample without quantile, as a plain series: the
+// sample is only marked, for the merge to leave it out of the formats that
+// cannot carry it.
+func (s *scanner) checkBounds(smp *sample, f *family, member int) error {
 	b := s.body
-	switch {
-	case (f.typ == Histogram || f.typ == GaugeHistogram) && member == memberBucket:
+	switch f.typ {
+	case Histogram, GaugeHistogram:
 		le, ok := s.find("le")
 		if !ok {
-			smp.flags |= flagShape
+			if member == memberBucket {
+				smp.flags |= flagShape
+			}
 			return nil
 		}
 		if !validFloat(b[le.lo:le.hi]) {
 			return s.boundError("invalid le label value %q", b[le.lo:le.hi])
 		}
-	case f.typ == Summary && member == memberExact:
+	case Summary:
 		q, ok := s.find("quantile")
 		if !ok {
-			smp.flags |= flagShape
+			if member == memberExact {
+				smp.flags |= flagShape
+			}
 			return nil
 		}
 		if !validFloat(b[q.lo:q.hi]) {

@@ -2,6 +2,7 @@ package exposition
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -73,6 +74,10 @@ func TestVerdictLexing(t *testing.T) {
 		{"blanks before the name", ctText, "m 1\n \tb{c=\"d\"} 2\n", `line 2: blanks before the metric name "b{c=\"d\"} 2"`, StricterLeadingBlank},
 		{"om le not a number", ctOM, "# TYPE h histogram\nh_bucket{le=\"x\"} 1\n# EOF\n", `line 2: invalid le label value "x"`, StricterBound},
 		{"om quantile not a number", ctOM, "# TYPE s summary\ns{quantile=\"x\"} 1\n# EOF\n", `line 2: invalid quantile label value "x"`, StricterBound},
+		{"le of a histogram's _sum not a number", ctText, "# TYPE h histogram\nh_sum{le=\"\"} 0\n", `line 2: invalid le label value ""`, ""},
+		{"le of a histogram's plain sample not a number", ctText, "# TYPE h histogram\nh{le=\"x\"} 0\n", `line 2: invalid le label value "x"`, ""},
+		{"quantile of a summary's _sum not a number", ctText, "# TYPE s summary\ns_sum{quantile=\"x\"} 0\n", `line 2: invalid quantile label value "x"`, ""},
+		{"om le of a histogram's _count not a number", ctOM, "# TYPE h histogram\nh_count{le=\"x\"} 0\n# EOF\n", `line 2: invalid le label value "x"`, StricterBound},
 		{"om unknown escape in HELP", ctOM, "# HELP m a\\x\nm 1\n# EOF\n", `line 1: invalid escape sequence in HELP text`, StricterEscape},
 		{"om unknown escape in a name", ctOM, "{\"a\\c\"} 1\n# EOF\n", `line 1: invalid escape sequence in "a\\c"`, StricterEscape},
 		{"om newline in a quoted name", ctOM, "{\"a\nb\"} 1\n# EOF\n", `line 1: unterminated quoted name`, StricterNewline},
@@ -109,7 +114,7 @@ func errString(err error) string {
 	if err == nil {
 		return "<nil>"
 	}
-	return err.Error()
+	return strings.ReplaceAll(err.Error(), "\u00a0", " ") // protobuf's errors randomise spaces
 }
 
 // protoFamily is a delimited protobuf body of one message of fields.
