@@ -53,7 +53,8 @@ const (
 	// timestamps is left out for its source.
 	oneTimestampRule = "one-timestamp"
 	// uncarriedRule: no OpenMetrics or protobuf histogram or summary can
-	// carry a text plain sample under its TYPE, or a bucket without le.
+	// carry a text or OpenMetrics plain sample under its TYPE, or a bucket
+	// without le.
 	uncarriedRule = "uncarried-sample"
 )
 
@@ -281,14 +282,15 @@ func familyOf(n string, types map[string]model.MetricType) string {
 	return n
 }
 
-// uncarried tells whether series s of a text input is one no OpenMetrics or
-// protobuf histogram or summary can carry: a plain sample under a histogram
-// or summary TYPE (a summary's without quantile), or a bucket without le.
+// uncarried tells whether series s of a text or OpenMetrics input is one
+// no OpenMetrics or protobuf histogram or summary can carry: a plain sample
+// under a histogram or summary TYPE (a summary's without quantile), or a
+// bucket without le.
 func uncarried(s Series, types map[string]model.MetricType) bool {
 	n := s.Labels.Get(model.MetricNameLabel)
 	fam := familyOf(n, types)
 	switch types[fam] {
-	case model.MetricTypeHistogram:
+	case model.MetricTypeHistogram, model.MetricTypeGaugeHistogram:
 		return n == fam || n == fam+"_bucket" && !s.Labels.Has(model.BucketLabel)
 	case model.MetricTypeSummary:
 		return n == fam && !s.Labels.Has(model.QuantileLabel)
@@ -296,10 +298,11 @@ func uncarried(s Series, types map[string]model.MetricType) bool {
 	return false
 }
 
-// carried gives the series of in that out can carry: for a text input in
-// OpenMetrics and protobuf output, in without its uncarried samples.
+// carried gives the series of in that out can carry: for a text or
+// OpenMetrics input in OpenMetrics and protobuf output, in without its
+// uncarried samples.
 func carried(in []Series, contentType string, types map[string]model.MetricType, out Output) []Series {
-	if exposition.FormatOf(contentType) != exposition.Text || out.Format.FormatType() == expfmt.TypeTextPlain {
+	if exposition.FormatOf(contentType) == exposition.Protobuf || out.Format.FormatType() == expfmt.TypeTextPlain {
 		return in
 	}
 	var kept []Series

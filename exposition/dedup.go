@@ -107,6 +107,10 @@ func (s *scanner) appendLabels(dst []labelPair, sp span) []labelPair {
 			return dst
 		}
 		i = s.skipBlank(next, end)
+		if b[i] != '=' {
+			i++ // the metric name, quoted between labels, and its ','
+			continue
+		}
 		i = s.skipBlank(i+1, end) // '='
 		ve, err := s.labelValue(i+1, end+1)
 		if err != nil {

@@ -41,7 +41,7 @@ func (s *scanner) family(name []byte) (fi int32, member int, err error) {
 	}
 	if fi, ok := s.byName[string(name)]; ok {
 		if s.om && fi != s.cur {
-			return 0, 0, s.errorf("samples of %q are not in one block", name)
+			return 0, 0, s.stricterf(StricterBlock, "samples of %q are not in one block", name)
 		}
 		return fi, memberExact, nil
 	}

@@ -81,7 +81,51 @@ func FormatOf(contentType string) Format {
 type ParseError struct {
 	Line int
 	Msg  string
+	// Stricter names the README's stricter rule under which the body is
+	// refused when current Prometheus would accept it (StricterRule*);
+	// empty when Prometheus refuses it too.
+	Stricter string
 }
+
+// The stricter rules a ParseError names: what current Prometheus accepts
+// and corral refuses on purpose, each listed in the README with its reason.
+const (
+	// StricterNUL: a NUL byte in a comment, HELP, TYPE or UNIT line, other
+	// than in a HELP line's text.
+	StricterNUL = "nul-in-comment"
+	// StricterLeadingBlank: blanks before a text sample's bare metric name.
+	StricterLeadingBlank = "leading-blank"
+	// StricterBound: an le or quantile value that is not a number.
+	StricterBound = "bound-not-a-number"
+	// StricterEscape: an OpenMetrics escape other than \\, \" and \n.
+	StricterEscape = "om-escape"
+	// StricterNewline: a newline inside a quoted name.
+	StricterNewline = "quoted-newline"
+	// StricterBlock: an OpenMetrics family whose samples or metadata are
+	// not in one block.
+	StricterBlock = "om-one-block"
+	// StricterMetaUTF8: invalid UTF-8 in a line other than a plain comment.
+	StricterMetaUTF8 = "utf8"
+	// StricterProtoValue: a protobuf metric without the value its family's
+	// type names.
+	StricterProtoValue = "proto-type-value"
+	// StricterHashKeyword: a text "#HELP " or "#TYPE " line (no blank
+	// after '#').
+	StricterHashKeyword = "hash-keyword"
+	// StricterSuffix: an OpenMetrics sample without the suffix its
+	// family's type requires.
+	StricterSuffix = "om-suffix"
+	// StricterMetaTwice: a second HELP or TYPE line for an OpenMetrics
+	// family.
+	StricterMetaTwice = "om-metadata-twice"
+	// StricterTimestamp: an OpenMetrics timestamp the text output cannot
+	// carry (negative, or past 2^63 ms).
+	StricterTimestamp = "om-timestamp-range"
+	// StricterProtoEncoding: protobuf wire format that Prometheus' decoder
+	// reads and protobuf-go refuses (a field number out of range, a
+	// malformed group, an over-long varint).
+	StricterProtoEncoding = "proto-encoding"
+)
 
 func (e *ParseError) Error() string {
 	if e.Line == 0 {

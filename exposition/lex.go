@@ -32,15 +32,23 @@ func (s *scanner) name(i, end int, metric bool) (name []byte, quoted bool, next 
 	b := s.body
 	if i < end && b[i] == '"' {
 		j := i + 1
-		esc := false
+		esc, nul := false, false
 		for ; j < end && b[j] != '"'; j++ {
-			if b[j] == '\\' {
+			switch b[j] {
+			case '\\':
 				esc = true
 				j++
+			case 0:
+				nul = true
 			}
 		}
 		if j >= end {
-			return nil, true, 0, s.errorf("unterminated quoted name")
+			// Prometheus' lexers read a newline in a quoted name as part
+			// of it; corral reads a body line by line.
+			return nil, true, 0, s.stricterf(StricterNewline, "unterminated quoted name")
+		}
+		if nul && !s.converted {
+			return nil, true, 0, s.errorf("NUL byte in quoted name")
 		}
 		name = b[i+1 : j]
 		if esc {
@@ -108,10 +116,20 @@ func (s *scanner) unescape(i, j int) ([]byte, error) {
 		case k < j && b[k] == 'n':
 			out = append(out, '\n')
 		default:
-			return nil, s.errorf("invalid escape sequence in %q", b[i:j])
+			return nil, s.escapeError("invalid escape sequence in %q", b[i:j])
 		}
 	}
 	return out, nil
+}
+
+// escapeError refuses an escape sequence other than \\, \" and \n, which
+// Prometheus keeps as written: in OpenMetrics under the README's stricter
+// rule, in text as expfmt refuses it.
+func (s *scanner) escapeError(format string, args ...any) error {
+	if s.om {
+		return s.stricterf(StricterEscape, format, args...)
+	}
+	return s.errorf(format, args...)
 }
 
 // checkEscapes validates the escapes of HELP text: \\, \n and \" (which
@@ -125,7 +143,7 @@ func (s *scanner) checkEscapes(i, end int) error {
 		}
 		i += k + 1
 		if i >= end || (b[i] != '\\' && b[i] != 'n' && b[i] != '"') {
-			return s.errorf("invalid escape sequence in HELP text")
+			return s.escapeError("invalid escape sequence in HELP text")
 		}
 		i++
 	}
@@ -153,7 +171,7 @@ func (s *scanner) labelValue(vs, end int) (int, error) {
 				if bytes.IndexByte(b[vs:], '"') < 0 {
 					return 0, s.errorf("unterminated label value")
 				}
-				return 0, s.errorf("invalid escape sequence in label value")
+				return 0, s.escapeError("invalid escape sequence in label value")
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package exposition
 
 import (
 	"bytes"
-	"unicode/utf8"
 
 	"github.com/prometheus/common/expfmt"
 )
@@ -120,8 +119,7 @@ func (m *memo) start(om, hashing bool, reserved [][]byte) {
 //
 // A replayed sample's bytes need no UTF-8 check: all but its value are the
 // memo's, which passed, and plainValue takes ASCII only. Any other line is
-// checked before it is scanned, and when one is invalid, invalid UTF-8
-// further on is reported first, as lines reports it.
+// checked before it is scanned, as lines checks it.
 func (s *scanner) replay(body []byte, pos, to int) (int, error) {
 	m := &s.memo
 	prev := m.body
@@ -138,8 +136,9 @@ func (s *scanner) replay(body []byte, pos, to int) (int, error) {
 			}
 			vs := pos + plen
 			// The memo's value ran to its newline: a plain value to the
-			// newline here too is the only change.
-			if n := plainValue(body[vs:to]); n > 0 && ps.ts.empty() && int(ps.value.hi) < len(prev) && prev[ps.value.hi] == '\n' &&
+			// newline here too is the only change. (Unless the value
+			// followed the name with no blank, "a-3": "a3" is no value.)
+			if n := plainValue(body[vs:to]); n > 0 && ps.ts.empty() && int(ps.value.hi) < len(prev) && prev[ps.value.hi] == '\n' && nameChars[prev[vlo-1]] == 0 &&
 				ps.fam < int32(len(s.fams)) && s.countOK(ps, body[vs]) {
 				s.line++
 				smp := *ps
@@ -160,7 +159,7 @@ func (s *scanner) replay(body []byte, pos, to int) (int, error) {
 			if end < 0 || qEnd < 0 {
 				break
 			}
-			if err := s.lineAgain(body, pos, vs+end, to); err != nil {
+			if err := s.lineAgain(pos, vs+end); err != nil {
 				return pos, err
 			}
 			pos, q = vs+end+1, vlo+qEnd+1
@@ -182,7 +181,7 @@ func (s *scanner) replay(body []byte, pos, to int) (int, error) {
 			s.replayNote(m.notes[n], pos, q)
 			m.next++
 			m.replayed++
-		} else if err := s.lineAgain(body, pos, pos+end, to); err != nil {
+		} else if err := s.lineAgain(pos, pos+end); err != nil {
 			return pos, err
 		}
 		pos, q = pos+end+1, q+qEnd+1
@@ -203,19 +202,13 @@ func sampleAt(b []byte, ps *sample, q int) bool {
 
 // lineAgain scans a line in step with the memo that replay cannot take
 // as it is, as lines would.
-func (s *scanner) lineAgain(body []byte, pos, end, to int) error {
+func (s *scanner) lineAgain(pos, end int) error {
 	s.line++
 	s.syncNames()
-	if !utf8.Valid(body[pos:end]) {
-		return s.invalidUTF8()
-	}
-	if err := s.scanLine(pos, end); err != nil {
-		if !utf8.Valid(body[end:to]) {
-			return s.invalidUTF8()
-		}
+	if err := s.lineUTF8(pos, end); err != nil {
 		return err
 	}
-	return nil
+	return s.scanLine(pos, end)
 }
 
 // plainValue is the length of the plain decimal value (as simpleFloat is

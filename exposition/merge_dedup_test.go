@@ -6,7 +6,7 @@ import (
 )
 
 // TestMergeDedupForms writes one series in several ways (label order,
-// blanks, the braces-only form): all but the first are duplicates, while
+// blanks, the braces-only form with the name first or among the labels): all but the first are duplicates, while
 // series that differ only a little are all kept.
 func TestMergeDedupForms(t *testing.T) {
 	body := []byte(`# TYPE d gauge
@@ -15,7 +15,7 @@ d{b="2",a="1"} 2
 d {a="1",b="2"} 3
 d{ a="1", b="2" } 4
 d{a="1",b="2",} 5
-{d,a="1",b="2"} 6
+{a="1","d",b="2"} 6
 {"d",b="2",a="1"} 7
 d{a="1",b="22"} 8
 d{a="12",b="2"} 9

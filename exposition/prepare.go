@@ -107,7 +107,10 @@ func (s *origin) scan(keep bool) {
 			s.err = fmt.Errorf("invalid exposition: %w", err)
 			return
 		}
-		body = s.conv.Bytes()
+		if err := s.sc.scanConverted(s.conv.Bytes(), s.reserved); err != nil {
+			s.err = fmt.Errorf("invalid exposition: %w", err)
+		}
+		return
 	default:
 		s.err = fmt.Errorf("invalid exposition: unsupported content type %q", in.ContentType)
 		return

@@ -24,7 +24,7 @@ func (s *scanner) sampleLine(i, end int) error {
 		return err
 	}
 	if !inBraces {
-		i = s.skipBlank(i, end)
+		i = s.blank(i, end)
 		if i < end && s.body[i] == '{' {
 			inBraces = true
 			i++
@@ -32,21 +32,31 @@ func (s *scanner) sampleLine(i, end int) error {
 	}
 	s.labels = s.labels[:0]
 	if inBraces {
-		if i, err = s.labelSet(&smp, i, end, name); err != nil {
+		nameAt := -1
+		if smp.name.lo > int32(i) {
+			nameAt = int(smp.name.lo) // inside the braces, after a label
+		}
+		if i, err = s.labelSet(&smp, i, end, name, nameAt); err != nil {
 			return err
 		}
-		i = s.skipBlank(i, end)
+		i = s.blank(i, end)
 	} else if i > int(smp.name.hi) && i == end {
 		return s.errorf("trailing whitespace after %q", name)
 	}
-	if err := s.checkBounds(&smp, f, member, name); err != nil {
+	if err := s.checkBounds(&smp, f, member); err != nil {
 		return err
 	}
+	if s.om {
+		// One space before the value, as Prometheus' OpenMetrics lexer has it.
+		if i >= end || s.body[i] != ' ' {
+			return s.errorf("expected one space before the value of %q", name)
+		}
+		i++
+	}
+	// In text the value may follow a bare name with no blank ("a-3"), as
+	// Prometheus' lexer and expfmt read it.
 	if i >= end {
 		return s.errorf("missing value for %q", name)
-	}
-	if i == int(smp.name.hi) && !inBraces {
-		return s.errorf("invalid character %q in metric name %q", s.body[i], name)
 	}
 	if i, err = s.value(&smp, f, member, i, end, name); err != nil {
 		return err
@@ -70,18 +80,22 @@ func (s *scanner) metricName(smp *sample, i, end int) (name []byte, inBraces boo
 	b := s.body
 	var quoted bool
 	if b[i] == '{' {
-		i = s.skipBlank(i+1, end)
-		start := i
-		if name, quoted, i, err = s.name(i, end, true); err != nil {
+		// Prometheus takes a name inside the braces quoted only, first or
+		// after labels: a quoted string followed by ',' or '}'.
+		at, err := s.findName(i+1, end)
+		if err != nil {
 			return nil, false, 0, err
 		}
-		smp.name = span{int32(start), int32(i)}
-		i = s.skipBlank(i, end)
-		if i >= end || (b[i] != ',' && b[i] != '}') {
-			return nil, false, 0, s.errorf("metric name missing in label set")
+		var next int
+		if name, quoted, next, err = s.name(at, end, true); err != nil {
+			return nil, false, 0, err
 		}
-		if b[i] == ',' {
-			i++
+		smp.name = span{int32(at), int32(next)}
+		if i = s.blank(i+1, end); i == at {
+			// The name first: the labels start after it.
+			if i = s.blank(next, end); b[i] == ',' {
+				i++
+			}
 		}
 		inBraces = true // i sits inside the braces, at the first label or the '}'
 	} else {
@@ -100,16 +114,60 @@ func (s *scanner) metricName(smp *sample, i, end int) (name []byte, inBraces boo
 	return name, inBraces, i, nil
 }
 
+// findName finds the metric name in the label set that starts at i (after
+// the '{' of a line that starts with it): the quoted string followed by ','
+// or '}'.
+func (s *scanner) findName(i, end int) (int, error) {
+	b := s.body
+	for {
+		if i = s.blank(i, end); i >= end || b[i] == '}' {
+			return 0, s.errorf("metric name missing in label set")
+		}
+		at := i
+		lname, quoted, next, err := s.name(i, end, false)
+		if err != nil {
+			return 0, err
+		}
+		if i = s.blank(next, end); quoted && i < end && (b[i] == ',' || b[i] == '}') {
+			return at, nil
+		}
+		if i >= end || b[i] != '=' {
+			return 0, s.errorf("expected '=' after label name %q", lname)
+		}
+		if i = s.blank(i+1, end); i >= end || b[i] != '"' {
+			return 0, s.errorf("expected '\"' at start of value of label %q", lname)
+		}
+		ve, err := s.labelValue(i+1, end)
+		if err != nil {
+			return 0, err
+		}
+		if i = s.blank(ve+1, end); i < end && b[i] == ',' {
+			i++
+		}
+	}
+}
+
+// blank skips the blanks at i in text; OpenMetrics allows none where
+// text allows any.
+func (s *scanner) blank(i, end int) int {
+	if s.om {
+		return i
+	}
+	return s.skipBlank(i, end)
+}
+
 // checkMember applies the rules of family f's type to a sample that is its
 // member (memberExact, memberBucket...).
 func (s *scanner) checkMember(smp *sample, f *family, member int, name []byte) error {
 	typ := f.typ
 	if s.om {
+		// Prometheus' OpenMetrics parser reads these as series; the
+		// specification refuses them (a README stricter rule).
 		switch {
 		case typ == Counter && member == memberExact:
-			return s.errorf("counter %q: sample must end in _total or _created", f.name)
+			return s.stricterf(StricterSuffix, "counter %q: sample must end in _total or _created", f.name)
 		case typ == Info && member == memberExact:
-			return s.errorf("info %q: sample must end in _info", f.name)
+			return s.stricterf(StricterSuffix, "info %q: sample must end in _info", f.name)
 		}
 		if member == memberCreated {
 			smp.flags |= flagCreated
@@ -120,19 +178,20 @@ func (s *scanner) checkMember(smp *sample, f *family, member int, name []byte) e
 			smp.flags |= flagShape // Prometheus' text parser takes it as a series
 			return nil
 		}
-		return s.errorf("histogram %q: sample %q must end in _bucket, _sum or _count", f.name, name)
+		return s.stricterf(StricterSuffix, "histogram %q: sample %q must end in _bucket, _sum or _count", f.name, name)
 	}
 	return nil
 }
 
 // labelSet reads the labels from i, just inside the braces, to the closing
-// brace, and reports where it ends. The labels go to s.labels.
-func (s *scanner) labelSet(smp *sample, i, end int, name []byte) (int, error) {
+// brace, and reports where it ends. The labels go to s.labels. The metric
+// name quoted at nameAt (-1: none) is among them, and skipped.
+func (s *scanner) labelSet(smp *sample, i, end int, name []byte, nameAt int) (int, error) {
 	b := s.body
 	first, last := -1, -1
 	sorted := true
 	for {
-		i = s.skipBlank(i, end)
+		i = s.blank(i, end)
 		if i >= end {
 			return 0, s.errorf("unterminated label set of %q", name)
 		}
@@ -141,6 +200,15 @@ func (s *scanner) labelSet(smp *sample, i, end int, name []byte) (int, error) {
 			break
 		}
 		ls := i
+		if ls == nameAt {
+			// findName checked that ',' or '}' follows.
+			if i = s.blank(int(smp.name.hi), end); b[i] == ',' {
+				i++
+				continue
+			}
+			i++
+			break
+		}
 		lname, lquoted, next, err := s.name(i, end, false)
 		if err != nil {
 			return 0, err
@@ -151,11 +219,11 @@ func (s *scanner) labelSet(smp *sample, i, end int, name []byte) (int, error) {
 		if string(lname) == "__name__" {
 			return 0, s.errorf("label name \"__name__\" is reserved")
 		}
-		i = s.skipBlank(next, end)
+		i = s.blank(next, end)
 		if i >= end || b[i] != '=' {
 			return 0, s.errorf("expected '=' after label name %q", lname)
 		}
-		i = s.skipBlank(i+1, end)
+		i = s.blank(i+1, end)
 		if i >= end || b[i] != '"' {
 			return 0, s.errorf("expected '\"' at start of value of label %q", lname)
 		}
@@ -187,7 +255,7 @@ func (s *scanner) labelSet(smp *sample, i, end int, name []byte) (int, error) {
 				smp.flags |= flagReserved
 			}
 		}
-		i = s.skipBlank(i, end)
+		i = s.blank(i, end)
 		if i < end && b[i] == ',' {
 			i++
 			continue
@@ -222,46 +290,56 @@ func (s *scanner) find(n string) (span, bool) {
 	return span{}, false
 }
 
-// checkBounds checks the le label of a histogram bucket and the quantile
-// label of a summary's quantile sample. In text, where Prometheus' parser
-// takes either without its label as a plain series, the sample is only
-// marked: the merge leaves it out.
-func (s *scanner) checkBounds(smp *sample, f *family, member int, name []byte) error {
+// checkBounds checks the le label of a histogram's samples and the
+// quantile label of a summary's: a number where there is one (expfmt reads
+// it on every sample of the family). Prometheus' parsers take a bucket
+// without le, or a summary sample without quantile, as a plain series: the
+// sample is only marked, for the merge to leave it out of the formats that
+// cannot carry it.
+func (s *scanner) checkBounds(smp *sample, f *family, member int) error {
 	b := s.body
-	switch {
-	case (f.typ == Histogram || f.typ == GaugeHistogram) && member == memberBucket:
+	switch f.typ {
+	case Histogram, GaugeHistogram:
 		le, ok := s.find("le")
-		if !ok && !s.om {
-			smp.flags |= flagShape
-			return nil
-		}
 		if !ok {
-			return s.errorf("histogram bucket %q without an le label", name)
+			if member == memberBucket {
+				smp.flags |= flagShape
+			}
+			return nil
 		}
 		if !validFloat(b[le.lo:le.hi]) {
-			return s.errorf("invalid le label value %q", b[le.lo:le.hi])
+			return s.boundError("invalid le label value %q", b[le.lo:le.hi])
 		}
-	case f.typ == Summary && member == memberExact:
+	case Summary:
 		q, ok := s.find("quantile")
-		if !ok && !s.om {
-			smp.flags |= flagShape
+		if !ok {
+			if member == memberExact {
+				smp.flags |= flagShape
+			}
 			return nil
 		}
-		if !ok {
-			return s.errorf("summary %q: sample without a quantile label", name)
-		}
 		if !validFloat(b[q.lo:q.hi]) {
-			return s.errorf("invalid quantile label value %q", b[q.lo:q.hi])
+			return s.boundError("invalid quantile label value %q", b[q.lo:q.hi])
 		}
 	}
 	return nil
+}
+
+// boundError refuses an le or quantile value that is not a number: in
+// OpenMetrics under the README's stricter rule (Prometheus keeps it as a
+// label), in text as expfmt refuses it.
+func (s *scanner) boundError(format string, v []byte) error {
+	if s.om {
+		return s.stricterf(StricterBound, format, v)
+	}
+	return s.errorf(format, v)
 }
 
 // value reads a sample's value at i and reports where it ends.
 func (s *scanner) value(smp *sample, f *family, member, i, end int, name []byte) (int, error) {
 	b := s.body
 	vs := i
-	for i < end && b[i] != ' ' && b[i] != '\t' {
+	for i < end && b[i] != ' ' && (b[i] != '\t' || s.om) {
 		i++
 	}
 	smp.value = span{int32(vs), int32(i)}
@@ -387,7 +465,7 @@ func (s *scanner) omTimestamp(ts, name []byte) error {
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return s.errorf("invalid timestamp %q for %q", ts, name)
 	case v < 0 || v*1000 >= math.MaxInt64:
-		return s.errorf("timestamp %q for %q out of the text format's range", ts, name)
+		return s.stricterf(StricterTimestamp, "timestamp %q for %q out of the text format's range", ts, name)
 	}
 	return nil
 }

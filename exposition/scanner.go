@@ -33,6 +33,9 @@ type scanner struct {
 	noting   bool     // keep notes of HELP and TYPE lines, for the memo
 	notes    []note
 	named    int // s.fams[:named] are in byName (the memo's replay adds the rest when needed)
+	// converted: the body is corral's own text of a protobuf body, whose
+	// names may hold what text from a source may not (a NUL byte)
+	converted bool
 }
 
 func newScanner() *scanner {
@@ -44,7 +47,7 @@ func (s *scanner) reset(body []byte, om bool, reserved [][]byte) {
 	s.fams, s.samples = s.fams[:0], s.samples[:0]
 	clear(s.byName)
 	s.notes, s.named = s.notes[:0], 0
-	s.cur, s.line, s.suffixed, s.split, s.eof = -1, 0, false, false, false
+	s.cur, s.line, s.suffixed, s.split, s.eof, s.converted = -1, 0, false, false, false, false
 	s.memo.start(om, s.hashing, reserved)
 }
 
@@ -52,9 +55,26 @@ func (s *scanner) errorf(format string, args ...any) error {
 	return &ParseError{Line: s.line, Msg: fmt.Sprintf(format, args...)}
 }
 
+// stricterf is errorf for a line refused under one of the README's
+// stricter rules (StricterNUL...).
+func (s *scanner) stricterf(rule, format string, args ...any) error {
+	return &ParseError{Line: s.line, Msg: fmt.Sprintf(format, args...), Stricter: rule}
+}
+
 // scan parses the whole body and reports its first problem.
 func (s *scanner) scan(body []byte, om bool, reserved [][]byte) error {
 	s.reset(body, om, reserved)
+	return s.scanAll(body)
+}
+
+// scanConverted is scan of corral's own text of a protobuf body.
+func (s *scanner) scanConverted(body []byte, reserved [][]byte) error {
+	s.reset(body, false, reserved)
+	s.converted = true
+	return s.scanAll(body)
+}
+
+func (s *scanner) scanAll(body []byte) error {
 	if len(body) >= math.MaxInt32 {
 		return &ParseError{Msg: "body larger than 2 GiB"}
 	}
@@ -71,7 +91,9 @@ func (s *scanner) scan(body []byte, om bool, reserved [][]byte) error {
 // scanRange parses the lines of body[from:to], which starts a line, as a
 // body of its own but with positions in body.
 func (s *scanner) scanRange(body []byte, om bool, reserved [][]byte, from, to int) error {
+	converted := s.converted // a half of a converted body is converted too
 	s.reset(body, om, reserved)
+	s.converted = converted
 	if len(body) >= math.MaxInt32 {
 		return &ParseError{Msg: "body larger than 2 GiB"}
 	}
@@ -92,30 +114,61 @@ func (s *scanner) lines(body []byte, from, to int) error {
 			return err
 		}
 	}
-	if !utf8.Valid(body[from:to]) {
-		return s.invalidUTF8()
-	}
+	// Invalid UTF-8 is refused but in a plain comment, which Prometheus
+	// does not read: then each line is checked on its own.
+	eachLine := !utf8.Valid(body[from:to])
 	body = body[:to]
 	for pos := from; pos < len(body); {
 		s.line++
 		if s.eof {
+			if allNUL(body[pos:]) {
+				break // Prometheus' lexers skip NUL bytes after # EOF
+			}
 			return s.errorf("content after # EOF")
 		}
 		end := bytes.IndexByte(body[pos:], '\n')
 		if end < 0 {
-			if s.om && string(body[pos:]) == "# EOF" {
+			if s.om && len(body)-pos >= 5 && string(body[pos:pos+5]) == "# EOF" && allNUL(body[pos+5:]) {
 				s.eof = true
 				break
 			}
 			return s.errorf("missing newline at end of input (truncated body?)")
 		}
 		end += pos
+		if eachLine {
+			if err := s.lineUTF8(pos, end); err != nil {
+				return err
+			}
+		}
 		if err := s.scanLine(pos, end); err != nil {
 			return err
 		}
 		pos = end + 1
 	}
 	return nil
+}
+
+// lineUTF8 checks that the line b[pos:end] is valid UTF-8, unless it is
+// a plain text comment (which Prometheus does not read, nor corral write).
+func (s *scanner) lineUTF8(pos, end int) error {
+	if utf8.Valid(s.body[pos:end]) || !s.om && s.plainComment(pos, end) {
+		return nil
+	}
+	if i := s.skipBlank(pos, end); i < end && s.body[i] == '#' {
+		// Prometheus reads a HELP line's text only, and only that must be UTF-8.
+		return s.stricterf(StricterMetaUTF8, "invalid UTF-8 in a HELP, TYPE or UNIT line")
+	}
+	return s.errorf("invalid UTF-8")
+}
+
+// allNUL tells whether b holds only NUL bytes.
+func allNUL(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // end checks the end of the body once every line is scanned.
@@ -129,29 +182,20 @@ func (s *scanner) end() error {
 	return nil
 }
 
-func (s *scanner) invalidUTF8() error {
-	line := 1
-	for i := 0; i < len(s.body); {
-		r, n := utf8.DecodeRune(s.body[i:])
-		if r == utf8.RuneError && n == 1 {
-			return &ParseError{Line: line, Msg: "invalid UTF-8"}
-		}
-		if r == '\n' {
-			line++
-		}
-		i += n
-	}
-	return &ParseError{Msg: "invalid UTF-8"}
-}
-
 func (s *scanner) scanLine(i, end int) error {
 	b := s.body
 	if !s.om {
+		start := i
 		for i < end && (b[i] == ' ' || b[i] == '\t') {
 			i++
 		}
 		if i == end {
 			return nil
+		}
+		if i > start && nameChars[b[i]]&(nameFirst|nameColon) != 0 {
+			// Prometheus' text parser reads " a 1" as the series " a",
+			// expfmt (and client libraries) as "a".
+			return s.stricterf(StricterLeadingBlank, "blanks before the metric name %q", clip(b[i:end]))
 		}
 	} else if i == end {
 		return s.errorf("empty line in OpenMetrics input")

@@ -39,7 +39,7 @@ func (s *scanner) linesSplit(body []byte, from int) error {
 	}
 	t := s.half
 	defer t.reset(nil, false, nil)
-	t.hashing, t.seed, t.general, t.noting = s.hashing, s.seed, s.general, s.noting
+	t.hashing, t.seed, t.general, t.noting, t.converted = s.hashing, s.seed, s.general, s.noting, s.converted
 	var wg sync.WaitGroup
 	var terr error
 	wg.Go(func() { terr = t.scanRange(body, false, s.reserved, mid, len(body)) })

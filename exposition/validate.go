@@ -1,8 +1,10 @@
 package exposition
 
 import (
+	"errors"
 	"fmt"
 	"sync"
+	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
@@ -51,19 +53,30 @@ func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
 		if n > uint64(len(body)-k) {
 			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: length %d runs past the end of the body (%d bytes left)", i, n, len(body)-k)}
 		}
-		mf := &dto.MetricFamily{}
-		// Unknown fields (and, to protobuf-go, fields of the wrong wire
-		// type) are dropped: written back into a merged answer, they make
-		// Prometheus' decoder refuse it whole.
-		if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body[k:k+int(n)], mf); err != nil {
+		if err := checkWire(body[k:k+int(n)], familyDescriptor); err != nil {
 			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
 		}
+		mf := &dto.MetricFamily{}
+		// Unknown fields are dropped: written back into a merged answer,
+		// they can make Prometheus' decoder refuse it whole. What
+		// Prometheus' decoder read (checkWire) and protobuf-go refuses
+		// is refused under the README's stricter rule.
+		if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body[k:k+int(n)], mf); err != nil {
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err), Stricter: StricterProtoEncoding}
+		}
 		body = body[k+int(n):]
+		if len(mf.GetMetric()) == 0 {
+			continue // Prometheus reads nothing of a family without metrics, nor checks it
+		}
 		if err := checkNames(mf); err != nil {
 			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
 		}
 		if err := checkFamily(mf); err != nil {
-			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
+			pe := &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
+			if errors.Is(err, errTypeValue) {
+				pe.Stricter = StricterProtoValue
+			}
+			return pe
 		}
 		if err := fn(mf); err != nil {
 			return err
@@ -72,11 +85,14 @@ func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
 	return nil
 }
 
-// checkNames holds mf's names and label values to what expfmt's decoder
-// takes without escaping: UTF-8 names, valid UTF-8 label values.
+// checkNames holds mf's names, HELP and label values to what expfmt's
+// decoder takes without escaping, and Prometheus' parser takes: UTF-8.
 func checkNames(mf *dto.MetricFamily) error {
 	if !model.UTF8Validation.IsValidMetricName(mf.GetName()) {
 		return fmt.Errorf("invalid metric name %q", mf.GetName())
+	}
+	if !utf8.ValidString(mf.GetHelp()) {
+		return fmt.Errorf("HELP of %q is not valid UTF-8", mf.GetName())
 	}
 	for _, m := range mf.GetMetric() {
 		for _, l := range m.GetLabel() {
@@ -93,6 +109,10 @@ func checkNames(mf *dto.MetricFamily) error {
 	}
 	return nil
 }
+
+// errTypeValue is a metric without the value its family's type names,
+// which Prometheus reads as 0: refused under the README's stricter rule.
+var errTypeValue = errors.New("Prometheus would read 0")
 
 // checkFamily verifies that every metric of mf carries the value its type
 // promises.
@@ -113,9 +133,11 @@ func checkFamily(mf *dto.MetricFamily) error {
 			ok = m.Untyped != nil
 		case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
 			ok = m.Histogram != nil
+		default:
+			return fmt.Errorf("family %q: unknown metric type %d", mf.GetName(), mf.GetType())
 		}
 		if !ok {
-			return fmt.Errorf("family %q of type %s: metric without a %s value", mf.GetName(), mf.GetType(), mf.GetType())
+			return fmt.Errorf("family %q of type %s: metric without a %s value (%w)", mf.GetName(), mf.GetType(), mf.GetType(), errTypeValue)
 		}
 		if err := checkSpans(m.Histogram); err != nil {
 			return fmt.Errorf("family %q: native histogram: %w", mf.GetName(), err)

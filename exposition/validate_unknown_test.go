@@ -9,14 +9,16 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// TestProtoUnknownFieldsDropped: a protobuf native histogram carrying a field of
-// the wrong wire type (positive_span, field 12, as a varint), which protobuf-go keeps
-// as an unknown field, is merged without it: written back, it made
-// Prometheus' decoder refuse the whole protobuf answer.
+// TestProtoUnknownFieldsDropped: a protobuf native histogram carrying an
+// unknown field (field 100, a varint), which Prometheus' decoder skips and
+// protobuf-go keeps, is merged without it: written back, an unknown field
+// can make Prometheus' decoder refuse the whole protobuf answer (a field
+// of the wrong wire type did, before it was refused on the way in as
+// Prometheus refuses it: TestVerdictLexing).
 func TestProtoUnknownFieldsDropped(t *testing.T) {
 	h := &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(1.0), Schema: new(int32(0)), ZeroThreshold: new(0.001),
 		PositiveSpan: []*dto.BucketSpan{{Offset: new(int32(0)), Length: new(uint32(1))}}, PositiveDelta: []int64{1}}
-	h.ProtoReflect().SetUnknown(protowire.AppendVarint(protowire.AppendTag(nil, 12, protowire.VarintType), 1))
+	h.ProtoReflect().SetUnknown(protowire.AppendVarint(protowire.AppendTag(nil, 100, protowire.VarintType), 1))
 	msg, err := proto.Marshal(&dto.MetricFamily{Name: new("h"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{{Histogram: h}}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,182 @@
+package exposition
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// familyDescriptor describes the messages of a protobuf exposition.
+var familyDescriptor = (&dto.MetricFamily{}).ProtoReflect().Descriptor()
+
+// Prometheus decodes protobuf with gogo protobuf's generated code (and a
+// streaming decoder written like it), corral with protobuf-go. The two
+// read malformed wire format differently. checkWire reads a message as
+// gogo does, and refuses what gogo refuses: a known field of another wire
+// type than its own (which protobuf-go would skip as unknown), a tag of
+// field 0 or of the end-group type, a truncated or overflowing varint.
+// What gogo reads and protobuf-go then refuses (a field number past
+// protobuf's range, a malformed group, an over-long varint) is refused
+// under the README's stricter rule (see decodeProto).
+
+var (
+	errWireOverflow = errors.New("proto: integer overflow")
+	errWireLength   = errors.New("proto: negative length")
+	errWireGroupEnd = errors.New("proto: unexpected end of group")
+)
+
+// gogoVarint reads a varint as gogo does: at most ten bytes, the bits past
+// 64 dropped.
+func gogoVarint(b []byte) (v uint64, n int, err error) {
+	for shift := uint(0); ; shift += 7 {
+		if shift >= 64 {
+			return 0, 0, errWireOverflow
+		}
+		if n >= len(b) {
+			return 0, 0, io.ErrUnexpectedEOF
+		}
+		c := b[n]
+		n++
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v, n, nil
+		}
+	}
+}
+
+// checkWire walks message b of type md, and the messages in it, as gogo
+// reads them, and reports the first problem it refuses.
+func checkWire(b []byte, md protoreflect.MessageDescriptor) error {
+	for i := 0; i < len(b); {
+		wire, n, err := gogoVarint(b[i:])
+		if err != nil {
+			return err
+		}
+		num, typ := int32(wire>>3), protowire.Type(wire&7)
+		if typ == protowire.EndGroupType {
+			return fmt.Errorf("proto: %s: end group for non-group", md.Name())
+		}
+		if num <= 0 {
+			return fmt.Errorf("proto: %s: illegal tag %d", md.Name(), num)
+		}
+		fd := md.Fields().ByNumber(protoreflect.FieldNumber(num))
+		if fd == nil {
+			k, err := gogoSkip(b[i:])
+			if err != nil {
+				return err
+			}
+			if i += k; i > len(b) {
+				return io.ErrUnexpectedEOF
+			}
+			continue
+		}
+		i += n
+		want := wireType(fd.Kind())
+		if typ != want && !(fd.IsList() && typ == protowire.BytesType && want != protowire.BytesType) {
+			return fmt.Errorf("wrong wire type %d for field %s.%s", typ, md.Name(), fd.Name())
+		}
+		switch typ {
+		case protowire.VarintType:
+			_, n, err := gogoVarint(b[i:])
+			if err != nil {
+				return err
+			}
+			i += n
+		case protowire.Fixed64Type:
+			i += 8
+		case protowire.Fixed32Type:
+			i += 4
+		case protowire.BytesType:
+			length, n, err := gogoVarint(b[i:])
+			if err != nil {
+				return err
+			}
+			if int(length) < 0 || i+n+int(length) < 0 {
+				return errWireLength
+			}
+			i += n
+			if i+int(length) > len(b) {
+				return io.ErrUnexpectedEOF
+			}
+			if fd.Kind() == protoreflect.MessageKind {
+				if err := checkWire(b[i:i+int(length)], fd.Message()); err != nil {
+					return err
+				}
+			}
+			i += int(length)
+		}
+		if i > len(b) {
+			return io.ErrUnexpectedEOF
+		}
+	}
+	return nil
+}
+
+// gogoSkip is the length of the unknown field at the start of b, as gogo
+// skips it: a group to its end, whatever the field numbers.
+func gogoSkip(b []byte) (int, error) {
+	depth := 0
+	for i := 0; i < len(b); {
+		wire, n, err := gogoVarint(b[i:])
+		if err != nil {
+			return 0, err
+		}
+		i += n
+		switch protowire.Type(wire & 7) {
+		case protowire.VarintType:
+			_, n, err := gogoVarint(b[i:])
+			if err != nil {
+				return 0, err
+			}
+			i += n
+		case protowire.Fixed64Type:
+			i += 8
+		case protowire.BytesType:
+			length, n, err := gogoVarint(b[i:])
+			if err != nil {
+				return 0, err
+			}
+			if int(length) < 0 {
+				return 0, errWireLength
+			}
+			i += n + int(length)
+		case protowire.StartGroupType:
+			depth++
+		case protowire.EndGroupType:
+			if depth == 0 {
+				return 0, errWireGroupEnd
+			}
+			depth--
+		case protowire.Fixed32Type:
+			i += 4
+		default:
+			return 0, fmt.Errorf("proto: illegal wire type %d", wire&7)
+		}
+		if i < 0 {
+			return 0, errWireLength
+		}
+		if depth == 0 {
+			return i, nil
+		}
+	}
+	return 0, io.ErrUnexpectedEOF
+}
+
+// wireType is the wire type of a field of kind k.
+func wireType(k protoreflect.Kind) protowire.Type {
+	switch k {
+	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
+		return protowire.Fixed32Type
+	case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind:
+		return protowire.Fixed64Type
+	case protoreflect.StringKind, protoreflect.BytesKind, protoreflect.MessageKind:
+		return protowire.BytesType
+	case protoreflect.GroupKind:
+		return protowire.StartGroupType
+	}
+	return protowire.VarintType
+}
