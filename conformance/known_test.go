@@ -7,7 +7,6 @@ package conformance
 const (
 	omFloatHistogram  = "found here: a protobuf float histogram is left out of OpenMetrics output as a conflict even when its counts are whole numbers (expfmt's writer refuses every float histogram), where a histogram could carry it"
 	omLost            = "issue 15: OpenMetrics input loses exemplars, _created, or gauge histograms on the way out"
-	suffixFamily      = "found here: a gauge foo_count beside a summary foo: a foo_count sample after '# TYPE foo summary' is read as the gauge's (as expfmt does), and the gauge family is left out as colliding with the summary's series though no series collides; Prometheus reads them all"
 	omBucketWithoutLe = "found here: an OpenMetrics histogram bucket without le, or summary sample without quantile, is refused (the OpenMetrics spec requires them); Prometheus accepts it"
 	nameInBraces      = "found here: a metric name inside the braces after a label is refused; Prometheus accepts it"
 	omHelpEscape      = "found here: an unknown escape sequence in OpenMetrics (in a HELP, a quoted name) is refused; Prometheus keeps it as written"
@@ -17,7 +16,6 @@ const (
 	leadingSpace      = "found here: Prometheus' text parser keeps the blanks before a metric name in the name; corral drops them"
 	commentUTF8       = "found here: a comment or metadata line that is not valid UTF-8 is refused; Prometheus skips it or does not check it"
 	nulInName         = "found here: a NUL byte in a quoted name or a TYPE line is accepted (by expfmt too); Prometheus' lexer refuses it"
-	otherInBlock      = "found here: a sample of another name inside a histogram's block: Prometheus reads its le as the histogram's (120 becomes 120.0), corral's output puts it in a family of its own"
 	omTwoBlanks       = "found here: blanks other than one space in an OpenMetrics metadata line ('#  UNIT', '# TYPE  m', a tab) are accepted; Prometheus refuses them"
 	valueAfterName    = "found here: a name followed by a value with no blank between (a-3, a.5) is refused; Prometheus and expfmt read the value"
 	nulAfterHash      = "found here: a NUL byte in some comment lines (after \"#\" or \"#\\x7f\") ends Prometheus' reading of a text body, silently; corral reads the lines after it"
@@ -30,7 +28,6 @@ const (
 	protoHelpUTF8     = "found here: a protobuf HELP that is not valid UTF-8 is accepted; Prometheus refuses it"
 	protoWireType     = "found here: protobuf-go (corral) and gogo (Prometheus) decode bad wire format differently: a field of the wrong wire type is skipped by one and refused by the other, a group field the other way round"
 	protoTypeValue    = "found here: a protobuf metric whose value is not of its family's type is refused; Prometheus reads it"
-	omOtherInBlock    = "found here: an OpenMetrics sample of another name inside a histogram's block splits it: the histogram's later samples are left out as conflicts (and in OpenMetrics and protobuf output the histogram itself, its first part lacking the +Inf bucket); Prometheus reads them all"
 	omLeValue         = "found here: an OpenMetrics le or quantile that is not a number is refused; Prometheus accepts it (in text, expfmt refuses it too)"
 	quotedNewline     = "found here: a newline inside a quoted name or label value is refused; Prometheus' lexers accept it (in text, expfmt refuses it too)"
 )
@@ -44,11 +41,6 @@ func knownDisagreements() map[string]string {
 	return map[string]string{
 		"corral-om-bucket-without-le.om/verdict":                 omBucketWithoutLe,
 		"corral-om-summary-without-quantile.om/verdict":          omBucketWithoutLe,
-		"corral-summary-count-of-earlier-family.prom/text":       suffixFamily,
-		"corral-summary-count-of-earlier-family.prom/text-utf8":  suffixFamily,
-		"corral-summary-count-of-earlier-family.prom/om":         suffixFamily,
-		"corral-summary-count-of-earlier-family.prom/om-utf8":    suffixFamily,
-		"corral-summary-count-of-earlier-family.prom/proto":      suffixFamily,
 		"textparse-protobufparse-001.pb/om":                      omFloatHistogram,
 		"textparse-protobufparse-001.pb/om-utf8":                 omFloatHistogram,
 		"corral-exemplar-on-gauge.om/om":                         omLost,
@@ -75,11 +67,6 @@ func knownDisagreements() map[string]string {
 		"textparse-testdata-prometheus.om/verdict":               omInterleaved,
 		"textparse-protobufparse-001.pb/proto":                   protoExemplarsB,
 		"corral-nul-in-quoted-name.prom/verdict":                 nulInName,
-		"corral-other-name-in-histogram.prom/text":               otherInBlock,
-		"corral-other-name-in-histogram.prom/text-utf8":          otherInBlock,
-		"corral-other-name-in-histogram.prom/om":                 otherInBlock,
-		"corral-other-name-in-histogram.prom/om-utf8":            otherInBlock,
-		"corral-other-name-in-histogram.prom/proto":              otherInBlock,
 		"corral-bare-colon-in-braces.prom/verdict":               bareName,
 		"corral-om-unknown-escape-in-name.om/verdict":            omHelpEscape,
 		"corral-bare-name-colon-in-braces.prom/verdict":          bareName,
@@ -103,11 +90,6 @@ func knownDisagreements() map[string]string {
 		"corral-protobuf-wrong-wire-type-native.pb/verdict":      protoWireType,
 		"corral-om-blanks-before-value.om/verdict":               omBlankInLabels,
 		"corral-protobuf-counter-with-gauge-value.pb/verdict":    protoTypeValue,
-		"corral-om-other-name-in-histogram.om/text":              omOtherInBlock,
-		"corral-om-other-name-in-histogram.om/text-utf8":         omOtherInBlock,
-		"corral-om-other-name-in-histogram.om/om":                omOtherInBlock,
-		"corral-om-other-name-in-histogram.om/om-utf8":           omOtherInBlock,
-		"corral-om-other-name-in-histogram.om/proto":             omOtherInBlock,
 		"corral-nul-in-type.prom/verdict":                        nulInName,
 		"corral-om-type-invalid-utf8.om/verdict":                 commentUTF8,
 		"corral-om-le-not-a-number.om/verdict":                   omLeValue,
@@ -130,11 +112,6 @@ func knownDisagreements() map[string]string {
 		"corral-nul-after-hash-then-nul-name.prom/om-utf8":       nulAfterHash,
 		"corral-nul-after-hash-then-nul-name.prom/proto":         nulAfterHash,
 		"corral-om-tab-before-value.om/verdict":                  omBlankInLabels,
-		"corral-om-other-name-in-histogram-inf.om/text":          omOtherInBlock,
-		"corral-om-other-name-in-histogram-inf.om/text-utf8":     omOtherInBlock,
-		"corral-om-other-name-in-histogram-inf.om/om":            omOtherInBlock,
-		"corral-om-other-name-in-histogram-inf.om/om-utf8":       omOtherInBlock,
-		"corral-om-other-name-in-histogram-inf.om/proto":         omOtherInBlock,
 		"corral-comment-invalid-utf8.prom/verdict":               commentUTF8,
 		"corral-leading-space.prom/text":                         leadingSpace,
 		"corral-leading-space.prom/om":                           leadingSpace,

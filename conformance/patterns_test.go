@@ -24,7 +24,6 @@ func knownPatterns() []knownPattern {
 	re := regexp.MustCompile
 	return []knownPattern{
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: (histogram bucket ".*" without an le label|summary ".*": sample without a quantile label)`), nil, omBucketWithoutLe},
-		{TextType, re(`^(text|om|proto)`), re(`^\d source\(s\): conflicts: \[\{[a-z] [^ ]+_(count|sum|bucket) collides with the series of (summary|histogram) `), nil, suffixFamily},
 		{ProtobufType, re(`^om`), re(`OpenMetrics v1\.0 does not support float histogram`), nil, omFloatHistogram},
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: metric name missing in label set`), nil, nameInBraces},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid escape sequence`), nil, omHelpEscape},
@@ -35,7 +34,6 @@ func knownPatterns() []knownPattern {
 		{TextType, re(`^(text|om|proto)`), re(`missing \{|unexpected \{`), leadingBlank, leadingSpace},
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid UTF-8`), nil, commentUTF8},
 		{TextType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: `), hasNUL, nulInName},
-		{TextType, re(`^(text|om|proto)`), re(`missing \{[^}]*(le|quantile)="`), nil, otherInBlock},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected [a-z ]+(TYPE|HELP|UNIT|token), got "(#  | |# [A-Z]+\\t|#\\t)`), nil, omTwoBlanks},
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid character .[-+.]. in metric name`), nil, valueAfterName},
 		{TextType, re(`^(text|om|proto)`), re(`unexpected \{|output rejected by Prometheus|conflicts: `), nulAfterHashBody, nulAfterHash},
@@ -48,7 +46,6 @@ func knownPatterns() []knownPattern {
 		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid help for metric`), nil, protoHelpUTF8},
 		{ProtobufType, re(`^verdict$`), re(`^corral (accepts, Prometheus rejects: (proto: )?wrong wireType|rejects, Prometheus accepts: .*invalid wire-format data)`), nil, protoWireType},
 		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: .*metric without a [A-Z_]+ value`), nil, protoTypeValue},
-		{OpenMetricsType, re(`^(text|om|proto)`), re(`collides with the series of (histogram|summary)|value: want [^,;]*, have 0|missing \{[^}]*(le|quantile)="[^"]*\.0"|missing \{[^}]*le="\+Inf"\}; unexpected \{[^}]*le="\+[iI]`), nil, omOtherInBlock},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid (le|quantile) label value`), nil, omLeValue},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected value after metric`), nil, omBlankInLabels},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: (unsupported character in float|strconv.ParseFloat: parsing "\{.*invalid syntax) while parsing: "[^ ]+ \{`), nil, omBlankInLabels},

@@ -97,6 +97,7 @@ func (s *scanner) comment(i, end int) error {
 		return s.errorf("unknown metric type %q for %q", b[i:end], name)
 	}
 	f.typ, f.typed = t, true
+	s.typeLine(sharp, fi)
 	s.note(sharp, span{int32(at), int32(next)}, fi, made, quoted, false)
 	return nil
 }
@@ -124,4 +125,15 @@ func (s *scanner) unit(i, end int) error {
 	}
 	s.cur = fi
 	return nil
+}
+
+// typeLine records that the TYPE line at sharp gave family fi its type:
+// Prometheus reads every sample after it, of whatever name, as of that
+// type (it writes the le of a histogram's, the quantile of a summary's,
+// in canonical form), until the next TYPE line.
+func (s *scanner) typeLine(sharp int, fi int32) {
+	if s.block < 0 {
+		s.typedAt = sharp
+	}
+	s.mtype, s.block = s.fams[fi].typ, fi
 }

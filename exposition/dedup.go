@@ -84,7 +84,7 @@ func (m *merger) sameSeries(s *origin, mf *mfam, a, b int32) bool {
 	for _, x := range m.pairs {
 		found := false
 		for _, y := range m.pairs2 {
-			if bytes.Equal(x.out, y.out) && bytes.Equal(body[x.value.lo:x.value.hi], body[y.value.lo:y.value.hi]) {
+			if bytes.Equal(x.out, y.out) && m.sameValue(body, &x, &y) {
 				found = true
 				break
 			}
@@ -94,6 +94,16 @@ func (m *merger) sameSeries(s *origin, mf *mfam, a, b int32) bool {
 		}
 	}
 	return true
+}
+
+// sameValue tells whether labels x and y are written with the same value.
+func (m *merger) sameValue(body []byte, x, y *labelPair) bool {
+	if !x.canon && !y.canon {
+		return bytes.Equal(body[x.value.lo:x.value.hi], body[y.value.lo:y.value.hi])
+	}
+	m.names[0] = x.appendValue(m.names[0][:0], body)
+	m.names[1] = y.appendValue(m.names[1][:0], body)
+	return bytes.Equal(m.names[0], m.names[1])
 }
 
 // appendLabels lists the labels of a label span.

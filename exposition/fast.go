@@ -184,6 +184,9 @@ func (s *scanner) fastSample(i, end int) bool {
 	if typ == Summary && member == memberExact && (quantile.lo == 0 || !validFloat(b[quantile.lo:quantile.hi])) {
 		return false
 	}
+	if typ != s.mtype && (s.mtype == Histogram && le.lo > 0 || s.mtype == Summary && quantile.lo > 0) {
+		return false // canonFlags may have something to say
+	}
 	smp.fam = fi
 	smp.member = uint8(member)
 	if s.hashing {

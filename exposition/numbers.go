@@ -2,6 +2,7 @@ package exposition
 
 import (
 	"bytes"
+	"math"
 	"strconv"
 	"unsafe"
 )
@@ -86,4 +87,43 @@ func validTimestamp(b []byte) bool {
 	}
 	_, err := strconv.ParseInt(unsafe.String(&b[0], len(b)), 10, 64)
 	return err == nil
+}
+
+// canonicalFloat tells whether Prometheus keeps the le or quantile label
+// value v (raw, as written) as it is when it reads it in canonical form:
+// v is not a number, or is written as Prometheus writes it
+// (labels.FormatOpenMetricsFloat: "1.0", "0.25", "1e+06", "+Inf").
+func canonicalFloat(v []byte) bool {
+	var buf [32]byte
+	c, ok := appendCanonicalFloat(buf[:0], v)
+	return !ok || string(c) == string(v)
+}
+
+// appendCanonicalFloat appends label value v (raw, as written) as
+// Prometheus reads it in canonical form, and reports false, appending
+// nothing, when v is not a number (which Prometheus keeps as it is).
+func appendCanonicalFloat(dst, v []byte) ([]byte, bool) {
+	if len(v) == 0 {
+		return dst, false
+	}
+	f, err := strconv.ParseFloat(unsafe.String(&v[0], len(v)), 64)
+	if err != nil {
+		return dst, false
+	}
+	switch {
+	case f == 0: // -0 too
+		return append(dst, "0.0"...), true
+	case math.IsNaN(f):
+		return append(dst, "NaN"...), true
+	case math.IsInf(f, 1):
+		return append(dst, "+Inf"...), true
+	case math.IsInf(f, -1):
+		return append(dst, "-Inf"...), true
+	}
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, 'g', -1, 64)
+	if !bytes.ContainsAny(dst[start:], "e.") {
+		dst = append(dst, '.', '0')
+	}
+	return dst, true
 }

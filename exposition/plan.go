@@ -18,6 +18,11 @@ type mfam struct {
 	typ    Type
 	help   []byte
 	parts  []part
+	// Where the family is written: before the family named root (its
+	// own name, or that of the summary or histogram it is named like a
+	// member of), the deeper the earlier.
+	root  []byte
+	depth int
 }
 
 type part struct {
@@ -66,27 +71,51 @@ func (m *merger) collect() {
 			mf.parts = append(mf.parts, part{s, int32(fi)})
 		}
 	}
-	// A family named like a member of a summary or histogram (foo_count
-	// beside summary foo) cannot follow it in one text exposition.
-	for i := range m.fams {
-		mf := &m.fams[i]
-		mem := memberOf(mf.name)
-		if mem != memberSum && mem != memberCount && mem != memberBucket {
-			continue
-		}
-		base, ok := m.byName[string(mf.name[:len(mf.name)-len(memberSuffixes[mem])])]
-		if !ok || !allowed(m.fams[base].typ, mem, false) || len(m.fams[base].parts) == 0 {
-			continue
-		}
-		for _, p := range mf.parts {
-			m.conflict(p.src, mf.name, fmt.Sprintf("collides with the series of %s %q", m.fams[base].typ, m.fams[base].name))
-		}
-		mf.parts = mf.parts[:0]
-	}
+	m.order()
 	if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
 		m.openMetricsNames()
 		m.openMetricsCounts()
 	}
+}
+
+// order says where each family is written. A family named like a member
+// of a summary or histogram of the merge (a gauge foo_count beside a
+// summary foo) is written just before it: expfmt's text parser reads a
+// sample by the family of its exact name first, so foo's foo_count
+// samples join the gauge, where it accepts them, instead of the gauge's
+// TYPE line meeting the summary after its samples. Prometheus reads
+// series, whatever their family.
+func (m *merger) order() {
+	for i := range m.fams {
+		mf := &m.fams[i]
+		mf.root, mf.depth = mf.name, 0
+		for name := mf.name; mf.depth < len(m.fams); mf.depth++ {
+			mem := memberOf(name)
+			if mem != memberSum && mem != memberCount && mem != memberBucket {
+				break
+			}
+			base, ok := m.byName[string(name[:len(name)-len(memberSuffixes[mem])])]
+			if !ok || !allowed(m.fams[base].typ, mem, false) || len(m.fams[base].parts) == 0 {
+				break
+			}
+			name = m.fams[base].name
+			mf.root = name
+		}
+	}
+}
+
+// sortFamilies sorts the families in the order they are written: by name,
+// a family named like a member of a summary or histogram just before it.
+func (m *merger) sortFamilies() {
+	slices.SortFunc(m.fams, func(a, b mfam) int {
+		if c := bytes.Compare(a.root, b.root); c != 0 {
+			return c
+		}
+		if a.depth != b.depth {
+			return b.depth - a.depth
+		}
+		return bytes.Compare(a.name, b.name)
+	})
 }
 
 // openMetricsCounts leaves out, for its source, a histogram with a count
@@ -223,7 +252,7 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 			continue
 		}
 		h := smp.hash
-		if famRenamed || smp.flags&(flagQuoted|flagReserved) != 0 {
+		if famRenamed || smp.flags&(flagQuoted|flagReserved|flagCanonLe|flagCanonQuantile) != 0 {
 			h = m.outHash(s, mf, smp)
 		}
 		if n > 1 && !m.seen.add(h, k, func(prev int32) bool { return m.sameSeries(s, mf, prev, k) }) {

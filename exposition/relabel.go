@@ -12,6 +12,18 @@ type labelPair struct {
 	quoted bool
 	value  span   // raw, still escaped
 	out    []byte // the name written: escaped per the output's scheme, renamed exported_* when taken
+	canon  bool   // the value is written in canonical form, as Prometheus read it (flagCanonLe...)
+}
+
+// appendValue appends the value p is written with, still escaped.
+func (p *labelPair) appendValue(dst, body []byte) []byte {
+	v := body[p.value.lo:p.value.hi]
+	if p.canon {
+		if c, ok := appendCanonicalFloat(dst, v); ok {
+			return c
+		}
+	}
+	return append(dst, v...)
 }
 
 // The one rule for the names a merged series is written with. A sample's
@@ -38,9 +50,10 @@ func (m *merger) outSampleName(dst []byte, mf *mfam, smp *sample) []byte {
 
 // renamed tells whether sample smp of source s is written with names other
 // than its own: its family's name is escaped or suffixed, or a label name
-// is quoted or injected by the merge.
+// is quoted or injected by the merge, or a label value is written in
+// canonical form.
 func (m *merger) renamed(s *origin, mf *mfam, smp *sample) bool {
-	return smp.flags&(flagQuoted|flagReserved) != 0 || !bytes.Equal(s.sc.fams[smp.fam].name, mf.name)
+	return smp.flags&(flagQuoted|flagReserved|flagCanonLe|flagCanonQuantile) != 0 || !bytes.Equal(s.sc.fams[smp.fam].name, mf.name)
 }
 
 // outLabels appends the labels of smp with the names they are written
@@ -56,6 +69,8 @@ func (m *merger) outLabels(dst []labelPair, s *origin, smp *sample) ([]labelPair
 			ln = appendEscapedLabel(nil, ln, m.scheme)
 		}
 		pairs[i].out = ln
+		pairs[i].canon = smp.flags&flagCanonLe != 0 && string(pairs[i].name) == "le" ||
+			smp.flags&flagCanonQuantile != 0 && string(pairs[i].name) == "quantile"
 		for _, p := range pairs[:i] {
 			if bytes.Equal(p.out, ln) {
 				ok = false
@@ -97,7 +112,7 @@ func (m *merger) outHash(s *origin, mf *mfam, smp *sample) uint64 {
 	body := s.sc.body
 	for _, p := range m.pairs {
 		m.famName = append(append(m.famName[:0], p.out...), '=', '"')
-		m.famName = append(append(m.famName, body[p.value.lo:p.value.hi]...), '"')
+		m.famName = append(p.appendValue(m.famName, body), '"')
 		h += hashBytes(seed, m.famName)
 	}
 	return h

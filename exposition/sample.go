@@ -42,6 +42,7 @@ func (s *scanner) sampleLine(i, end int) error {
 	if err := s.checkBounds(&smp, f, member, name); err != nil {
 		return err
 	}
+	smp.flags |= s.canonFlags(f)
 	if i >= end {
 		return s.errorf("missing value for %q", name)
 	}
@@ -255,6 +256,28 @@ func (s *scanner) checkBounds(smp *sample, f *family, member int, name []byte) e
 		}
 	}
 	return nil
+}
+
+// canonFlags flags the labels of the current sample, of family f, that
+// Prometheus reads in canonical form ("1" as "1.0") where the output will
+// not have them read so: its le when it follows a histogram's TYPE line,
+// its quantile when it follows a summary's, and f is of another type (a
+// sample of another name inside a histogram's block). Such a label is
+// written in the form Prometheus read.
+func (s *scanner) canonFlags(f *family) uint16 {
+	switch {
+	case s.mtype == f.typ:
+		return 0
+	case s.mtype == Histogram:
+		if le, ok := s.find("le"); ok && !canonicalFloat(s.body[le.lo:le.hi]) {
+			return flagCanonLe
+		}
+	case s.mtype == Summary:
+		if q, ok := s.find("quantile"); ok && !canonicalFloat(s.body[q.lo:q.hi]) {
+			return flagCanonQuantile
+		}
+	}
+	return 0
 }
 
 // value reads a sample's value at i and reports where it ends.

@@ -90,6 +90,8 @@ const (
 	flagOMTime               // an OpenMetrics timestamp (float seconds)
 	flagDrop                 // left out of the merge: a duplicate or a dropped family
 	flagShape                // text its family's type cannot carry (a histogram's plain sample...): accepted, left out of the merge
+	flagCanonLe              // Prometheus reads its le label in canonical form (it follows a histogram's TYPE line), its family will not have it so: written so
+	flagCanonQuantile        // the same for its quantile label (it follows a summary's TYPE line)
 )
 
 // Member suffixes of a sample within its family.
@@ -130,7 +132,7 @@ type sample struct {
 	labels span // first label name to the last value's closing quote
 	value  span
 	ts     span
-	flags  uint8
+	flags  uint16
 	member uint8  // memberExact, memberBucket...: the suffix after the family name
 	hash   uint64 // name and label set, independent of label order (when hashing)
 }
