@@ -84,14 +84,14 @@ func (s span) empty() bool { return s.hi <= s.lo }
 
 // Sample flags.
 const (
-	flagQuoted   = 1 << iota // a quoted (UTF-8) metric or label name: written by the slow path
-	flagReserved             // carries a label the merge injects: renamed to exported_*
-	flagCreated              // an OpenMetrics _created sample, which text 0.0.4 leaves out
-	flagOMTime               // an OpenMetrics timestamp (float seconds)
-	flagDrop                 // left out of the merge: a duplicate or a dropped family
-	flagShape                // text its family's type cannot carry (a histogram's plain sample...): accepted, left out of the merge
-	flagCanonLe              // Prometheus reads its le label in canonical form (it follows a histogram's TYPE line), its family will not have it so: written so
-	flagCanonQuantile        // the same for its quantile label (it follows a summary's TYPE line)
+	flagQuoted        = 1 << iota // a quoted (UTF-8) metric or label name: written by the slow path
+	flagReserved                  // carries a label the merge injects: renamed to exported_*
+	flagCreated                   // an OpenMetrics _created sample, which text 0.0.4 leaves out
+	flagOMTime                    // an OpenMetrics timestamp (float seconds)
+	flagDrop                      // left out of the merge: a duplicate or a dropped family
+	flagShape                     // text its family's type cannot carry (a histogram's plain sample...): accepted, left out of the merge
+	flagCanonLe                   // Prometheus reads its le label in canonical form (it follows a histogram's TYPE line), its family will not have it so: written so
+	flagCanonQuantile             // the same for its quantile label (it follows a summary's TYPE line)
 )
 
 // Member suffixes of a sample within its family.
