@@ -12,7 +12,7 @@ const (
 	omHelpEscape      = "found here: an unknown escape sequence in OpenMetrics (in a HELP, a quoted name) is refused; Prometheus keeps it as written"
 	bareName          = "found here: a bare name in braces ({A}0, {a} 1, {a,b=\"c\"} 1) is accepted; Prometheus refuses it"
 	omInterleaved     = "found here: an OpenMetrics family whose samples or metadata are not in one block is refused; Prometheus accepts it (the OpenMetrics spec does not)"
-	protoExemplarsB   = "upstream: Prometheus v0.316.0's protobuf parser loses the bucket exemplars of every native histogram after the first of a family (it does not reset its bucket position between metrics); corral's output carries them, but in a merge of two sources the second source's are lost"
+	protoExemplarsB   = "upstream: Prometheus v0.316.0's protobuf parser loses the bucket exemplars of every native histogram after the first of a family message (it resets its bucket position between messages, not between metrics); corral's output carries them, but in a merge of two sources the second source's are lost. Not avoided: only a message of its own for each such histogram would, a family written twice in one answer (which corral never does: other readers take the family once), and Prometheus scraping one source with two of them directly loses them the same way"
 	leadingSpace      = "found here: Prometheus' text parser keeps the blanks before a metric name in the name; corral drops them"
 	commentUTF8       = "found here: a comment or metadata line that is not valid UTF-8 is refused; Prometheus skips it or does not check it"
 	nulInName         = "found here: a NUL byte in a quoted name or a TYPE line is accepted (by expfmt too); Prometheus' lexer refuses it"
@@ -29,6 +29,8 @@ const (
 	protoWireType     = "found here: protobuf-go (corral) and gogo (Prometheus) decode bad wire format differently: a field of the wrong wire type is skipped by one and refused by the other, a group field the other way round"
 	protoTypeValue    = "found here: a protobuf metric whose value is not of its family's type is refused; Prometheus reads it"
 	omLeValue         = "found here: an OpenMetrics le or quantile that is not a number is refused; Prometheus accepts it (in text, expfmt refuses it too)"
+	omPlainSample     = "found here: an OpenMetrics sample of a histogram (or gauge histogram) named as the family itself, without _bucket, _sum or _count, is refused; Prometheus accepts it (a plain series)"
+	emptyQuotedName   = "found here: an empty quoted name (# HELP \"\") in a HELP or TYPE line is refused; Prometheus and expfmt accept it"
 	quotedNewline     = "found here: a newline inside a quoted name or label value is refused; Prometheus' lexers accept it (in text, expfmt refuses it too)"
 )
 
@@ -118,5 +120,7 @@ func knownDisagreements() map[string]string {
 		"corral-leading-space.prom/text-utf8":                    leadingSpace,
 		"corral-leading-space.prom/om-utf8":                      leadingSpace,
 		"corral-leading-space.prom/proto":                        leadingSpace,
+		"corral-om-histogram-plain-sample.om/verdict":            omPlainSample,
+		"corral-help-empty-quoted-name.prom/verdict":             emptyQuotedName,
 	}
 }

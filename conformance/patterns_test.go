@@ -54,6 +54,8 @@ func knownPatterns() []knownPattern {
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), nulAfterHashBody, nulAfterHash},
 		{ProtobufType, re(`^(text|om)`), re(`output rejected by Prometheus: help text ".*" is not a valid utf8`), nil, protoHelpUTF8},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: strconv.ParseFloat: parsing "( |\\t)`), nil, omBlankInLabels},
+		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: histogram ".*": sample ".*" must end in _bucket, _sum or _count`), nil, omPlainSample},
+		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: empty quoted name`), nil, emptyQuotedName},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 	}
 }
