@@ -156,15 +156,13 @@ func checkOutput(in []Series, types map[string]model.MetricType, sources []strin
 	leftOut := map[[2]string]bool{}
 	var rules, undocumented []string
 	for _, c := range rep.Conflicts {
-		rule, names := documentedConflict(c, in, types, out)
+		rule, family := documentedConflict(c, in, types, out)
 		if rule == "" {
 			undocumented = append(undocumented, fmt.Sprint(c))
 			continue
 		}
 		rules = append(rules, rule)
-		for _, n := range names {
-			leftOut[[2]string{c.Source, model.EscapeName(n, out.Format.ToEscapingScheme())}] = true
-		}
+		leftOut[[2]string{c.Source, family}] = true
 	}
 	if len(undocumented) > 0 {
 		return fmt.Sprintf("conflicts: [%s]", strings.Join(undocumented, " ")), rules

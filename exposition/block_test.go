@@ -33,7 +33,9 @@ func mergeOne(t *testing.T, ct, body string, format expfmt.Format) string {
 // ("120" as "120.0"), and after a summary's its quantile, until the next
 // TYPE line. A sample of another family there is written with the label as
 // Prometheus read it, in every format (its own family's TYPE would not
-// have it read so); one of the family itself is left to its TYPE.
+// have it read so); one of the family itself is left to its TYPE. A
+// histogram's bucket after another TYPE line is read as of that type, so
+// it is not the histogram's: it is of a family of its own name.
 func TestBlockCanonicalLabels(t *testing.T) {
 	const hist = "# TYPE h histogram\nh_bucket{le=\"1\"} 1\n%sh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n"
 	for _, tc := range []struct {
@@ -52,6 +54,8 @@ func TestBlockCanonicalLabels(t *testing.T) {
 			[]string{`g{le="1",exporter="s"} 1`}, nil},
 		{"one series once canonical", ctText, fmt.Sprintf(hist, "other{le=\"1\"} 1\nother{le=\"1.0\"} 2\n"),
 			[]string{`other{le="1.0",exporter="s"} 1`}, []string{`other{le="1.0",exporter="s"} 2`}},
+		{"a histogram's bucket after another TYPE line: a family of its own", ctText, fmt.Sprintf(hist, "") + "# TYPE g gauge\ng 1\nh_bucket{le=\"2\"} 2\n",
+			[]string{"# TYPE h_bucket untyped\nh_bucket{le=\"2\",exporter=\"s\"} 2\n# TYPE h histogram\nh_bucket{le=\"1\",exporter=\"s\"} 1"}, []string{`le="2.0"`}},
 		{"OpenMetrics", ctOM, fmt.Sprintf(hist, "other_bucket{le=\"2\"} 1\n") + "# EOF\n",
 			[]string{`other_bucket{le="2.0",exporter="s"} 1`, `h_bucket{le="+Inf",exporter="s"} 2`}, nil},
 	} {
@@ -71,7 +75,7 @@ func TestBlockCanonicalLabels(t *testing.T) {
 			om := mergeOne(t, tc.ct, tc.body, fmtOM)
 			for _, w := range tc.want {
 				labels := w[:strings.Index(w, ",exporter")]
-				if !strings.Contains(om, labels) && !strings.HasPrefix(w, "s{") && !strings.HasPrefix(w, "h_") { // the summary's and histogram's own: encoded from floats
+				if !strings.Contains(om, labels) && !strings.HasPrefix(w, "s{") && !strings.HasPrefix(w, "h_") && !strings.HasPrefix(w, "#") { // the summary's and histogram's own: encoded from floats
 					t.Errorf("want %s in the OpenMetrics output:\n%s", labels, om)
 				}
 			}
