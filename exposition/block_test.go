@@ -158,3 +158,33 @@ func TestMemberNamedFamily(t *testing.T) {
 		})
 	}
 }
+
+// TestCanonicalDedup: two samples whose le (quantile) differ only in
+// spelling ("1" and "1.0") are one series to Prometheus, which reads them
+// in canonical form after a histogram's (summary's) TYPE line: the second
+// is a duplicate, in every format, on the fast and the general path.
+func TestCanonicalDedup(t *testing.T) {
+	for _, tc := range []struct{ name, body, second string }{
+		{"bucket", "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1.0\"} 2\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n", `h_bucket{le="1.0",exporter="s"} 2`},
+		{"bucket, general path", "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{ le=\"1.0\"} 2\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n", `h_bucket{le="1.0",exporter="s"} 2`},
+		{"quantile", "# TYPE s summary\ns{quantile=\"0.50\"} 1\ns{quantile=\"0.5\"} 2\ns_sum 1\ns_count 2\n", `s{quantile="0.5",exporter="s"} 2`},
+		{"another family's le", "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\no{le=\"1e3\"} 1\no{le=\"1000\"} 2\n", `o{le="1000.0",exporter="s"} 2`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, format := range []expfmt.Format{fmtText, fmtOM, fmtProto} {
+				var out bytes.Buffer
+				rep, err := Merge(&out, Options{Label: "exporter", Format: format}, []Input{{Name: "s", ContentType: ctText, Body: []byte(tc.body)}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if have := rep.Sources[0].Duplicates; have != 1 {
+					t.Errorf("%s: duplicates: want 1, have %d\n%s", format, have, out.Bytes())
+				}
+				checkParses(t, format, out.Bytes())
+				if format == fmtText && strings.Contains(out.String(), tc.second+"\n") {
+					t.Errorf("want no %s in:\n%s", tc.second, out.Bytes())
+				}
+			}
+		})
+	}
+}

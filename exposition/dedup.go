@@ -71,6 +71,8 @@ func (m *merger) sameSeries(s *origin, mf *mfam, a, b int32) bool {
 		}
 		m.pairs = s.sc.appendLabels(m.pairs[:0], sa.labels)
 		m.pairs2 = s.sc.appendLabels(m.pairs2[:0], sb.labels)
+		markCanon(m.pairs, sa.flags)
+		markCanon(m.pairs2, sb.flags)
 		for i := range m.pairs {
 			m.pairs[i].out = m.pairs[i].name
 		}

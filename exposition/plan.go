@@ -252,7 +252,7 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 			continue
 		}
 		h := smp.hash
-		if famRenamed || smp.flags&(flagQuoted|flagReserved|flagCanonLe|flagCanonQuantile) != 0 {
+		if famRenamed || smp.flags&(flagQuoted|flagReserved) != 0 {
 			h = m.outHash(s, mf, smp)
 		}
 		if n > 1 && !m.seen.add(h, k, func(prev int32) bool { return m.sameSeries(s, mf, prev, k) }) {

@@ -12,10 +12,11 @@ type labelPair struct {
 	quoted bool
 	value  span   // raw, still escaped
 	out    []byte // the name written: escaped per the output's scheme, renamed exported_* when taken
-	canon  bool   // the value is written in canonical form, as Prometheus read it (flagCanonLe...)
+	canon  bool   // Prometheus reads the value in canonical form (flagCanonLe...)
 }
 
-// appendValue appends the value p is written with, still escaped.
+// appendValue appends the value of p as Prometheus reads it, still
+// escaped.
 func (p *labelPair) appendValue(dst, body []byte) []byte {
 	v := body[p.value.lo:p.value.hi]
 	if p.canon {
@@ -50,10 +51,9 @@ func (m *merger) outSampleName(dst []byte, mf *mfam, smp *sample) []byte {
 
 // renamed tells whether sample smp of source s is written with names other
 // than its own: its family's name is escaped or suffixed, or a label name
-// is quoted or injected by the merge, or a label value is written in
-// canonical form.
+// is quoted or injected by the merge.
 func (m *merger) renamed(s *origin, mf *mfam, smp *sample) bool {
-	return smp.flags&(flagQuoted|flagReserved|flagCanonLe|flagCanonQuantile) != 0 || !bytes.Equal(s.sc.fams[smp.fam].name, mf.name)
+	return smp.flags&(flagQuoted|flagReserved) != 0 || !bytes.Equal(s.sc.fams[smp.fam].name, mf.name)
 }
 
 // outLabels appends the labels of smp with the names they are written
@@ -69,20 +69,37 @@ func (m *merger) outLabels(dst []labelPair, s *origin, smp *sample) ([]labelPair
 			ln = appendEscapedLabel(nil, ln, m.scheme)
 		}
 		pairs[i].out = ln
-		pairs[i].canon = smp.flags&flagCanonLe != 0 && string(pairs[i].name) == "le" ||
-			smp.flags&flagCanonQuantile != 0 && string(pairs[i].name) == "quantile"
 		for _, p := range pairs[:i] {
 			if bytes.Equal(p.out, ln) {
 				ok = false
 			}
 		}
 	}
+	markCanon(pairs, smp.flags)
 	for i := range pairs {
 		for taken(pairs, i, s.reserved) {
 			pairs[i].out = append([]byte("exported_"), pairs[i].out...)
 		}
 	}
 	return dst, ok
+}
+
+// markCanon marks the labels of a sample with flags that Prometheus reads
+// in canonical form.
+func markCanon(pairs []labelPair, flags uint16) {
+	if flags&(flagCanonLe|flagCanonQuantile) == 0 {
+		return
+	}
+	for i := range pairs {
+		pairs[i].canon = flags&flagCanonLe != 0 && string(pairs[i].name) == "le" ||
+			flags&flagCanonQuantile != 0 && string(pairs[i].name) == "quantile"
+	}
+}
+
+// rewrites tells whether a label Prometheus reads in canonical form must be
+// written so in family mf: one whose TYPE does not have it read so.
+func (mf *mfam) rewrites(p *labelPair) bool {
+	return p.canon && !(mf.typ == Histogram && string(p.name) == "le" || mf.typ == Summary && string(p.name) == "quantile")
 }
 
 // taken tells whether pairs[i] must be renamed: its name is one the merge

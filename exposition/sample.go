@@ -42,7 +42,7 @@ func (s *scanner) sampleLine(i, end int) error {
 	if err := s.checkBounds(&smp, f, member, name); err != nil {
 		return err
 	}
-	smp.flags |= s.canonFlags(f)
+	smp.flags |= s.canonFlags()
 	if i >= end {
 		return s.errorf("missing value for %q", name)
 	}
@@ -258,26 +258,37 @@ func (s *scanner) checkBounds(smp *sample, f *family, member int, name []byte) e
 	return nil
 }
 
-// canonFlags flags the labels of the current sample, of family f, that
-// Prometheus reads in canonical form ("1" as "1.0") where the output will
-// not have them read so: its le when it follows a histogram's TYPE line,
-// its quantile when it follows a summary's, and f is of another type (a
-// sample of another name inside a histogram's block). Such a label is
-// written in the form Prometheus read.
-func (s *scanner) canonFlags(f *family) uint16 {
-	switch {
-	case s.mtype == f.typ:
-		return 0
-	case s.mtype == Histogram:
-		if le, ok := s.find("le"); ok && !canonicalFloat(s.body[le.lo:le.hi]) {
+// canonFlags flags the labels of the current sample that Prometheus reads
+// in canonical form ("1" as "1.0"): its le when it follows a histogram's
+// TYPE line, its quantile when it follows a summary's, whatever its name.
+// Its series is deduplicated so, and a sample of a family of another type
+// is written so.
+func (s *scanner) canonFlags() uint16 {
+	switch s.mtype {
+	case Histogram:
+		if _, ok := s.find("le"); ok {
 			return flagCanonLe
 		}
-	case s.mtype == Summary:
-		if q, ok := s.find("quantile"); ok && !canonicalFloat(s.body[q.lo:q.hi]) {
+	case Summary:
+		if _, ok := s.find("quantile"); ok {
 			return flagCanonQuantile
 		}
 	}
 	return 0
+}
+
+// canonical tells whether Prometheus reads label ln of the current sample
+// in canonical form (canonFlags).
+func (s *scanner) canonical(ln []byte) bool {
+	return s.mtype == Histogram && string(ln) == "le" || s.mtype == Summary && string(ln) == "quantile"
+}
+
+// canonHash is the hash of label ln="v" as Prometheus reads it in
+// canonical form.
+func (s *scanner) canonHash(ln, v []byte) uint64 {
+	s.canon = append(append(s.canon[:0], ln...), '=', '"')
+	s.canon = append(appendCanonicalValue(s.canon, v), '"')
+	return hashBytes(s.seed, s.canon)
 }
 
 // value reads a sample's value at i and reports where it ends.

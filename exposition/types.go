@@ -90,8 +90,8 @@ const (
 	flagOMTime                    // an OpenMetrics timestamp (float seconds)
 	flagDrop                      // left out of the merge: a duplicate or a dropped family
 	flagShape                     // text its family's type cannot carry (a histogram's plain sample...): accepted, left out of the merge
-	flagCanonLe                   // Prometheus reads its le label in canonical form (it follows a histogram's TYPE line), its family will not have it so: written so
-	flagCanonQuantile             // the same for its quantile label (it follows a summary's TYPE line)
+	flagCanonLe                   // Prometheus reads its le in canonical form ("1" as "1.0"): it follows a histogram's TYPE line
+	flagCanonQuantile             // and its quantile: it follows a summary's TYPE line
 )
 
 // Member suffixes of a sample within its family.
