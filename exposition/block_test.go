@@ -188,3 +188,29 @@ func TestCanonicalDedup(t *testing.T) {
 		})
 	}
 }
+
+// TestMemberNamedFamilyDuplicate: an OpenMetrics source reads member
+// samples by block, so a gauge foo_count and summary foo's foo_count can be
+// one series twice; the later in the body is a duplicate, as Prometheus
+// keeps the first.
+func TestMemberNamedFamilyDuplicate(t *testing.T) {
+	for _, tc := range []struct{ name, body, want, not string }{
+		{"gauge first", "# TYPE foo_count gauge\nfoo_count 7\n# TYPE foo summary\nfoo_sum 1\nfoo_count 5\n# EOF\n", `foo_count{exporter="s"} 7`, `foo_count{exporter="s"} 5`},
+		{"summary first", "# TYPE foo summary\nfoo_sum 1\nfoo_count 5\n# TYPE foo_count gauge\nfoo_count 7\n# EOF\n", `foo_count{exporter="s"} 5`, `foo_count{exporter="s"} 7`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			rep, err := Merge(&out, Options{Label: "exporter", Format: fmtText}, []Input{{Name: "s", ContentType: ctOM, Body: []byte(tc.body)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if have := rep.Sources[0].Duplicates; have != 1 {
+				t.Errorf("duplicates: want 1, have %d", have)
+			}
+			checkParses(t, fmtText, out.Bytes())
+			if !strings.Contains(out.String(), tc.want+"\n") || strings.Contains(out.String(), tc.not+"\n") {
+				t.Errorf("want %s, not %s, in:\n%s", tc.want, tc.not, out.Bytes())
+			}
+		})
+	}
+}

@@ -55,11 +55,17 @@ func (d *dedup) add(h uint64, k int32, same func(prev int32) bool) bool {
 // sameSeries compares two samples of one source and one merged family by
 // the name and label set they are written with.
 func (m *merger) sameSeries(s *origin, mf *mfam, a, b int32) bool {
+	return m.sameSeriesIn(s, mf, a, mf, b)
+}
+
+// sameSeriesIn compares sample a of merged family mfa with sample b of mfb,
+// both of source s, by the name and label set they are written with.
+func (m *merger) sameSeriesIn(s *origin, mfa *mfam, a int32, mfb *mfam, b int32) bool {
 	sa, sb := &s.sc.samples[a], &s.sc.samples[b]
 	body := s.sc.body
-	if m.renamed(s, mf, sa) || m.renamed(s, mf, sb) {
-		m.names[0] = m.outSampleName(m.names[0][:0], mf, sa)
-		m.names[1] = m.outSampleName(m.names[1][:0], mf, sb)
+	if mfa != mfb || m.renamed(s, mfa, sa) || m.renamed(s, mfb, sb) {
+		m.names[0] = m.outSampleName(m.names[0][:0], mfa, sa)
+		m.names[1] = m.outSampleName(m.names[1][:0], mfb, sb)
 		if !bytes.Equal(m.names[0], m.names[1]) {
 			return false
 		}

@@ -202,6 +202,7 @@ func (m *merger) plan() {
 			lo = hi
 		}
 	}
+	m.dedupMembers()
 	for _, s := range m.srcs {
 		if s.err != nil || !s.sc.memo.current || s.sc.memo.distinct {
 			continue
@@ -215,6 +216,72 @@ func (m *merger) plan() {
 			}
 		}
 		s.sc.memo.distinct, s.sc.memo.format = s.dups == 0 && s.dropped == 0 && s.planned == nonEmpty, m.opts.Format
+	}
+}
+
+// dedupMembers leaves out the later of two samples of one series, one of
+// a family named like a member of a summary or histogram (a gauge
+// foo_count beside summary foo), the other of that member (foo's
+// foo_count): an OpenMetrics source, whose member samples are read by
+// block, can hold both (text reads the second as the gauge's, as expfmt
+// does). Prometheus keeps the first.
+func (m *merger) dedupMembers() {
+	for ci := range m.fams {
+		c := &m.fams[ci]
+		if c.depth == 0 || len(c.parts) == 0 {
+			continue
+		}
+		mem := memberOf(c.name)
+		xi, ok := m.byName[string(c.name[:len(c.name)-len(memberSuffixes[mem])])]
+		if !ok {
+			continue
+		}
+		x := &m.fams[xi]
+		for _, pc := range c.parts {
+			for _, px := range x.parts {
+				if px.src == pc.src && pc.src.sc.om {
+					m.dedupAcross(c, pc, x, px, mem)
+				}
+			}
+		}
+	}
+}
+
+// dedupAcross leaves out, of the samples of part pc of family c (its own
+// name) and of part px of family x (member mem, named as c), of one
+// source, the later of each series in the body.
+func (m *merger) dedupAcross(c *mfam, pc part, x *mfam, px part, mem int) {
+	s := pc.src
+	ks := m.ks[:0]
+	for _, p := range [2]part{pc, px} {
+		f := &s.sc.fams[p.fam]
+		for k := f.first; f.n > 0 && k <= f.last; k++ {
+			smp := &s.sc.samples[k]
+			want := memberExact
+			if p == px {
+				want = mem
+			}
+			if smp.fam == p.fam && smp.flags&flagDrop == 0 && int(smp.member) == want {
+				ks = append(ks, k)
+			}
+		}
+	}
+	m.ks = ks
+	slices.SortFunc(ks, func(a, b int32) int { return int(s.sc.samples[a].name.lo) - int(s.sc.samples[b].name.lo) })
+	of := func(k int32) *mfam {
+		if s.sc.samples[k].fam == pc.fam {
+			return c
+		}
+		return x
+	}
+	m.seen.reset(len(ks))
+	for _, k := range ks {
+		mf := of(k)
+		if !m.seen.add(m.outHash(s, mf, &s.sc.samples[k]), k, func(prev int32) bool { return m.sameSeriesIn(s, of(prev), prev, mf, k) }) {
+			s.sc.samples[k].flags |= flagDrop
+			s.dups++
+			s.samples--
+		}
 	}
 }
 
