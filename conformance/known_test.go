@@ -23,7 +23,7 @@ const (
 	typeTwoBlanks     = "found here: a TYPE line with two blanks (or a blank and a tab) before the type is accepted (expfmt too); Prometheus refuses it"
 	protoEmptyMessage = "found here: a protobuf family without metrics whose name is empty or not UTF-8 is refused; Prometheus reads nothing from it"
 	omNulAfterEOF     = "found here: OpenMetrics '# EOF' followed by a NUL byte is accepted by Prometheus (the NUL ends its input); corral refuses it"
-	hashNoBlank       = "found here: '#TYPE' (no blank after '#') is read as a TYPE line; Prometheus and expfmt take it as a comment"
+	hashNoBlank       = "found here: '#TYPE' (no blank after '#') is read as a TYPE line; Prometheus and expfmt take it as a comment (so a sample of the summary or histogram it names is left out of OpenMetrics and protobuf output as one they cannot carry)"
 	omBlankInLabels   = "found here: blanks in an OpenMetrics sample that the format does not allow (inside the label set, several or none before the value) are accepted; Prometheus' OpenMetrics parser refuses them"
 	protoHelpUTF8     = "found here: a protobuf HELP that is not valid UTF-8 is accepted; Prometheus refuses it"
 	protoWireType     = "found here: protobuf-go (corral) and gogo (Prometheus) decode bad wire format differently: a field of the wrong wire type is skipped by one and refused by the other, a group field the other way round"
@@ -122,5 +122,8 @@ func knownDisagreements() map[string]string {
 		"corral-leading-space.prom/proto":                        leadingSpace,
 		"corral-om-histogram-plain-sample.om/verdict":            omPlainSample,
 		"corral-help-empty-quoted-name.prom/verdict":             emptyQuotedName,
+		"corral-type-no-blank-after-hash-summary.prom/om":        hashNoBlank,
+		"corral-type-no-blank-after-hash-summary.prom/om-utf8":   hashNoBlank,
+		"corral-type-no-blank-after-hash-summary.prom/proto":     hashNoBlank,
 	}
 }
