@@ -42,7 +42,7 @@ func knownPatterns() []knownPattern {
 		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: protobuf message \d+: invalid metric name "`), nil, protoEmptyMessage},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), hasNUL, omNulAfterEOF},
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), hashNoBlankBody, hashNoBlank},
-		{TextType, re(`^(text|om|proto)`), re(`missing \{`), hashNoBlankBody, hashNoBlank},
+		{TextType, re(`^(text|om|proto)`), re(`missing \{|unexpected \{|conflicts: |value: want`), hashNoBlankBody, hashNoBlank},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected [a-z ]+, got "( |\\t)`), nil, omBlankInLabels},
 		{ProtobufType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: invalid help for metric`), nil, protoHelpUTF8},
 		{ProtobufType, re(`^verdict$`), re(`^corral (accepts, Prometheus rejects: (proto: )?wrong wireType|rejects, Prometheus accepts: .*invalid wire-format data)`), nil, protoWireType},
