@@ -31,6 +31,7 @@ const (
 	omLeValue         = "found here: an OpenMetrics le or quantile that is not a number is refused; Prometheus accepts it (in text, expfmt refuses it too)"
 	omPlainSample     = "found here: an OpenMetrics sample of a histogram (or gauge histogram) named as the family itself, without _bucket, _sum or _count, is refused; Prometheus accepts it (a plain series)"
 	emptyQuotedName   = "found here: an empty quoted name (# HELP \"\") in a HELP or TYPE line is refused; Prometheus and expfmt accept it"
+	helpNameQuote     = "found here: a HELP line whose name runs into a quote (# HELP enam\".x\" help) is refused; Prometheus and expfmt read the name up to the quote and the rest as the help text"
 	quotedNewline     = "found here: a newline inside a quoted name or label value is refused; Prometheus' lexers accept it (in text, expfmt refuses it too)"
 )
 
@@ -122,6 +123,7 @@ func knownDisagreements() map[string]string {
 		"corral-leading-space.prom/proto":                          leadingSpace,
 		"corral-om-histogram-plain-sample.om/verdict":              omPlainSample,
 		"corral-help-empty-quoted-name.prom/verdict":               emptyQuotedName,
+		"corral-help-name-into-quote.prom/verdict":                 helpNameQuote,
 		"corral-type-no-blank-after-hash-summary.prom/om":          hashNoBlank,
 		"corral-type-no-blank-after-hash-summary.prom/om-utf8":     hashNoBlank,
 		"corral-type-no-blank-after-hash-summary.prom/proto":       hashNoBlank,
