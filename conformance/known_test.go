@@ -32,6 +32,7 @@ const (
 	omPlainSample     = "found here: an OpenMetrics sample of a histogram (or gauge histogram) named as the family itself, without _bucket, _sum or _count, is refused; Prometheus accepts it (a plain series)"
 	emptyQuotedName   = "found here: an empty quoted name (# HELP \"\") in a HELP or TYPE line is refused; Prometheus and expfmt accept it"
 	helpNameQuote     = "found here: a HELP line whose name runs into a quote (# HELP enam\".x\" help) is refused; Prometheus and expfmt read the name up to the quote and the rest as the help text"
+	omHelpNoText      = "found here: an OpenMetrics HELP line with a name and no text (# HELP A, no blank after the name) is accepted; Prometheus refuses it"
 	quotedNewline     = "found here: a newline inside a quoted name or label value is refused; Prometheus' lexers accept it (in text, expfmt refuses it too)"
 )
 
@@ -124,6 +125,7 @@ func knownDisagreements() map[string]string {
 		"corral-om-histogram-plain-sample.om/verdict":              omPlainSample,
 		"corral-help-empty-quoted-name.prom/verdict":               emptyQuotedName,
 		"corral-help-name-into-quote.prom/verdict":                 helpNameQuote,
+		"corral-om-help-without-text.om/verdict":                   omHelpNoText,
 		"corral-type-no-blank-after-hash-summary.prom/om":          hashNoBlank,
 		"corral-type-no-blank-after-hash-summary.prom/om-utf8":     hashNoBlank,
 		"corral-type-no-blank-after-hash-summary.prom/proto":       hashNoBlank,
