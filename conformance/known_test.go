@@ -70,6 +70,7 @@ func knownDisagreements() map[string]string {
 		"textparse-omparse-086.om/verdict":                         omInterleaved,
 		"textparse-testdata-prometheus.om/verdict":                 omInterleaved,
 		"textparse-protobufparse-001.pb/proto":                     protoExemplarsB,
+		"corral-protobuf-native-bucket-twice-exemplar.pb/proto":    protoExemplarsB,
 		"corral-nul-in-quoted-name.prom/verdict":                   nulInName,
 		"corral-bare-colon-in-braces.prom/verdict":                 bareName,
 		"corral-om-unknown-escape-in-name.om/verdict":              omHelpEscape,

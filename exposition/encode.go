@@ -77,7 +77,7 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 			continue
 		}
 		if p.src.proto != nil {
-			p.src.restore(p.fam, pf.Metric)
+			p.src.restore(p.fam, pf.Metric, m.opts.Format.FormatType() == expfmt.TypeProtoDelim)
 			if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
 				omExemplars(pf.Metric)
 			}

@@ -51,7 +51,7 @@ func textLines(t dto.MetricType, m *dto.Metric) int {
 // written by protoToText, its metrics one after the other; a metric the
 // plan kept has its first sample kept. Metrics that cannot be matched keep
 // the text's values.
-func (s *origin) restore(fi int32, parsed []*dto.Metric) {
+func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) {
 	sc := s.sc
 	if len(s.proto) != len(sc.fams) || int(fi) >= len(s.proto) {
 		return
@@ -79,8 +79,19 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric) {
 		p := parsed[i]
 		p.Counter, p.Gauge, p.Untyped, p.Summary, p.Histogram = m.Counter, m.Gauge, m.Untyped, m.Summary, m.Histogram
 		p.TimestampMs = m.TimestampMs
-		p.Histogram, p.Summary = sc.keptBuckets(at[i], m.Histogram), sc.keptQuantiles(at[i], m.Summary)
+		if !protobuf || !nativeHistogram(m.Histogram) {
+			p.Histogram = sc.keptBuckets(at[i], m.Histogram)
+		}
+		p.Summary = sc.keptQuantiles(at[i], m.Summary)
 	}
+}
+
+// nativeHistogram tells whether Prometheus reads h as a native histogram
+// (as its protobuf parser decides): in protobuf output it then reads no
+// classic bucket as a series, and takes exemplars from the buckets, so the
+// buckets stay as the source sent them.
+func nativeHistogram(h *dto.Histogram) bool {
+	return len(h.GetPositiveSpan()) > 0 || len(h.GetNegativeSpan()) > 0 || h.GetZeroThreshold() > 0 || h.GetZeroCount() > 0
 }
 
 // keptBuckets is histogram h, whose bucket lines start at sample k, without

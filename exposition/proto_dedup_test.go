@@ -7,6 +7,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // TestProtobufDuplicateBuckets: a protobuf histogram with two buckets of
@@ -87,5 +88,56 @@ func decodeAll(format expfmt.Format, out []byte) ([]*dto.MetricFamily, error) {
 			return fams, err
 		}
 		fams = append(fams, mf)
+	}
+}
+
+// TestProtobufNativeDuplicateBuckets: a native histogram's classic buckets
+// are no series to Prometheus reading protobuf, which takes its exemplars
+// from them: protobuf output keeps them as the source sent them, a
+// duplicate's exemplar included; OpenMetrics output, where they are
+// series, writes the first of two once.
+func TestProtobufNativeDuplicateBuckets(t *testing.T) {
+	var pb bytes.Buffer
+	ts := &timestamppb.Timestamp{Seconds: 1}
+	if err := expfmt.NewEncoder(&pb, expfmt.FmtProtoDelim).Encode(&dto.MetricFamily{
+		Name: new("h"), Type: dto.MetricType_HISTOGRAM.Enum(),
+		Metric: []*dto.Metric{{Histogram: &dto.Histogram{SampleCount: new(uint64(3)), SampleSum: new(1.0),
+			Schema: new(int32(0)), ZeroThreshold: new(0.001), ZeroCount: new(uint64(1)),
+			PositiveSpan: []*dto.BucketSpan{{Offset: new(int32(0)), Length: new(uint32(1))}}, PositiveDelta: []int64{2},
+			Bucket: []*dto.Bucket{
+				{UpperBound: new(1.0), CumulativeCount: new(uint64(1))},
+				{UpperBound: new(1.0), CumulativeCount: new(uint64(2)), Exemplar: &dto.Exemplar{Value: new(0.5), Timestamp: ts}},
+				{UpperBound: new(2.0), CumulativeCount: new(uint64(3))},
+			}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		format  expfmt.Format
+		buckets int // 1, 1, 2 in protobuf; 1, 2, +Inf in OpenMetrics
+	}{{fmtProto, 3}, {fmtOM, 3}} {
+		var out bytes.Buffer
+		if _, err := Merge(&out, Options{Label: "exporter", Format: tc.format}, []Input{{Name: "s", ContentType: ctProto, Body: pb.Bytes()}}); err != nil {
+			t.Fatal(err)
+		}
+		fams, err := decodeAll(tc.format, out.Bytes())
+		if err != nil {
+			t.Fatalf("%s: %v", tc.format, err)
+		}
+		for _, mf := range fams {
+			if mf.GetName() != "h" {
+				continue
+			}
+			bb := mf.GetMetric()[0].GetHistogram().GetBucket()
+			if len(bb) != tc.buckets {
+				t.Errorf("%s: want %d buckets, have %d:\n%s", tc.format, tc.buckets, len(bb), out.Bytes())
+			}
+			if tc.format == fmtProto && len(bb) == 3 && bb[1].GetExemplar() == nil {
+				t.Errorf("protobuf: the second bucket lost its exemplar")
+			}
+			if tc.format == fmtOM && len(bb) == 3 && bb[0].GetUpperBound() == bb[1].GetUpperBound() {
+				t.Errorf("OpenMetrics: bucket %v twice:\n%s", bb[0].GetUpperBound(), out.Bytes())
+			}
+		}
 	}
 }
