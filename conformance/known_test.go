@@ -33,6 +33,7 @@ const (
 	emptyQuotedName   = "found here: an empty quoted name (# HELP \"\") in a HELP or TYPE line is refused; Prometheus and expfmt accept it"
 	helpNameQuote     = "found here: a HELP line whose name runs into a quote (# HELP enam\".x\" help) is refused; Prometheus and expfmt read the name up to the quote and the rest as the help text"
 	omHelpNoText      = "found here: an OpenMetrics HELP line with a name and no text (# HELP A, no blank after the name) is accepted; Prometheus refuses it"
+	omEmptyExemplar   = "found here: a protobuf exemplar with no labels is left out of OpenMetrics output (expfmt's encoder writes no exemplar without labels); Prometheus reads it from the protobuf body"
 	quotedNewline     = "found here: a newline inside a quoted name or label value is refused; Prometheus' lexers accept it (in text, expfmt refuses it too)"
 )
 
@@ -127,6 +128,8 @@ func knownDisagreements() map[string]string {
 		"corral-help-empty-quoted-name.prom/verdict":               emptyQuotedName,
 		"corral-help-name-into-quote.prom/verdict":                 helpNameQuote,
 		"corral-om-help-without-text.om/verdict":                   omHelpNoText,
+		"corral-protobuf-exemplar-no-labels.pb/om":                 omEmptyExemplar,
+		"corral-protobuf-exemplar-no-labels.pb/om-utf8":            omEmptyExemplar,
 		"corral-type-no-blank-after-hash-summary.prom/om":          hashNoBlank,
 		"corral-type-no-blank-after-hash-summary.prom/om-utf8":     hashNoBlank,
 		"corral-type-no-blank-after-hash-summary.prom/proto":       hashNoBlank,

@@ -59,6 +59,7 @@ func knownPatterns() []knownPattern {
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: empty quoted name`), nil, emptyQuotedName},
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid metric name in HELP line`), nil, helpNameQuote},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected text in (HELP|TYPE|UNIT)`), nil, omHelpNoText},
+		{ProtobufType, re(`^om`), re(`exemplars: want \[\{\{\} `), nil, omEmptyExemplar},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 	}
 }
