@@ -155,16 +155,15 @@ func checkOutput(in []Series, types map[string]model.MetricType, sources []strin
 	}
 	leftOut := map[[2]string]bool{}
 	var rules, undocumented []string
+	first := firstOfEach(in) // as Prometheus keeps them
 	for _, c := range rep.Conflicts {
-		rule, names := documentedConflict(c, in, types, out)
+		rule, family := documentedConflict(c, first, types, out)
 		if rule == "" {
 			undocumented = append(undocumented, fmt.Sprint(c))
 			continue
 		}
 		rules = append(rules, rule)
-		for _, n := range names {
-			leftOut[[2]string{c.Source, model.EscapeName(n, out.Format.ToEscapingScheme())}] = true
-		}
+		leftOut[[2]string{c.Source, family}] = true
 	}
 	if len(undocumented) > 0 {
 		return fmt.Sprintf("conflicts: [%s]", strings.Join(undocumented, " ")), rules
@@ -203,6 +202,20 @@ func checkOutput(in []Series, types map[string]model.MetricType, sources []strin
 		return strings.Join(diffs, "; ") + more, rules
 	}
 	return "", rules
+}
+
+// firstOfEach gives the first series of in with each label set: the one
+// Prometheus keeps of a series a body holds twice.
+func firstOfEach(in []Series) []Series {
+	seen := map[string]bool{}
+	var out []Series
+	for _, s := range in {
+		if key := s.Labels.String(); !seen[key] {
+			seen[key] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // nulInExemplar tells whether a line of an OpenMetrics body has a NUL byte

@@ -79,37 +79,37 @@ func Types(contentType string, body []byte) map[string]model.MetricType {
 
 // documentedConflict tells whether conflict c is one the README documents
 // for out and the input (its series in, its families' types) shows its
-// reason; then it gives the rule and the metric names (as in the input) the
-// family leaves out.
-func documentedConflict(c exposition.Conflict, in []Series, types map[string]model.MetricType, out Output) (rule string, names []string) {
+// reason; then it gives the rule and the family (as in the input, as
+// Series.Family names it) left out.
+func documentedConflict(c exposition.Conflict, in []Series, types map[string]model.MetricType, out Output) (rule, family string) {
 	scheme := out.Format.ToEscapingScheme()
 	if strings.HasSuffix(c.Reason, "are the same once escaped") && scheme != model.NoEscaping {
 		for _, s := range in {
-			if familyOf(s.Labels.Get(model.MetricNameLabel), types) == c.Family && escapedTwice(s, scheme) {
-				return escapedLabelsRule, namesOf(in, types, c.Family)
+			if s.Family == c.Family && escapedTwice(s, scheme) {
+				return escapedLabelsRule, c.Family
 			}
 		}
-		return "", nil
+		return "", ""
 	}
 	if m := partMissing.FindStringSubmatch(c.Reason); m != nil && out.Format.FormatType() != expfmt.TypeTextPlain {
 		fam := unescapedFamily(c.Family, types, scheme)
 		if lacks(in, types, fam, m[1]) {
-			return partMissingRule, namesOf(in, types, fam)
+			return partMissingRule, fam
 		}
-		return "", nil
+		return "", ""
 	}
 	if strings.HasPrefix(c.Reason, "the samples of a series have different timestamps, which ") && out.Format.FormatType() != expfmt.TypeTextPlain {
 		fam := unescapedFamily(c.Family, types, scheme)
 		if mixedTimestamps(in, types, fam) {
-			return oneTimestampRule, namesOf(in, types, fam)
+			return oneTimestampRule, fam
 		}
-		return "", nil
+		return "", ""
 	}
 	if scheme == model.NoEscaping && out.Format.FormatType() != expfmt.TypeProtoDelim {
 		nul := strings.HasSuffix(c.Reason, "holds a NUL byte, which a text format with UTF-8 names cannot carry")
 		colon := strings.HasSuffix(c.Reason, "holds ':', which OpenMetrics output with UTF-8 names cannot carry") && out.Format.FormatType() == expfmt.TypeOpenMetrics
 		for _, s := range in {
-			if familyOf(s.Labels.Get(model.MetricNameLabel), types) != c.Family {
+			if s.Family != c.Family {
 				continue
 			}
 			found := false
@@ -118,23 +118,23 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 					colon && l.Name != model.MetricNameLabel && strings.ContainsRune(l.Name, ':')
 			})
 			if found {
-				return utf8NamesRule, namesOf(in, types, c.Family)
+				return utf8NamesRule, c.Family
 			}
 		}
 	}
 	if out.Format.FormatType() != expfmt.TypeOpenMetrics {
-		return "", nil
+		return "", ""
 	}
 	switch {
 	case strings.HasSuffix(c.Reason, "OpenMetrics 1.0 has no float histograms"):
 		fam := c.Family
 		if types[fam] != model.MetricTypeHistogram {
-			return "", nil
+			return "", ""
 		}
 		for _, s := range in {
 			n := s.Labels.Get(model.MetricNameLabel)
 			if (n == fam+"_bucket" || n == fam+"_count") && s.Value != math.Trunc(s.Value) && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
-				return omFloatHistogramRule, []string{fam + "_bucket", fam + "_count", fam + "_sum", fam + "_created"}
+				return omFloatHistogramRule, fam
 			}
 		}
 	case strings.Contains(c.Reason, "its OpenMetrics name collides with family"),
@@ -145,11 +145,11 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 			other = base
 		}
 		if types[fam] != model.MetricTypeCounter || !hasFamily(in, types, other) {
-			return "", nil
+			return "", ""
 		}
-		return omCounterNameRule, []string{fam, fam + "_created"}
+		return omCounterNameRule, fam
 	}
-	return "", nil
+	return "", ""
 }
 
 // partMissing is the reason of a conflict over a part of a histogram or
@@ -178,7 +178,7 @@ func lacks(in []Series, types map[string]model.MetricType, fam, part string) boo
 	has := map[string]bool{} // a series' labels, and with part when it has it
 	for _, s := range in {
 		n := s.Labels.Get(model.MetricNameLabel)
-		if familyOf(n, types) != fam {
+		if s.Family != fam {
 			continue
 		}
 		key := labels.NewBuilder(s.Labels).Del(model.MetricNameLabel, model.BucketLabel, model.QuantileLabel).Labels().String()
@@ -209,7 +209,7 @@ func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string)
 	}
 	seen := map[string]string{}
 	for _, s := range in {
-		if familyOf(s.Labels.Get(model.MetricNameLabel), types) != fam {
+		if s.Family != fam {
 			continue
 		}
 		key := labels.NewBuilder(s.Labels).Del(model.MetricNameLabel, model.BucketLabel, model.QuantileLabel).Labels().String()
@@ -244,42 +244,71 @@ func escapedTwice(s Series, scheme model.EscapingScheme) bool {
 	return twice
 }
 
-// namesOf gives the metric names of family fam's series in in.
-func namesOf(in []Series, types map[string]model.MetricType, fam string) []string {
-	var names []string
-	for _, s := range in {
-		if n := s.Labels.Get(model.MetricNameLabel); familyOf(n, types) == fam {
-			names = append(names, n)
-		}
-	}
-	return names
-}
-
 // hasFamily tells whether in holds a series of family fam.
 func hasFamily(in []Series, types map[string]model.MetricType, fam string) bool {
 	for _, s := range in {
-		if familyOf(s.Labels.Get(model.MetricNameLabel), types) == fam {
+		if s.Family == fam {
 			return true
 		}
 	}
 	return false
 }
 
-// familyOf gives the family a text series named n is read under: n itself
-// when it has a TYPE, else n without a suffix a histogram, summary or
-// counter gives its samples.
-func familyOf(n string, types map[string]model.MetricType) string {
-	if _, ok := types[n]; ok {
-		return n
+// A familyReader gives the family each series of a body is grouped in, as
+// corral groups them (and Prometheus reads them: a TYPE line types the
+// samples after it): a series named like a member of the family of the
+// last TYPE line (_bucket, _sum, _count of a histogram...) is of that
+// family, even after series of other names, except in text where a family
+// of its exact name came before (as expfmt reads it); any other series is
+// of the family of its own name.
+type familyReader struct {
+	om     bool
+	block  string // the family of the last TYPE line
+	typ    model.MetricType
+	exists map[string]bool // the families named so far
+}
+
+func newFamilyReader(contentType string) *familyReader {
+	return &familyReader{om: exposition.FormatOf(contentType) == exposition.OpenMetrics, exists: map[string]bool{}}
+}
+
+// typed reads a TYPE line.
+func (r *familyReader) typed(name string, typ model.MetricType) {
+	r.block, r.typ, r.exists[name] = name, typ, true
+}
+
+// named reads a HELP or UNIT line.
+func (r *familyReader) named(name string) { r.exists[name] = true }
+
+// of gives the family of a series named n.
+func (r *familyReader) of(n string) string {
+	if suffix, ok := strings.CutPrefix(n, r.block); ok && r.block != "" && member(r.typ, suffix, r.om) && (r.om || !r.exists[n]) {
+		return r.block
 	}
-	for _, suffix := range []string{"_bucket", "_count", "_sum", "_created", "_total"} {
-		if base, ok := strings.CutSuffix(n, suffix); ok {
-			if _, ok := types[base]; ok {
-				return base
-			}
-		}
-	}
+	r.exists[n] = true
 	return n
+}
+
+// member tells whether a family of type t has members with suffix.
+func member(t model.MetricType, suffix string, om bool) bool {
+	switch t {
+	case model.MetricTypeHistogram:
+		return suffix == "_bucket" || suffix == "_sum" || suffix == "_count" || om && suffix == "_created"
+	case model.MetricTypeSummary:
+		return suffix == "_sum" || suffix == "_count" || om && suffix == "_created"
+	}
+	if !om {
+		return false
+	}
+	switch t {
+	case model.MetricTypeCounter:
+		return suffix == "_total" || suffix == "_created"
+	case model.MetricTypeGaugeHistogram:
+		return suffix == "_bucket" || suffix == "_gsum" || suffix == "_gcount"
+	case model.MetricTypeInfo:
+		return suffix == "_info"
+	}
+	return false
 }
 
 // uncarried tells whether series s of a text or OpenMetrics input is one
@@ -288,7 +317,7 @@ func familyOf(n string, types map[string]model.MetricType) string {
 // bucket without le.
 func uncarried(s Series, types map[string]model.MetricType) bool {
 	n := s.Labels.Get(model.MetricNameLabel)
-	fam := familyOf(n, types)
+	fam := s.Family
 	switch types[fam] {
 	case model.MetricTypeHistogram, model.MetricTypeGaugeHistogram:
 		return n == fam || n == fam+"_bucket" && !s.Labels.Has(model.BucketLabel)
@@ -315,11 +344,11 @@ func carried(in []Series, contentType string, types map[string]model.MetricType,
 }
 
 // withoutLeftOut gives want without the series of the families left out,
-// keyed by source and metric name as out writes it.
+// keyed by source and family (as Series.Family names it).
 func withoutLeftOut(want []Series, leftOut map[[2]string]bool) []Series {
 	var kept []Series
 	for _, s := range want {
-		if !leftOut[[2]string{s.Labels.Get(MergeLabel), s.Labels.Get(model.MetricNameLabel)}] {
+		if !leftOut[[2]string{s.Labels.Get(MergeLabel), s.Family}] {
 			kept = append(kept, s)
 		}
 	}

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"bytes"
 	"regexp"
 )
 
@@ -22,13 +23,33 @@ type knownPattern struct {
 func knownPatterns() []knownPattern {
 	re := regexp.MustCompile
 	return []knownPattern{
-		{TextType, re(`^(text|om|proto)`), re(`^\d source\(s\): conflicts: \[\{[a-z] [^ ]+_(count|sum|bucket) collides with the series of (summary|histogram) `), nil, suffixFamily},
 		{ProtobufType, re(`^om`), re(`OpenMetrics v1\.0 does not support float histogram`), nil, omFloatHistogram},
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
-		{TextType, re(`^(text|om|proto)`), re(`missing \{[^}]*(le|quantile)="`), nil, otherInBlock},
-		{OpenMetricsType, re(`^(text|om|proto)`), re(`collides with the series of (histogram|summary)|value: want [^,;]*, have 0|missing \{[^}]*(le|quantile)="[^"]*\.0"|missing \{[^}]*le="\+Inf"\}; unexpected \{[^}]*le="\+?[iI]|^\d source\(s\): unexpected \{__name__="[^"]+_bucket"[^}]*\}$`), nil, omOtherInBlock},
+		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: empty quoted name`), nil, emptyQuotedName},
+		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid metric name in HELP line`), nil, helpNameQuote},
+		{ProtobufType, re(`^om`), re(`exemplars: want \[\{\{\} `), nil, omEmptyExemplar},
 		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 	}
+}
+
+// leadingBlank tells whether a line of body starts with a blank.
+func leadingBlank(_ string, body []byte) bool {
+	return regexp.MustCompile(`(?m)^[ \t]+[^ \t#\n]`).Match(body)
+}
+
+// nulAfterHashBody tells whether a comment line of body holds a NUL.
+func nulAfterHashBody(_ string, body []byte) bool {
+	return regexp.MustCompile("(?m)^[ \t]*#[^\n]*\x00").Match(body)
+}
+
+// hasNUL tells whether body holds a NUL byte.
+func hasNUL(_ string, body []byte) bool {
+	return bytes.IndexByte(body, 0) >= 0
+}
+
+// hashNoBlankBody tells whether a line of body starts "#TYPE" or "#HELP".
+func hashNoBlankBody(_ string, body []byte) bool {
+	return regexp.MustCompile(`(?m)^[ \t]*#(TYPE|HELP)`).Match(body)
 }
 
 // knownClass names the known cause of a disagreement, or "" for a new one.

@@ -19,6 +19,7 @@ type Series struct {
 	Histogram *histogram.FloatHistogram // for a native histogram sample
 	Timestamp *int64                    // milliseconds, when the body gave one
 	Exemplars []exemplar.Exemplar
+	Family    string // the family corral groups it in (familyReader)
 }
 
 // ErrEndlessExemplars is Prometheus' parser giving one exemplar after
@@ -60,6 +61,7 @@ func Parse(contentType string, body []byte, view View) ([]Series, error) {
 		return nil, fmt.Errorf("content type %q: %w", contentType, err)
 	}
 	var out []Series
+	families := newFamilyReader(contentType)
 	for {
 		et, err := p.Next()
 		if errors.Is(err, io.EOF) {
@@ -78,6 +80,18 @@ func Parse(contentType string, body []byte, view View) ([]Series, error) {
 			if h != nil {
 				s.Histogram = h.ToFloat(nil)
 			}
+		case textparse.EntryType:
+			name, typ := p.Type()
+			families.typed(string(name), typ)
+			continue
+		case textparse.EntryHelp:
+			name, _ := p.Help()
+			families.named(string(name))
+			continue
+		case textparse.EntryUnit:
+			name, _ := p.Unit()
+			families.named(string(name))
+			continue
 		default:
 			continue
 		}
@@ -89,6 +103,7 @@ func Parse(contentType string, body []byte, view View) ([]Series, error) {
 		if !s.Labels.Has(model.MetricNameLabel) {
 			return out, fmt.Errorf("missing metric name: %s", s.Labels)
 		}
+		s.Family = families.of(s.Labels.Get(model.MetricNameLabel))
 		if !s.Labels.IsValid(model.UTF8Validation) {
 			return out, fmt.Errorf("invalid metric name or label names: %s", s.Labels)
 		}

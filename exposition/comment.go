@@ -200,6 +200,7 @@ func (s *scanner) meta(keyword string, sharp int, at span, name []byte, quoted b
 		return s.errorf("unknown metric type %q for %q", b[text:end], name)
 	}
 	f.typ, f.typed = t, true
+	s.typeLine(sharp, fi)
 	s.note(sharp, at, fi, made, quoted, false)
 	return nil
 }
@@ -227,4 +228,15 @@ func (s *scanner) unit(name, unit []byte) error {
 	}
 	s.cur = fi
 	return nil
+}
+
+// typeLine records that the TYPE line at sharp gave family fi its type:
+// Prometheus reads every sample after it, of whatever name, as of that
+// type (it writes the le of a histogram's, the quantile of a summary's,
+// in canonical form), until the next TYPE line.
+func (s *scanner) typeLine(sharp int, fi int32) {
+	if s.block < 0 {
+		s.typedAt = sharp
+	}
+	s.mtype, s.block = s.fams[fi].typ, fi
 }

@@ -55,11 +55,17 @@ func (d *dedup) add(h uint64, k int32, same func(prev int32) bool) bool {
 // sameSeries compares two samples of one source and one merged family by
 // the name and label set they are written with.
 func (m *merger) sameSeries(s *origin, mf *mfam, a, b int32) bool {
+	return m.sameSeriesIn(s, mf, a, mf, b)
+}
+
+// sameSeriesIn compares sample a of merged family mfa with sample b of mfb,
+// both of source s, by the name and label set they are written with.
+func (m *merger) sameSeriesIn(s *origin, mfa *mfam, a int32, mfb *mfam, b int32) bool {
 	sa, sb := &s.sc.samples[a], &s.sc.samples[b]
 	body := s.sc.body
-	if m.renamed(s, mf, sa) || m.renamed(s, mf, sb) {
-		m.names[0] = m.outSampleName(m.names[0][:0], mf, sa)
-		m.names[1] = m.outSampleName(m.names[1][:0], mf, sb)
+	if mfa != mfb || m.renamed(s, mfa, sa) || m.renamed(s, mfb, sb) {
+		m.names[0] = m.outSampleName(m.names[0][:0], mfa, sa)
+		m.names[1] = m.outSampleName(m.names[1][:0], mfb, sb)
 		if !bytes.Equal(m.names[0], m.names[1]) {
 			return false
 		}
@@ -71,6 +77,8 @@ func (m *merger) sameSeries(s *origin, mf *mfam, a, b int32) bool {
 		}
 		m.pairs = s.sc.appendLabels(m.pairs[:0], sa.labels)
 		m.pairs2 = s.sc.appendLabels(m.pairs2[:0], sb.labels)
+		markCanon(m.pairs, sa.flags)
+		markCanon(m.pairs2, sb.flags)
 		for i := range m.pairs {
 			m.pairs[i].out = m.pairs[i].name
 		}
@@ -84,7 +92,7 @@ func (m *merger) sameSeries(s *origin, mf *mfam, a, b int32) bool {
 	for _, x := range m.pairs {
 		found := false
 		for _, y := range m.pairs2 {
-			if bytes.Equal(x.out, y.out) && bytes.Equal(body[x.value.lo:x.value.hi], body[y.value.lo:y.value.hi]) {
+			if bytes.Equal(x.out, y.out) && m.sameValue(body, &x, &y) {
 				found = true
 				break
 			}
@@ -94,6 +102,16 @@ func (m *merger) sameSeries(s *origin, mf *mfam, a, b int32) bool {
 		}
 	}
 	return true
+}
+
+// sameValue tells whether labels x and y are written with the same value.
+func (m *merger) sameValue(body []byte, x, y *labelPair) bool {
+	if !x.canon && !y.canon {
+		return bytes.Equal(body[x.value.lo:x.value.hi], body[y.value.lo:y.value.hi])
+	}
+	m.names[0] = x.appendValue(m.names[0][:0], body)
+	m.names[1] = y.appendValue(m.names[1][:0], body)
+	return bytes.Equal(m.names[0], m.names[1])
 }
 
 // appendLabels lists the labels of a label span.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"slices"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -23,7 +22,7 @@ import (
 // refuses is left out (and reported as a conflict of each of its sources),
 // so the output is never cut short.
 func (m *merger) encode(w io.Writer) error {
-	slices.SortFunc(m.fams, func(a, b mfam) int { return bytes.Compare(a.name, b.name) })
+	m.sortFamilies()
 	// The plan escaped every name already.
 	format := m.opts.Format.WithEscapingScheme(model.NoEscaping)
 	if m.scheme != model.NoEscaping {
@@ -78,7 +77,7 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 			continue
 		}
 		if p.src.proto != nil {
-			p.src.restore(p.fam, pf.Metric)
+			p.src.restore(p.fam, pf.Metric, m.opts.Format.FormatType() == expfmt.TypeProtoDelim)
 			if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
 				omExemplars(pf.Metric)
 			}

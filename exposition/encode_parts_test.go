@@ -15,9 +15,9 @@ import (
 // and protobuf output as a conflict of its source (their encoders would
 // write the missing part as 0: an +Inf bucket below the others, a count of
 // 0), and so is one whose series has samples with different timestamps
-// (they would all get one); the rest of the output is whole. An OpenMetrics sample of another
-// name inside a histogram's block splits the histogram so: its first part
-// has no +Inf bucket and must not gain one of 0.
+// (they would all get one); the rest of the output is whole. An
+// OpenMetrics sample of another name inside a histogram's block does not
+// split the histogram (Prometheus reads on in the block): it stays whole.
 func TestDecodedPartsMissing(t *testing.T) {
 	for _, tc := range []struct {
 		name, contentType, body string
@@ -34,7 +34,7 @@ func TestDecodedPartsMissing(t *testing.T) {
 		{"summary samples with and without a timestamp", ctText, "# TYPE s summary\ns_sum 2 1000\ns_count 3\n", "[s/s]"},
 		{"histogram series each with its timestamp", ctText, "# TYPE h histogram\nh_bucket{a=\"1\",le=\"+Inf\"} 3 1000\nh_sum{a=\"1\"} 2 1000\nh_count{a=\"1\"} 3 1000\nh_bucket{a=\"2\",le=\"+Inf\"} 3 2000\nh_sum{a=\"2\"} 2 2000\nh_count{a=\"2\"} 3 2000\n", "[]"},
 		{"fractional bucket without le", ctText, "# TYPE h histogram\nh_bucket{x=\"1\"} 0.5\nh_bucket{le=\"+Inf\"} 3\nh_sum 2\nh_count 3\n", "[]"},
-		{"other name in an OpenMetrics histogram block", ctOM, "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nother_bucket{le=\"2\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n# EOF\n", "[s/h s/h_bucket s/h_count s/h_sum]"},
+		{"other name in an OpenMetrics histogram block", ctOM, "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nother_bucket{le=\"2\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n# EOF\n", "[]"},
 	} {
 		body := tc.body + "# TYPE z gauge\nz 1\n"
 		if tc.contentType == ctOM {

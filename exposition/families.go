@@ -19,24 +19,21 @@ func (s *scanner) newFamily(name []byte) int32 {
 }
 
 // family resolves the family a sample name belongs to, creating an implicit
-// one, in the order expfmt's text parser does: exact name first, then the
-// summary or histogram it is a member of.
+// one, as Prometheus reads families: a sample is a member (_bucket, _sum,
+// _count...) of the family of the last TYPE line, and only of that one,
+// even after samples of other names; any other sample is of the family of
+// its exact name. Where expfmt's text parser reads a sample by the family
+// of its exact name first (foo_count after a gauge foo_count, inside
+// summary foo's lines), so does the text scan.
 func (s *scanner) family(name []byte) (fi int32, member int, err error) {
 	if s.cur >= 0 {
-		f := &s.fams[s.cur]
-		if bytes.Equal(f.name, name) {
-			return s.cur, memberExact, nil
+		if m, ok := s.memberIn(s.cur, name); ok && (m == memberExact || s.cur == s.block) {
+			return s.cur, m, nil
 		}
-		if len(name) > len(f.name) && bytes.HasPrefix(name, f.name) {
-			m := memberOf(name)
-			if m != memberExact && len(name) == len(f.name)+len(memberSuffixes[m]) && allowed(f.typ, m, s.om) {
-				if !s.suffixed || s.om {
-					return s.cur, m, nil
-				}
-				if _, ok := s.byName[string(name)]; !ok {
-					return s.cur, m, nil
-				}
-			}
+	}
+	if s.block >= 0 && s.block != s.cur {
+		if m, ok := s.memberIn(s.block, name); ok && m != memberExact {
+			return s.block, m, nil
 		}
 	}
 	if fi, ok := s.byName[string(name)]; ok {
@@ -45,16 +42,34 @@ func (s *scanner) family(name []byte) (fi int32, member int, err error) {
 		}
 		return fi, memberExact, nil
 	}
-	if fi, ok := s.memberFamily(name); ok {
-		return fi, memberOf(name), nil
-	}
 	fi = s.newFamily(name)
 	s.cur = fi
 	return fi, memberExact, nil
 }
 
+// memberIn tells whether a sample named name belongs to family fi, the
+// family of the line before or of the last TYPE line, and as which member.
+func (s *scanner) memberIn(fi int32, name []byte) (int, bool) {
+	f := &s.fams[fi]
+	if bytes.Equal(f.name, name) {
+		return memberExact, true
+	}
+	if len(name) > len(f.name) && bytes.HasPrefix(name, f.name) {
+		m := memberOf(name)
+		if m != memberExact && len(name) == len(f.name)+len(memberSuffixes[m]) && allowed(f.typ, m, s.om) {
+			if !s.suffixed || s.om {
+				return m, true
+			}
+			if _, ok := s.byName[string(name)]; !ok {
+				return m, true
+			}
+		}
+	}
+	return 0, false
+}
+
 // memberFamily finds the summary or histogram whose member name is, in text
-// input.
+// input: a HELP or TYPE line for it is one for that family to expfmt.
 func (s *scanner) memberFamily(name []byte) (int32, bool) {
 	if s.om {
 		return 0, false

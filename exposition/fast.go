@@ -91,20 +91,27 @@ func (s *scanner) fastSample(i, end int) bool {
 			}
 			ve := k
 			k++ // the closing quote
-			if s.hashing {
-				h += hashBytes(s.seed, b[ls:k])
-			}
 			ln := b[ls:le0]
+			canonical := false
 			switch len(ln) {
 			case 2:
 				if ln[0] == 'l' && ln[1] == 'e' {
 					le = span{int32(vs), int32(ve)}
+					canonical = s.mtype == Histogram
 				}
 			case 8:
 				if string(ln) == "quantile" {
 					quantile = span{int32(vs), int32(ve)}
+					canonical = s.mtype == Summary
 				} else if string(ln) == "__name__" {
 					return false
+				}
+			}
+			if s.hashing {
+				if canonical {
+					h += s.canonHash(ln, b[vs:ve])
+				} else {
+					h += hashBytes(s.seed, b[ls:k])
 				}
 			}
 			if nl == maxFastLabels {
@@ -182,6 +189,12 @@ func (s *scanner) fastSample(i, end int) bool {
 	}
 	if typ == Summary && (member == memberExact && quantile.lo == 0 || quantile.lo != 0 && !validFloat(b[quantile.lo:quantile.hi])) {
 		return false
+	}
+	switch {
+	case s.mtype == Histogram && le.lo > 0:
+		smp.flags |= flagCanonLe
+	case s.mtype == Summary && quantile.lo > 0:
+		smp.flags |= flagCanonQuantile
 	}
 	smp.fam = fi
 	smp.member = uint8(member)

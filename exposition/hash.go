@@ -10,10 +10,17 @@ import (
 // names, escapes in names, blanks around '=') and in any order. It is the
 // name's hash plus each label's, a label hashed in its canonical form
 // name="value": the name unescaped, the value as written (a value has
-// only one escaped spelling), as the fast path finds it in the body.
+// only one escaped spelling), as the fast path finds it in the body, but
+// an le or quantile Prometheus reads in canonical form in that form.
 func (s *scanner) seriesHash(name []byte) uint64 {
 	h := hashBytes(s.seed, name)
 	for _, l := range s.labels {
+		if s.mtype == Histogram || s.mtype == Summary {
+			if s.canonical(l.name) {
+				h += s.canonHash(l.name, s.body[l.value.lo:l.value.hi])
+				continue
+			}
+		}
 		if l.raw {
 			h += hashBytes(s.seed, s.body[l.value.lo-int32(len(l.name))-2:l.value.hi+1])
 			continue

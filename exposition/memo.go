@@ -85,6 +85,7 @@ func (s *scanner) replayNote(n note, pos, q int) {
 		f.hasHelp, f.help = true, n.help
 	} else {
 		f.typ, f.typed = n.typ, true
+		s.typeLine(int(n.at), n.fam)
 	}
 	if s.noting {
 		s.notes = append(s.notes, n)

@@ -81,6 +81,7 @@ type merger struct {
 	report  Report
 	famName []byte
 	names   [2][]byte // sample names, for sameSeries
+	ks      []int32   // samples, for dedupAcross
 }
 
 var mergers = sync.Pool{New: func() any {

@@ -18,6 +18,11 @@ type mfam struct {
 	typ    Type
 	help   []byte
 	parts  []part
+	// Where the family is written: before the family named root (its
+	// own name, or that of the summary or histogram it is named like a
+	// member of), the deeper the earlier.
+	root  []byte
+	depth int
 }
 
 type part struct {
@@ -66,27 +71,51 @@ func (m *merger) collect() {
 			mf.parts = append(mf.parts, part{s, int32(fi)})
 		}
 	}
-	// A family named like a member of a summary or histogram (foo_count
-	// beside summary foo) cannot follow it in one text exposition.
-	for i := range m.fams {
-		mf := &m.fams[i]
-		mem := memberOf(mf.name)
-		if mem != memberSum && mem != memberCount && mem != memberBucket {
-			continue
-		}
-		base, ok := m.byName[string(mf.name[:len(mf.name)-len(memberSuffixes[mem])])]
-		if !ok || !allowed(m.fams[base].typ, mem, false) || len(m.fams[base].parts) == 0 {
-			continue
-		}
-		for _, p := range mf.parts {
-			m.conflict(p.src, mf.name, fmt.Sprintf("collides with the series of %s %q", m.fams[base].typ, m.fams[base].name))
-		}
-		mf.parts = mf.parts[:0]
-	}
+	m.order()
 	if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
 		m.openMetricsNames()
 		m.openMetricsCounts()
 	}
+}
+
+// order says where each family is written. A family named like a member
+// of a summary or histogram of the merge (a gauge foo_count beside a
+// summary foo) is written just before it: expfmt's text parser reads a
+// sample by the family of its exact name first, so foo's foo_count
+// samples join the gauge, where it accepts them, instead of the gauge's
+// TYPE line meeting the summary after its samples. Prometheus reads
+// series, whatever their family.
+func (m *merger) order() {
+	for i := range m.fams {
+		mf := &m.fams[i]
+		mf.root, mf.depth = mf.name, 0
+		for name := mf.name; mf.depth < len(m.fams); mf.depth++ {
+			mem := memberOf(name)
+			if mem != memberSum && mem != memberCount && mem != memberBucket {
+				break
+			}
+			base, ok := m.byName[string(name[:len(name)-len(memberSuffixes[mem])])]
+			if !ok || !allowed(m.fams[base].typ, mem, false) || len(m.fams[base].parts) == 0 {
+				break
+			}
+			name = m.fams[base].name
+			mf.root = name
+		}
+	}
+}
+
+// sortFamilies sorts the families in the order they are written: by name,
+// a family named like a member of a summary or histogram just before it.
+func (m *merger) sortFamilies() {
+	slices.SortFunc(m.fams, func(a, b mfam) int {
+		if c := bytes.Compare(a.root, b.root); c != 0 {
+			return c
+		}
+		if a.depth != b.depth {
+			return b.depth - a.depth
+		}
+		return bytes.Compare(a.name, b.name)
+	})
 }
 
 // openMetricsCounts leaves out, for its source, a histogram with a count
@@ -173,6 +202,7 @@ func (m *merger) plan() {
 			lo = hi
 		}
 	}
+	m.dedupMembers()
 	for _, s := range m.srcs {
 		if s.err != nil || !s.sc.memo.current || s.sc.memo.distinct {
 			continue
@@ -186,6 +216,72 @@ func (m *merger) plan() {
 			}
 		}
 		s.sc.memo.distinct, s.sc.memo.format = s.dups == 0 && s.dropped == 0 && s.planned == nonEmpty, m.opts.Format
+	}
+}
+
+// dedupMembers leaves out the later of two samples of one series, one of
+// a family named like a member of a summary or histogram (a gauge
+// foo_count beside summary foo), the other of that member (foo's
+// foo_count): an OpenMetrics source, whose member samples are read by
+// block, can hold both (text reads the second as the gauge's, as expfmt
+// does). Prometheus keeps the first.
+func (m *merger) dedupMembers() {
+	for ci := range m.fams {
+		c := &m.fams[ci]
+		if c.depth == 0 || len(c.parts) == 0 {
+			continue
+		}
+		mem := memberOf(c.name)
+		xi, ok := m.byName[string(c.name[:len(c.name)-len(memberSuffixes[mem])])]
+		if !ok {
+			continue
+		}
+		x := &m.fams[xi]
+		for _, pc := range c.parts {
+			for _, px := range x.parts {
+				if px.src == pc.src && pc.src.sc.om {
+					m.dedupAcross(c, pc, x, px, mem)
+				}
+			}
+		}
+	}
+}
+
+// dedupAcross leaves out, of the samples of part pc of family c (its own
+// name) and of part px of family x (member mem, named as c), of one
+// source, the later of each series in the body.
+func (m *merger) dedupAcross(c *mfam, pc part, x *mfam, px part, mem int) {
+	s := pc.src
+	ks := m.ks[:0]
+	for _, p := range [2]part{pc, px} {
+		f := &s.sc.fams[p.fam]
+		for k := f.first; f.n > 0 && k <= f.last; k++ {
+			smp := &s.sc.samples[k]
+			want := memberExact
+			if p == px {
+				want = mem
+			}
+			if smp.fam == p.fam && smp.flags&flagDrop == 0 && int(smp.member) == want {
+				ks = append(ks, k)
+			}
+		}
+	}
+	m.ks = ks
+	slices.SortFunc(ks, func(a, b int32) int { return int(s.sc.samples[a].name.lo) - int(s.sc.samples[b].name.lo) })
+	of := func(k int32) *mfam {
+		if s.sc.samples[k].fam == pc.fam {
+			return c
+		}
+		return x
+	}
+	m.seen.reset(len(ks))
+	for _, k := range ks {
+		mf := of(k)
+		if !m.seen.add(m.outHash(s, mf, &s.sc.samples[k]), k, func(prev int32) bool { return m.sameSeriesIn(s, of(prev), prev, mf, k) }) {
+			s.sc.samples[k].flags |= flagDrop
+			s.dups++
+			s.samples--
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
 )
 
 // protoToText writes a delimited protobuf body as text 0.0.4, UTF-8 names
@@ -50,7 +51,7 @@ func textLines(t dto.MetricType, m *dto.Metric) int {
 // written by protoToText, its metrics one after the other; a metric the
 // plan kept has its first sample kept. Metrics that cannot be matched keep
 // the text's values.
-func (s *origin) restore(fi int32, parsed []*dto.Metric) {
+func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) {
 	sc := s.sc
 	if len(s.proto) != len(sc.fams) || int(fi) >= len(s.proto) {
 		return
@@ -60,13 +61,14 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric) {
 		return
 	}
 	var kept []*dto.Metric
+	var at []int32 // where each kept metric's lines start
 	k := f.first
 	for _, m := range mf.GetMetric() {
 		if k > f.last {
 			return
 		}
 		if sc.samples[k].flags&flagDrop == 0 {
-			kept = append(kept, m)
+			kept, at = append(kept, m), append(at, k)
 		}
 		k += int32(textLines(mf.GetType(), m))
 	}
@@ -77,5 +79,65 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric) {
 		p := parsed[i]
 		p.Counter, p.Gauge, p.Untyped, p.Summary, p.Histogram = m.Counter, m.Gauge, m.Untyped, m.Summary, m.Histogram
 		p.TimestampMs = m.TimestampMs
+		if !protobuf || !nativeHistogram(m.Histogram) {
+			p.Histogram = sc.keptBuckets(at[i], m.Histogram)
+		}
+		p.Summary = sc.keptQuantiles(at[i], m.Summary)
 	}
+}
+
+// nativeHistogram tells whether Prometheus reads h as a native histogram
+// (as its protobuf parser decides): in protobuf output it then reads no
+// classic bucket as a series, and takes exemplars from the buckets, so the
+// buckets stay as the source sent them.
+func nativeHistogram(h *dto.Histogram) bool {
+	return len(h.GetPositiveSpan()) > 0 || len(h.GetNegativeSpan()) > 0 || h.GetZeroThreshold() > 0 || h.GetZeroCount() > 0
+}
+
+// keptBuckets is histogram h, whose bucket lines start at sample k, without
+// the buckets the plan left out: duplicates of an earlier bucket (two of
+// one upper bound are one series, of which Prometheus keeps the first).
+// h is the source's own message: a copy is changed.
+func (sc *scanner) keptBuckets(k int32, h *dto.Histogram) *dto.Histogram {
+	bb := h.GetBucket()
+	if !sc.dropsAny(k, len(bb)) {
+		return h
+	}
+	kept := make([]*dto.Bucket, 0, len(bb))
+	for i, b := range bb {
+		if sc.samples[k+int32(i)].flags&flagDrop == 0 {
+			kept = append(kept, b)
+		}
+	}
+	h = proto.Clone(h).(*dto.Histogram)
+	h.Bucket = kept
+	return h
+}
+
+// keptQuantiles is summary q without the quantiles the plan left out, as
+// keptBuckets.
+func (sc *scanner) keptQuantiles(k int32, q *dto.Summary) *dto.Summary {
+	qq := q.GetQuantile()
+	if !sc.dropsAny(k, len(qq)) {
+		return q
+	}
+	kept := make([]*dto.Quantile, 0, len(qq))
+	for i, x := range qq {
+		if sc.samples[k+int32(i)].flags&flagDrop == 0 {
+			kept = append(kept, x)
+		}
+	}
+	q = proto.Clone(q).(*dto.Summary)
+	q.Quantile = kept
+	return q
+}
+
+// dropsAny tells whether the plan left out one of the n samples from k.
+func (sc *scanner) dropsAny(k int32, n int) bool {
+	for i := range int32(n) {
+		if sc.samples[k+i].flags&flagDrop != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -12,6 +12,19 @@ type labelPair struct {
 	quoted bool
 	value  span   // raw, still escaped
 	out    []byte // the name written: escaped per the output's scheme, renamed exported_* when taken
+	canon  bool   // Prometheus reads the value in canonical form (flagCanonLe...)
+}
+
+// appendValue appends the value of p as Prometheus reads it, still
+// escaped.
+func (p *labelPair) appendValue(dst, body []byte) []byte {
+	v := body[p.value.lo:p.value.hi]
+	if p.canon {
+		if c, ok := appendCanonicalFloat(dst, v); ok {
+			return c
+		}
+	}
+	return append(dst, v...)
 }
 
 // The one rule for the names a merged series is written with. A sample's
@@ -62,12 +75,31 @@ func (m *merger) outLabels(dst []labelPair, s *origin, smp *sample) ([]labelPair
 			}
 		}
 	}
+	markCanon(pairs, smp.flags)
 	for i := range pairs {
 		for taken(pairs, i, s.reserved) {
 			pairs[i].out = append([]byte("exported_"), pairs[i].out...)
 		}
 	}
 	return dst, ok
+}
+
+// markCanon marks the labels of a sample with flags that Prometheus reads
+// in canonical form.
+func markCanon(pairs []labelPair, flags uint16) {
+	if flags&(flagCanonLe|flagCanonQuantile) == 0 {
+		return
+	}
+	for i := range pairs {
+		pairs[i].canon = flags&flagCanonLe != 0 && string(pairs[i].name) == "le" ||
+			flags&flagCanonQuantile != 0 && string(pairs[i].name) == "quantile"
+	}
+}
+
+// rewrites tells whether a label Prometheus reads in canonical form must be
+// written so in family mf: one whose TYPE does not have it read so.
+func (mf *mfam) rewrites(p *labelPair) bool {
+	return p.canon && !(mf.typ == Histogram && string(p.name) == "le" || mf.typ == Summary && string(p.name) == "quantile")
 }
 
 // taken tells whether pairs[i] must be renamed: its name is one the merge
@@ -97,7 +129,7 @@ func (m *merger) outHash(s *origin, mf *mfam, smp *sample) uint64 {
 	body := s.sc.body
 	for _, p := range m.pairs {
 		m.famName = append(append(m.famName[:0], p.out...), '=', '"')
-		m.famName = append(append(m.famName, body[p.value.lo:p.value.hi]...), '"')
+		m.famName = append(p.appendValue(m.famName, body), '"')
 		h += hashBytes(seed, m.famName)
 	}
 	return h

@@ -55,6 +55,7 @@ func (s *scanner) sampleLine(i, end int) error {
 	}
 	// In text the value may follow a bare name with no blank ("a-3"), as
 	// Prometheus' lexer and expfmt read it.
+	smp.flags |= s.canonFlags()
 	if i >= end {
 		return s.errorf("missing value for %q", name)
 	}
@@ -333,6 +334,39 @@ func (s *scanner) boundError(format string, v []byte) error {
 		return s.stricterf(StricterBound, format, v)
 	}
 	return s.errorf(format, v)
+}
+
+// canonFlags flags the labels of the current sample that Prometheus reads
+// in canonical form ("1" as "1.0"): its le when it follows a histogram's
+// TYPE line, its quantile when it follows a summary's, whatever its name.
+// Its series is deduplicated so, and a sample of a family of another type
+// is written so.
+func (s *scanner) canonFlags() uint16 {
+	switch s.mtype {
+	case Histogram:
+		if _, ok := s.find("le"); ok {
+			return flagCanonLe
+		}
+	case Summary:
+		if _, ok := s.find("quantile"); ok {
+			return flagCanonQuantile
+		}
+	}
+	return 0
+}
+
+// canonical tells whether Prometheus reads label ln of the current sample
+// in canonical form (canonFlags).
+func (s *scanner) canonical(ln []byte) bool {
+	return s.mtype == Histogram && string(ln) == "le" || s.mtype == Summary && string(ln) == "quantile"
+}
+
+// canonHash is the hash of label ln="v" as Prometheus reads it in
+// canonical form.
+func (s *scanner) canonHash(ln, v []byte) uint64 {
+	s.canon = append(append(s.canon[:0], ln...), '=', '"')
+	s.canon = append(appendCanonicalValue(s.canon, v), '"')
+	return hashBytes(s.seed, s.canon)
 }
 
 // value reads a sample's value at i and reports where it ends.

@@ -48,7 +48,10 @@ func (s *scanner) linesSplit(body []byte, from int) error {
 	if err != nil {
 		return err
 	}
-	if terr != nil || s.shares(t) {
+	// Samples of the second half before its first TYPE line follow the
+	// first half's last one, which t did not know.
+	headless := len(t.samples) > 0 && (t.typedAt < 0 || int(t.samples[0].name.lo) < t.typedAt)
+	if terr != nil || s.shares(t) || headless && (s.mtype == Histogram || s.mtype == Summary) {
 		return s.lines(body, mid, len(body))
 	}
 	famOff, smpOff := int32(len(s.fams)), int32(len(s.samples))
@@ -72,6 +75,9 @@ func (s *scanner) linesSplit(body []byte, from int) error {
 	s.line += t.line
 	if t.cur >= 0 {
 		s.cur = famOff + t.cur
+	}
+	if t.block >= 0 {
+		s.mtype, s.block = t.mtype, famOff+t.block
 	}
 	// s.byName knows only the families of the first half: nothing reads
 	// it after the last line.

@@ -59,7 +59,7 @@ func (m *merger) synthesize() {
 		}
 		m.fams = slices.Grow(m.fams, 1)[:len(m.fams)+1]
 		mf := &m.fams[len(m.fams)-1]
-		mf.name, mf.typ = f.name, Gauge
+		mf.name, mf.root, mf.typ = f.name, f.name, Gauge
 		mf.help = m.synth.sc.body[f.help.lo:f.help.hi]
 		mf.parts = append(mf.parts, part{&m.synth, int32(fi)})
 	}

@@ -84,12 +84,14 @@ func (s span) empty() bool { return s.hi <= s.lo }
 
 // Sample flags.
 const (
-	flagQuoted   = 1 << iota // a quoted (UTF-8) metric or label name: written by the slow path
-	flagReserved             // carries a label the merge injects: renamed to exported_*
-	flagCreated              // an OpenMetrics _created sample, which text 0.0.4 leaves out
-	flagOMTime               // an OpenMetrics timestamp (float seconds)
-	flagDrop                 // left out of the merge: a duplicate or a dropped family
-	flagShape                // text its family's type cannot carry (a histogram's plain sample...): accepted, left out of the merge
+	flagQuoted        = 1 << iota // a quoted (UTF-8) metric or label name: written by the slow path
+	flagReserved                  // carries a label the merge injects: renamed to exported_*
+	flagCreated                   // an OpenMetrics _created sample, which text 0.0.4 leaves out
+	flagOMTime                    // an OpenMetrics timestamp (float seconds)
+	flagDrop                      // left out of the merge: a duplicate or a dropped family
+	flagShape                     // text its family's type cannot carry (a histogram's plain sample...): accepted, left out of the merge
+	flagCanonLe                   // Prometheus reads its le in canonical form ("1" as "1.0"): it follows a histogram's TYPE line
+	flagCanonQuantile             // and its quantile: it follows a summary's TYPE line
 )
 
 // Member suffixes of a sample within its family.
@@ -130,7 +132,7 @@ type sample struct {
 	labels span // first label name to the last value's closing quote
 	value  span
 	ts     span
-	flags  uint8
+	flags  uint16
 	member uint8  // memberExact, memberBucket...: the suffix after the family name
 	hash   uint64 // name and label set, independent of label order (when hashing)
 }

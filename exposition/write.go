@@ -3,13 +3,12 @@ package exposition
 import (
 	"bytes"
 	"io"
-	"slices"
 	"strconv"
 )
 
 // write writes the planned families to w, sorted by name.
 func (m *merger) write(w io.Writer) error {
-	slices.SortFunc(m.fams, func(a, b mfam) int { return bytes.Compare(a.name, b.name) })
+	m.sortFamilies()
 	m.w, m.out, m.werr = w, m.out[:0], nil
 	for i := range m.fams {
 		m.writeFamily(&m.fams[i])
@@ -71,12 +70,22 @@ func (m *merger) writePart(mf *mfam, p part) {
 		body := s.sc.body
 		injected := s.injected
 		fast := !mf.quoted && bytes.Equal(f.name, mf.name)
+		// Flags that send a sample to writeSlow: a label Prometheus reads
+		// in canonical form must be written so where mf's TYPE does not
+		// have it read so.
+		slow := uint16(flagQuoted | flagReserved | flagOMTime | flagCanonLe | flagCanonQuantile)
+		switch mf.typ {
+		case Histogram:
+			slow &^= flagCanonLe
+		case Summary:
+			slow &^= flagCanonQuantile
+		}
 		for k := f.first; k <= f.last; k++ {
 			smp := &s.sc.samples[k]
 			if smp.fam != p.fam || smp.flags&flagDrop != 0 {
 				continue
 			}
-			if smp.flags&(flagQuoted|flagReserved|flagOMTime) != 0 || !fast && (mf.quoted || smp.member != memberTotal && smp.member != memberInfo) {
+			if smp.flags&slow != 0 || !fast && (mf.quoted || smp.member != memberTotal && smp.member != memberInfo) {
 				m.out = out
 				m.writeSlow(s, mf, smp)
 				out = m.out
@@ -158,7 +167,11 @@ func (m *merger) writeSlow(s *origin, mf *mfam, smp *sample) {
 			out = m.appendName(out, ln, true) // allow-utf-8: the rest is escaped
 		}
 		out = append(out, `="`...)
-		out = append(out, body[p.value.lo:p.value.hi]...)
+		if mf.rewrites(&p) {
+			out = p.appendValue(out, body)
+		} else {
+			out = append(out, body[p.value.lo:p.value.hi]...)
+		}
 		out = append(out, '"')
 	}
 	if len(m.pairs) > 0 && len(s.injected) > 0 {
