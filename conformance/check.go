@@ -30,6 +30,11 @@ type Output struct {
 	Format    expfmt.Format
 	View      View // how both the input and the output are read to compare them
 	Exemplars bool // the format carries exemplars
+	// Start: the format carries start (created) timestamps, and both the
+	// input and the output are read with them (ParseStart); else both are
+	// read as Prometheus does by default (Parse), OpenMetrics _created
+	// lines as series.
+	Start bool
 }
 
 // Outputs are the formats the gateway negotiates for the merged /metrics:
@@ -39,9 +44,9 @@ func Outputs() []Output {
 	return []Output{
 		{Name: "text", Format: expfmt.FmtText.WithEscapingScheme(model.UnderscoreEscaping), View: Classic},
 		{Name: "text-utf8", Format: expfmt.FmtText.WithEscapingScheme(model.NoEscaping), View: Classic},
-		{Name: "om", Format: expfmt.FmtOpenMetrics_1_0_0.WithEscapingScheme(model.UnderscoreEscaping), View: Classic, Exemplars: true},
-		{Name: "om-utf8", Format: expfmt.FmtOpenMetrics_1_0_0.WithEscapingScheme(model.NoEscaping), View: Classic, Exemplars: true},
-		{Name: "proto", Format: expfmt.FmtProtoDelim.WithEscapingScheme(model.NoEscaping), View: Native, Exemplars: true},
+		{Name: "om", Format: expfmt.FmtOpenMetrics_1_0_0.WithEscapingScheme(model.UnderscoreEscaping), View: Classic, Exemplars: true, Start: true},
+		{Name: "om-utf8", Format: expfmt.FmtOpenMetrics_1_0_0.WithEscapingScheme(model.NoEscaping), View: Classic, Exemplars: true, Start: true},
+		{Name: "proto", Format: expfmt.FmtProtoDelim.WithEscapingScheme(model.NoEscaping), View: Native, Exemplars: true, Start: true},
 	}
 }
 
@@ -91,7 +96,11 @@ func CheckMerge(contentType string, body []byte, out Output) string {
 // checkMerge is CheckMerge that also names the documented rules under which
 // the output left something out.
 func checkMerge(contentType string, body []byte, out Output) (problem string, rules []string) {
-	in, err := Parse(contentType, body, out.View)
+	read := Parse
+	if out.Start {
+		read = ParseStart
+	}
+	in, err := read(contentType, body, out.View)
 	if err != nil {
 		return "input rejected by Prometheus: " + err.Error(), nil
 	}
@@ -173,7 +182,11 @@ func checkOutput(in []Series, types map[string]model.MetricType, sources []strin
 		// Prometheus v0.316.0's OpenMetrics parser loops forever on it.
 		return "output rejected by Prometheus: an exemplar's label name holds a NUL byte (\\x00), on which its OpenMetrics parser hangs", rules
 	}
-	have, err := Parse(string(out.Format), body, out.View)
+	read := Parse
+	if out.Start {
+		read = ParseStart
+	}
+	have, err := read(string(out.Format), body, out.View)
 	if err != nil {
 		return "output rejected by Prometheus: " + err.Error(), rules
 	}
@@ -189,6 +202,18 @@ func checkOutput(in []Series, types map[string]model.MetricType, sources []strin
 	want := withoutLeftOut(Merged(in, sources, MergeLabel, out.Format.ToEscapingScheme(), out.Exemplars), leftOut)
 	if w, left := withoutOMExemplars(want, out); left {
 		want, rules = w, append(rules, omExemplarRule)
+	}
+	if w, left := withoutUncarriedExemplars(want, types, out); left {
+		want, rules = w, append(rules, exemplarPlaceRule)
+	}
+	if w, left := withoutFarStarts(want, out); left {
+		want, rules = w, append(rules, startRangeRule)
+	}
+	if w, changed := canonicalGaugeHistogramLe(want, types, out); changed {
+		want, rules = w, append(rules, gaugeHistogramLeRule)
+	}
+	if w, renamed := protoGaugeHistograms(want, types, out); renamed {
+		want, rules = w, append(rules, protoGaugeHistogramRule)
 	}
 	if w, had := withoutZeroTimestamps(want, out); had {
 		want, rules = w, append(rules, protoZeroTimestampRule)

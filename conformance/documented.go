@@ -55,7 +55,130 @@ const (
 	// uncarriedRule: no OpenMetrics or protobuf histogram or summary can
 	// carry a text plain sample under its TYPE, or a bucket without le.
 	uncarriedRule = "uncarried-sample"
+	// exemplarPlaceRule: OpenMetrics and protobuf output carry exemplars
+	// on counters and histogram (and gauge histogram) buckets only;
+	// protobuf has no exemplar anywhere else, nor has expfmt's
+	// OpenMetrics writer.
+	exemplarPlaceRule = "exemplar-place"
+	// startRangeRule: a start (created) timestamp no nanosecond time holds
+	// (past 2262, before 1678, NaN) is left out of OpenMetrics output
+	// (expfmt writes it through nanoseconds), one past the milliseconds of
+	// an int64 out of protobuf output.
+	startRangeRule = "start-range"
+	// protoGaugeHistogramRule: Prometheus reads a protobuf gauge
+	// histogram's count and sum as _count and _sum (OpenMetrics: _gcount,
+	// _gsum).
+	protoGaugeHistogramRule = "proto-gauge-histogram"
+	// gaugeHistogramLeRule: OpenMetrics and protobuf output write a gauge
+	// histogram's le as a canonical number (1.0), as the OpenMetrics spec
+	// has it and as Prometheus reads a histogram's le from any format; it
+	// reads a gauge histogram's le from OpenMetrics as written (1).
+	gaugeHistogramLeRule = "gauge-histogram-le"
 )
+
+// canonicalGaugeHistogramLe gives want with the le of gauge histogram
+// buckets as a canonical number, for out in OpenMetrics or protobuf; it
+// tells whether one changed.
+func canonicalGaugeHistogramLe(want []Series, types map[string]model.MetricType, out Output) ([]Series, bool) {
+	if out.Format.FormatType() == expfmt.TypeTextPlain {
+		return want, false
+	}
+	had := false
+	for i, s := range want {
+		fam, suffix := familyOfEscaped(s.Labels.Get(model.MetricNameLabel), types, out.Format.ToEscapingScheme())
+		if types[fam] != model.MetricTypeGaugeHistogram || suffix != "_bucket" {
+			continue
+		}
+		le := s.Labels.Get(model.BucketLabel)
+		f, err := strconv.ParseFloat(le, 64)
+		if err != nil || labels.FormatOpenMetricsFloat(f) == le {
+			continue
+		}
+		want[i].Labels = labels.NewBuilder(s.Labels).Set(model.BucketLabel, labels.FormatOpenMetricsFloat(f)).Labels()
+		had = true
+	}
+	return want, had
+}
+
+// familyOfEscaped gives the family of types (unescaped) whose series n
+// (escaped per scheme) is, and the suffix n has after the family's name.
+func familyOfEscaped(n string, types map[string]model.MetricType, scheme model.EscapingScheme) (fam, suffix string) {
+	if _, ok := types[n]; ok {
+		return n, ""
+	}
+	for t := range types {
+		e := model.EscapeName(t, scheme)
+		if n == e {
+			return t, ""
+		}
+		if rest, ok := strings.CutPrefix(n, e); ok && slices.Contains([]string{"_bucket", "_count", "_sum", "_created", "_total", "_gcount", "_gsum", "_info"}, rest) {
+			fam, suffix = t, rest
+		}
+	}
+	return fam, suffix
+}
+
+// withoutUncarriedExemplars gives want without the exemplars of series
+// other than a counter's, a histogram's bucket or a native histogram, for
+// out in OpenMetrics or protobuf; it tells whether it left one out.
+func withoutUncarriedExemplars(want []Series, types map[string]model.MetricType, out Output) ([]Series, bool) {
+	if !out.Exemplars {
+		return want, false
+	}
+	left := false
+	for i, s := range want {
+		if len(s.Exemplars) == 0 {
+			continue
+		}
+		fam, suffix := familyOfEscaped(s.Labels.Get(model.MetricNameLabel), types, out.Format.ToEscapingScheme())
+		switch typ := types[fam]; {
+		case fam == "", typ == model.MetricTypeCounter && (suffix == "" || suffix == "_total"),
+			(typ == model.MetricTypeHistogram || typ == model.MetricTypeGaugeHistogram) && (suffix == "_bucket" || s.Histogram != nil):
+			continue
+		}
+		want[i].Exemplars, left = nil, true
+	}
+	return want, left
+}
+
+// withoutFarStarts gives want with the start timestamps out cannot carry
+// as none; it tells whether there was one.
+func withoutFarStarts(want []Series, out Output) ([]Series, bool) {
+	if !out.Start {
+		return want, false
+	}
+	most := int64(math.MaxInt64 / int64(1e6)) // milliseconds in nanoseconds' range
+	if out.Format.FormatType() == expfmt.TypeProtoDelim {
+		most = math.MaxInt64 - 1
+	}
+	had := false
+	for i, s := range want {
+		if s.Start >= most || s.Start <= -most {
+			want[i].Start, had = 0, true
+		}
+	}
+	return want, had
+}
+
+// protoGaugeHistograms gives want with the _gcount and _gsum series of
+// gauge histograms named _count and _sum, for out in protobuf; it tells
+// whether there was one.
+func protoGaugeHistograms(want []Series, types map[string]model.MetricType, out Output) ([]Series, bool) {
+	if out.Format.FormatType() != expfmt.TypeProtoDelim {
+		return want, false
+	}
+	had := false
+	for i, s := range want {
+		n := s.Labels.Get(model.MetricNameLabel)
+		for _, r := range [][2]string{{"_gcount", "_count"}, {"_gsum", "_sum"}} {
+			if base, ok := strings.CutSuffix(n, r[0]); ok && types[base] == model.MetricTypeGaugeHistogram {
+				want[i].Labels = labels.NewBuilder(s.Labels).Set(model.MetricNameLabel, base+r[1]).Labels()
+				had = true
+			}
+		}
+	}
+	return want, had
+}
 
 // Types gives the TYPE Prometheus reads for each family of body.
 func Types(contentType string, body []byte) map[string]model.MetricType {
@@ -153,7 +276,7 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 
 // partMissing is the reason of a conflict over a part of a histogram or
 // summary that is missing.
-var partMissing = regexp.MustCompile(`^a series has no (\+Inf bucket|_count|_sum), which [a-z]+ cannot leave out$`)
+var partMissing = regexp.MustCompile(`^a series has no (\+Inf bucket|_g?count|_g?sum), which [a-z]+ cannot leave out$`)
 
 // unescapedFamily gives the family of types that family, as a conflict
 // names it (escaped per scheme), is.
@@ -171,7 +294,7 @@ func unescapedFamily(family string, types map[string]model.MetricType, scheme mo
 // sample of part: "+Inf bucket", "_count" or "_sum".
 func lacks(in []Series, types map[string]model.MetricType, fam, part string) bool {
 	typ := types[fam]
-	if typ != model.MetricTypeHistogram && typ != model.MetricTypeSummary {
+	if typ != model.MetricTypeHistogram && typ != model.MetricTypeSummary && typ != model.MetricTypeGaugeHistogram {
 		return false
 	}
 	has := map[string]bool{} // a series' labels, and with part when it has it
@@ -186,8 +309,8 @@ func lacks(in []Series, types map[string]model.MetricType, fam, part string) boo
 		}
 		switch {
 		case part == "+Inf bucket" && n == fam+"_bucket" && s.Labels.Get(model.BucketLabel) != "" && isInf(s.Labels.Get(model.BucketLabel)),
-			part == "_count" && n == fam+"_count",
-			part == "_sum" && n == fam+"_sum":
+			part == "_count" && n == fam+"_count", part == "_gcount" && n == fam+"_gcount",
+			part == "_sum" && n == fam+"_sum", part == "_gsum" && n == fam+"_gsum":
 			has[key] = true
 		}
 	}

@@ -25,7 +25,6 @@ func knownPatterns() []knownPattern {
 	return []knownPattern{
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: (histogram bucket ".*" without an le label|summary ".*": sample without a quantile label)`), nil, omBucketWithoutLe},
 		{TextType, re(`^(text|om|proto)`), re(`^\d source\(s\): conflicts: \[\{[a-z] [^ ]+_(count|sum|bucket) collides with the series of (summary|histogram) `), nil, suffixFamily},
-		{ProtobufType, re(`^om`), re(`OpenMetrics v1\.0 does not support float histogram`), nil, omFloatHistogram},
 		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: metric name missing in label set`), nil, nameInBraces},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid escape sequence`), nil, omHelpEscape},
 		{"", re(`^verdict$`), re(`^corral accepts, Prometheus rejects: expected equal, got ".*" \("(BCLOSE|COMMA)"\)`), nil, bareName},
@@ -57,7 +56,6 @@ func knownPatterns() []knownPattern {
 		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: `), nulAfterHashBody, nulAfterHash},
 		{ProtobufType, re(`^(text|om)`), re(`output rejected by Prometheus: help text ".*" is not a valid utf8`), nil, protoHelpUTF8},
 		{OpenMetricsType, re(`^verdict$`), re(`^corral accepts, Prometheus rejects: strconv.ParseFloat: parsing "( |\\t)`), nil, omBlankInLabels},
-		{OpenMetricsType, re(`.`), re(`exemplars: want|_created|gauge histogram|missing \{__name__=".*_(bucket|gcount|gsum)"`), nil, omLost},
 	}
 }
 

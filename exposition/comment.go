@@ -122,6 +122,7 @@ func (s *scanner) unit(i, end int) error {
 	} else if fi != s.cur || s.fams[fi].n > 0 {
 		return s.errorf("metadata for %q after its samples or in two places", name)
 	}
+	s.fams[fi].unit = span{int32(next + 1), int32(end)}
 	s.cur = fi
 	return nil
 }

@@ -41,7 +41,7 @@ func (m *merger) encode(w io.Writer) error {
 		}
 		if err == nil {
 			fam.Reset()
-			err = expfmt.NewEncoder(&fam, format).Encode(out)
+			err = expfmt.NewEncoder(&fam, format, expfmt.WithCreatedLines()).Encode(out)
 		}
 		if err != nil {
 			for _, p := range mf.parts {
@@ -49,7 +49,11 @@ func (m *merger) encode(w io.Writer) error {
 			}
 			continue
 		}
-		if _, err := w.Write(fam.Bytes()); err != nil {
+		text := fam.Bytes()
+		if mf.typ == GaugeHistogram && m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
+			text = gaugeHistogramNames(text, mf.name, mf.quoted)
+		}
+		if _, err := w.Write(text); err != nil {
 			return err
 		}
 	}
@@ -62,7 +66,15 @@ func (m *merger) encode(w io.Writer) error {
 // decodeFamily is planned family mf as a dto.MetricFamily.
 func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 	out := &dto.MetricFamily{Name: new(string(mf.name)), Type: mf.typ.dto().Enum()}
+	if u := m.omUnit(mf); u != "" {
+		out.Unit = &u
+	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
+	// expfmt's text parser knows no gauge histogram: it reads one
+	// written as a histogram.
+	m.ghClassic = mf.typ == GaugeHistogram
+	defer func() { m.ghClassic = false }()
+	om := m.opts.Format.FormatType() == expfmt.TypeOpenMetrics
 	for _, p := range mf.parts {
 		m.scratch.Reset()
 		m.w, m.out, m.werr = &m.scratch, m.out[:0], nil
@@ -79,15 +91,18 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 		}
 		if p.src.proto != nil {
 			p.src.restore(p.fam, pf.Metric)
-			if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
-				omExemplars(pf.Metric)
-			}
 		} else if reason := m.undecodable(p); reason != "" {
 			// The encoder would write a missing part as 0 (an +Inf bucket
 			// below the others), or give every sample one timestamp: a
 			// wrong value is worse than none.
 			m.conflict(p.src, mf.name, fmt.Sprintf(reason, FormatOf(string(m.opts.Format))))
 			continue
+		} else if p.src.sc.om {
+			m.omExtras(mf, p, pf.Metric)
+		}
+		if om {
+			omExemplars(pf.Metric)
+			wholeCounts(pf.Metric)
 		}
 		if out.Help == nil {
 			out.Help = pf.Help

@@ -17,6 +17,7 @@ type mfam struct {
 	quoted bool   // name must be written quoted (allow-utf-8)
 	typ    Type
 	help   []byte
+	unit   []byte // the first OpenMetrics source's # UNIT, as written
 	parts  []part
 }
 
@@ -39,10 +40,6 @@ func (m *merger) collect() {
 				continue
 			}
 			name, quoted := m.outName(s.sc, f)
-			if f.typ == GaugeHistogram {
-				m.conflict(s, name, "gauge histogram cannot be written as text 0.0.4")
-				continue
-			}
 			if Synthetic(string(name)) {
 				m.conflict(s, name, "name reserved for corral's per-source metrics")
 				continue
@@ -62,6 +59,9 @@ func (m *merger) collect() {
 			}
 			if mf.help == nil && f.hasHelp && !f.help.empty() {
 				mf.help = s.sc.body[f.help.lo:f.help.hi]
+			}
+			if mf.unit == nil && !f.unit.empty() {
+				mf.unit = s.sc.body[f.unit.lo:f.unit.hi]
 			}
 			mf.parts = append(mf.parts, part{s, int32(fi)})
 		}
@@ -146,8 +146,9 @@ func (m *merger) conflict(s *origin, family []byte, reason string) {
 	m.report.Conflicts = append(m.report.Conflicts, Conflict{Source: s.in.Name, Family: string(family), Reason: reason})
 }
 
-// plan marks the samples left out (OpenMetrics _created lines and
-// duplicates) and counts what every source contributes. A duplicate is a
+// plan marks the samples left out (duplicates, and in OpenMetrics and
+// protobuf output the _created lines, which are written as their series'
+// created timestamps) and counts what every source contributes. A duplicate is a
 // sample of the same source and family with the same name and label set,
 // found by hash in a table cleared per family and verified.
 func (m *merger) plan() {
@@ -190,8 +191,10 @@ func (m *merger) plan() {
 }
 
 // planPart marks the samples of part p left out of family mf: OpenMetrics
-// _created samples, and duplicates of the source's series in mf, of which
-// it has n samples in all.
+// _created samples in a decoded output (which carries them as created
+// timestamps, see omExtras), and duplicates of the source's series in mf,
+// of which it has n samples in all. Text output keeps a _created sample as
+// the series Prometheus reads it as from OpenMetrics by default.
 func (m *merger) planPart(mf *mfam, p part, n int) {
 	s := p.src
 	f := &s.sc.fams[p.fam]
@@ -211,7 +214,7 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 		if smp.fam != p.fam {
 			continue
 		}
-		if smp.flags&flagCreated != 0 {
+		if smp.flags&flagCreated != 0 && m.decoded {
 			smp.flags |= flagDrop
 			continue
 		}

@@ -118,6 +118,7 @@ type family struct {
 	quoted  bool   // some sample has a quoted (metric or label) name
 	hash    uint64 // of name, when hashing
 	help    span   // raw, still escaped
+	unit    span   // OpenMetrics # UNIT, as written
 	first   int32
 	n       int32
 	last    int32
