@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -118,7 +119,7 @@ func checkMerge(contentType string, body []byte, out Output) (problem string, ru
 		if err != nil {
 			return fmt.Sprintf("%d source(s): merge: %v", len(sources), err), rules
 		}
-		p, r := checkOutput(in, types, sources, rep, buf.Bytes(), out)
+		p, r := checkOutput(in, types, Units(contentType, body), sources, rep, buf.Bytes(), out)
 		rules = append(rules, r...)
 		if p != "" {
 			return fmt.Sprintf("%d source(s): %s", len(sources), p), rules
@@ -156,7 +157,7 @@ func CheckAnswer(contentType string, body []byte, out Output) string {
 	return ""
 }
 
-func checkOutput(in []Series, types map[string]model.MetricType, sources []string, rep exposition.Report, body []byte, out Output) (string, []string) {
+func checkOutput(in []Series, types map[string]model.MetricType, inUnits map[string]string, sources []string, rep exposition.Report, body []byte, out Output) (string, []string) {
 	for _, s := range rep.Sources {
 		if !s.Up {
 			return fmt.Sprintf("source %s left out: %v", s.Name, s.Err), nil
@@ -218,6 +219,9 @@ func checkOutput(in []Series, types map[string]model.MetricType, sources []strin
 	if w, had := withoutZeroTimestamps(want, out); had {
 		want, rules = w, append(rules, protoZeroTimestampRule)
 	}
+	if p := diffUnits(in, types, inUnits, Units(string(out.Format), body), leftOut, out); p != "" {
+		return p, rules
+	}
 	if diffs := Diff(want, have); len(diffs) > 0 {
 		const most = 3
 		more := ""
@@ -276,4 +280,34 @@ func dropSynthetic(have []Series) []Series {
 		}
 	}
 	return out
+}
+
+// diffUnits says how the units of output out (have, by the names it
+// writes) differ from those of its input (want, by family): OpenMetrics
+// and protobuf output carry the unit of every family written whose name
+// still ends in it; text output none.
+func diffUnits(in []Series, types map[string]model.MetricType, want, have map[string]string, leftOut map[[2]string]bool, out Output) string {
+	if out.Format.FormatType() == expfmt.TypeTextPlain {
+		if len(have) > 0 {
+			return fmt.Sprintf("units in text output: %v", have)
+		}
+		return ""
+	}
+	scheme := out.Format.ToEscapingScheme()
+	for fam, unit := range want {
+		written := false
+		for _, s := range in {
+			n := s.Labels.Get(model.MetricNameLabel)
+			written = written || familyOf(n, types) == fam && !leftOut[[2]string{"a", model.EscapeName(n, scheme)}]
+		}
+		name := model.EscapeName(fam, scheme)
+		u := model.EscapeName(unit, scheme)
+		if !written || !strings.HasSuffix(name, "_"+u) {
+			continue // not written, or its unit no longer its name's suffix
+		}
+		if h := cmp.Or(have[name], have[name+"_total"]); h != u {
+			return fmt.Sprintf("unit of %s: want %q, have %q", fam, u, h)
+		}
+	}
+	return ""
 }

@@ -199,6 +199,27 @@ func Types(contentType string, body []byte) map[string]model.MetricType {
 	}
 }
 
+// Units gives the unit Prometheus reads for each family of body that has
+// one.
+func Units(contentType string, body []byte) map[string]string {
+	units := map[string]string{}
+	p, err := textparse.New(body, contentType, labels.NewSymbolTable(), textparse.ParserOptions{})
+	if err != nil || p == nil {
+		return units
+	}
+	for {
+		et, err := p.Next()
+		if errors.Is(err, io.EOF) || err != nil {
+			return units
+		}
+		if et == textparse.EntryUnit {
+			if name, unit := p.Unit(); len(unit) > 0 {
+				units[string(name)] = string(unit)
+			}
+		}
+	}
+}
+
 // documentedConflict tells whether conflict c is one the README documents
 // for out and the input (its series in, its families' types) shows its
 // reason; then it gives the rule and the metric names (as in the input) the

@@ -206,15 +206,24 @@ func (m *merger) timestamp(sec float64) *timestamppb.Timestamp {
 }
 
 // exactNanos is a number of nanoseconds n for which expfmt's
-// float64(n)/1e9 is sec, when there is one, else the nearest.
+// float64(n)/1e9 is sec, when there is one; else one for which it is as
+// many milliseconds to Prometheus (which truncates seconds times 1000);
+// else the nearest. float64(n) holds 53 bits: near 2026 a step of 256 ns,
+// more than sec's own, so not every sec has such an n.
 func exactNanos(sec float64) int64 {
 	n0 := int64(math.Round(sec * 1e9))
 	step := int64(math.Nextafter(math.Abs(float64(n0)), math.Inf(1))-math.Abs(float64(n0))) / 2
 	step = max(step, 1)
-	for k := int64(0); k <= 8; k++ {
-		for _, n := range [2]int64{n0 + k*step, n0 - k*step} {
-			if float64(n)/1e9 == sec {
-				return n
+	ms := int64(sec * 1000)
+	for _, same := range []func(float64) bool{
+		func(v float64) bool { return v == sec },
+		func(v float64) bool { return int64(v*1000) == ms },
+	} {
+		for k := int64(0); k <= 8; k++ {
+			for _, n := range [2]int64{n0 + k*step, n0 - k*step} {
+				if same(float64(n) / 1e9) {
+					return n
+				}
 			}
 		}
 	}

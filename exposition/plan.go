@@ -60,8 +60,8 @@ func (m *merger) collect() {
 			if mf.help == nil && f.hasHelp && !f.help.empty() {
 				mf.help = s.sc.body[f.help.lo:f.help.hi]
 			}
-			if mf.unit == nil && !f.unit.empty() {
-				mf.unit = s.sc.body[f.unit.lo:f.unit.hi]
+			if mf.unit == nil {
+				mf.unit = s.unit(int32(fi))
 			}
 			mf.parts = append(mf.parts, part{s, int32(fi)})
 		}

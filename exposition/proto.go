@@ -79,3 +79,15 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric) {
 		p.TimestampMs = m.TimestampMs
 	}
 }
+
+// unit is family fi's unit: its OpenMetrics # UNIT, or its protobuf
+// message's (kept for a decoded output only); nil for none.
+func (s *origin) unit(fi int32) []byte {
+	if f := &s.sc.fams[fi]; !f.unit.empty() {
+		return s.sc.body[f.unit.lo:f.unit.hi]
+	}
+	if len(s.proto) != len(s.sc.fams) || s.proto[fi].GetName() != string(s.sc.fams[fi].name) || s.proto[fi].GetUnit() == "" {
+		return nil
+	}
+	return []byte(s.proto[fi].GetUnit())
+}
