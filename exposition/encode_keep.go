@@ -80,6 +80,8 @@ func (m *merger) omExtras(mf *mfam, p part, parsed []*dto.Metric) {
 		}
 		key := keys[k-f.first]
 		if smp.flags&flagCreated != 0 {
+			// Planned out of the text (flagDrop), or a duplicate: a
+			// later one does not replace the first.
 			e, ok := spans[key]
 			window := after
 			after = k + 1

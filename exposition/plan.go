@@ -214,10 +214,6 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 		if smp.fam != p.fam {
 			continue
 		}
-		if smp.flags&flagCreated != 0 && m.decoded {
-			smp.flags |= flagDrop
-			continue
-		}
 		if smp.flags&flagShape != 0 && m.decoded {
 			// Text carries it as Prometheus reads it, a plain series;
 			// no histogram or summary of the decoded formats can.
@@ -233,6 +229,9 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 			smp.flags |= flagDrop
 			s.dups++
 			continue
+		}
+		if smp.flags&flagCreated != 0 && m.decoded {
+			smp.flags |= flagDrop // written as its series' created timestamp (omExtras)
 		}
 		s.samples++
 	}

@@ -1,0 +1,199 @@
+package exposition
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// keepOM is an OpenMetrics body with every feature text 0.0.4 cannot say.
+const keepOM = `# TYPE c_seconds counter
+# UNIT c_seconds seconds
+# HELP c_seconds A counter.
+c_seconds_total{a="1"} 1 # {t="x"} 1 1520879607.5
+c_seconds_created{a="1"} 1520872607.25
+# TYPE h histogram
+h_bucket{le="1"} 1 # {t="y"} 0.5
+h_bucket{le="+Inf"} 2
+h_count 2
+h_sum 3
+h_created 1520872607
+# TYPE gh gaugehistogram
+gh_bucket{le="1"} 1 # {id="1"} 0.2
+gh_bucket{le="+Inf"} 2
+gh_gcount 2
+gh_gsum 3
+# TYPE i info
+i_info{v="1"} 1
+# TYPE s stateset
+s{s="a"} 1
+s{s="b"} 0
+# TYPE q summary
+q{quantile="0.5"} 1
+q_count 2
+q_sum 3
+q_created 5.5
+# TYPE g gauge
+g 1 # {t="z"} 1
+# TYPE "my.c" counter
+{"my.c_total"} 4 # {t="u"} 2
+{"my.c_created"} 1520872607.5
+# EOF
+`
+
+// TestKeepOpenMetrics: OpenMetrics output keeps an OpenMetrics source's
+// exemplars (counters, buckets), _created, UNIT, gauge histograms, infos
+// and statesets; text output keeps what Prometheus reads from it by
+// default (the _created series, a gauge histogram's samples as gauges) and
+// leaves out what text cannot say (exemplars, UNIT).
+func TestKeepOpenMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		format      expfmt.Format
+		want, unwan []string
+	}{
+		{"text", fmtText, []string{
+			`c_seconds_created{a="1",exporter="src"} 1520872607.25`,
+			"# TYPE gh gauge\n",
+			`gh_bucket{le="1",exporter="src"} 1`,
+			`gh_gcount{exporter="src"} 2`,
+			`gh_gsum{exporter="src"} 3`,
+			`h_created{exporter="src"} 1520872607`,
+			`q_created{exporter="src"} 5.5`,
+			"# TYPE i_info gauge\n",
+			`i_info{v="1",exporter="src"} 1`,
+			"# TYPE s gauge\n",
+			`my_c_created{exporter="src"} 1520872607.5`,
+		}, []string{"# UNIT", " # {", "gaugehistogram"}},
+		{"text, UTF-8", fmtText.WithEscapingScheme(model.NoEscaping), []string{
+			`{"my.c_created",exporter="src"} 1520872607.5`,
+		}, nil},
+		{"OpenMetrics", fmtOM, []string{
+			"# TYPE c_seconds counter\n# UNIT c_seconds seconds\n",
+			`c_seconds_total{a="1",exporter="src"} 1.0 # {t="x"} 1.0 1.5208796075e+09`,
+			// Not the source's float, which no float64 of nanoseconds
+			// divided by 1e9 is (expfmt's way), but as many
+			// milliseconds to Prometheus.
+			`c_seconds_created{a="1",exporter="src"} 1.5208726072500002e+09`,
+			`h_bucket{exporter="src",le="1.0"} 1 # {t="y"} 0.5`,
+			`h_created{exporter="src"} 1.520872607e+09`,
+			"# TYPE gh gaugehistogram\n",
+			`gh_bucket{exporter="src",le="1.0"} 1 # {id="1"} 0.2`,
+			`gh_gcount{exporter="src"} 2`,
+			`gh_gsum{exporter="src"} 3.0`,
+			`i_info{v="1",exporter="src"} 1.0`,
+			`s{s="a",exporter="src"} 1.0`,
+			`q_created{exporter="src"} 5.5`,
+			`g{exporter="src"} 1.0` + "\n",
+			`my_c_total{exporter="src"} 4.0 # {t="u"} 2.0`,
+			`my_c_created{exporter="src"} 1.5208726075e+09`,
+		}, []string{"gh_count", "gh_sum"}},
+		{"OpenMetrics, UTF-8", fmtOM.WithEscapingScheme(model.NoEscaping), []string{
+			`{"my.c_total",exporter="src"} 4.0 # {t="u"} 2.0`,
+			`{"my.c_created",exporter="src"} 1.5208726075e+09`,
+		}, nil},
+	} {
+		var out bytes.Buffer
+		rep, err := Merge(&out, Options{Label: "exporter", Format: tc.format}, []Input{{Name: "src", ContentType: ctOM, Body: []byte(keepOM)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Conflicts) > 0 || !rep.Sources[0].Up {
+			t.Errorf("%s: want no conflict, source up; have %v, %+v", tc.name, rep.Conflicts, rep.Sources[0])
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s: want %q in\n%s", tc.name, w, out.String())
+			}
+		}
+		for _, u := range tc.unwan {
+			if strings.Contains(out.String(), u) {
+				t.Errorf("%s: want no %q in\n%s", tc.name, u, out.String())
+			}
+		}
+	}
+}
+
+// TestKeepOpenMetricsProtobuf: protobuf output carries an OpenMetrics
+// source's exemplars, created timestamps (as Prometheus reads them, in
+// milliseconds), units and gauge histograms, in both escaping schemes.
+func TestKeepOpenMetricsProtobuf(t *testing.T) {
+	for _, scheme := range []model.EscapingScheme{model.UnderscoreEscaping, model.NoEscaping} {
+		var out bytes.Buffer
+		if _, err := Merge(&out, Options{Label: "exporter", Format: fmtProto.WithEscapingScheme(scheme)}, []Input{{Name: "src", ContentType: ctOM, Body: []byte(keepOM)}}); err != nil {
+			t.Fatal(err)
+		}
+		fams := map[string]*dto.MetricFamily{}
+		if err := decodeProto(out.Bytes(), func(mf *dto.MetricFamily) error { fams[mf.GetName()] = mf; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		c := fams["c_seconds_total"]
+		if c.GetUnit() != "seconds" || c.GetType() != dto.MetricType_COUNTER {
+			t.Errorf("%s: c_seconds_total: want unit seconds, counter; have %v", scheme, c)
+		}
+		cm := c.GetMetric()[0].GetCounter()
+		if have := cm.GetCreatedTimestamp().AsTime().UnixMilli(); have != 1520872607250 {
+			t.Errorf("%s: c_seconds_total created: want 1520872607250 ms, have %d", scheme, have)
+		}
+		if e := cm.GetExemplar(); e.GetValue() != 1 || e.GetTimestamp().AsTime().UnixMilli() != 1520879607500 || e.GetLabel()[0].GetValue() != "x" {
+			t.Errorf("%s: c_seconds_total exemplar: have %v", scheme, e)
+		}
+		gh := fams["gh"]
+		if gh.GetType() != dto.MetricType_GAUGE_HISTOGRAM {
+			t.Fatalf("%s: gh: want a gauge histogram, have %v", scheme, gh)
+		}
+		h := gh.GetMetric()[0].GetHistogram()
+		if h.GetSampleCount() != 2 || h.GetSampleSum() != 3 || h.GetBucket()[0].GetExemplar().GetValue() != 0.2 {
+			t.Errorf("%s: gh: have %v", scheme, h)
+		}
+		if have := fams["q"].GetMetric()[0].GetSummary().GetCreatedTimestamp().AsTime().UnixMilli(); have != 5500 {
+			t.Errorf("%s: q created: want 5500 ms, have %d", scheme, have)
+		}
+		if have := fams["h"].GetMetric()[0].GetHistogram().GetBucket()[0].GetExemplar().GetValue(); have != 0.5 {
+			t.Errorf("%s: h bucket exemplar: want 0.5, have %v", scheme, have)
+		}
+		name := "my_c_total"
+		if scheme == model.NoEscaping {
+			name = "my.c_total"
+		}
+		if m := fams[name].GetMetric(); len(m) != 1 || m[0].GetCounter().GetExemplar().GetValue() != 2 || m[0].GetCounter().GetCreatedTimestamp() == nil {
+			t.Errorf("%s: %s: want its exemplar and created timestamp, have %v", scheme, name, fams[name])
+		}
+		if fams["i_info"] == nil || fams["s"] == nil || len(fams["s"].GetMetric()) != 2 {
+			t.Errorf("%s: info and stateset: have %v, %v", scheme, fams["i_info"], fams["s"])
+		}
+	}
+}
+
+// TestOpenMetricsWholeFloatHistogram: a protobuf float histogram whose
+// counts are whole numbers is written as an OpenMetrics histogram (expfmt
+// refuses every float histogram); one with a fractional count is left out
+// (TestOpenMetricsNeverCut).
+func TestOpenMetricsWholeFloatHistogram(t *testing.T) {
+	var pb bytes.Buffer
+	if err := expfmt.NewEncoder(&pb, expfmt.FmtProtoDelim).Encode(&dto.MetricFamily{
+		Name: new("fh"), Type: dto.MetricType_HISTOGRAM.Enum(),
+		Metric: []*dto.Metric{{Histogram: &dto.Histogram{SampleCountFloat: new(3.0), SampleSum: new(1.5),
+			Bucket: []*dto.Bucket{{UpperBound: new(1.0), CumulativeCountFloat: new(2.0)}, {UpperBound: new(2.0), CumulativeCountFloat: new(3.0)}}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rep, err := Merge(&out, Options{Label: "exporter", Format: fmtOM}, []Input{{Name: "pb", ContentType: ctProto, Body: pb.Bytes()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Conflicts) > 0 {
+		t.Errorf("want no conflict, have %v", rep.Conflicts)
+	}
+	for _, want := range []string{`fh_bucket{exporter="pb",le="1.0"} 2` + "\n", `fh_bucket{exporter="pb",le="+Inf"} 3` + "\n", `fh_count{exporter="pb"} 3` + "\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("want %q in\n%s", want, out.String())
+		}
+	}
+	checkParses(t, fmtOM, out.Bytes())
+}
