@@ -15,9 +15,11 @@ import (
 // or protobuf): the plan is the text path's (the same families, conflicts,
 // relabelling, deduplication and synthetic metrics), only the encoding
 // differs. Each source's part of a family is written as text, as the text
-// path writes it, read back into dto.Metric values by expfmt, and for a
-// protobuf source given back the values its own message had (native
-// histograms, exemplars, created timestamps), which text cannot carry.
+// path writes it, read back into dto.Metric values by expfmt, and given
+// what text cannot carry: for a protobuf source the values its own message
+// had (native histograms, exemplars, created timestamps), for an
+// OpenMetrics source its exemplars and _created samples (encode_keep.go);
+// the family's unit, and a gauge histogram's type, for both.
 //
 // A family is encoded whole before any of it is written: one that expfmt
 // refuses is left out (and reported as a conflict of each of its sources),
