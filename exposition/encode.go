@@ -93,6 +93,9 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 		}
 		if p.src.proto != nil {
 			p.src.restore(p.fam, pf.Metric)
+			if om {
+				omTimes(pf.Metric)
+			}
 		} else if reason := m.undecodable(p); reason != "" {
 			// The encoder would write a missing part as 0 (an +Inf bucket
 			// below the others), or give every sample one timestamp: a

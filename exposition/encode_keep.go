@@ -363,3 +363,79 @@ func gaugeHistogramNames(text []byte, name []byte, quoted bool) []byte {
 	}
 	return text
 }
+
+// omTimes gives the created and exemplar timestamps of a protobuf source's
+// metrics ms, for OpenMetrics output, nanoseconds for which Prometheus
+// reads from expfmt's float seconds the milliseconds it reads from the
+// source's message (expfmt's float64(nanoseconds)/1e9 may fall below
+// them). The messages may be the source's own (restore), so a changed one
+// is a copy.
+func omTimes(ms []*dto.Metric) {
+	for _, m := range ms {
+		switch {
+		case m.Counter != nil && (omShift(m.Counter.CreatedTimestamp) || m.Counter.Exemplar != nil && omShift(m.Counter.Exemplar.Timestamp)):
+			c := proto.Clone(m.Counter).(*dto.Counter)
+			c.CreatedTimestamp = omTime(c.CreatedTimestamp)
+			if c.Exemplar != nil {
+				c.Exemplar.Timestamp = omTime(c.Exemplar.Timestamp)
+			}
+			m.Counter = c
+		case m.Summary != nil && omShift(m.Summary.CreatedTimestamp):
+			s := proto.Clone(m.Summary).(*dto.Summary)
+			s.CreatedTimestamp = omTime(s.CreatedTimestamp)
+			m.Summary = s
+		case m.Histogram != nil:
+			h := m.Histogram
+			shift := omShift(h.CreatedTimestamp)
+			for _, b := range h.Bucket {
+				shift = shift || b.Exemplar != nil && omShift(b.Exemplar.Timestamp)
+			}
+			if !shift {
+				continue
+			}
+			h = proto.Clone(h).(*dto.Histogram)
+			h.CreatedTimestamp = omTime(h.CreatedTimestamp)
+			for _, b := range h.Bucket {
+				if b.Exemplar != nil {
+					b.Exemplar.Timestamp = omTime(b.Exemplar.Timestamp)
+				}
+			}
+			m.Histogram = h
+		}
+	}
+}
+
+// omShift tells whether omTime changes ts.
+func omShift(ts *timestamppb.Timestamp) bool {
+	if ts == nil || ts.CheckValid() != nil {
+		return false
+	}
+	return omTime(ts) != ts
+}
+
+// omTime is ts, or a time within a millisecond of it whose float seconds
+// expfmt writes and Prometheus reads as ts's milliseconds.
+func omTime(ts *timestamppb.Timestamp) *timestamppb.Timestamp {
+	if ts == nil || ts.CheckValid() != nil {
+		return ts
+	}
+	const most = math.MaxInt64 / int64(1e9)
+	if s := ts.GetSeconds(); s >= most || s <= -most {
+		return ts // past 2262: omExemplar leaves an exemplar out
+	}
+	ms := ts.GetSeconds()*1000 + int64(ts.GetNanos())/1e6 // as Prometheus reads protobuf
+	n0 := ts.AsTime().UnixNano()
+	if int64(float64(n0)/1e9*1000) == ms {
+		return ts
+	}
+	step := int64(math.Nextafter(math.Abs(float64(n0)), math.Inf(1))-math.Abs(float64(n0))) / 2
+	step = max(step, 1)
+	for k := int64(1); k <= 16; k++ {
+		for _, n := range [2]int64{n0 + k*step, n0 - k*step} {
+			if int64(float64(n)/1e9*1000) == ms {
+				return timestamppb.New(time.Unix(0, n))
+			}
+		}
+	}
+	return ts
+}
