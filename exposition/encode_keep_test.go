@@ -197,3 +197,32 @@ func TestOpenMetricsWholeFloatHistogram(t *testing.T) {
 	}
 	checkParses(t, fmtOM, out.Bytes())
 }
+
+// TestCreatedCollision: a family X_created beside an OpenMetrics
+// histogram or summary X with _created samples is left out for its source
+// in every format (text writes those samples as X_created series in X's
+// block, which a family X_created cannot follow); beside one without, or
+// beside a counter (whose block follows X_created's), it stays.
+func TestCreatedCollision(t *testing.T) {
+	inputs := []Input{
+		{Name: "om", ContentType: ctOM, Body: []byte("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\nh_created 5\n" +
+			"# TYPE q summary\nq_count 1\nq_sum 1\n# TYPE c counter\nc_total 1\nc_created 5\n# EOF\n")},
+		{Name: "text", ContentType: ctText, Body: []byte("# TYPE h_created gauge\nh_created 7\n# TYPE q_created gauge\nq_created 8\n# TYPE c_created gauge\nc_created 9\n")},
+	}
+	for _, format := range []expfmt.Format{fmtText, fmtOM, fmtProto} {
+		var out bytes.Buffer
+		rep, err := Merge(&out, Options{Label: "exporter", Format: format}, inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Conflicts) != 1 || rep.Conflicts[0].Source != "text" || rep.Conflicts[0].Family != "h_created" {
+			t.Errorf("%s: want the conflict text/h_created, have %v", format, rep.Conflicts)
+		}
+		for _, want := range []string{`q_created{exporter="text"}`, `c_created{exporter="text"}`} {
+			if format.FormatType() != expfmt.TypeProtoDelim && !strings.Contains(out.String(), want) {
+				t.Errorf("%s: want %s kept:\n%s", format, want, out.String())
+			}
+		}
+		checkParses(t, format, out.Bytes())
+	}
+}

@@ -71,6 +71,10 @@ func (m *merger) collect() {
 	for i := range m.fams {
 		mf := &m.fams[i]
 		mem := memberOf(mf.name)
+		if mem == memberCreated {
+			m.createdCollision(mf)
+			continue
+		}
 		if mem != memberSum && mem != memberCount && mem != memberBucket {
 			continue
 		}
@@ -87,6 +91,38 @@ func (m *merger) collect() {
 		m.openMetricsNames()
 		m.openMetricsCounts()
 	}
+}
+
+// createdCollision leaves out family mf, X_created, when the histogram or
+// summary X has OpenMetrics _created samples: text writes them as
+// X_created series in X's block, which a family X_created, written after
+// it, cannot follow (expfmt refuses its TYPE after them), and every format
+// carries the same families. (A counter X_total's block comes after
+// X_created's: its X_created series join that family.)
+func (m *merger) createdCollision(mf *mfam) {
+	base := mf.name[:len(mf.name)-len(memberSuffixes[memberCreated])]
+	bi, ok := m.byName[string(base)]
+	if !ok || m.fams[bi].typ != Histogram && m.fams[bi].typ != Summary || !m.fams[bi].hasCreated() {
+		return
+	}
+	for _, p := range mf.parts {
+		m.conflict(p.src, mf.name, fmt.Sprintf("collides with the _created series of %s %q", m.fams[bi].typ, m.fams[bi].name))
+	}
+	mf.parts = mf.parts[:0]
+}
+
+// hasCreated tells whether a part of mf has an OpenMetrics _created sample.
+func (mf *mfam) hasCreated() bool {
+	for _, p := range mf.parts {
+		sc := p.src.sc
+		f := &sc.fams[p.fam]
+		for k := f.first; sc.om && f.n > 0 && k <= f.last; k++ {
+			if sc.samples[k].fam == p.fam && sc.samples[k].flags&flagCreated != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // openMetricsCounts leaves out, for its source, a histogram with a count
