@@ -72,18 +72,19 @@ type merger struct {
 	synthB  bytes.Buffer
 	scratch bytes.Buffer // one family's part as text, for the decoded encoder
 	decoded bool         // the output is OpenMetrics or protobuf, encoded by expfmt
+	w       io.Writer
+	out     []byte // written to w whenever it passes flushSize
+	werr    error
+	num     []byte
+	pairs   []labelPair
+	pairs2  []labelPair
+	report  Report
+	famName []byte
+	names   [2][]byte // sample names, for sameSeries
+
 	// ghClassic writes a gauge histogram as a histogram (TYPE, _count,
 	// _sum) for expfmt's text parser, while decodeFamily reads one.
 	ghClassic bool
-	w         io.Writer
-	out       []byte // written to w whenever it passes flushSize
-	werr      error
-	num       []byte
-	pairs     []labelPair
-	pairs2    []labelPair
-	report    Report
-	famName   []byte
-	names     [2][]byte // sample names, for sameSeries
 }
 
 var mergers = sync.Pool{New: func() any {

@@ -184,9 +184,10 @@ func (m *merger) conflict(s *origin, family []byte, reason string) {
 
 // plan marks the samples left out (duplicates, and in OpenMetrics and
 // protobuf output the _created lines, which are written as their series'
-// created timestamps) and counts what every source contributes. A duplicate is a
-// sample of the same source and family with the same name and label set,
-// found by hash in a table cleared per family and verified.
+// created timestamps) and counts what every source contributes. A
+// duplicate is a sample of the same source and family with the same name
+// and label set, found by hash in a table cleared per family and
+// verified.
 func (m *merger) plan() {
 	for i := range m.fams {
 		mf := &m.fams[i]
