@@ -147,7 +147,7 @@ func withoutFarStarts(want []Series, out Output) ([]Series, bool) {
 	if !out.Start {
 		return want, false
 	}
-	most := int64(math.MaxInt64 / int64(1e6)) // milliseconds in nanoseconds' range
+	most := math.MaxInt64 / int64(1e9) * 1000 // the whole seconds of nanoseconds' range, in milliseconds
 	if out.Format.FormatType() == expfmt.TypeProtoDelim {
 		most = math.MaxInt64 - 1
 	}

@@ -200,7 +200,7 @@ func (m *merger) timestamp(sec float64) *timestamppb.Timestamp {
 		}
 		return timestamppb.New(time.UnixMilli(int64(sec * 1000))) // as Prometheus reads it
 	}
-	const most = float64(math.MaxInt64) / 1e9
+	const most = float64(math.MaxInt64 / int64(1e9)) // whole seconds, as omExemplar
 	if !(sec > -most && sec < most) {
 		return nil
 	}

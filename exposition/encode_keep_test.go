@@ -2,6 +2,7 @@ package exposition
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 
@@ -224,5 +225,36 @@ func TestCreatedCollision(t *testing.T) {
 			}
 		}
 		checkParses(t, format, out.Bytes())
+	}
+}
+
+// TestKeepTimestamp: an OpenMetrics time (seconds) is given to the
+// encoders so that Prometheus reads the same from the output: in
+// OpenMetrics the same float where one exists, else the same
+// milliseconds; in protobuf the milliseconds Prometheus' OpenMetrics parser
+// reads (seconds times 1000, truncated); none past nanoseconds' range.
+func TestKeepTimestamp(t *testing.T) {
+	for _, sec := range []float64{0, 1, -5.5, 1520872607.25, 1520879607.789, 1520872607.123, 1600000000.999, 9223372035.5, -9223372035.5} {
+		m := &merger{opts: Options{Format: fmtOM}}
+		ts := m.timestamp(sec)
+		if ts == nil {
+			t.Errorf("%v: OpenMetrics: want a time, have none", sec)
+			continue
+		}
+		v := float64(ts.AsTime().UnixNano()) / 1e9 // as expfmt writes it
+		if v != sec && int64(v*1000) != int64(sec*1000) {
+			t.Errorf("%v: OpenMetrics: written as %v, which Prometheus reads as %d ms, not %d", sec, v, int64(v*1000), int64(sec*1000))
+		}
+		m.opts.Format = fmtProto
+		ts = m.timestamp(sec)
+		if have := ts.GetSeconds()*1000 + int64(ts.GetNanos())/1e6; have != int64(sec*1000) {
+			t.Errorf("%v: protobuf: want %d ms, have %d", sec, int64(sec*1000), have)
+		}
+	}
+	for _, sec := range []float64{math.NaN(), math.Inf(1), 1e300, -1e300, 9223372037} {
+		m := &merger{opts: Options{Format: fmtOM}}
+		if ts := m.timestamp(sec); ts != nil {
+			t.Errorf("%v: OpenMetrics: want none, have %v", sec, ts)
+		}
 	}
 }
