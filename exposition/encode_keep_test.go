@@ -2,6 +2,7 @@ package exposition
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -256,5 +257,30 @@ func TestKeepTimestamp(t *testing.T) {
 		if ts := m.timestamp(sec); ts != nil {
 			t.Errorf("%v: OpenMetrics: want none, have %v", sec, ts)
 		}
+	}
+}
+
+// TestGaugeHistogramCollision: a family named like a member of an
+// OpenMetrics gauge histogram gh (gh_bucket, gh_gcount, gh_gsum), which
+// text writes in gh's block, is left out for its source in every format.
+func TestGaugeHistogramCollision(t *testing.T) {
+	inputs := []Input{
+		{Name: "om", ContentType: ctOM, Body: []byte("# TYPE gh gaugehistogram\ngh_bucket{le=\"+Inf\"} 1\ngh_gcount 1\ngh_gsum 1\n# EOF\n")},
+		{Name: "text", ContentType: ctText, Body: []byte("# TYPE gh_gcount gauge\ngh_gcount 7\n# TYPE gh_gsum gauge\ngh_gsum 8\n# TYPE gh_count gauge\ngh_count 9\n")},
+	}
+	for _, format := range []expfmt.Format{fmtText, fmtOM, fmtProto} {
+		var out bytes.Buffer
+		rep, err := Merge(&out, Options{Label: "exporter", Format: format}, inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var have []string
+		for _, c := range rep.Conflicts {
+			have = append(have, c.Source+"/"+c.Family)
+		}
+		if want := "[text/gh_gcount text/gh_gsum]"; fmt.Sprint(have) != want {
+			t.Errorf("%s: conflicts: want %s, have %v", format, want, have)
+		}
+		checkParses(t, format, out.Bytes())
 	}
 }

@@ -67,7 +67,8 @@ func (m *merger) collect() {
 		}
 	}
 	// A family named like a member of a summary or histogram (foo_count
-	// beside summary foo) cannot follow it in one text exposition.
+	// beside summary foo, gh_gcount beside gauge histogram gh) cannot
+	// follow it in one text exposition.
 	for i := range m.fams {
 		mf := &m.fams[i]
 		mem := memberOf(mf.name)
@@ -75,11 +76,13 @@ func (m *merger) collect() {
 			m.createdCollision(mf)
 			continue
 		}
-		if mem != memberSum && mem != memberCount && mem != memberBucket {
+		if mem != memberSum && mem != memberCount && mem != memberBucket && mem != memberGSum && mem != memberGCount {
 			continue
 		}
 		base, ok := m.byName[string(mf.name[:len(mf.name)-len(memberSuffixes[mem])])]
-		if !ok || !allowed(m.fams[base].typ, mem, false) || len(m.fams[base].parts) == 0 {
+		// A gauge histogram's members are OpenMetrics', which text writes
+		// in its block too.
+		if !ok || !allowed(m.fams[base].typ, mem, m.fams[base].typ == GaugeHistogram) || len(m.fams[base].parts) == 0 {
 			continue
 		}
 		for _, p := range mf.parts {
