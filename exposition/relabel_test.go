@@ -139,6 +139,7 @@ func FuzzMergeFormats(f *testing.F) {
 		"# TYPE gh gaugehistogram\ngh_bucket{le=\"1\"} 1 # {id=\"1\"} 0.2\ngh_bucket{le=\"+Inf\"} 2\ngh_gcount 2\ngh_gsum 3\n" +
 		"# TYPE i info\ni_info{v=\"1\"} 1\n# TYPE s stateset\ns{s=\"a\"} 1\ns{s=\"b\"} 0\n" +
 		"# TYPE q summary\nq{quantile=\"0.5\"} 1\nq_count 2\nq_sum 3\nq_created 5\n# EOF\n"))
+	f.Add([]byte("# TYPE gh_gcount gauge\ngh_gcount 1\n# TYPE h_created gauge\nh_created 2\n# TYPE q_created gauge\nq_created 3\nc_created 4\n"))
 	good := readFixture(f, "summary.prom")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, ct := range []string{ctText, ctOM} {
@@ -147,10 +148,17 @@ func FuzzMergeFormats(f *testing.F) {
 	})
 }
 
+// goodOM is an OpenMetrics source beside the fuzzed one in
+// FuzzMergeFormats: families whose members text writes in their block.
+const goodOM = "# TYPE gh gaugehistogram\ngh_bucket{le=\"+Inf\"} 1\ngh_gcount 1\ngh_gsum 1\n" +
+	"# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\nh_created 5\n" +
+	"# TYPE q summary\nq_count 1\nq_sum 1\nq_created 5\n# TYPE c counter\nc_total 1 # {t=\"x\"} 1\nc_created 5\n# EOF\n"
+
 // mergeFormats is one FuzzMergeFormats check of body as ct.
 func mergeFormats(t *testing.T, good []byte, ct string, body []byte) {
 	inputs := []Input{
 		{Name: "good", ContentType: ctText, Body: good},
+		{Name: "goodom", ContentType: ctOM, Body: []byte(goodOM)},
 		{Name: "fuzz", ContentType: ct, Body: body, Labels: map[string]string{"role": "x"}},
 	}
 	for _, scheme := range []model.EscapingScheme{model.UnderscoreEscaping, model.DotsEscaping, model.NoEscaping} {
