@@ -213,8 +213,8 @@ func checkOutput(in []Series, types map[string]model.MetricType, inUnits map[str
 	if w, changed := canonicalGaugeHistogramLe(want, types, out); changed {
 		want, rules = w, append(rules, gaugeHistogramLeRule)
 	}
-	if w, renamed := protoGaugeHistograms(want, types, out); renamed {
-		want, rules = w, append(rules, protoGaugeHistogramRule)
+	if w, renamed := gaugeHistogramNames(want, types, out); renamed {
+		want, rules = w, append(rules, gaugeHistogramNamesRule)
 	}
 	if w, had := withoutZeroTimestamps(want, out); had {
 		want, rules = w, append(rules, protoZeroTimestampRule)

@@ -65,10 +65,10 @@ const (
 	// (expfmt writes it through nanoseconds), one past the milliseconds of
 	// an int64 out of protobuf output.
 	startRangeRule = "start-range"
-	// protoGaugeHistogramRule: Prometheus reads a protobuf gauge
-	// histogram's count and sum as _count and _sum (OpenMetrics: _gcount,
-	// _gsum).
-	protoGaugeHistogramRule = "proto-gauge-histogram"
+	// gaugeHistogramNamesRule: Prometheus reads a protobuf gauge
+	// histogram's count and sum as _count and _sum, an OpenMetrics one's
+	// as _gcount and _gsum; each output names them its way.
+	gaugeHistogramNamesRule = "gauge-histogram-names"
 	// gaugeHistogramLeRule: OpenMetrics and protobuf output write a gauge
 	// histogram's le as a canonical number (1.0), as the OpenMetrics spec
 	// has it and as Prometheus reads a histogram's le from any format; it
@@ -160,21 +160,25 @@ func withoutFarStarts(want []Series, out Output) ([]Series, bool) {
 	return want, had
 }
 
-// protoGaugeHistograms gives want with the _gcount and _gsum series of
-// gauge histograms named _count and _sum, for out in protobuf; it tells
-// whether there was one.
-func protoGaugeHistograms(want []Series, types map[string]model.MetricType, out Output) ([]Series, bool) {
-	if out.Format.FormatType() != expfmt.TypeProtoDelim {
+// gaugeHistogramNames gives want with the count and sum series of gauge
+// histograms named as out names them: _count and _sum in protobuf,
+// _gcount and _gsum in OpenMetrics; it tells whether one was renamed.
+func gaugeHistogramNames(want []Series, types map[string]model.MetricType, out Output) ([]Series, bool) {
+	renames := map[string]string{"_gcount": "_count", "_gsum": "_sum"}
+	switch out.Format.FormatType() {
+	case expfmt.TypeOpenMetrics:
+		renames = map[string]string{"_count": "_gcount", "_sum": "_gsum"}
+	case expfmt.TypeProtoDelim:
+	default:
 		return want, false
 	}
 	had := false
 	for i, s := range want {
 		n := s.Labels.Get(model.MetricNameLabel)
-		for _, r := range [][2]string{{"_gcount", "_count"}, {"_gsum", "_sum"}} {
-			if base, ok := strings.CutSuffix(n, r[0]); ok && types[base] == model.MetricTypeGaugeHistogram {
-				want[i].Labels = labels.NewBuilder(s.Labels).Set(model.MetricNameLabel, base+r[1]).Labels()
-				had = true
-			}
+		fam, suffix := familyOfEscaped(n, types, out.Format.ToEscapingScheme())
+		if to, ok := renames[suffix]; ok && types[fam] == model.MetricTypeGaugeHistogram {
+			want[i].Labels = labels.NewBuilder(s.Labels).Set(model.MetricNameLabel, strings.TrimSuffix(n, suffix)+to).Labels()
+			had = true
 		}
 	}
 	return want, had
@@ -269,14 +273,15 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 		return "", nil
 	}
 	switch {
-	case strings.HasSuffix(c.Reason, "OpenMetrics 1.0 has no float histograms"):
-		fam := c.Family
-		if types[fam] != model.MetricTypeHistogram {
+	case strings.HasSuffix(c.Reason, "OpenMetrics 1.0 has no float histograms"),
+		strings.Contains(c.Reason, "OpenMetrics v1.0 does not support float histogram"): // expfmt's, of a protobuf one
+		fam := unescapedFamily(c.Family, types, scheme)
+		if types[fam] != model.MetricTypeHistogram && types[fam] != model.MetricTypeGaugeHistogram {
 			return "", nil
 		}
 		for _, s := range in {
 			n := s.Labels.Get(model.MetricNameLabel)
-			if (n == fam+"_bucket" || n == fam+"_count") && s.Value != math.Trunc(s.Value) && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
+			if (n == fam+"_bucket" || n == fam+"_count") && (s.Value != math.Trunc(s.Value) || s.Value >= 1<<63) && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
 				return omFloatHistogramRule, []string{fam + "_bucket", fam + "_count", fam + "_sum", fam + "_created"}
 			}
 		}

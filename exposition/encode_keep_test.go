@@ -260,9 +260,10 @@ func TestKeepTimestamp(t *testing.T) {
 	}
 }
 
-// TestGaugeHistogramCollision: a family named like a member of an
-// OpenMetrics gauge histogram gh (gh_bucket, gh_gcount, gh_gsum), which
-// text writes in gh's block, is left out for its source in every format.
+// TestGaugeHistogramCollision: a family named like a member of a gauge
+// histogram gh (gh_bucket, gh_gcount, gh_gsum from OpenMetrics, gh_count
+// and gh_sum from protobuf), which text writes in gh's block, is left out
+// for its source in every format.
 func TestGaugeHistogramCollision(t *testing.T) {
 	inputs := []Input{
 		{Name: "om", ContentType: ctOM, Body: []byte("# TYPE gh gaugehistogram\ngh_bucket{le=\"+Inf\"} 1\ngh_gcount 1\ngh_gsum 1\n# EOF\n")},
@@ -278,9 +279,67 @@ func TestGaugeHistogramCollision(t *testing.T) {
 		for _, c := range rep.Conflicts {
 			have = append(have, c.Source+"/"+c.Family)
 		}
-		if want := "[text/gh_gcount text/gh_gsum]"; fmt.Sprint(have) != want {
+		if want := "[text/gh_gcount text/gh_gsum text/gh_count]"; fmt.Sprint(have) != want {
 			t.Errorf("%s: conflicts: want %s, have %v", format, want, have)
 		}
 		checkParses(t, format, out.Bytes())
+	}
+}
+
+// TestProtobufGaugeHistogram: a protobuf gauge histogram stays one in
+// protobuf and OpenMetrics output (there with _gcount and _gsum, as
+// OpenMetrics names them), and meets an OpenMetrics one of its name
+// without a conflict; text writes its samples as gauges under the names
+// Prometheus reads from protobuf (_count, _sum).
+func TestProtobufGaugeHistogram(t *testing.T) {
+	var pb bytes.Buffer
+	if err := expfmt.NewEncoder(&pb, expfmt.FmtProtoDelim).Encode(&dto.MetricFamily{
+		Name: new("gh"), Type: dto.MetricType_GAUGE_HISTOGRAM.Enum(),
+		Metric: []*dto.Metric{{Histogram: &dto.Histogram{SampleCount: new(uint64(2)), SampleSum: new(3.0),
+			Bucket: []*dto.Bucket{{UpperBound: new(1.0), CumulativeCount: new(uint64(1))}}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	inputs := []Input{
+		{Name: "pb", ContentType: ctProto, Body: pb.Bytes()},
+		{Name: "om", ContentType: ctOM, Body: []byte("# TYPE gh gaugehistogram\ngh_bucket{le=\"+Inf\"} 1\ngh_gcount 1\ngh_gsum 1\n# EOF\n")},
+	}
+	for _, tc := range []struct {
+		format expfmt.Format
+		want   []string
+	}{
+		{fmtText, []string{"# TYPE gh gauge\n", `gh_count{exporter="pb"} 2`, `gh_sum{exporter="pb"} 3`, `gh_gcount{exporter="om"} 1`}},
+		{fmtOM, []string{"# TYPE gh gaugehistogram\n", `gh_gcount{exporter="pb"} 2`, `gh_gsum{exporter="pb"} 3.0`, `gh_gcount{exporter="om"} 1`}},
+		{fmtProto, nil},
+	} {
+		var out bytes.Buffer
+		rep, err := Merge(&out, Options{Label: "exporter", Format: tc.format}, inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Conflicts) > 0 {
+			t.Errorf("%s: want no conflict, have %v", tc.format, rep.Conflicts)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s: want %q in\n%s", tc.format, w, out.String())
+			}
+		}
+		checkParses(t, tc.format, out.Bytes())
+		if tc.format.FormatType() != expfmt.TypeProtoDelim {
+			continue
+		}
+		n := 0
+		if err := decodeProto(out.Bytes(), func(mf *dto.MetricFamily) error {
+			if mf.GetName() == "gh" {
+				n = len(mf.GetMetric())
+				if mf.GetType() != dto.MetricType_GAUGE_HISTOGRAM {
+					t.Errorf("protobuf: gh: want a gauge histogram, have %v", mf.GetType())
+				}
+			}
+			return nil
+		}); err != nil || n != 2 {
+			t.Errorf("protobuf: gh: want 2 metrics, have %d (%v)", n, err)
+		}
 	}
 }

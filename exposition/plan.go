@@ -80,9 +80,12 @@ func (m *merger) collect() {
 			continue
 		}
 		base, ok := m.byName[string(mf.name[:len(mf.name)-len(memberSuffixes[mem])])]
-		// A gauge histogram's members are OpenMetrics', which text writes
-		// in its block too.
-		if !ok || !allowed(m.fams[base].typ, mem, m.fams[base].typ == GaugeHistogram) || len(m.fams[base].parts) == 0 {
+		if !ok || len(m.fams[base].parts) == 0 {
+			continue
+		}
+		// A gauge histogram's members are OpenMetrics' (or, from
+		// protobuf, a histogram's), which text writes in its block too.
+		if typ := m.fams[base].typ; !allowed(typ, mem, false) && typ != GaugeHistogram {
 			continue
 		}
 		for _, p := range mf.parts {

@@ -10,8 +10,9 @@ import (
 
 // protoToText writes a delimited protobuf body as text 0.0.4, UTF-8 names
 // quoted, for the plan. With keep, the decoded families are returned too,
-// for the decoded encoder to restore what text cannot carry.
-func protoToText(dst *bytes.Buffer, body []byte, keep bool) ([]*dto.MetricFamily, error) {
+// for the decoded encoder to restore what text cannot carry. The names of
+// gauge histograms, which the text has as histograms, are appended to gh.
+func protoToText(dst *bytes.Buffer, body []byte, keep bool, gh []string) ([]*dto.MetricFamily, []string, error) {
 	var fams []*dto.MetricFamily
 	err := decodeProto(body, func(mf *dto.MetricFamily) error {
 		if len(mf.GetMetric()) == 0 {
@@ -20,10 +21,13 @@ func protoToText(dst *bytes.Buffer, body []byte, keep bool) ([]*dto.MetricFamily
 		if keep {
 			fams = append(fams, mf)
 		}
+		if mf.GetType() == dto.MetricType_GAUGE_HISTOGRAM {
+			gh = append(gh, mf.GetName())
+		}
 		_, err := expfmt.MetricFamilyToText(dst, mf)
 		return err
 	})
-	return fams, err
+	return fams, gh, err
 }
 
 // textLines is how many sample lines expfmt.MetricFamilyToText writes for
