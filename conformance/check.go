@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,11 @@ type Output struct {
 	Format    expfmt.Format
 	View      View // how both the input and the output are read to compare them
 	Exemplars bool // the format carries exemplars
+	// Start: the format carries start (created) timestamps, and both the
+	// input and the output are read with them (ParseStart); else both are
+	// read as Prometheus does by default (Parse), OpenMetrics _created
+	// lines as series.
+	Start bool
 }
 
 // Outputs are the formats the gateway negotiates for the merged /metrics:
@@ -39,9 +45,9 @@ func Outputs() []Output {
 	return []Output{
 		{Name: "text", Format: expfmt.FmtText.WithEscapingScheme(model.UnderscoreEscaping), View: Classic},
 		{Name: "text-utf8", Format: expfmt.FmtText.WithEscapingScheme(model.NoEscaping), View: Classic},
-		{Name: "om", Format: expfmt.FmtOpenMetrics_1_0_0.WithEscapingScheme(model.UnderscoreEscaping), View: Classic, Exemplars: true},
-		{Name: "om-utf8", Format: expfmt.FmtOpenMetrics_1_0_0.WithEscapingScheme(model.NoEscaping), View: Classic, Exemplars: true},
-		{Name: "proto", Format: expfmt.FmtProtoDelim.WithEscapingScheme(model.NoEscaping), View: Native, Exemplars: true},
+		{Name: "om", Format: expfmt.FmtOpenMetrics_1_0_0.WithEscapingScheme(model.UnderscoreEscaping), View: Classic, Exemplars: true, Start: true},
+		{Name: "om-utf8", Format: expfmt.FmtOpenMetrics_1_0_0.WithEscapingScheme(model.NoEscaping), View: Classic, Exemplars: true, Start: true},
+		{Name: "proto", Format: expfmt.FmtProtoDelim.WithEscapingScheme(model.NoEscaping), View: Native, Exemplars: true, Start: true},
 	}
 }
 
@@ -91,7 +97,11 @@ func CheckMerge(contentType string, body []byte, out Output) string {
 // checkMerge is CheckMerge that also names the documented rules under which
 // the output left something out.
 func checkMerge(contentType string, body []byte, out Output) (problem string, rules []string) {
-	in, err := Parse(contentType, body, out.View)
+	read := Parse
+	if out.Start {
+		read = ParseStart
+	}
+	in, err := read(contentType, body, out.View)
 	if err != nil {
 		return "input rejected by Prometheus: " + err.Error(), nil
 	}
@@ -109,7 +119,7 @@ func checkMerge(contentType string, body []byte, out Output) (problem string, ru
 		if err != nil {
 			return fmt.Sprintf("%d source(s): merge: %v", len(sources), err), rules
 		}
-		p, r := checkOutput(in, types, sources, rep, buf.Bytes(), out)
+		p, r := checkOutput(in, types, Units(contentType, body), sources, rep, buf.Bytes(), out)
 		rules = append(rules, r...)
 		if p != "" {
 			return fmt.Sprintf("%d source(s): %s", len(sources), p), rules
@@ -147,7 +157,7 @@ func CheckAnswer(contentType string, body []byte, out Output) string {
 	return ""
 }
 
-func checkOutput(in []Series, types map[string]model.MetricType, sources []string, rep exposition.Report, body []byte, out Output) (string, []string) {
+func checkOutput(in []Series, types map[string]model.MetricType, inUnits map[string]string, sources []string, rep exposition.Report, body []byte, out Output) (string, []string) {
 	for _, s := range rep.Sources {
 		if !s.Up {
 			return fmt.Sprintf("source %s left out: %v", s.Name, s.Err), nil
@@ -172,7 +182,11 @@ func checkOutput(in []Series, types map[string]model.MetricType, sources []strin
 		// Prometheus v0.316.0's OpenMetrics parser loops forever on it.
 		return "output rejected by Prometheus: an exemplar's label name holds a NUL byte (\\x00), on which its OpenMetrics parser hangs", rules
 	}
-	have, err := Parse(string(out.Format), body, out.View)
+	read := Parse
+	if out.Start {
+		read = ParseStart
+	}
+	have, err := read(string(out.Format), body, out.View)
 	if err != nil {
 		return "output rejected by Prometheus: " + err.Error(), rules
 	}
@@ -189,8 +203,23 @@ func checkOutput(in []Series, types map[string]model.MetricType, sources []strin
 	if w, left := withoutOMExemplars(want, out); left {
 		want, rules = w, append(rules, omExemplarRule)
 	}
+	if w, left := withoutUncarriedExemplars(want, types, out); left {
+		want, rules = w, append(rules, exemplarPlaceRule)
+	}
+	if w, left := withoutFarStarts(want, out); left {
+		want, rules = w, append(rules, startRangeRule)
+	}
+	if w, changed := canonicalGaugeHistogramLe(want, types, out); changed {
+		want, rules = w, append(rules, gaugeHistogramLeRule)
+	}
+	if w, renamed := gaugeHistogramNames(want, types, out); renamed {
+		want, rules = w, append(rules, gaugeHistogramNamesRule)
+	}
 	if w, had := withoutZeroTimestamps(want, out); had {
 		want, rules = w, append(rules, protoZeroTimestampRule)
+	}
+	if p := diffUnits(in, types, inUnits, Units(string(out.Format), body), leftOut, out); p != "" {
+		return p, rules
 	}
 	if diffs := Diff(want, have); len(diffs) > 0 {
 		const most = 3
@@ -264,4 +293,33 @@ func dropSynthetic(have []Series) []Series {
 		}
 	}
 	return out
+}
+
+// diffUnits says how the units of output out (have, by the names it
+// writes) differ from those of its input (want, by family): OpenMetrics
+// and protobuf output carry the unit of every family written whose name
+// still ends in it; text output none.
+func diffUnits(in []Series, types map[string]model.MetricType, want, have map[string]string, leftOut map[[2]string]bool, out Output) string {
+	if out.Format.FormatType() == expfmt.TypeTextPlain {
+		if len(have) > 0 {
+			return fmt.Sprintf("units in text output: %v", have)
+		}
+		return ""
+	}
+	scheme := out.Format.ToEscapingScheme()
+	for fam, unit := range want {
+		written := false
+		for _, s := range in {
+			written = written || s.Family == fam && !leftOut[[2]string{"a", fam}]
+		}
+		name := model.EscapeName(fam, scheme)
+		u := model.EscapeName(unit, scheme)
+		if !written || !strings.HasSuffix(name, "_"+u) {
+			continue // not written, or its unit no longer its name's suffix
+		}
+		if h := cmp.Or(have[name], have[name+"_total"]); h != u {
+			return fmt.Sprintf("unit of %s: want %q, have %q", fam, u, h)
+		}
+	}
+	return ""
 }

@@ -92,7 +92,7 @@ func Duplicates(have []Series) []string {
 
 // Diff lists how have differs from want, series compared by label set,
 // regardless of order: missing and unexpected series, and series whose
-// value, native histogram, timestamp or exemplars differ.
+// value, native histogram, timestamp, exemplars or start timestamp differ.
 // Values are compared as numbers (-0 equals 0: formats need not keep the
 // sign of zero), and any two NaNs are equal unless one is Prometheus' stale
 // marker.
@@ -132,6 +132,8 @@ func diffSeries(w, h Series) string {
 		return fmt.Sprintf("timestamp: want %s, have %s", showTimestamp(w.Timestamp), showTimestamp(h.Timestamp))
 	case !slices.EqualFunc(w.Exemplars, h.Exemplars, sameExemplar):
 		return fmt.Sprintf("exemplars: want %v, have %v", w.Exemplars, h.Exemplars)
+	case w.Start != h.Start:
+		return fmt.Sprintf("start timestamp: want %d, have %d", w.Start, h.Start)
 	}
 	return ""
 }

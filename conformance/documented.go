@@ -56,7 +56,134 @@ const (
 	// carry a text or OpenMetrics plain sample under its TYPE, or a bucket
 	// without le.
 	uncarriedRule = "uncarried-sample"
+	// exemplarPlaceRule: OpenMetrics and protobuf output carry exemplars
+	// on counters and histogram (and gauge histogram) buckets only;
+	// protobuf has no exemplar anywhere else, nor has expfmt's
+	// OpenMetrics writer.
+	exemplarPlaceRule = "exemplar-place"
+	// startRangeRule: a start (created) timestamp no nanosecond time holds
+	// (past 2262, before 1678, NaN) is left out of OpenMetrics output
+	// (expfmt writes it through nanoseconds), one past the milliseconds of
+	// an int64 out of protobuf output.
+	startRangeRule = "start-range"
+	// gaugeHistogramNamesRule: Prometheus reads a protobuf gauge
+	// histogram's count and sum as _count and _sum, an OpenMetrics one's
+	// as _gcount and _gsum; each output names them its way.
+	gaugeHistogramNamesRule = "gauge-histogram-names"
+	// gaugeHistogramLeRule: OpenMetrics and protobuf output write a gauge
+	// histogram's le as a canonical number (1.0), as the OpenMetrics spec
+	// has it and as Prometheus reads a histogram's le from any format; it
+	// reads a gauge histogram's le from OpenMetrics as written (1).
+	gaugeHistogramLeRule = "gauge-histogram-le"
 )
+
+// canonicalGaugeHistogramLe gives want with the le of gauge histogram
+// buckets as a canonical number, for out in OpenMetrics or protobuf; it
+// tells whether one changed.
+func canonicalGaugeHistogramLe(want []Series, types map[string]model.MetricType, out Output) ([]Series, bool) {
+	if out.Format.FormatType() == expfmt.TypeTextPlain {
+		return want, false
+	}
+	had := false
+	for i, s := range want {
+		fam, suffix := familyOfEscaped(s.Labels.Get(model.MetricNameLabel), types, out.Format.ToEscapingScheme())
+		if types[fam] != model.MetricTypeGaugeHistogram || suffix != "_bucket" {
+			continue
+		}
+		le := s.Labels.Get(model.BucketLabel)
+		f, err := strconv.ParseFloat(le, 64)
+		if err != nil || labels.FormatOpenMetricsFloat(f) == le {
+			continue
+		}
+		want[i].Labels = labels.NewBuilder(s.Labels).Set(model.BucketLabel, labels.FormatOpenMetricsFloat(f)).Labels()
+		had = true
+	}
+	return want, had
+}
+
+// familyOfEscaped gives the family of types (unescaped) whose series n
+// (escaped per scheme) is, and the suffix n has after the family's name.
+func familyOfEscaped(n string, types map[string]model.MetricType, scheme model.EscapingScheme) (fam, suffix string) {
+	if _, ok := types[n]; ok {
+		return n, ""
+	}
+	for t := range types {
+		e := model.EscapeName(t, scheme)
+		if n == e {
+			return t, ""
+		}
+		if rest, ok := strings.CutPrefix(n, e); ok && slices.Contains([]string{"_bucket", "_count", "_sum", "_created", "_total", "_gcount", "_gsum", "_info"}, rest) {
+			fam, suffix = t, rest
+		}
+	}
+	return fam, suffix
+}
+
+// withoutUncarriedExemplars gives want without the exemplars of series
+// other than a counter's, a histogram's bucket or a native histogram, for
+// out in OpenMetrics or protobuf; it tells whether it left one out.
+func withoutUncarriedExemplars(want []Series, types map[string]model.MetricType, out Output) ([]Series, bool) {
+	if !out.Exemplars {
+		return want, false
+	}
+	left := false
+	for i, s := range want {
+		if len(s.Exemplars) == 0 {
+			continue
+		}
+		fam, suffix := familyOfEscaped(s.Labels.Get(model.MetricNameLabel), types, out.Format.ToEscapingScheme())
+		switch typ := types[fam]; {
+		case typ == model.MetricTypeCounter && (suffix == "" || suffix == "_total"),
+			(typ == model.MetricTypeHistogram || typ == model.MetricTypeGaugeHistogram) && (suffix == "_bucket" || s.Histogram != nil):
+			continue
+		}
+		want[i].Exemplars, left = nil, true
+	}
+	return want, left
+}
+
+// withoutFarStarts gives want with the start timestamps out cannot carry
+// as none; it tells whether there was one.
+func withoutFarStarts(want []Series, out Output) ([]Series, bool) {
+	if !out.Start {
+		return want, false
+	}
+	most := math.MaxInt64 / int64(1e9) * 1000 // the whole seconds of nanoseconds' range, in milliseconds
+	if out.Format.FormatType() == expfmt.TypeProtoDelim {
+		most = math.MaxInt64 - 1
+	}
+	had := false
+	for i, s := range want {
+		if s.Start >= most || s.Start <= -most {
+			want[i].Start, had = 0, true
+		}
+	}
+	return want, had
+}
+
+// gaugeHistogramNames gives want with the count and sum series of gauge
+// histograms named as out names them: _count and _sum in protobuf,
+// _gcount and _gsum in OpenMetrics; it tells whether one was renamed.
+func gaugeHistogramNames(want []Series, types map[string]model.MetricType, out Output) ([]Series, bool) {
+	renames := map[string]string{"_gcount": "_count", "_gsum": "_sum"}
+	switch out.Format.FormatType() {
+	case expfmt.TypeOpenMetrics:
+		renames = map[string]string{"_count": "_gcount", "_sum": "_gsum"}
+	case expfmt.TypeProtoDelim:
+	default:
+		return want, false
+	}
+	had := false
+	for i, s := range want {
+		n := s.Labels.Get(model.MetricNameLabel)
+		fam, suffix := familyOfEscaped(n, types, out.Format.ToEscapingScheme())
+		if to, ok := renames[suffix]; ok && types[fam] == model.MetricTypeGaugeHistogram {
+			want[i].Labels = labels.NewBuilder(s.Labels).Set(model.MetricNameLabel, strings.TrimSuffix(n, suffix)+to).Labels()
+			had = true
+		}
+	}
+	return want, had
+}
 
 // Types gives the TYPE Prometheus reads for each family of body.
 func Types(contentType string, body []byte) map[string]model.MetricType {
@@ -73,6 +200,27 @@ func Types(contentType string, body []byte) map[string]model.MetricType {
 		if et == textparse.EntryType {
 			name, typ := p.Type()
 			types[string(name)] = typ
+		}
+	}
+}
+
+// Units gives the unit Prometheus reads for each family of body that has
+// one.
+func Units(contentType string, body []byte) map[string]string {
+	units := map[string]string{}
+	p, err := textparse.New(body, contentType, labels.NewSymbolTable(), textparse.ParserOptions{})
+	if err != nil || p == nil {
+		return units
+	}
+	for {
+		et, err := p.Next()
+		if errors.Is(err, io.EOF) || err != nil {
+			return units
+		}
+		if et == textparse.EntryUnit {
+			if name, unit := p.Unit(); len(unit) > 0 {
+				units[string(name)] = string(unit)
+			}
 		}
 	}
 }
@@ -126,14 +274,15 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 		return "", ""
 	}
 	switch {
-	case strings.HasSuffix(c.Reason, "OpenMetrics 1.0 has no float histograms"):
-		fam := c.Family
-		if types[fam] != model.MetricTypeHistogram {
+	case strings.HasSuffix(c.Reason, "OpenMetrics 1.0 has no float histograms"),
+		strings.Contains(c.Reason, "OpenMetrics v1.0 does not support float histogram"): // expfmt's, of a protobuf one
+		fam := unescapedFamily(c.Family, types, scheme)
+		if types[fam] != model.MetricTypeHistogram && types[fam] != model.MetricTypeGaugeHistogram {
 			return "", ""
 		}
 		for _, s := range in {
 			n := s.Labels.Get(model.MetricNameLabel)
-			if (n == fam+"_bucket" || n == fam+"_count") && s.Value != math.Trunc(s.Value) && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
+			if (n == fam+"_bucket" || n == fam+"_count") && (s.Value != math.Trunc(s.Value) || s.Value >= 1<<63) && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
 				return omFloatHistogramRule, fam
 			}
 		}
@@ -154,7 +303,7 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 
 // partMissing is the reason of a conflict over a part of a histogram or
 // summary that is missing.
-var partMissing = regexp.MustCompile(`^a series has no (\+Inf bucket|_count|_sum), which [a-z]+ cannot leave out$`)
+var partMissing = regexp.MustCompile(`^a series has no (\+Inf bucket|_g?count|_g?sum), which [a-z]+ cannot leave out$`)
 
 // unescapedFamily gives the family of types that family, as a conflict
 // names it (escaped per scheme), is.
@@ -172,7 +321,7 @@ func unescapedFamily(family string, types map[string]model.MetricType, scheme mo
 // sample of part: "+Inf bucket", "_count" or "_sum".
 func lacks(in []Series, types map[string]model.MetricType, fam, part string) bool {
 	typ := types[fam]
-	if typ != model.MetricTypeHistogram && typ != model.MetricTypeSummary {
+	if typ != model.MetricTypeHistogram && typ != model.MetricTypeSummary && typ != model.MetricTypeGaugeHistogram {
 		return false
 	}
 	has := map[string]bool{} // a series' labels, and with part when it has it
@@ -187,8 +336,8 @@ func lacks(in []Series, types map[string]model.MetricType, fam, part string) boo
 		}
 		switch {
 		case part == "+Inf bucket" && n == fam+"_bucket" && s.Labels.Get(model.BucketLabel) != "" && isInf(s.Labels.Get(model.BucketLabel)),
-			part == "_count" && n == fam+"_count",
-			part == "_sum" && n == fam+"_sum":
+			part == "_count" && n == fam+"_count", part == "_gcount" && n == fam+"_gcount",
+			part == "_sum" && n == fam+"_sum", part == "_gsum" && n == fam+"_gsum":
 			has[key] = true
 		}
 	}

@@ -5,12 +5,10 @@ package conformance
 // this suite found beyond them. What the README documents an output cannot
 // carry (documented.go) is not a disagreement and is not listed.
 const (
-	omFloatHistogram = "found here: a protobuf float histogram is left out of OpenMetrics output as a conflict even when its counts are whole numbers (expfmt's writer refuses every float histogram), where a histogram could carry it"
-	omLost           = "issue 15: OpenMetrics input loses exemplars, _created, or gauge histograms on the way out"
-	protoExemplarsB  = "upstream: Prometheus v0.316.0's protobuf parser loses the bucket exemplars of every native histogram after the first of a family message (it resets its bucket position between messages, not between metrics); corral's output carries them, but in a merge of two sources the second source's are lost. Not avoided: only a message of its own for each such histogram would, a family written twice in one answer (which corral never does: other readers take the family once), and Prometheus scraping one source with two of them directly loses them the same way"
-	emptyQuotedName  = "found here: an empty quoted name (# HELP \"\") in a HELP or TYPE line is refused; Prometheus and expfmt accept it"
-	helpNameQuote    = "found here: a HELP line whose name runs into a quote (# HELP enam\".x\" help) is refused; Prometheus and expfmt read the name up to the quote and the rest as the help text"
-	omEmptyExemplar  = "found here: a protobuf exemplar with no labels is left out of OpenMetrics output (expfmt's encoder writes no exemplar without labels); Prometheus reads it from the protobuf body"
+	protoExemplarsB = "upstream: Prometheus v0.316.0's protobuf parser loses the bucket exemplars of every native histogram after the first of a family message (it resets its bucket position between messages, not between metrics); corral's output carries them, but in a merge of two sources the second source's are lost. Not avoided: only a message of its own for each such histogram would, a family written twice in one answer (which corral never does: other readers take the family once), and Prometheus scraping one source with two of them directly loses them the same way"
+	emptyQuotedName = "found here: an empty quoted name (# HELP \"\") in a HELP or TYPE line is refused; Prometheus and expfmt accept it"
+	helpNameQuote   = "found here: a HELP line whose name runs into a quote (# HELP enam\".x\" help) is refused; Prometheus and expfmt read the name up to the quote and the rest as the help text"
+	omEmptyExemplar = "found here: a protobuf exemplar with no labels is left out of OpenMetrics output (expfmt's encoder writes no exemplar without labels); Prometheus reads it from the protobuf body"
 )
 
 // knownDisagreements lists every disagreement with Prometheus the vectors
@@ -20,36 +18,11 @@ const (
 // fixes land.
 func knownDisagreements() map[string]string {
 	return map[string]string{
-		"textparse-omparse-002.om/om":                            omLost,
-		"textparse-omparse-002.om/om-utf8":                       omLost,
-		"textparse-omparse-002.om/proto":                         omLost,
-		"textparse-omparse-002.om/text":                          omLost,
-		"textparse-omparse-002.om/text-utf8":                     omLost,
-		"textparse-protobufparse-001.pb/om":                      omFloatHistogram,
-		"textparse-protobufparse-001.pb/om-utf8":                 omFloatHistogram,
-		"corral-exemplar-on-gauge.om/om":                         omLost,
-		"corral-exemplar-on-gauge.om/om-utf8":                    omLost,
-		"corral-exemplar-on-gauge.om/proto":                      omLost,
-		"corral-om-exemplar-created-gaugehistogram.om/om":        omLost,
-		"corral-om-exemplar-created-gaugehistogram.om/om-utf8":   omLost,
-		"corral-om-exemplar-created-gaugehistogram.om/proto":     omLost,
-		"corral-om-exemplar-created-gaugehistogram.om/text":      omLost,
-		"corral-om-exemplar-created-gaugehistogram.om/text-utf8": omLost,
-		"textparse-omparse-085.om/om":                            omLost,
-		"textparse-omparse-085.om/om-utf8":                       omLost,
-		"textparse-omparse-085.om/proto":                         omLost,
-		"textparse-omparse-085.om/text":                          omLost,
-		"textparse-omparse-085.om/text-utf8":                     omLost,
-		"textparse-testdata-alltypes.5mfs.om/om":                 omLost,
-		"textparse-testdata-alltypes.5mfs.om/om-utf8":            omLost,
-		"textparse-testdata-alltypes.5mfs.om/proto":              omLost,
-		"textparse-protobufparse-001.pb/proto":                   protoExemplarsB,
-		"corral-protobuf-native-bucket-twice-exemplar.pb/proto":  protoExemplarsB,
-		"textparse-testdata-alltypes.5mfs.om/text":               omLost,
-		"textparse-testdata-alltypes.5mfs.om/text-utf8":          omLost,
-		"corral-help-empty-quoted-name.prom/verdict":             emptyQuotedName,
-		"corral-help-name-into-quote.prom/verdict":               helpNameQuote,
-		"corral-protobuf-exemplar-no-labels.pb/om":               omEmptyExemplar,
-		"corral-protobuf-exemplar-no-labels.pb/om-utf8":          omEmptyExemplar,
+		"textparse-protobufparse-001.pb/proto":                  protoExemplarsB,
+		"corral-protobuf-native-bucket-twice-exemplar.pb/proto": protoExemplarsB,
+		"corral-help-empty-quoted-name.prom/verdict":            emptyQuotedName,
+		"corral-help-name-into-quote.prom/verdict":              helpNameQuote,
+		"corral-protobuf-exemplar-no-labels.pb/om":              omEmptyExemplar,
+		"corral-protobuf-exemplar-no-labels.pb/om-utf8":         omEmptyExemplar,
 	}
 }

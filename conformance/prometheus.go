@@ -20,6 +20,7 @@ type Series struct {
 	Timestamp *int64                    // milliseconds, when the body gave one
 	Exemplars []exemplar.Exemplar
 	Family    string // the family corral groups it in (familyReader)
+	Start     int64  // start (created) timestamp in milliseconds, 0 for none; read by ParseStart only
 }
 
 // ErrEndlessExemplars is Prometheus' parser giving one exemplar after
@@ -46,16 +47,29 @@ const (
 // Parse reads body as Prometheus' scrape loop does for a target answering
 // with contentType, with the default settings, and gives its samples in
 // order. Start (created) timestamps are not read, as Prometheus does not
-// by default: OpenMetrics _created lines are series of their own then.
-// (Reading them, Prometheus v0.316.0's OpenMetrics parser can loop
-// forever on a malformed exemplar.) The error is the
+// by default: OpenMetrics _created lines are series of their own then
+// (ParseStart reads them). The error is the
 // scrape's failure: the parser's error, or a series Prometheus refuses
 // whole (no metric name, names that are not valid UTF-8, a label name
 // given twice). Duplicate series are not an error (Prometheus counts and
 // skips them) and are returned as read.
 func Parse(contentType string, body []byte, view View) ([]Series, error) {
+	return parse(contentType, body, view, false)
+}
+
+// ParseStart is Parse as Prometheus reads a target with start (created)
+// timestamps on (--enable-feature=created-timestamp-zero-ingestion): an
+// OpenMetrics counter's, summary's or histogram's _created sample is no
+// series of its own but the start timestamp of its series, as protobuf's
+// created_timestamp is.
+func ParseStart(contentType string, body []byte, view View) ([]Series, error) {
+	return parse(contentType, body, view, true)
+}
+
+func parse(contentType string, body []byte, view View, start bool) ([]Series, error) {
 	p, err := textparse.New(body, contentType, labels.NewSymbolTable(), textparse.ParserOptions{
-		IgnoreNativeHistograms: view == Classic,
+		IgnoreNativeHistograms:  view == Classic,
+		OpenMetricsSkipSTSeries: start,
 	})
 	if p == nil {
 		return nil, fmt.Errorf("content type %q: %w", contentType, err)
@@ -100,6 +114,9 @@ func Parse(contentType string, body []byte, view View) ([]Series, error) {
 			s.Timestamp = &t
 		}
 		p.Labels(&s.Labels)
+		if start {
+			s.Start = p.StartTimestamp() // after Labels, before Exemplar, as the scrape loop asks
+		}
 		if !s.Labels.Has(model.MetricNameLabel) {
 			return out, fmt.Errorf("missing metric name: %s", s.Labels)
 		}

@@ -156,7 +156,7 @@ func (s *scanner) nulError() error {
 func (s *scanner) meta(keyword string, sharp int, at span, name []byte, quoted bool, text, end int) error {
 	b := s.body
 	if keyword == "UNIT" {
-		return s.unit(name, b[text:end])
+		return s.unit(name, text, end)
 	}
 	isHelp := keyword == "HELP"
 	if !isHelp && text >= end {
@@ -215,9 +215,9 @@ func (s *scanner) twiceError(format string, name []byte) error {
 	return s.errorf(format, name)
 }
 
-// unit applies an OpenMetrics UNIT line.
-func (s *scanner) unit(name, unit []byte) error {
-	if len(unit) > 0 && (len(name) <= len(unit) || !bytes.HasSuffix(name, unit) || name[len(name)-len(unit)-1] != '_') {
+// unit applies an OpenMetrics UNIT line, whose unit runs from text to end.
+func (s *scanner) unit(name []byte, text, end int) error {
+	if unit := s.body[text:end]; len(unit) > 0 && (len(name) <= len(unit) || !bytes.HasSuffix(name, unit) || name[len(name)-len(unit)-1] != '_') {
 		return s.errorf("unit %q not a suffix of metric %q", unit, name)
 	}
 	fi, ok := s.byName[string(name)]
@@ -226,6 +226,7 @@ func (s *scanner) unit(name, unit []byte) error {
 	} else if fi != s.cur || s.fams[fi].n > 0 {
 		return s.stricterf(StricterBlock, "metadata for %q after its samples or in two places", name)
 	}
+	s.fams[fi].unit = span{int32(text), int32(end)}
 	s.cur = fi
 	return nil
 }

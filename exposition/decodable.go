@@ -17,8 +17,12 @@ import (
 func (m *merger) undecodable(p part) string {
 	s := p.src
 	f := &s.sc.fams[p.fam]
-	if (f.typ != Histogram && f.typ != Summary) || f.n == 0 {
+	if (f.typ != Histogram && f.typ != Summary && f.typ != GaugeHistogram) || f.n == 0 {
 		return ""
+	}
+	count, sum := "_count", "_sum"
+	if f.typ == GaugeHistogram {
+		count, sum = "_gcount", "_gsum"
 	}
 	type parts struct {
 		inf, count, sum bool
@@ -54,9 +58,9 @@ func (m *merger) undecodable(p part) string {
 			return "the samples of a series have different timestamps, which %s cannot carry"
 		}
 		switch smp.member {
-		case memberCount:
+		case memberCount, memberGCount:
 			sp.count = true
-		case memberSum:
+		case memberSum, memberGSum:
 			sp.sum = true
 		case memberBucket:
 			v, err := strconv.ParseFloat(le, 64)
@@ -65,12 +69,12 @@ func (m *merger) undecodable(p part) string {
 	}
 	for _, key := range order {
 		switch sp := seen[key]; {
-		case f.typ == Histogram && !sp.inf:
+		case f.typ != Summary && !sp.inf:
 			return "a series has no +Inf bucket, which %s cannot leave out"
 		case !sp.count:
-			return "a series has no _count, which %s cannot leave out"
+			return "a series has no " + count + ", which %s cannot leave out"
 		case !sp.sum:
-			return "a series has no _sum, which %s cannot leave out"
+			return "a series has no " + sum + ", which %s cannot leave out"
 		}
 	}
 	return ""

@@ -14,9 +14,11 @@ import (
 // or protobuf): the plan is the text path's (the same families, conflicts,
 // relabelling, deduplication and synthetic metrics), only the encoding
 // differs. Each source's part of a family is written as text, as the text
-// path writes it, read back into dto.Metric values by expfmt, and for a
-// protobuf source given back the values its own message had (native
-// histograms, exemplars, created timestamps), which text cannot carry.
+// path writes it, read back into dto.Metric values by expfmt, and given
+// what text cannot carry: for a protobuf source the values its own message
+// had (native histograms, exemplars, created timestamps), for an
+// OpenMetrics source its exemplars and _created samples (encode_keep.go);
+// the family's unit, and a gauge histogram's type, for both.
 //
 // A family is encoded whole before any of it is written: one that expfmt
 // refuses is left out (and reported as a conflict of each of its sources),
@@ -40,7 +42,7 @@ func (m *merger) encode(w io.Writer) error {
 		}
 		if err == nil {
 			fam.Reset()
-			err = expfmt.NewEncoder(&fam, format).Encode(out)
+			err = expfmt.NewEncoder(&fam, format, expfmt.WithCreatedLines()).Encode(out)
 		}
 		if err != nil {
 			for _, p := range mf.parts {
@@ -48,7 +50,11 @@ func (m *merger) encode(w io.Writer) error {
 			}
 			continue
 		}
-		if _, err := w.Write(fam.Bytes()); err != nil {
+		text := fam.Bytes()
+		if mf.typ == GaugeHistogram && m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
+			text = gaugeHistogramNames(text, mf.name, mf.quoted)
+		}
+		if _, err := w.Write(text); err != nil {
 			return err
 		}
 	}
@@ -61,7 +67,15 @@ func (m *merger) encode(w io.Writer) error {
 // decodeFamily is planned family mf as a dto.MetricFamily.
 func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 	out := &dto.MetricFamily{Name: new(string(mf.name)), Type: mf.typ.dto().Enum()}
+	if u := m.omUnit(mf); u != "" {
+		out.Unit = &u
+	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
+	// expfmt's text parser knows no gauge histogram: it reads one
+	// written as a histogram.
+	m.ghClassic = mf.typ == GaugeHistogram
+	defer func() { m.ghClassic = false }()
+	om := m.opts.Format.FormatType() == expfmt.TypeOpenMetrics
 	for _, p := range mf.parts {
 		m.scratch.Reset()
 		m.w, m.out, m.werr = &m.scratch, m.out[:0], nil
@@ -78,8 +92,8 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 		}
 		if p.src.proto != nil {
 			p.src.restore(p.fam, pf.Metric, m.opts.Format.FormatType() == expfmt.TypeProtoDelim)
-			if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
-				omExemplars(pf.Metric)
+			if om {
+				omTimes(pf.Metric)
 			}
 		} else if reason := m.undecodable(p); reason != "" {
 			// The encoder would write a missing part as 0 (an +Inf bucket
@@ -87,6 +101,12 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 			// wrong value is worse than none.
 			m.conflict(p.src, mf.name, fmt.Sprintf(reason, FormatOf(string(m.opts.Format))))
 			continue
+		} else if p.src.sc.om {
+			m.omExtras(mf, p, pf.Metric)
+		}
+		if om {
+			omExemplars(pf.Metric)
+			wholeCounts(pf.Metric)
 		}
 		if out.Help == nil {
 			out.Help = pf.Help

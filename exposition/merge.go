@@ -82,6 +82,10 @@ type merger struct {
 	famName []byte
 	names   [2][]byte // sample names, for sameSeries
 	ks      []int32   // samples, for dedupAcross
+
+	// ghClassic writes a gauge histogram as a histogram (TYPE, _count,
+	// _sum) for expfmt's text parser, while decodeFamily reads one.
+	ghClassic bool
 }
 
 var mergers = sync.Pool{New: func() any {

@@ -17,6 +17,7 @@ type mfam struct {
 	quoted bool   // name must be written quoted (allow-utf-8)
 	typ    Type
 	help   []byte
+	unit   []byte // the first OpenMetrics source's # UNIT, as written
 	parts  []part
 	// Where the family is written: before the family named root (its
 	// own name, or that of the summary or histogram it is named like a
@@ -44,10 +45,6 @@ func (m *merger) collect() {
 				continue
 			}
 			name, quoted := m.outName(s.sc, f)
-			if f.typ == GaugeHistogram {
-				m.conflict(s, name, "gauge histogram cannot be written as text 0.0.4")
-				continue
-			}
 			if Synthetic(string(name)) {
 				m.conflict(s, name, "name reserved for corral's per-source metrics")
 				continue
@@ -68,8 +65,35 @@ func (m *merger) collect() {
 			if mf.help == nil && f.hasHelp && !f.help.empty() {
 				mf.help = s.sc.body[f.help.lo:f.help.hi]
 			}
+			if mf.unit == nil {
+				mf.unit = s.unit(int32(fi))
+			}
 			mf.parts = append(mf.parts, part{s, int32(fi)})
 		}
+	}
+	// A family named like a member of a gauge histogram (gh_gcount,
+	// gh_bucket beside gauge histogram gh) cannot be written beside it in
+	// one text exposition, nor X_created beside an OpenMetrics histogram or
+	// summary X with _created samples; one named like a member of a summary
+	// or histogram is written just before it instead (order).
+	for i := range m.fams {
+		mf := &m.fams[i]
+		mem := memberOf(mf.name)
+		if mem == memberCreated {
+			m.createdCollision(mf)
+			continue
+		}
+		if mem != memberSum && mem != memberCount && mem != memberBucket && mem != memberGSum && mem != memberGCount {
+			continue
+		}
+		base, ok := m.byName[string(mf.name[:len(mf.name)-len(memberSuffixes[mem])])]
+		if !ok || len(m.fams[base].parts) == 0 || m.fams[base].typ != GaugeHistogram {
+			continue
+		}
+		for _, p := range mf.parts {
+			m.conflict(p.src, mf.name, fmt.Sprintf("collides with the series of %s %q", m.fams[base].typ, m.fams[base].name))
+		}
+		mf.parts = mf.parts[:0]
 	}
 	m.order()
 	if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
@@ -116,6 +140,38 @@ func (m *merger) sortFamilies() {
 		}
 		return bytes.Compare(a.name, b.name)
 	})
+}
+
+// createdCollision leaves out family mf, X_created, when the histogram or
+// summary X has OpenMetrics _created samples: text writes them as
+// X_created series in X's block, which a family X_created, written after
+// it, cannot follow (expfmt refuses its TYPE after them), and every format
+// carries the same families. (A counter X_total's block comes after
+// X_created's: its X_created series join that family.)
+func (m *merger) createdCollision(mf *mfam) {
+	base := mf.name[:len(mf.name)-len(memberSuffixes[memberCreated])]
+	bi, ok := m.byName[string(base)]
+	if !ok || m.fams[bi].typ != Histogram && m.fams[bi].typ != Summary || !m.fams[bi].hasCreated() {
+		return
+	}
+	for _, p := range mf.parts {
+		m.conflict(p.src, mf.name, fmt.Sprintf("collides with the _created series of %s %q", m.fams[bi].typ, m.fams[bi].name))
+	}
+	mf.parts = mf.parts[:0]
+}
+
+// hasCreated tells whether a part of mf has an OpenMetrics _created sample.
+func (mf *mfam) hasCreated() bool {
+	for _, p := range mf.parts {
+		sc := p.src.sc
+		f := &sc.fams[p.fam]
+		for k := f.first; sc.om && f.n > 0 && k <= f.last; k++ {
+			if sc.samples[k].fam == p.fam && sc.samples[k].flags&flagCreated != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // openMetricsCounts leaves out, for its source, a histogram with a count
@@ -175,10 +231,12 @@ func (m *merger) conflict(s *origin, family []byte, reason string) {
 	m.report.Conflicts = append(m.report.Conflicts, Conflict{Source: s.in.Name, Family: string(family), Reason: reason})
 }
 
-// plan marks the samples left out (OpenMetrics _created lines and
-// duplicates) and counts what every source contributes. A duplicate is a
-// sample of the same source and family with the same name and label set,
-// found by hash in a table cleared per family and verified.
+// plan marks the samples left out (duplicates, and in OpenMetrics and
+// protobuf output the _created lines, which are written as their series'
+// created timestamps) and counts what every source contributes. A
+// duplicate is a sample of the same source and family with the same name
+// and label set, found by hash in a table cleared per family and
+// verified.
 func (m *merger) plan() {
 	for i := range m.fams {
 		mf := &m.fams[i]
@@ -286,8 +344,10 @@ func (m *merger) dedupAcross(c *mfam, pc part, x *mfam, px part, mem int) {
 }
 
 // planPart marks the samples of part p left out of family mf: OpenMetrics
-// _created samples, and duplicates of the source's series in mf, of which
-// it has n samples in all.
+// _created samples in a decoded output (which carries them as created
+// timestamps, see omExtras), and duplicates of the source's series in mf,
+// of which it has n samples in all. Text output keeps a _created sample as
+// the series Prometheus reads it as from OpenMetrics by default.
 func (m *merger) planPart(mf *mfam, p part, n int) {
 	s := p.src
 	f := &s.sc.fams[p.fam]
@@ -307,10 +367,6 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 		if smp.fam != p.fam {
 			continue
 		}
-		if smp.flags&flagCreated != 0 {
-			smp.flags |= flagDrop
-			continue
-		}
 		if smp.flags&flagShape != 0 && m.decoded {
 			// Text carries it as Prometheus reads it, a plain series;
 			// no histogram or summary of the decoded formats can.
@@ -326,6 +382,9 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 			smp.flags |= flagDrop
 			s.dups++
 			continue
+		}
+		if smp.flags&flagCreated != 0 && m.decoded {
+			smp.flags |= flagDrop // written as its series' created timestamp (omExtras)
 		}
 		s.samples++
 	}

@@ -20,6 +20,7 @@ type origin struct {
 	closing  []byte              // what follows a sample's own labels: ",<injected>} " or "} "
 	reserved [][]byte            // label names that are renamed exported_*
 	proto    []*dto.MetricFamily // a protobuf body's messages, for the decoded encoder
+	gauges   []string            // a protobuf body's gauge histograms
 	err      error
 	samples  int
 	dups     int
@@ -103,12 +104,20 @@ func (s *origin) scan(keep bool) {
 		om = true
 	case Protobuf:
 		var err error
-		if s.proto, err = protoToText(&s.conv, in.Body, keep); err != nil {
+		if s.proto, s.gauges, err = protoToText(&s.conv, in.Body, keep, s.gauges[:0]); err != nil {
 			s.err = fmt.Errorf("invalid exposition: %w", err)
 			return
 		}
 		if err := s.sc.scanConverted(s.conv.Bytes(), s.reserved); err != nil {
 			s.err = fmt.Errorf("invalid exposition: %w", err)
+			return
+		}
+		for _, name := range s.gauges {
+			// A protobuf gauge histogram, written as a histogram (_count,
+			// _sum: the names Prometheus reads from protobuf).
+			if fi, ok := s.sc.byName[name]; ok && s.sc.fams[fi].typ == Histogram {
+				s.sc.fams[fi].typ = GaugeHistogram
+			}
 		}
 		return
 	default:

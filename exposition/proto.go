@@ -11,8 +11,9 @@ import (
 
 // protoToText writes a delimited protobuf body as text 0.0.4, UTF-8 names
 // quoted, for the plan. With keep, the decoded families are returned too,
-// for the decoded encoder to restore what text cannot carry.
-func protoToText(dst *bytes.Buffer, body []byte, keep bool) ([]*dto.MetricFamily, error) {
+// for the decoded encoder to restore what text cannot carry. The names of
+// gauge histograms, which the text has as histograms, are appended to gh.
+func protoToText(dst *bytes.Buffer, body []byte, keep bool, gh []string) ([]*dto.MetricFamily, []string, error) {
 	var fams []*dto.MetricFamily
 	err := decodeProto(body, func(mf *dto.MetricFamily) error {
 		if len(mf.GetMetric()) == 0 {
@@ -21,10 +22,13 @@ func protoToText(dst *bytes.Buffer, body []byte, keep bool) ([]*dto.MetricFamily
 		if keep {
 			fams = append(fams, mf)
 		}
+		if mf.GetType() == dto.MetricType_GAUGE_HISTOGRAM {
+			gh = append(gh, mf.GetName())
+		}
 		_, err := expfmt.MetricFamilyToText(dst, mf)
 		return err
 	})
-	return fams, err
+	return fams, gh, err
 }
 
 // textLines is how many sample lines expfmt.MetricFamilyToText writes for
@@ -140,4 +144,16 @@ func (sc *scanner) dropsAny(k int32, n int) bool {
 		}
 	}
 	return false
+}
+
+// unit is family fi's unit: its OpenMetrics # UNIT, or its protobuf
+// message's (kept for a decoded output only); nil for none.
+func (s *origin) unit(fi int32) []byte {
+	if f := &s.sc.fams[fi]; !f.unit.empty() {
+		return s.sc.body[f.unit.lo:f.unit.hi]
+	}
+	if len(s.proto) != len(s.sc.fams) || s.proto[fi].GetName() != string(s.sc.fams[fi].name) || s.proto[fi].GetUnit() == "" {
+		return nil
+	}
+	return []byte(s.proto[fi].GetUnit())
 }

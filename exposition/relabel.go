@@ -40,7 +40,17 @@ func (p *labelPair) appendValue(dst, body []byte) []byte {
 // outSampleName appends the name sample smp of merged family mf is written
 // with.
 func (m *merger) outSampleName(dst []byte, mf *mfam, smp *sample) []byte {
-	dst = append(dst, mf.name...)
+	switch {
+	case smp.member == memberCreated && mf.typ == Counter:
+		// An OpenMetrics counter X, written X_total: its X_created.
+		dst = append(dst, bytes.TrimSuffix(mf.name, []byte("_total"))...)
+	case m.ghClassic && smp.member == memberGCount:
+		return append(append(dst, mf.name...), "_count"...)
+	case m.ghClassic && smp.member == memberGSum:
+		return append(append(dst, mf.name...), "_sum"...)
+	default:
+		dst = append(dst, mf.name...)
+	}
 	switch smp.member {
 	case memberExact, memberTotal, memberInfo:
 	default:

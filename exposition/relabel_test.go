@@ -123,59 +123,79 @@ func duplicate(t *testing.T, format expfmt.Format, out []byte) string {
 	return ""
 }
 
-// FuzzMergeFormats: for any body a source returns, the merge in every
-// format and escaping scheme writes whole output (OpenMetrics to # EOF)
-// with no duplicate series or label names, and text and protobuf, which
-// share the plan and no rule of their own but what protobuf cannot carry
-// (misshapen samples), report the same.
+// FuzzMergeFormats: for any body a source returns, as text or as
+// OpenMetrics, the merge in every format and escaping scheme writes whole
+// output (OpenMetrics to # EOF) with no duplicate series or label names,
+// and text and protobuf, which share the plan and no rule of their own but
+// what protobuf cannot carry (misshapen samples), report the same.
 func FuzzMergeFormats(f *testing.F) {
 	for _, name := range append([]string{"histograms.prom", "summary.prom", "escapes.prom", "inputs/utf8_names.prom"}, mergeSeeds(f)...) {
 		f.Add(readFixture(f, name))
 	}
 	f.Add([]byte("m{\"a.b\"=\"1\",a_b=\"2\"} 1\n{\"a.b\"} 1\na_b 2\nm{exporter=\"x\",exported_exporter=\"y\"} 1\n"))
 	f.Add([]byte("# TYPE h histogram\nh_bucket{le=\"1\"} 0.5\nh_bucket{le=\"+Inf\"} 1.5\nh_sum 1\nh_count 1.5\nh 3\n"))
+	f.Add(readFixture(f, "exemplars.om.txt"))
+	f.Add([]byte("# TYPE c counter\n# UNIT c_seconds seconds\nc_total{a=\"1\"} 1 # {t=\"x\"} 1 1520879607.5\nc_created{a=\"1\"} 1520872607.25\n" +
+		"# TYPE gh gaugehistogram\ngh_bucket{le=\"1\"} 1 # {id=\"1\"} 0.2\ngh_bucket{le=\"+Inf\"} 2\ngh_gcount 2\ngh_gsum 3\n" +
+		"# TYPE i info\ni_info{v=\"1\"} 1\n# TYPE s stateset\ns{s=\"a\"} 1\ns{s=\"b\"} 0\n" +
+		"# TYPE q summary\nq{quantile=\"0.5\"} 1\nq_count 2\nq_sum 3\nq_created 5\n# EOF\n"))
+	f.Add([]byte("# TYPE gh_gcount gauge\ngh_gcount 1\n# TYPE h_created gauge\nh_created 2\n# TYPE q_created gauge\nq_created 3\nc_created 4\n"))
 	good := readFixture(f, "summary.prom")
 	f.Fuzz(func(t *testing.T, body []byte) {
-		inputs := []Input{
-			{Name: "good", ContentType: ctText, Body: good},
-			{Name: "fuzz", ContentType: ctText, Body: body, Labels: map[string]string{"role": "x"}},
-		}
-		for _, scheme := range []model.EscapingScheme{model.UnderscoreEscaping, model.DotsEscaping, model.NoEscaping} {
-			var reports []Report
-			formatOnly := false // a family one of the formats cannot carry
-			for _, format := range []expfmt.Format{expfmt.FmtText, expfmt.FmtProtoDelim, expfmt.FmtOpenMetrics_1_0_0} {
-				format = format.WithEscapingScheme(scheme)
-				var out bytes.Buffer
-				rep, err := Merge(&out, Options{Label: "exporter", Format: format}, inputs)
-				if err != nil {
-					t.Fatalf("%s: %v", format, err)
-				}
-				if dup := duplicate(t, format, out.Bytes()); dup != "" {
-					t.Fatalf("%s: %s\ninput %q\noutput:\n%s", format, dup, body, out.Bytes())
-				}
-				if format.FormatType() == expfmt.TypeOpenMetrics && !bytes.HasSuffix(out.Bytes(), []byte("# EOF\n")) {
-					t.Fatalf("%s: output cut short\ninput %q\noutput:\n%s", format, body, out.Bytes())
-				}
-				// A histogram or summary missing a part, a name UTF-8 text
-				// cannot carry, is a conflict of some formats only.
-				rep, lost := withoutFormatConflicts(rep)
-				formatOnly = formatOnly || len(lost) > 0
-				// Misshapen samples are text's only.
-				for i := range rep.Sources {
-					rep.Sources[i].Samples += rep.Sources[i].Misshapen
-					rep.Sources[i].Misshapen = 0
-				}
-				reports = append(reports, rep)
-			}
-			text, proto := reports[0], reports[1]
-			if formatOnly { // its samples are written in one format only
-				for i := range text.Sources {
-					text.Sources[i].Samples, proto.Sources[i].Samples = 0, 0
-				}
-			}
-			if fmt.Sprint(text) != fmt.Sprint(proto) {
-				t.Fatalf("%s: text and protobuf reports differ\ninput %q\ntext  %v\nproto %v", scheme, body, text, proto)
-			}
+		for _, ct := range []string{ctText, ctOM} {
+			mergeFormats(t, good, ct, body)
 		}
 	})
+}
+
+// goodOM is an OpenMetrics source beside the fuzzed one in
+// FuzzMergeFormats: families whose members text writes in their block.
+const goodOM = "# TYPE gh gaugehistogram\ngh_bucket{le=\"+Inf\"} 1\ngh_gcount 1\ngh_gsum 1\n" +
+	"# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\nh_created 5\n" +
+	"# TYPE q summary\nq_count 1\nq_sum 1\nq_created 5\n# TYPE c counter\nc_total 1 # {t=\"x\"} 1\nc_created 5\n# EOF\n"
+
+// mergeFormats is one FuzzMergeFormats check of body as ct.
+func mergeFormats(t *testing.T, good []byte, ct string, body []byte) {
+	inputs := []Input{
+		{Name: "good", ContentType: ctText, Body: good},
+		{Name: "goodom", ContentType: ctOM, Body: []byte(goodOM)},
+		{Name: "fuzz", ContentType: ct, Body: body, Labels: map[string]string{"role": "x"}},
+	}
+	for _, scheme := range []model.EscapingScheme{model.UnderscoreEscaping, model.DotsEscaping, model.NoEscaping} {
+		var reports []Report
+		formatOnly := false // a family one of the formats cannot carry
+		for _, format := range []expfmt.Format{expfmt.FmtText, expfmt.FmtProtoDelim, expfmt.FmtOpenMetrics_1_0_0} {
+			format = format.WithEscapingScheme(scheme)
+			var out bytes.Buffer
+			rep, err := Merge(&out, Options{Label: "exporter", Format: format}, inputs)
+			if err != nil {
+				t.Fatalf("%s: %v", format, err)
+			}
+			if dup := duplicate(t, format, out.Bytes()); dup != "" {
+				t.Fatalf("%s: %s\ninput %q\noutput:\n%s", format, dup, body, out.Bytes())
+			}
+			if format.FormatType() == expfmt.TypeOpenMetrics && !bytes.HasSuffix(out.Bytes(), []byte("# EOF\n")) {
+				t.Fatalf("%s: output cut short\ninput %q\noutput:\n%s", format, body, out.Bytes())
+			}
+			// A histogram or summary missing a part, a name UTF-8 text
+			// cannot carry, is a conflict of some formats only.
+			rep, lost := withoutFormatConflicts(rep)
+			formatOnly = formatOnly || len(lost) > 0
+			// Misshapen samples are text's only.
+			for i := range rep.Sources {
+				rep.Sources[i].Samples += rep.Sources[i].Misshapen
+				rep.Sources[i].Misshapen = 0
+			}
+			reports = append(reports, rep)
+		}
+		text, proto := reports[0], reports[1]
+		if formatOnly { // its samples are written in one format only
+			for i := range text.Sources {
+				text.Sources[i].Samples, proto.Sources[i].Samples = 0, 0
+			}
+		}
+		if fmt.Sprint(text) != fmt.Sprint(proto) {
+			t.Fatalf("%s, %s: text and protobuf reports differ\ninput %q\ntext  %v\nproto %v", ct, scheme, body, text, proto)
+		}
+	}
 }

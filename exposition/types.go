@@ -86,7 +86,7 @@ func (s span) empty() bool { return s.hi <= s.lo }
 const (
 	flagQuoted        = 1 << iota // a quoted (UTF-8) metric or label name: written by the slow path
 	flagReserved                  // carries a label the merge injects: renamed to exported_*
-	flagCreated                   // an OpenMetrics _created sample, which text 0.0.4 leaves out
+	flagCreated                   // an OpenMetrics _created sample: a series in text output, a created timestamp in the others
 	flagOMTime                    // an OpenMetrics timestamp (float seconds)
 	flagDrop                      // left out of the merge: a duplicate or a dropped family
 	flagShape                     // text its family's type cannot carry (a histogram's plain sample...): accepted, left out of the merge
@@ -120,6 +120,7 @@ type family struct {
 	quoted  bool   // some sample has a quoted (metric or label) name
 	hash    uint64 // of name, when hashing
 	help    span   // raw, still escaped
+	unit    span   // OpenMetrics # UNIT, as written
 	first   int32
 	n       int32
 	last    int32

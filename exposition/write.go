@@ -57,7 +57,17 @@ func (m *merger) writeHeader(mf *mfam) {
 	out = append(out, "# TYPE "...)
 	out = m.appendName(out, mf.name, mf.quoted)
 	out = append(out, ' ')
-	out = append(out, mf.typ.String()...)
+	switch {
+	case mf.typ == GaugeHistogram && m.ghClassic:
+		out = append(out, "histogram"...) // for expfmt's parser, see decodeFamily
+	case mf.typ == GaugeHistogram:
+		// Text has no gauge histogram: its samples are gauges, under
+		// the names Prometheus reads from OpenMetrics (_bucket, _gcount,
+		// _gsum).
+		out = append(out, "gauge"...)
+	default:
+		out = append(out, mf.typ.String()...)
+	}
 	m.out = append(out, '\n')
 }
 
@@ -69,7 +79,7 @@ func (m *merger) writePart(mf *mfam, p part) {
 	if f.n > 0 {
 		body := s.sc.body
 		injected := s.injected
-		fast := !mf.quoted && bytes.Equal(f.name, mf.name)
+		fast := !mf.quoted && bytes.Equal(f.name, mf.name) && !m.ghClassic
 		// Flags that send a sample to writeSlow: a label Prometheus reads
 		// in canonical form must be written so where mf's TYPE does not
 		// have it read so.

@@ -40,10 +40,15 @@ type mergeState struct {
 	gzips     sync.Pool // *gzip.Writer
 
 	mu      sync.Mutex
-	down    map[string]string    // source: the reason it was last logged down for
-	logged  map[string]time.Time // source: when its up or down was last logged
-	dropped map[string]string    // source/family: the conflict last logged
+	down    map[string]string     // source: the reason it was last logged down for
+	logged  map[string]time.Time  // source: when its up or down was last logged
+	dropped map[droppedKey]string // the conflict last logged
 }
+
+// droppedKey is a family left out for a source in one output format: a
+// conflict may be one format's only (what OpenMetrics cannot carry), so a
+// scrape in another format does not bring it back.
+type droppedKey struct{ format, source, family string }
 
 // sourceLogInterval is the least time between two logs of a source going
 // down or back up: a flapping source (or concurrent scrapes that see it
@@ -66,7 +71,7 @@ func (st *mergeState) init(g *Gateway) {
 		}, []string{label}))
 		st.down = map[string]string{}
 		st.logged = map[string]time.Time{}
-		st.dropped = map[string]string{}
+		st.dropped = map[droppedKey]string{}
 	})
 }
 
@@ -119,7 +124,7 @@ func (g *Gateway) writeMerged(w http.ResponseWriter, r *http.Request, format exp
 	if err != nil {
 		g.logger.Debug("merged scrape not fully written", "err", err)
 	}
-	st.account(g.logger, rep, time.Now(), g.stillMerged)
+	st.account(g.logger, rep, exposition.FormatOf(string(format)).String(), time.Now(), g.stillMerged)
 }
 
 // stillMerged tells whether name is still merged: a module of the current set,
@@ -155,13 +160,15 @@ func (g *Gateway) gatherSelf(format expfmt.Format) exposition.Input {
 }
 
 // account counts conflicts and duplicates and logs what changed since the
-// last merged scrape: a family dropped or back, a source going down or back
-// up (at most once per sourceLogInterval for each source). A source that
+// last merged scrape: a family dropped or back (in a scrape in the same
+// format, of its source up: a source down reports no conflict, and its
+// families are not back for that), a source going down or back up (at most
+// once per sourceLogInterval for each source). A source that
 // current no longer knows (a reload removed it while the scrape was in
 // flight) is left out: its counters, forgotten, stay so. current is asked
 // under st.mu, which forget holds too.
-func (st *mergeState) account(logger *slog.Logger, rep exposition.Report, now time.Time, current func(source string) bool) {
-	seen := make(map[string]bool, len(rep.Conflicts))
+func (st *mergeState) account(logger *slog.Logger, rep exposition.Report, format string, now time.Time, current func(source string) bool) {
+	seen := make(map[droppedKey]bool, len(rep.Conflicts))
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, c := range rep.Conflicts {
@@ -169,17 +176,21 @@ func (st *mergeState) account(logger *slog.Logger, rep exposition.Report, now ti
 			continue
 		}
 		st.conflicts.WithLabelValues(c.Source, c.Family).Inc()
-		key := c.Source + "/" + c.Family
+		key := droppedKey{format, c.Source, c.Family}
 		seen[key] = true
 		if st.dropped[key] != c.Reason {
 			st.dropped[key] = c.Reason
-			logger.Warn("family left out of the merged /metrics", "source", c.Source, "family", c.Family, "reason", c.Reason)
+			logger.Warn("family left out of the merged /metrics", "source", c.Source, "family", c.Family, "format", format, "reason", c.Reason)
 		}
 	}
+	up := make(map[string]bool, len(rep.Sources))
+	for _, s := range rep.Sources {
+		up[s.Name] = s.Err == nil
+	}
 	for key := range st.dropped {
-		if !seen[key] {
+		if key.format == format && up[key.source] && !seen[key] {
 			delete(st.dropped, key)
-			logger.Info("family back in the merged /metrics", "family", key)
+			logger.Info("family back in the merged /metrics", "source", key.source, "family", key.family, "format", format)
 		}
 	}
 	for _, s := range rep.Sources {

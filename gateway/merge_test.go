@@ -445,10 +445,52 @@ func TestMergeAccountLogInterval(t *testing.T) {
 		{31 * time.Second, down, "source left out"},
 	} {
 		before := len(logs.String())
-		st.account(g.logger, step.rep, t0.Add(step.at), func(string) bool { return true })
+		st.account(g.logger, step.rep, "text", t0.Add(step.at), func(string) bool { return true })
 		have := logs.String()[before:]
 		if step.want == "" && have != "" || step.want != "" && (!strings.Contains(have, step.want) || strings.Count(have, "\n") != 1) {
 			t.Errorf("at %v: want %q, have %q", step.at, step.want, have)
+		}
+	}
+}
+
+// TestMergeAccountFamilyBack: a family left out is logged back only by a
+// scrape in the same format (a conflict may be one format's only) whose
+// report has its source up and the conflict gone: a source down reports
+// no conflicts, and its families are not back for that.
+func TestMergeAccountFamilyBack(t *testing.T) {
+	var logs testkit.Buffer
+	g := New(Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	st := &g.merge
+	st.init(g)
+	conflict := exposition.Report{Sources: []exposition.SourceReport{{Name: "a"}},
+		Conflicts: []exposition.Conflict{{Source: "a", Family: "h", Reason: "count 0.5 is not a whole number: OpenMetrics 1.0 has no float histograms"}}}
+	clean := exposition.Report{Sources: []exposition.SourceReport{{Name: "a"}}}
+	down := exposition.Report{Sources: []exposition.SourceReport{{Name: "a", Err: errors.New("refused")}}}
+	t0 := time.Unix(1000, 0)
+	for i, step := range []struct {
+		format string
+		rep    exposition.Report
+		want   string // the family log line's message, or "" for none
+	}{
+		{"openmetrics", conflict, "family left out"},
+		{"text", clean, ""}, // the text output carries it: not back in OpenMetrics
+		{"openmetrics", conflict, ""},
+		{"openmetrics", down, ""}, // its source down: not back
+		{"openmetrics", clean, "family back in"},
+		{"openmetrics", clean, ""},
+	} {
+		before := len(logs.String())
+		// One step a minute: the source's own up and down logs are not
+		// held back by sourceLogInterval.
+		st.account(g.logger, step.rep, step.format, t0.Add(time.Duration(i)*time.Minute), func(string) bool { return true })
+		var have []string
+		for _, line := range strings.Split(logs.String()[before:], "\n") {
+			if strings.Contains(line, "family") {
+				have = append(have, line)
+			}
+		}
+		if step.want == "" && len(have) > 0 || step.want != "" && (len(have) != 1 || !strings.Contains(have[0], step.want)) {
+			t.Errorf("step %d (%s): want %q, have %q", i, step.format, step.want, have)
 		}
 	}
 }
