@@ -14,6 +14,10 @@
 // binary's RSS and heap before, during and after 30 s of heavy scrapes of
 // an 8.6 MB source, against the README's formula (see memory.go).
 //
+// `corral-bench startsignal -corral NAME=PATH...` measures the window in
+// which a SIGTERM at start-up ends corral as PID 1 with exit 2 (see
+// startsignal_linux.go).
+//
 // `corral-bench upstream` and `corral-bench floor` are the processes it
 // starts; they are not meant to be run by hand.
 package main
@@ -40,6 +44,8 @@ func main() {
 			err = serveFloor(os.Args[2:])
 		case "memory":
 			err = memoryRun(os.Args[2:])
+		case "startsignal":
+			err = startSignalRun(os.Args[2:])
 		default:
 			err = bench(os.Args[1:])
 		}
