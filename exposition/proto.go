@@ -103,47 +103,46 @@ func nativeHistogram(h *dto.Histogram) bool {
 // one upper bound are one series, of which Prometheus keeps the first).
 // h is the source's own message: a copy is changed.
 func (sc *scanner) keptBuckets(k int32, h *dto.Histogram) *dto.Histogram {
-	bb := h.GetBucket()
-	if !sc.dropsAny(k, len(bb)) {
+	bb, dropped := keptLines(sc, k, h.GetBucket())
+	if !dropped {
 		return h
 	}
-	kept := make([]*dto.Bucket, 0, len(bb))
-	for i, b := range bb {
-		if sc.samples[k+int32(i)].flags&flagDrop == 0 {
-			kept = append(kept, b)
-		}
-	}
 	h = proto.Clone(h).(*dto.Histogram)
-	h.Bucket = kept
+	h.Bucket = bb
 	return h
 }
 
 // keptQuantiles is summary q without the quantiles the plan left out, as
 // keptBuckets.
 func (sc *scanner) keptQuantiles(k int32, q *dto.Summary) *dto.Summary {
-	qq := q.GetQuantile()
-	if !sc.dropsAny(k, len(qq)) {
+	qq, dropped := keptLines(sc, k, q.GetQuantile())
+	if !dropped {
 		return q
 	}
-	kept := make([]*dto.Quantile, 0, len(qq))
-	for i, x := range qq {
-		if sc.samples[k+int32(i)].flags&flagDrop == 0 {
-			kept = append(kept, x)
-		}
-	}
 	q = proto.Clone(q).(*dto.Summary)
-	q.Quantile = kept
+	q.Quantile = qq
 	return q
 }
 
-// dropsAny tells whether the plan left out one of the n samples from k.
-func (sc *scanner) dropsAny(k int32, n int) bool {
-	for i := range int32(n) {
-		if sc.samples[k+i].flags&flagDrop != 0 {
-			return true
+// keptLines is items, one a sample line from sample k on, without those the
+// plan left out; dropped tells whether it left one out (items is returned
+// as it is otherwise).
+func keptLines[T any](sc *scanner, k int32, items []T) (kept []T, dropped bool) {
+	for i, x := range items {
+		if sc.samples[k+int32(i)].flags&flagDrop != 0 {
+			if !dropped {
+				kept, dropped = append(make([]T, 0, len(items)), items[:i]...), true
+			}
+			continue
+		}
+		if dropped {
+			kept = append(kept, x)
 		}
 	}
-	return false
+	if !dropped {
+		return items, false
+	}
+	return kept, true
 }
 
 // unit is family fi's unit: its OpenMetrics # UNIT, or its protobuf
