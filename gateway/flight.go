@@ -191,8 +191,8 @@ func (g *Gateway) fetchFlight(ctx context.Context, f *flight) {
 // sent. The client that opens a flight holds the bodies, their scan while
 // they arrive, and the copy each source's scan keeps of its last body. A
 // client that joins it scans the shared bodies again and encodes its own
-// answer: its scan tables and encoder state peaked at 0.7 to 2.1 times the
-// body (an 8.6 MB source, in every format, gzip or not; see BENCHMARKS.md,
+// answer: its scan tables and encoder state peaked at up to 2.1 times the
+// body (a 7.4 MB body, in every format, gzip or not; see BENCHMARKS.md,
 // Memory), where it used to reserve 64 KiB.
 const (
 	openerShare = 3
