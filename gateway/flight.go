@@ -187,13 +187,40 @@ func (g *Gateway) fetchFlight(ctx context.Context, f *flight) {
 	f.inputs = inputs
 }
 
+// Reservations of a merged scrape, in multiples of what its sources last
+// sent. The client that opens a flight holds the bodies, their scan while
+// they arrive, and the copy each source's scan keeps of its last body. A
+// client that joins it scans the shared bodies again and encodes its own
+// answer: its scan tables and encoder state peaked at up to 2.1 times the
+// body (a 7.4 MB body, in every format, gzip or not; see BENCHMARKS.md,
+// Memory), where it used to reserve 64 KiB.
+const (
+	openerShare = 3
+	joinerShare = 2
+)
+
+// mergedReservation is what a merged scrape of mods reserves of the
+// budget: see openerShare and joinerShare.
+func mergedReservation(g *Gateway, mods []Module, created bool) int64 {
+	share := int64(joinerShare)
+	if created {
+		share = openerShare
+	}
+	est := int64(minReservation)
+	g.mu.Lock()
+	for _, m := range mods {
+		est += share * max(g.last[m.Name].Bytes, minReservation)
+	}
+	g.mu.Unlock()
+	return est
+}
+
 // merged serves a merged endpoint (/metrics, an [endpoint]) of the modules
 // pick selects, and corral's own metrics when self is set, as a scrape
 // under the limits. Concurrent scrapes that ask the sources the same share
-// one flight and one slot. The first reserves three times what its sources
-// last sent against the budget (their bodies, their scan, and the copy each
-// keeps of its last body: see README, the merge); the others only what
-// their own encoding holds.
+// one flight and one slot, and each reserves of the budget what it holds
+// (see mergedReservation): past the budget, a joiner is refused like any
+// other scrape.
 func (g *Gateway) merged(endpoint string, pick func(Module) bool, self bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var mods []Module
@@ -209,14 +236,7 @@ func (g *Gateway) merged(endpoint string, pick func(Module) bool, self bool) htt
 		format := negotiateMerged(r.Header)
 		f, created := g.flights.join(endpoint, mods, mergeAccept(format), Deadline(r, g.opts.ScrapeTimeout))
 		defer g.leaveFlight(f)
-		var est int64 = minReservation
-		if created {
-			g.mu.Lock()
-			for _, m := range mods {
-				est += 3 * max(g.last[m.Name].Bytes, minReservation)
-			}
-			g.mu.Unlock()
-		}
+		est := mergedReservation(g, mods, created)
 		t, sw := g.admit(w, r, "", f.key, est)
 		if t == nil {
 			return

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/corral-metrics/corral/internal/testkit"
 	"github.com/corral-metrics/corral/source"
@@ -208,5 +209,114 @@ func TestMergedScrapeDuringReload(t *testing.T) {
 	}
 	if want := map[string]float64{"kept": 1}; !maps.Equal(counted, want) {
 		t.Errorf("corral_merge_duplicate_series_total: want %v, have %v", want, counted)
+	}
+}
+
+// TestJoinedScrapesReserveTheirShare: concurrent merged scrapes of a big
+// source share one fetch, but each scans and encodes the bodies itself,
+// so each reserves its share of the budget (the opener openerShare times
+// the body, a joiner joinerShare times): with room for the opener and two
+// joiners, of 8 clients 3 are served and 5 get 503, and the reservations
+// never pass the budget. Before, a joiner reserved 64 KiB and all 8 were
+// let in to hold their scans at once.
+func TestJoinedScrapesReserveTheirShare(t *testing.T) {
+	const clients = 8
+	gate := make(chan struct{})
+	var gated atomic.Bool
+	big := bigUpstream(t, 2<<20)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if gated.Load() {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+			}
+		}
+		resp, err := http.Get(big.URL)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", textContentType)
+		io.Copy(w, resp.Body)
+	}))
+	defer up.Close()
+
+	reg := prometheus.NewRegistry()
+	g := New(Options{Registry: reg, ScrapeTimeout: 30 * time.Second, MaxInflightBytes: 1 << 40})
+	g.SetModules([]Module{exporterModule(t, "big", up.URL, true)})
+	_, base := newTestGatewayFor(t, g)
+	get := func() (int, string) {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := get(); status != 200 { // g learns the body's size
+		t.Fatalf("first scrape: want 200, have %d %.200s", status, body)
+	}
+	g.mu.Lock()
+	size := g.last["big"].Bytes
+	g.mu.Unlock()
+	if size < 2<<20 {
+		t.Fatalf("the source's last body: want at least %d bytes, have %d", 2<<20, size)
+	}
+	opener := minReservation + openerShare*size
+	joiner := minReservation + joinerShare*size
+	budget := opener + 2*joiner + minReservation // the opener and two joiners, not three joiners more
+	g.SetAccess(Options{MaxInflightBytes: budget})
+	g.lim.mu.Lock()
+	g.lim.peak = 0
+	g.lim.mu.Unlock()
+	gated.Store(true)
+
+	type answer struct {
+		status int
+		body   string
+	}
+	answers := make(chan answer, clients)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			status, body := get()
+			answers <- answer{status, body}
+		})
+	}
+	memory := func() float64 {
+		return testutil.ToFloat64(g.lim.refusals.WithLabelValues("memory"))
+	}
+	refusedBefore := memory()
+	testkit.Eventually(t, "3 admitted, 5 refused, while the source is held", func() bool {
+		_, _, live := g.lim.held()
+		return live == 3 && memory()-refusedBefore == clients-3
+	})
+	close(gate)
+	wg.Wait()
+	close(answers)
+	var ok, refused int
+	for a := range answers {
+		switch {
+		case a.status == 200 && strings.Contains(a.body, `big{i="00000000",pad="`) && strings.Contains(a.body, `exporter="big"`):
+			ok++
+		case a.status == 503 && strings.Contains(a.body, "max_inflight_bytes"):
+			refused++
+		default:
+			t.Errorf("unexpected answer: %d %.200s", a.status, a.body)
+		}
+	}
+	if ok != 3 || refused != clients-3 {
+		t.Errorf("want 3 × 200 and %d × 503, have %d × 200 and %d × 503", clients-3, ok, refused)
+	}
+	g.lim.mu.Lock()
+	peak := g.lim.peak
+	g.lim.mu.Unlock()
+	if peak > budget || peak < opener+2*joiner {
+		t.Errorf("the most reserved at once: want %d (the opener and two joiners), at most the budget %d; have %d", opener+2*joiner, budget, peak)
+	}
+	if _, bytes, live := g.lim.held(); bytes != 0 || live != 0 {
+		t.Errorf("after the scrapes: want nothing reserved, have %d bytes for %d scrapes", bytes, live)
 	}
 }

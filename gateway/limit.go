@@ -42,6 +42,7 @@ type limits struct {
 	mu     sync.Mutex
 	slots  int              // slots taken
 	bytes  int64            // bytes reserved
+	peak   int64            // the most bytes reserved at once
 	freed  chan struct{}    // closed (and made anew) when a slot or bytes are given back
 	shares map[string]int   // coalescing key: the tickets sharing its slot
 	per    map[string]int   // source: the slots its /proxy scrapes take
@@ -151,6 +152,7 @@ func (l *limits) admit(ctx context.Context, a *access, group, key string, bytes 
 		l.shares[key]++
 	}
 	l.bytes += bytes
+	l.peak = max(l.peak, l.bytes)
 	l.perMem[group] += bytes
 	l.live[t] = true
 	l.gauges()
@@ -250,6 +252,7 @@ func (t *ticket) grow(n int64) {
 		return
 	}
 	t.l.bytes += n - t.bytes
+	t.l.peak = max(t.l.peak, t.l.bytes)
 	t.l.perMem[t.group] += n - t.bytes
 	t.bytes = n
 	t.l.gauges()
