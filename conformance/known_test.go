@@ -6,9 +6,6 @@ package conformance
 // carry (documented.go) is not a disagreement and is not listed.
 const (
 	protoExemplarsB = "upstream: Prometheus v0.316.0's protobuf parser loses the bucket exemplars of every native histogram after the first of a family message (it resets its bucket position between messages, not between metrics); corral's output carries them, but in a merge of two sources the second source's are lost. Not avoided: only a message of its own for each such histogram would, a family written twice in one answer (which corral never does: other readers take the family once), and Prometheus scraping one source with two of them directly loses them the same way"
-	emptyQuotedName = "found here: an empty quoted name (# HELP \"\") in a HELP or TYPE line is refused; Prometheus and expfmt accept it"
-	helpNameQuote   = "found here: a HELP line whose name runs into a quote (# HELP enam\".x\" help) is refused; Prometheus and expfmt read the name up to the quote and the rest as the help text"
-	omEmptyExemplar = "found here: a protobuf exemplar with no labels is left out of OpenMetrics output (expfmt's encoder writes no exemplar without labels); Prometheus reads it from the protobuf body"
 )
 
 // knownDisagreements lists every disagreement with Prometheus the vectors
@@ -20,9 +17,5 @@ func knownDisagreements() map[string]string {
 	return map[string]string{
 		"textparse-protobufparse-001.pb/proto":                  protoExemplarsB,
 		"corral-protobuf-native-bucket-twice-exemplar.pb/proto": protoExemplarsB,
-		"corral-help-empty-quoted-name.prom/verdict":            emptyQuotedName,
-		"corral-help-name-into-quote.prom/verdict":              helpNameQuote,
-		"corral-protobuf-exemplar-no-labels.pb/om":              omEmptyExemplar,
-		"corral-protobuf-exemplar-no-labels.pb/om-utf8":         omEmptyExemplar,
 	}
 }

@@ -24,9 +24,6 @@ func knownPatterns() []knownPattern {
 	re := regexp.MustCompile
 	return []knownPattern{
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
-		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: empty quoted name`), nil, emptyQuotedName},
-		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid metric name in HELP line`), nil, helpNameQuote},
-		{ProtobufType, re(`^om`), re(`exemplars: want \[\{\{\} `), nil, omEmptyExemplar},
 	}
 }
 

@@ -32,15 +32,22 @@ func (s *scanner) comment(i, end int) error {
 		return err
 	}
 	at := i
-	name, quoted, next, err := s.name(i, end, true)
+	name, quoted, next, err := s.metaName(i, end, true)
 	if err != nil {
 		return err
 	}
-	if next < end && b[next] != ' ' && b[next] != '\t' {
-		return s.errorf("invalid metric name in %s line", keyword)
-	}
+	// Prometheus' lexer ends the name where a name can no longer go on,
+	// and its text is all after the next byte, whatever that byte is:
+	// "# TYPE m.gauge" types m a gauge, "# HELP m\".x\" h" is help for m.
+	// expfmt reads that help as another family's (mx); corral keeps it for
+	// neither, as an empty HELP.
 	text := next
-	if keyword == "HELP" {
+	if next < end && b[next] != ' ' && b[next] != '\t' {
+		if keyword == "HELP" {
+			return nil
+		}
+		text = next + 1
+	} else if keyword == "HELP" {
 		text = s.skipBlank(next, end)
 	} else if next < end {
 		text = next + 1 // Prometheus' type is all after one blank
@@ -117,7 +124,7 @@ func (s *scanner) omComment(i, end int) error {
 	if err := s.metaNUL(keyword, sharp, i, end, true); err != nil {
 		return err
 	}
-	name, quoted, next, err := s.name(i, end, true)
+	name, quoted, next, err := s.metaName(i, end, true)
 	if err != nil {
 		return err
 	}
@@ -140,7 +147,7 @@ func (s *scanner) metaNUL(keyword string, sharp, i, end int, om bool) error {
 	if keyword != "HELP" {
 		return s.nulError()
 	}
-	_, _, next, err := s.name(i, end, true)
+	_, _, next, err := s.metaName(i, end, true)
 	if err != nil || next >= end || b[next] != ' ' && (om || b[next] != '\t') || sharp+nul <= next {
 		return s.nulError()
 	}

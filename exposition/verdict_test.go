@@ -27,6 +27,10 @@ func TestVerdictLexing(t *testing.T) {
 		{"TYPE with a blank, no name", ctText, "# TYPE \nm 1\n", `line 1: TYPE without a metric name`, ""},
 		{"HELP with blanks, no name", ctText, "# HELP \t\nm 1\n", `line 1: HELP without a metric name`, ""},
 		{"TYPE with two blanks before the type", ctText, "# TYPE c  counter\nc 1\n", `line 1: unknown metric type " counter" for "c"`, ""},
+		{"TYPE name into a quote", ctText, "# TYPE m\"x\" counter\nm 1\n", `line 1: unknown metric type "x\" counter" for "m"`, ""},
+		{"empty quoted sample name", ctText, "{\"\"} 1\n", `line 1: empty quoted name`, ""},
+		{"empty quoted label name", ctText, "m{\"\"=\"1\"} 1\n", `line 1: empty quoted name`, ""},
+		{"om HELP name into a dot", ctOM, "# HELP m.x y\nm 1\n# EOF\n", `line 1: HELP line for "m": the name must be followed by one space and the text`, ""},
 		{"TYPE with a blank and a tab", ctText, "# TYPE c \tcounter\n", `line 1: unknown metric type "\tcounter" for "c"`, ""},
 		{"om two spaces after #", ctOM, "#  UNIT m_s s\n# EOF\n", `line 1: unexpected OpenMetrics comment ""`, ""},
 		{"om two spaces before the name", ctOM, "# TYPE  d gauge\nd 1\n# EOF\n", `line 1: invalid metric name at " d gauge"`, ""},
@@ -61,6 +65,12 @@ func TestVerdictLexing(t *testing.T) {
 		{"om NUL in HELP text", ctOM, "# HELP m a\x00b\nm 1\n# EOF\n", "<nil>", ""},
 		{"protobuf empty family with a bad name", ctProto, protoFamily(protoString(1, "\xff")), "<nil>", ""},
 		{"protobuf empty family without a name", ctProto, protoFamily(protoString(2, "help")), "<nil>", ""},
+		{"empty quoted name in HELP and TYPE", ctText, "# HELP \"\"\n# HELP \"\" x\n# TYPE \"\" counter\nm 1\n", "<nil>", ""},
+		{"om empty quoted name in HELP and TYPE", ctOM, "# HELP \"\" x\n# TYPE \"\" gauge\nm 1\n# EOF\n", "<nil>", ""},
+		{"HELP name into a quote", ctText, "# HELP enam\".with.dots\" boring help\n# HELP enam other\nenam 1\n", "<nil>", ""},
+		{"HELP name into a dot", ctText, "# HELP m.x\nm 1\n", "<nil>", ""},
+		{"TYPE name into a dot", ctText, "# TYPE m.counter\nm 1\n", "<nil>", ""},
+		{"TYPE name into a quote, type after one byte", ctText, "# TYPE \"m\"xcounter\nm 1\n", "<nil>", ""},
 
 		// Refused under a stricter rule.
 		{"NUL after #", ctText, "m 1\n# \x00\nn 2\n", `line 2: NUL byte in a comment line (other than in HELP text)`, StricterNUL},
