@@ -24,7 +24,14 @@ func knownPatterns() []knownPattern {
 	re := regexp.MustCompile
 	return []knownPattern{
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
+		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): unexpected \{__name__="[^"]*_created"[^{}]*\}(; unexpected \{__name__="[^"]*_created"[^{}]*\})*( \(and \d+ more\))?$`), createdAfterType, omCreatedOther},
 	}
+}
+
+// createdAfterType tells whether body has a counter, summary or histogram
+// TYPE line, after which Prometheus may skip a sample of another family.
+func createdAfterType(_ string, body []byte) bool {
+	return regexp.MustCompile(`(?m)^# TYPE .* (counter|summary|histogram)$`).Match(body)
 }
 
 // leadingBlank tells whether a line of body starts with a blank.
