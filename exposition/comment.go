@@ -36,23 +36,40 @@ func (s *scanner) comment(i, end int) error {
 	if err != nil {
 		return err
 	}
-	// Prometheus' lexer ends the name where a name can no longer go on,
-	// and its text is all after the next byte, whatever that byte is:
-	// "# TYPE m.gauge" types m a gauge, "# HELP m\".x\" h" is help for m.
-	// expfmt reads that help as another family's (mx); corral keeps it for
-	// neither, as an empty HELP.
-	text := next
 	if next < end && b[next] != ' ' && b[next] != '\t' {
-		if keyword == "HELP" {
-			return nil
+		if keyword != "HELP" || quoted || b[next] != '"' {
+			// Prometheus reads "# TYPE m.gauge" as a TYPE for m; expfmt
+			// refuses it, and so does corral, under the expfmt rule.
+			return s.errorf("invalid metric name in %s line", keyword)
 		}
-		text = next + 1
-	} else if keyword == "HELP" {
+		if name, next, err = s.helpNameOn(name, next, end); err != nil {
+			return err
+		}
+		quoted = true
+	}
+	text := next
+	if keyword == "HELP" {
 		text = s.skipBlank(next, end)
 	} else if next < end {
 		text = next + 1 // Prometheus' type is all after one blank
 	}
 	return s.meta(keyword, sharp, span{int32(at), int32(next)}, name, quoted, text, end)
+}
+
+// helpNameOn reads a text HELP line's bare name that runs into a quote
+// (# HELP m".x" help) as expfmt does, on through the quoted part (m.x),
+// which must be followed by a blank or the end of the line; next is the
+// quote's index. Prometheus reads the line as a HELP for m, with the text
+// after the quote; the two read other families, neither's series differ,
+// and corral takes expfmt's reading, so that a second HELP for m.x is
+// refused as expfmt refuses it.
+func (s *scanner) helpNameOn(bare []byte, next, end int) ([]byte, int, error) {
+	b := s.body
+	rest, _, after, err := s.metaName(next, end, true)
+	if err != nil || after < end && b[after] != ' ' && b[after] != '\t' {
+		return nil, 0, s.errorf("invalid metric name in HELP line")
+	}
+	return append(append(make([]byte, 0, len(bare)+len(rest)), bare...), rest...), after, nil
 }
 
 // textKeyword reads the HELP or TYPE keyword of a text comment line after

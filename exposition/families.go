@@ -33,6 +33,13 @@ func (s *scanner) family(name []byte) (fi int32, member int, err error) {
 	}
 	if s.block >= 0 && s.block != s.cur {
 		if m, ok := s.memberIn(s.block, name); ok && m != memberExact {
+			if s.om {
+				// Another family's lines stand between: Prometheus reads
+				// the sample with the TYPE line's type, but its start
+				// timestamp by the name length of the last HELP, TYPE or
+				// UNIT line, another family's (and so finds none).
+				return 0, 0, s.stricterf(StricterBlock, "samples of %q are not in one block", s.fams[s.block].name)
+			}
 			return s.block, m, nil
 		}
 	}
