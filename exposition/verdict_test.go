@@ -51,6 +51,7 @@ func TestVerdictLexing(t *testing.T) {
 		{"om no blank before the value", ctOM, "m{a=\"b\"}1\n# EOF\n", `line 1: expected one space before the value of "m"`, ""},
 		{"om tab before the value", ctOM, "a \t1\n# EOF\n", `line 1: invalid value "\t1" for "a"`, ""},
 		{"om value right after the name", ctOM, "a-3\n# EOF\n", `line 1: expected one space before the value of "a"`, ""},
+		{"om exemplar labels without a comma", ctOM, "# TYPE c counter\nc_total 0 # {a=\"\"b=\"\"} 0\n# EOF\n", `line 2: expected ',' or '}' after exemplar label for "c_total"`, ""},
 		{"name in braces twice", ctText, "{\"a\",\"b\"} 1\n", `line 1: expected '=' after label name "b"`, ""},
 		{"protobuf HELP not UTF-8", ctProto, protoFamily(protoString(1, "m"), protoString(2, "\xff"), protoVarint(3, 1), protoBytes(4, protoBytes(2, protoFixed64(1, 1)))), `protobuf message 1: HELP of "m" is not valid UTF-8`, ""},
 		{"protobuf wrong wire type", ctProto, protoFamily(protoFixed64(1, 1)), `protobuf message 1: wrong wire type 1 for field MetricFamily.name`, ""},
@@ -77,6 +78,7 @@ func TestVerdictLexing(t *testing.T) {
 		{"om empty quoted name in HELP and TYPE", ctOM, "# HELP \"\" x\n# TYPE \"\" gauge\nm 1\n# EOF\n", "<nil>", ""},
 		{"HELP name into a quote", ctText, "# HELP enam\".with.dots\" boring help\n# HELP enam other\nenam 1\n", "<nil>", ""},
 		{"HELP name into an empty quote", ctText, "# HELP m\"\"\tx\nm 1\n", "<nil>", ""},
+
 
 		// Refused under a stricter rule.
 		{"NUL after #", ctText, "m 1\n# \x00\nn 2\n", `line 2: NUL byte in a comment line (other than in HELP text)`, StricterNUL},
