@@ -65,6 +65,7 @@ func TestVerdictLexing(t *testing.T) {
 		{"value right after the name", ctText, "a-3\nb.5\nfoo90x1P-3\nc+1 15\n", "<nil>", ""},
 		{"om bucket without le", ctOM, "# TYPE h histogram\nh_bucket{lte=\"x\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n# EOF\n", "<nil>", ""},
 		{"om summary sample without quantile", ctOM, "# TYPE s summary\ns{q=\"1\"} 1\ns_count 1\ns_sum 1\n# EOF\n", "<nil>", ""},
+		{"om gauge's _total, a family of its own", ctOM, "# TYPE g gauge\ng_total 1\n# EOF\n", "<nil>", ""},
 		{"om NUL bytes after # EOF", ctOM, "a 1\n# EOF\n\x00\x00", "<nil>", ""},
 		{"om NUL bytes in the # EOF line", ctOM, "a 1\n# EOF\x00\n\x00", "<nil>", ""},
 		{"om NUL bytes after # EOF, no newline", ctOM, "a 1\n# EOF\x00", "<nil>", ""},
@@ -78,7 +79,6 @@ func TestVerdictLexing(t *testing.T) {
 		{"om empty quoted name in HELP and TYPE", ctOM, "# HELP \"\" x\n# TYPE \"\" gauge\nm 1\n# EOF\n", "<nil>", ""},
 		{"HELP name into a quote", ctText, "# HELP enam\".with.dots\" boring help\n# HELP enam other\nenam 1\n", "<nil>", ""},
 		{"HELP name into an empty quote", ctText, "# HELP m\"\"\tx\nm 1\n", "<nil>", ""},
-
 
 		// Refused under a stricter rule.
 		{"NUL after #", ctText, "m 1\n# \x00\nn 2\n", `line 2: NUL byte in a comment line (other than in HELP text)`, StricterNUL},
@@ -107,6 +107,9 @@ func TestVerdictLexing(t *testing.T) {
 		{"om counter sample without _total", ctOM, "# TYPE a counter\na 1\n# EOF\n", `line 2: counter "a": sample must end in _total or _created`, StricterSuffix},
 		{"om info sample without _info", ctOM, "# TYPE a info\na 1\n# EOF\n", `line 2: info "a": sample must end in _info`, StricterSuffix},
 		{"om histogram plain sample", ctOM, "# TYPE a histogram\na 1\n# EOF\n", `line 2: histogram "a": sample "a" must end in _bucket, _sum or _count`, StricterSuffix},
+		{"om gauge histogram's _sum", ctOM, "# TYPE gh gaugehistogram\ngh_sum 0\n# EOF\n", `line 2: gaugehistogram "gh": sample "gh_sum" is not one of its members`, StricterSuffix},
+		{"om counter's _sum", ctOM, "# TYPE c counter\nc_total 1\nc_sum 0\n# EOF\n", `line 3: counter "c": sample "c_sum" is not one of its members`, StricterSuffix},
+		{"om summary's _bucket", ctOM, "# TYPE s summary\ns_bucket{le=\"1\"} 0\n# EOF\n", `line 2: summary "s": sample "s_bucket" is not one of its members`, StricterSuffix},
 		{"om second TYPE", ctOM, "# TYPE a gauge\n# TYPE a counter\na_total 1\n# EOF\n", `line 2: second TYPE line for metric name "a"`, StricterMetaTwice},
 		{"om second HELP", ctOM, "# HELP a x\n# HELP a y\na 1\n# EOF\n", `line 2: second HELP line for metric name "a"`, StricterMetaTwice},
 		{"om negative timestamp", ctOM, "a 1 -1.5\n# EOF\n", `line 1: timestamp "-1.5" for "a" out of the text format's range`, StricterTimestamp},
