@@ -48,7 +48,7 @@ const (
 	// protoZeroTimestampRule: a timestamp of 0 is no timestamp in protobuf
 	// (Prometheus reads timestamp_ms 0 as none).
 	protoZeroTimestampRule = "proto-zero-timestamp"
-	// oneTimestampRule: a histogram or summary has one timestamp in
+	// oneTimestampRule: a histogram (gauge histogram too) or summary has one timestamp in
 	// OpenMetrics and protobuf; a text one whose samples have different
 	// timestamps is left out for its source.
 	oneTimestampRule = "one-timestamp"
@@ -369,7 +369,7 @@ func lacks(in []Series, types map[string]model.MetricType, fam, part string) boo
 // (its samples grouped by their labels other than le and quantile) has
 // samples with different timestamps, or with and without one.
 func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string) bool {
-	if typ := types[fam]; typ != model.MetricTypeHistogram && typ != model.MetricTypeSummary {
+	if typ := types[fam]; typ != model.MetricTypeHistogram && typ != model.MetricTypeGaugeHistogram && typ != model.MetricTypeSummary {
 		return false
 	}
 	seen := map[string]string{}
