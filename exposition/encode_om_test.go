@@ -126,3 +126,37 @@ func TestOpenMetricsEmptyExemplar(t *testing.T) {
 	}
 	checkParses(t, fmtOM, out.Bytes())
 }
+
+// TestOpenMetricsCreatedPast2262: a protobuf source's created timestamp no
+// nanosecond time holds (year 2383) is left out of OpenMetrics output,
+// whose encoder would write it as another time (1799), for a summary as
+// for a counter; protobuf output keeps it.
+func TestOpenMetricsCreatedPast2262(t *testing.T) {
+	far := &timestamppb.Timestamp{Seconds: 13_063_597_215}
+	var pb bytes.Buffer
+	enc := expfmt.NewEncoder(&pb, expfmt.FmtProtoDelim)
+	for _, mf := range []*dto.MetricFamily{
+		{Name: new("c_total"), Type: dto.MetricType_COUNTER.Enum(), Metric: []*dto.Metric{{Counter: &dto.Counter{Value: new(5.0), CreatedTimestamp: far}}}},
+		{Name: new("s"), Type: dto.MetricType_SUMMARY.Enum(), Metric: []*dto.Metric{{Summary: &dto.Summary{SampleCount: new(uint64(1)), SampleSum: new(2.0), CreatedTimestamp: far}}}},
+	} {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inputs := []Input{{Name: "pb", ContentType: ctProto, Body: pb.Bytes()}}
+	var om bytes.Buffer
+	if _, err := Merge(&om, Options{Label: "exporter", Format: fmtOM}, inputs); err != nil {
+		t.Fatal(err)
+	}
+	if body := om.String(); strings.Contains(body, "_created") || !strings.Contains(body, "s_count{exporter=\"pb\"} 1") {
+		t.Errorf("want the series without _created lines:\n%s", body)
+	}
+	checkParses(t, fmtOM, om.Bytes())
+	var out bytes.Buffer
+	if _, err := Merge(&out, Options{Label: "exporter", Format: fmtProto}, inputs); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out.Bytes(), []byte{0x08, 0x9f, 0xd9, 0x9a, 0xd5, 0x30}) {
+		t.Errorf("protobuf output lost the created timestamp")
+	}
+}
