@@ -239,8 +239,8 @@ func firstOfEach(in []Series) []Series {
 	seen := map[string]bool{}
 	var out []Series
 	for _, s := range in {
-		if key := s.Labels.String(); !seen[key] {
-			seen[key] = true
+		if k := key(s.Labels); !seen[k] {
+			seen[k] = true
 			out = append(out, s)
 		}
 	}

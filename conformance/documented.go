@@ -48,7 +48,7 @@ const (
 	// protoZeroTimestampRule: a timestamp of 0 is no timestamp in protobuf
 	// (Prometheus reads timestamp_ms 0 as none).
 	protoZeroTimestampRule = "proto-zero-timestamp"
-	// oneTimestampRule: a histogram or summary has one timestamp in
+	// oneTimestampRule: a histogram (gauge histogram too) or summary has one timestamp in
 	// OpenMetrics and protobuf; a text one whose samples have different
 	// timestamps is left out for its source.
 	oneTimestampRule = "one-timestamp"
@@ -81,7 +81,7 @@ const (
 // buckets as a canonical number, for out in OpenMetrics or protobuf; it
 // tells whether one changed.
 func canonicalGaugeHistogramLe(want []Series, types map[string]model.MetricType, out Output) ([]Series, bool) {
-	if out.Format.FormatType() == expfmt.TypeTextPlain {
+	if out.Format.FormatType() == expfmt.TypeTextPlain || !hasType(types, model.MetricTypeGaugeHistogram) {
 		return want, false
 	}
 	had := false
@@ -99,6 +99,19 @@ func canonicalGaugeHistogramLe(want []Series, types map[string]model.MetricType,
 		had = true
 	}
 	return want, had
+}
+
+// hasType tells whether a family of types is of type t. The checks that
+// concern one type look a series' family up (familyOfEscaped, which reads
+// every family) only where there is one: on a body of hundreds of families
+// and thousands of series, the lookups took most of a fuzz input's time.
+func hasType(types map[string]model.MetricType, t model.MetricType) bool {
+	for _, typ := range types {
+		if typ == t {
+			return true
+		}
+	}
+	return false
 }
 
 // familyOfEscaped gives the family of types (unescaped) whose series n
@@ -171,6 +184,9 @@ func gaugeHistogramNames(want []Series, types map[string]model.MetricType, out O
 		renames = map[string]string{"_count": "_gcount", "_sum": "_gsum"}
 	case expfmt.TypeProtoDelim:
 	default:
+		return want, false
+	}
+	if !hasType(types, model.MetricTypeGaugeHistogram) {
 		return want, false
 	}
 	had := false
@@ -353,7 +369,7 @@ func lacks(in []Series, types map[string]model.MetricType, fam, part string) boo
 // (its samples grouped by their labels other than le and quantile) has
 // samples with different timestamps, or with and without one.
 func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string) bool {
-	if typ := types[fam]; typ != model.MetricTypeHistogram && typ != model.MetricTypeSummary {
+	if typ := types[fam]; typ != model.MetricTypeHistogram && typ != model.MetricTypeGaugeHistogram && typ != model.MetricTypeSummary {
 		return false
 	}
 	seen := map[string]string{}

@@ -24,10 +24,22 @@ func knownPatterns() []knownPattern {
 	re := regexp.MustCompile
 	return []knownPattern{
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
-		{"", re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: empty quoted name`), nil, emptyQuotedName},
-		{TextType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: line \d+: invalid metric name in HELP line`), nil, helpNameQuote},
-		{ProtobufType, re(`^om`), re(`exemplars: want \[\{\{\} `), nil, omEmptyExemplar},
+		{"", re(`^(text|om)$`), re(`^\d source\(s\): conflicts: \[\{\w+ \S+ type \w+ conflicts with type \w+ of an earlier source\}\]$`), quotedMetricName, escapedTypes},
+		{ProtobufType, re(`^(text|text-utf8|om|om-utf8|proto)$`), re(`^\d source\(s\): source \w+ left out: invalid exposition: line \d+: negative count "-[^"]*" in histogram`), nil, protoNegCount},
+		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): unexpected \{__name__="[^"]*_created"[^{}]*\}(; unexpected \{__name__="[^"]*_created"[^{}]*\})*( \(and \d+ more\))?$`), createdAfterType, omCreatedOther},
 	}
+}
+
+// createdAfterType tells whether body has a counter, summary or histogram
+// TYPE line, after which Prometheus may skip a sample of another family.
+func createdAfterType(_ string, body []byte) bool {
+	return regexp.MustCompile(`(?m)^# TYPE .* (counter|summary|histogram)$`).Match(body)
+}
+
+// quotedMetricName tells whether body names a metric in quotes, in a
+// TYPE or HELP line or first in braces.
+func quotedMetricName(_ string, body []byte) bool {
+	return regexp.MustCompile(`(?m)^(# (TYPE|HELP) "|\{")`).Match(body)
 }
 
 // leadingBlank tells whether a line of body starts with a blank.

@@ -32,12 +32,20 @@ func (s *scanner) comment(i, end int) error {
 		return err
 	}
 	at := i
-	name, quoted, next, err := s.name(i, end, true)
+	name, quoted, next, err := s.metaName(i, end, true)
 	if err != nil {
 		return err
 	}
 	if next < end && b[next] != ' ' && b[next] != '\t' {
-		return s.errorf("invalid metric name in %s line", keyword)
+		if keyword != "HELP" || quoted || b[next] != '"' {
+			// Prometheus reads "# TYPE m.gauge" as a TYPE for m; expfmt
+			// refuses it, and so does corral, under the expfmt rule.
+			return s.errorf("invalid metric name in %s line", keyword)
+		}
+		if name, next, err = s.helpNameOn(name, next, end); err != nil {
+			return err
+		}
+		quoted = true
 	}
 	text := next
 	if keyword == "HELP" {
@@ -46,6 +54,22 @@ func (s *scanner) comment(i, end int) error {
 		text = next + 1 // Prometheus' type is all after one blank
 	}
 	return s.meta(keyword, sharp, span{int32(at), int32(next)}, name, quoted, text, end)
+}
+
+// helpNameOn reads a text HELP line's bare name that runs into a quote
+// (# HELP m".x" help) as expfmt does, on through the quoted part (m.x),
+// which must be followed by a blank or the end of the line; next is the
+// quote's index. Prometheus reads the line as a HELP for m, with the text
+// after the quote; the two read other families, neither's series differ,
+// and corral takes expfmt's reading, so that a second HELP for m.x is
+// refused as expfmt refuses it.
+func (s *scanner) helpNameOn(bare []byte, next, end int) ([]byte, int, error) {
+	b := s.body
+	rest, _, after, err := s.metaName(next, end, true)
+	if err != nil || after < end && b[after] != ' ' && b[after] != '\t' {
+		return nil, 0, s.errorf("invalid metric name in HELP line")
+	}
+	return append(append(make([]byte, 0, len(bare)+len(rest)), bare...), rest...), after, nil
 }
 
 // textKeyword reads the HELP or TYPE keyword of a text comment line after
@@ -117,7 +141,7 @@ func (s *scanner) omComment(i, end int) error {
 	if err := s.metaNUL(keyword, sharp, i, end, true); err != nil {
 		return err
 	}
-	name, quoted, next, err := s.name(i, end, true)
+	name, quoted, next, err := s.metaName(i, end, true)
 	if err != nil {
 		return err
 	}
@@ -140,7 +164,7 @@ func (s *scanner) metaNUL(keyword string, sharp, i, end int, om bool) error {
 	if keyword != "HELP" {
 		return s.nulError()
 	}
-	_, _, next, err := s.name(i, end, true)
+	_, _, next, err := s.metaName(i, end, true)
 	if err != nil || next >= end || b[next] != ' ' && (om || b[next] != '\t') || sharp+nul <= next {
 		return s.nulError()
 	}

@@ -51,8 +51,11 @@ func (m *merger) encode(w io.Writer) error {
 			continue
 		}
 		text := fam.Bytes()
-		if mf.typ == GaugeHistogram && m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
-			text = gaugeHistogramNames(text, mf.name, mf.quoted)
+		if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
+			if mf.typ == GaugeHistogram {
+				text = gaugeHistogramNames(text, mf.name, mf.quoted)
+			}
+			text = unmarkEmptyExemplars(text)
 		}
 		if _, err := w.Write(text); err != nil {
 			return err

@@ -373,20 +373,20 @@ func gaugeHistogramNames(text []byte, name []byte, quoted bool) []byte {
 func omTimes(ms []*dto.Metric) {
 	for _, m := range ms {
 		switch {
-		case m.Counter != nil && (omShift(m.Counter.CreatedTimestamp) || m.Counter.Exemplar != nil && omShift(m.Counter.Exemplar.Timestamp)):
+		case m.Counter != nil && (omStartShift(m.Counter.CreatedTimestamp) || m.Counter.Exemplar != nil && omShift(m.Counter.Exemplar.Timestamp)):
 			c := proto.Clone(m.Counter).(*dto.Counter)
-			c.CreatedTimestamp = omTime(c.CreatedTimestamp)
+			c.CreatedTimestamp = omStart(c.CreatedTimestamp)
 			if c.Exemplar != nil {
 				c.Exemplar.Timestamp = omTime(c.Exemplar.Timestamp)
 			}
 			m.Counter = c
-		case m.Summary != nil && omShift(m.Summary.CreatedTimestamp):
+		case m.Summary != nil && omStartShift(m.Summary.CreatedTimestamp):
 			s := proto.Clone(m.Summary).(*dto.Summary)
-			s.CreatedTimestamp = omTime(s.CreatedTimestamp)
+			s.CreatedTimestamp = omStart(s.CreatedTimestamp)
 			m.Summary = s
 		case m.Histogram != nil:
 			h := m.Histogram
-			shift := omShift(h.CreatedTimestamp)
+			shift := omStartShift(h.CreatedTimestamp)
 			for _, b := range h.Bucket {
 				shift = shift || b.Exemplar != nil && omShift(b.Exemplar.Timestamp)
 			}
@@ -394,7 +394,7 @@ func omTimes(ms []*dto.Metric) {
 				continue
 			}
 			h = proto.Clone(h).(*dto.Histogram)
-			h.CreatedTimestamp = omTime(h.CreatedTimestamp)
+			h.CreatedTimestamp = omStart(h.CreatedTimestamp)
 			for _, b := range h.Bucket {
 				if b.Exemplar != nil {
 					b.Exemplar.Timestamp = omTime(b.Exemplar.Timestamp)
@@ -403,6 +403,28 @@ func omTimes(ms []*dto.Metric) {
 			m.Histogram = h
 		}
 	}
+}
+
+// omStart is created timestamp ts as omTimes gives it: none where no
+// nanosecond time holds it (past 2262, before 1678: expfmt's encoder
+// would write another time), else omTime's.
+func omStart(ts *timestamppb.Timestamp) *timestamppb.Timestamp {
+	if pastNanos(ts) {
+		return nil
+	}
+	return omTime(ts)
+}
+
+// omStartShift tells whether omStart changes ts.
+func omStartShift(ts *timestamppb.Timestamp) bool {
+	return pastNanos(ts) || omShift(ts)
+}
+
+// pastNanos tells whether valid time ts lies where no nanosecond time does.
+func pastNanos(ts *timestamppb.Timestamp) bool {
+	const most = math.MaxInt64 / int64(1e9)
+	s := ts.GetSeconds()
+	return ts != nil && ts.CheckValid() == nil && (s >= most || s <= -most)
 }
 
 // omShift tells whether omTime changes ts.

@@ -1,6 +1,7 @@
 package exposition
 
 import (
+	"bytes"
 	"math"
 	"strings"
 	"unicode/utf8"
@@ -16,39 +17,79 @@ import (
 // whole answer). Such an exemplar is left out of OpenMetrics output, which
 // then says less, never something else; protobuf output keeps it.
 
-// omExemplars leaves out of ms the exemplars OpenMetrics cannot carry. The
-// metrics' messages may be a source's own (restore), so a message with one
-// to leave out is replaced by a copy.
+// omExemplars leaves out of ms the exemplars OpenMetrics cannot carry, and
+// gives each exemplar without labels the label emptyExemplar (see
+// unmarkEmptyExemplars). The metrics' messages may be a source's own
+// (restore), so a message with one to change is replaced by a copy.
 func omExemplars(ms []*dto.Metric) {
 	for _, m := range ms {
-		if c := m.GetCounter(); c != nil && c.Exemplar != nil && !omExemplar(c.Exemplar) {
+		if c := m.GetCounter(); c != nil && c.Exemplar != nil && omChange(c.Exemplar) {
 			c = proto.Clone(c).(*dto.Counter)
-			c.Exemplar = nil
+			c.Exemplar = omExemplarOut(c.Exemplar)
 			m.Counter = c
 		}
 		h := m.GetHistogram()
-		if h == nil || !dropsBucketExemplar(h.GetBucket()) {
+		if h == nil || !changesBucketExemplar(h.GetBucket()) {
 			continue
 		}
 		h = proto.Clone(h).(*dto.Histogram)
 		for _, b := range h.Bucket {
-			if b.Exemplar != nil && !omExemplar(b.Exemplar) {
-				b.Exemplar = nil
+			if b.Exemplar != nil {
+				b.Exemplar = omExemplarOut(b.Exemplar)
 			}
 		}
 		m.Histogram = h
 	}
 }
 
-// dropsBucketExemplar tells whether a bucket of bb has an exemplar OpenMetrics
-// cannot carry.
-func dropsBucketExemplar(bb []*dto.Bucket) bool {
+// changesBucketExemplar tells whether a bucket of bb has an exemplar
+// omExemplars changes.
+func changesBucketExemplar(bb []*dto.Bucket) bool {
 	for _, b := range bb {
-		if b.Exemplar != nil && !omExemplar(b.Exemplar) {
+		if b.Exemplar != nil && omChange(b.Exemplar) {
 			return true
 		}
 	}
 	return false
+}
+
+// omChange tells whether omExemplars changes exemplar e.
+func omChange(e *dto.Exemplar) bool {
+	return len(e.GetLabel()) == 0 || !omExemplar(e)
+}
+
+// omExemplarOut is exemplar e (in a copied message) as omExemplars gives it
+// to the encoder: nil when OpenMetrics cannot carry it, marked when it has
+// no labels.
+func omExemplarOut(e *dto.Exemplar) *dto.Exemplar {
+	switch {
+	case !omExemplar(e):
+		return nil
+	case len(e.GetLabel()) == 0:
+		e.Label = []*dto.LabelPair{{Name: new(emptyExemplarName), Value: new(emptyExemplarValue)}}
+	}
+	return e
+}
+
+// expfmt's encoder writes no exemplar without labels, which OpenMetrics
+// allows (" # {} 1") and Prometheus reads from a protobuf source. Such an
+// exemplar goes to the encoder with the one label a="\x00", which no
+// exemplar OpenMetrics carries has (omExemplar: no NUL byte), and is
+// written back without it. In a label value, HELP text or quoted name the
+// encoder escapes '"', so the marked exemplar's text occurs nowhere else in
+// an answer.
+const (
+	emptyExemplarName  = "a"
+	emptyExemplarValue = "\x00"
+	markedExemplar     = " # {" + emptyExemplarName + "=\"" + emptyExemplarValue + "\"} " // as the encoder writes it
+)
+
+// unmarkEmptyExemplars writes the marked exemplars of text without labels.
+func unmarkEmptyExemplars(text []byte) []byte {
+	if !bytes.Contains(text, []byte(markedExemplar)) {
+		return text
+	}
+	return bytes.ReplaceAll(text, []byte(markedExemplar), []byte(" # {} "))
 }
 
 // omExemplar tells whether OpenMetrics text carries exemplar e as it is.

@@ -78,3 +78,85 @@ func TestOpenMetricsExemplars(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenMetricsEmptyExemplar: an exemplar without labels (" # {} 1"),
+// which expfmt's encoder does not write, is in OpenMetrics output, from a
+// protobuf source (counter and bucket) and from an OpenMetrics one, as the
+// source has it; a label value holding the marker's text stays as it was.
+func TestOpenMetricsEmptyExemplar(t *testing.T) {
+	var pb bytes.Buffer
+	enc := expfmt.NewEncoder(&pb, expfmt.FmtProtoDelim)
+	empty := func(v float64) *dto.Exemplar { return &dto.Exemplar{Value: new(v)} }
+	for _, mf := range []*dto.MetricFamily{
+		{Name: new("c_total"), Type: dto.MetricType_COUNTER.Enum(), Metric: []*dto.Metric{
+			{Label: []*dto.LabelPair{{Name: new("k"), Value: new(markedExemplar)}}, Counter: &dto.Counter{Value: new(5.0), Exemplar: empty(7)}},
+		}},
+		{Name: new("h"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{{Histogram: &dto.Histogram{
+			SampleCount: new(uint64(3)), SampleSum: new(4.0), Bucket: []*dto.Bucket{
+				{UpperBound: new(1.0), CumulativeCount: new(uint64(1)), Exemplar: &dto.Exemplar{Value: new(0.5), Timestamp: timestamppb.New(time.Unix(1625851153, 0))}},
+				{UpperBound: new(2.0), CumulativeCount: new(uint64(2)), Exemplar: &dto.Exemplar{Label: []*dto.LabelPair{{Name: new("id"), Value: new("x")}}, Value: new(1.5)}},
+			}}}}},
+	} {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	om := "# TYPE o counter\no_total 1 # {} 3\n# TYPE g histogram\ng_bucket{le=\"+Inf\"} 1 # {} 2 1625851153.5\ng_count 1\ng_sum 2\n# EOF\n"
+	inputs := []Input{{Name: "pb", ContentType: ctProto, Body: pb.Bytes()}, {Name: "om", ContentType: ctOM, Body: []byte(om)}}
+	var out bytes.Buffer
+	rep, err := Merge(&out, Options{Label: "exporter", Format: fmtOM}, inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Conflicts) != 0 {
+		t.Errorf("conflicts: want none, have %v", rep.Conflicts)
+	}
+	body := out.String()
+	for _, want := range []string{
+		"} 5.0 # {} 7.0\n",
+		"le=\"1.0\"} 1 # {} 0.5 1.625851153e+09\n",
+		"le=\"2.0\"} 2 # {id=\"x\"} 1.5\n",
+		"o_total{exporter=\"om\"} 1.0 # {} 3.0\n",
+		"g_bucket{exporter=\"om\",le=\"+Inf\"} 1 # {} 2.0 1.6258511535e+09\n",
+		`k=" # {a=\"` + emptyExemplarValue + `\"} "`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("want %q in the output:\n%s", want, body)
+		}
+	}
+	checkParses(t, fmtOM, out.Bytes())
+}
+
+// TestOpenMetricsCreatedPast2262: a protobuf source's created timestamp no
+// nanosecond time holds (year 2383) is left out of OpenMetrics output,
+// whose encoder would write it as another time (1799), for a summary as
+// for a counter; protobuf output keeps it.
+func TestOpenMetricsCreatedPast2262(t *testing.T) {
+	far := &timestamppb.Timestamp{Seconds: 13_063_597_215}
+	var pb bytes.Buffer
+	enc := expfmt.NewEncoder(&pb, expfmt.FmtProtoDelim)
+	for _, mf := range []*dto.MetricFamily{
+		{Name: new("c_total"), Type: dto.MetricType_COUNTER.Enum(), Metric: []*dto.Metric{{Counter: &dto.Counter{Value: new(5.0), CreatedTimestamp: far}}}},
+		{Name: new("s"), Type: dto.MetricType_SUMMARY.Enum(), Metric: []*dto.Metric{{Summary: &dto.Summary{SampleCount: new(uint64(1)), SampleSum: new(2.0), CreatedTimestamp: far}}}},
+	} {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inputs := []Input{{Name: "pb", ContentType: ctProto, Body: pb.Bytes()}}
+	var om bytes.Buffer
+	if _, err := Merge(&om, Options{Label: "exporter", Format: fmtOM}, inputs); err != nil {
+		t.Fatal(err)
+	}
+	if body := om.String(); strings.Contains(body, "_created") || !strings.Contains(body, "s_count{exporter=\"pb\"} 1") {
+		t.Errorf("want the series without _created lines:\n%s", body)
+	}
+	checkParses(t, fmtOM, om.Bytes())
+	var out bytes.Buffer
+	if _, err := Merge(&out, Options{Label: "exporter", Format: fmtProto}, inputs); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out.Bytes(), []byte{0x08, 0x9f, 0xd9, 0x9a, 0xd5, 0x30}) {
+		t.Errorf("protobuf output lost the created timestamp")
+	}
+}

@@ -33,7 +33,19 @@ func (s *scanner) family(name []byte) (fi int32, member int, err error) {
 	}
 	if s.block >= 0 && s.block != s.cur {
 		if m, ok := s.memberIn(s.block, name); ok && m != memberExact {
+			if c := s.cur; s.om && c >= 0 && (s.fams[c].typed || s.fams[c].hasHelp || !s.fams[c].unit.empty()) {
+				// Another family's metadata stands between: Prometheus
+				// reads the sample with the TYPE line's type, but its
+				// start timestamp by the name length of the last HELP,
+				// TYPE or UNIT line, another family's (and finds none).
+				return 0, 0, s.stricterf(StricterBlock, "samples of %q are not in one block", s.fams[s.block].name)
+			}
 			return s.block, m, nil
+		}
+	}
+	if s.om && s.block >= 0 {
+		if err := s.otherMember(name); err != nil {
+			return 0, 0, err
 		}
 	}
 	if fi, ok := s.byName[string(name)]; ok {
@@ -45,6 +57,23 @@ func (s *scanner) family(name []byte) (fi int32, member int, err error) {
 	fi = s.newFamily(name)
 	s.cur = fi
 	return fi, memberExact, nil
+}
+
+// otherMember refuses, in OpenMetrics, a sample named as a member the type
+// of the last TYPE line's family has not (gh_sum of a gauge histogram gh,
+// c_sum of a counter c): Prometheus reads it with that type, as part of
+// the family (with its start timestamp), where corral would read another
+// family; the specification refuses it (the README's suffix rule).
+func (s *scanner) otherMember(name []byte) error {
+	f := &s.fams[s.block]
+	if !allowed(f.typ, memberCreated, true) && f.typ != GaugeHistogram && f.typ != Info {
+		return nil // a type without members: any name is a family of its own
+	}
+	m := memberOf(name)
+	if m == memberExact || len(name) != len(f.name)+len(memberSuffixes[m]) || !bytes.HasPrefix(name, f.name) || allowed(f.typ, m, true) {
+		return nil
+	}
+	return s.stricterf(StricterSuffix, "%s %q: sample %q is not one of its members", f.typ, f.name, name)
 }
 
 // memberIn tells whether a sample named name belongs to family fi, the

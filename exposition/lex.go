@@ -27,8 +27,18 @@ func bareMetricName(name []byte) bool {
 
 // name reads a metric (or, with metric false, label) name at i: bare, or
 // quoted with escapes. It returns the unescaped name, whether it was quoted,
-// and the index after it.
+// and the index after it. An empty quoted name is refused.
 func (s *scanner) name(i, end int, metric bool) (name []byte, quoted bool, next int, err error) {
+	name, quoted, next, err = s.metaName(i, end, metric)
+	if err == nil && len(name) == 0 {
+		return nil, true, 0, s.errorf("empty quoted name")
+	}
+	return name, quoted, next, err
+}
+
+// metaName is name that takes an empty quoted name (""), as Prometheus'
+// lexers and expfmt do in a HELP, TYPE or UNIT line.
+func (s *scanner) metaName(i, end int, metric bool) (name []byte, quoted bool, next int, err error) {
 	b := s.body
 	if i < end && b[i] == '"' {
 		j := i + 1
@@ -55,9 +65,6 @@ func (s *scanner) name(i, end int, metric bool) (name []byte, quoted bool, next 
 			if name, err = s.unescape(i+1, j); err != nil {
 				return nil, true, 0, err
 			}
-		}
-		if len(name) == 0 {
-			return nil, true, 0, s.errorf("empty quoted name")
 		}
 		return name, true, j + 1, nil
 	}

@@ -466,8 +466,11 @@ func (s *scanner) exemplar(i, end int, name []byte) error {
 			return err
 		}
 		i = ve + 1
-		if i < end && b[i] == ',' {
+		switch {
+		case i < end && b[i] == ',':
 			i++
+		case i < end && b[i] != '}':
+			return s.errorf("expected ',' or '}' after exemplar label for %q", name)
 		}
 	}
 	parts := bytes.Split(b[i:end], []byte(" "))
