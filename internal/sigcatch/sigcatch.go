@@ -9,7 +9,10 @@
 // os/signal and syscall, so it is initialised among the first packages (Go
 // initialises packages in import path order, each once its imports are),
 // well before main and the heavy dependencies: the window left is the
-// runtime's own start-up.
+// runtime's own start-up. This is corral's one init(), against STYLE.md's
+// rule 3 on purpose: taking the signals on main's first line (rule 4) left
+// a window twice as long (BENCHMARKS.md, "a SIGTERM at start-up"), and the
+// only state it holds is the channel it hands to supervisor.CatchSignals.
 package sigcatch
 
 import (
