@@ -43,6 +43,9 @@ type WebConfig struct {
 	// MaxInflightBytes bounds the memory held for answers in flight; past
 	// it, scrapes get 503 at once.
 	MaxInflightBytes ByteSize `toml:"max_inflight_bytes"`
+	// MaxConnections bounds the client connections open at once; one past
+	// it closes the connection waiting longest without a request.
+	MaxConnections int `toml:"max_connections"`
 	// ScrapeTimeout bounds a scrape when the client sends no
 	// X-Prometheus-Scrape-Timeout-Seconds.
 	ScrapeTimeout duration.Duration `toml:"scrape_timeout"`
@@ -84,6 +87,9 @@ func (c *WebConfig) Defaults() {
 	if c.MaxInflightBytes == 0 {
 		c.MaxInflightBytes = DefaultMaxInflightBytes
 	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
 	if c.MergeSelf == nil {
 		mergeSelf := true
 		c.MergeSelf = &mergeSelf
@@ -99,7 +105,7 @@ func RestartKeys(old, new WebConfig) []string {
 	for i := range o.NumField() {
 		key, _, _ := strings.Cut(o.Type().Field(i).Tag.Get("toml"), ",")
 		switch key {
-		case "allow_networks", "bearer_token_file", "trusted_proxies", "max_concurrent_scrapes", "max_inflight_bytes",
+		case "allow_networks", "bearer_token_file", "trusted_proxies", "max_concurrent_scrapes", "max_inflight_bytes", "max_connections",
 			"default_module", "external_address", "control":
 			continue // applied by Gateway.SetAccess
 		}
@@ -139,6 +145,9 @@ func (c *WebConfig) Validate() error {
 	}
 	if c.MaxConcurrentScrapes < 0 {
 		errs = append(errs, errors.New("max_concurrent_scrapes: must be positive"))
+	}
+	if c.MaxConnections < 0 {
+		errs = append(errs, errors.New("max_connections: must be positive"))
 	}
 	if c.ExternalAddress != "" {
 		if err := checkHostPort(c.ExternalAddress); err != nil {

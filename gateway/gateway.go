@@ -84,6 +84,11 @@ type Options struct {
 	// ([web] max_inflight_bytes). 0: DefaultMaxInflightBytes; negative: no
 	// limit.
 	MaxInflightBytes int64
+	// MaxConnections bounds the client connections open at once; one past
+	// it closes the connection waiting longest without a request in
+	// progress (see conns) ([web] max_connections). 0:
+	// DefaultMaxConnections; negative: no limit.
+	MaxConnections int
 
 	// Processes lists the supervised processes for the landing page; nil: none.
 	Processes func() []ProcessStatus
@@ -152,6 +157,7 @@ type Gateway struct {
 
 	access atomic.Pointer[access] // see SetAccess
 	lim    *limits
+	conns  *conns
 
 	stopping atomic.Bool
 	stopped  chan struct{} // closed by Stopping: long polls end (control.go)
@@ -189,6 +195,7 @@ func New(opts Options) *Gateway {
 	}
 	g.mods.Store(&[]Module{})
 	g.lim = newLimits(opts.Registry)
+	g.conns = newConns(opts.Registry, func() int { return g.access.Load().maxConns })
 	g.trimmer = newTrimmer(opts.Registry)
 	if opts.TrimWhenQuiet {
 		g.lim.onQuiet = g.trim
@@ -207,6 +214,7 @@ type access struct {
 	trusted    []netip.Prefix
 	maxScrapes int   // negative: no limit
 	budget     int64 // negative: no limit
+	maxConns   int   // negative: no limit
 	defModule  string
 	external   string
 	// control and webAuth are Options.Control and WebAuthenticated, the
@@ -216,8 +224,8 @@ type access struct {
 
 // SetAccess applies the access control, limits and choices of opts at once
 // (AllowNetworks, BearerToken, BearerTokenFile, TrustedProxies,
-// MaxConcurrentScrapes, MaxInflightBytes, DefaultModule, ExternalAddress,
-// Control, WebAuthenticated); its other fields are ignored. Requests in
+// MaxConcurrentScrapes, MaxInflightBytes, MaxConnections, DefaultModule,
+// ExternalAddress, Control, WebAuthenticated); its other fields are ignored. Requests in
 // flight keep what admitted them.
 func (g *Gateway) SetAccess(opts Options) {
 	a := &access{
@@ -226,6 +234,7 @@ func (g *Gateway) SetAccess(opts Options) {
 		trusted:    slices.Clone(opts.TrustedProxies),
 		maxScrapes: cmp.Or(opts.MaxConcurrentScrapes, DefaultMaxConcurrentScrapes),
 		budget:     cmp.Or(opts.MaxInflightBytes, DefaultMaxInflightBytes),
+		maxConns:   cmp.Or(opts.MaxConnections, DefaultMaxConnections),
 		defModule:  opts.DefaultModule,
 		external:   opts.ExternalAddress,
 		control:    opts.Control,
@@ -233,6 +242,10 @@ func (g *Gateway) SetAccess(opts Options) {
 	}
 	if opts.BearerToken != "" {
 		a.token = []byte("Bearer " + opts.BearerToken)
+	}
+	if limit := connectionCap(); limit > 0 && (a.maxConns < 0 || a.maxConns > limit) {
+		g.logger.Info("max_connections lowered to half the open files corral may have (ulimit -n)", "max_connections", a.maxConns, "to", limit)
+		a.maxConns = limit
 	}
 	a.file.setLogger(g.logger.With("secret", "bearer_token_file"))
 	g.access.Store(a)

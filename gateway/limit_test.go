@@ -339,6 +339,7 @@ func TestWebConfigLimits(t *testing.T) {
 	}{
 		{WebConfig{}, ""},
 		{WebConfig{MaxConcurrentScrapes: -1}, "max_concurrent_scrapes: must be positive"},
+		{WebConfig{MaxConnections: -1}, "max_connections: must be positive"},
 		{WebConfig{TrustedProxies: []string{"10.0.0.0/8"}}, "trusted_proxies: only used with allow_networks"},
 		{WebConfig{AllowNetworks: []string{"10.0.0.0/8"}, TrustedProxies: []string{"nope"}}, "trusted_proxies[0]"},
 		{WebConfig{AllowNetworks: []string{"10.0.0.0/8"}, TrustedProxies: []string{"127.0.0.1/32"}}, ""},
@@ -354,6 +355,9 @@ func TestWebConfigLimits(t *testing.T) {
 	c.Defaults()
 	if c.MaxConcurrentScrapes != DefaultMaxConcurrentScrapes {
 		t.Errorf("default max_concurrent_scrapes: want %d, have %d", DefaultMaxConcurrentScrapes, c.MaxConcurrentScrapes)
+	}
+	if c.MaxConnections != DefaultMaxConnections {
+		t.Errorf("default max_connections: want %d, have %d", DefaultMaxConnections, c.MaxConnections)
 	}
 }
 

@@ -63,6 +63,7 @@ func NewServer(g *Gateway, opts ServerOptions) *Server {
 			// A header block past this is refused with 431 (Go adds 4 KiB of
 			// slack): enough for any bearer token or Accept a scraper sends.
 			MaxHeaderBytes: 64 << 10,
+			ConnState:      g.conns.state, // [web] max_connections
 			ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		},
 		flags:    web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &configFile},

@@ -52,6 +52,9 @@ type options struct {
 	timeout       string // X-Prometheus-Scrape-Timeout-Seconds sent
 	stall         int    // connections that never read, held through the load
 	stallPath     string
+	silent        int    // connections held open without a request, reopened when closed
+	silentFrom    string // their local address; "": any
+	fresh         bool   // a new connection for every scrape
 	jsonOutput    bool
 }
 
@@ -75,6 +78,9 @@ func main() {
 	flag.StringVar(&o.timeout, "scrape-timeout", "10", "X-Prometheus-Scrape-Timeout-Seconds sent with every scrape")
 	flag.IntVar(&o.stall, "stall", 0, "connections that send one GET for -stall-path and never read the answer, held open through the load (after the warm-up)")
 	flag.StringVar(&o.stallPath, "stall-path", "/metrics", "what the -stall connections ask for (sent without a scrape timeout header)")
+	flag.IntVar(&o.silent, "silent", 0, "connections that send a request's first line and nothing more, each reopened as soon as corral closes it, through the load (after the warm-up)")
+	flag.StringVar(&o.silentFrom, "silent-from", "", "local address of the -silent connections (such as 127.0.0.2: another client than the scrapers); empty: any")
+	flag.BoolVar(&o.fresh, "fresh", false, "scrapers open a new connection for every scrape (no keep-alive), as a Prometheus that has just started or lost its connection does")
 	flag.BoolVar(&o.jsonOutput, "json", false, "print the report as JSON")
 	flag.Parse()
 	if len(o.paths) == 0 {
@@ -109,6 +115,10 @@ func main() {
 
 func run(ctx context.Context, o options) (*Report, error) {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.conc + 2}}
+	scrapers := client
+	if o.fresh {
+		scrapers = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	}
 	idle, err := read(client, o)
 	client.CloseIdleConnections()
 	if err != nil {
@@ -123,7 +133,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 		wctx, cancel := context.WithTimeout(ctx, o.warmup)
 		peaked := make(chan int64, 1)
 		go func() { peaked <- peakRSS(wctx, o.pid) }()
-		drive(wctx, client, o)
+		drive(wctx, scrapers, o)
 		cancel()
 		peak = <-peaked
 	}
@@ -140,11 +150,17 @@ func run(ctx context.Context, o options) (*Report, error) {
 	go func() { peaked <- peakRSS(lctx, o.pid) }()
 	stalled := make(chan int, 1)
 	go func() { stalled <- stall(lctx, o) }()
+	type silenced struct {
+		opened int64
+		fds    int
+	}
+	silentDone := make(chan silenced, 1)
+	go func() { opened, fds := silence(lctx, o); silentDone <- silenced{opened, fds} }()
 	done := make(chan []sample, 1)
-	go func() { done <- drive(lctx, client, o) }()
+	go func() { done <- drive(lctx, scrapers, o) }()
 	kills := killLoop(lctx, client, o)
 	all := <-done
-	loadPeak, held := <-peaked, <-stalled
+	loadPeak, held, sil := <-peaked, <-stalled, <-silentDone
 	took := time.Since(started)
 	loaded, err := read(client, o)
 	if err != nil {
@@ -157,6 +173,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 	}
 	rep := report(o, all, took, kills, idle, warm, loaded, end)
 	rep.PeakRSSBytes, rep.Stalled = loadPeak, held
+	rep.SilentOpened, rep.PeakFDs = sil.opened, sil.fds
 	return rep, nil
 }
 

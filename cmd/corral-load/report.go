@@ -33,6 +33,11 @@ type Report struct {
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 	// Stalled are the connections held open, never reading (-stall).
 	Stalled int `json:"stalled"`
+	// SilentOpened counts the -silent connections opened (reopened when
+	// corral closed them); PeakFDs is the most file descriptors corral held
+	// during the load while they ran (with -pid).
+	SilentOpened int64 `json:"silent_opened"`
+	PeakFDs      int   `json:"peak_fds"`
 	// ScriptScrapes are the /proxy scrapes of script sources; merged scrapes
 	// run every merged script too.
 	ScriptScrapes int      `json:"script_scrapes"`
@@ -158,6 +163,9 @@ func (r *Report) print(w io.Writer) {
 	fmt.Fprintf(w, "RSS %s idle, %s at most in the warm-up, %s at most under load, %s after load, %s at end (%+.1f%% from warm)\n",
 		mib(r.Idle.RSSBytes), mib(r.Warm.RSSBytes), mib(r.PeakRSSBytes), mib(r.Loaded.RSSBytes), mib(r.End.RSSBytes),
 		100*(float64(r.End.RSSBytes)/max(1, float64(r.Warm.RSSBytes))-1))
+	if r.SilentOpened > 0 {
+		fmt.Fprintf(w, "silent connections opened: %d; corral's peak open files: %d\n", r.SilentOpened, r.PeakFDs)
+	}
 	if r.Stalled > 0 {
 		fmt.Fprintf(w, "connections held open never reading: %d\n", r.Stalled)
 	}

@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -35,4 +39,54 @@ func stall(ctx context.Context, o options) int {
 		c.Close()
 	}
 	return len(conns)
+}
+
+// silence holds o.silent connections to corral open until ctx ends, each
+// sending the first line of a request and nothing more, and opens another
+// as soon as corral closes one: a client that holds connections without
+// using them (from o.silentFrom, when set: another host's address). It returns how many it opened and the most file descriptors
+// corral held meanwhile (with -pid).
+func silence(ctx context.Context, o options) (opened int64, peakFDs int) {
+	host := strings.TrimPrefix(o.base, "http://")
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	for range o.silent {
+		wg.Go(func() {
+			d := net.Dialer{Timeout: 5 * time.Second}
+			if o.silentFrom != "" {
+				d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(o.silentFrom)}
+			}
+			for ctx.Err() == nil {
+				conn, err := d.DialContext(ctx, "tcp", host)
+				if err != nil {
+					select { // out of ports or refused: try again soon
+					case <-ctx.Done():
+					case <-time.After(100 * time.Millisecond):
+					}
+					continue
+				}
+				n.Add(1)
+				stop := context.AfterFunc(ctx, func() { conn.Close() })
+				fmt.Fprintf(conn, "GET / HTTP/1.1\r\n")
+				io.Copy(io.Discard, conn) // until corral closes it, or ctx ends
+				stop()
+				conn.Close()
+			}
+		})
+	}
+	if o.pid > 0 {
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for ctx.Err() == nil {
+			if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", o.pid)); err == nil {
+				peakFDs = max(peakFDs, len(fds))
+			}
+			select {
+			case <-ctx.Done():
+			case <-tick.C:
+			}
+		}
+	}
+	wg.Wait()
+	return n.Load(), peakFDs
 }

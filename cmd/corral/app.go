@@ -130,6 +130,7 @@ func gatewayOptions(web gateway.WebConfig) (gateway.Options, error) {
 		ExternalAddress:      web.ExternalAddress,
 		Control:              web.Control,
 		MaxInflightBytes:     int64(web.MaxInflightBytes),
+		MaxConnections:       web.MaxConnections,
 		TrimWhenQuiet:        true, // README: Memory
 	}
 	for _, n := range web.AllowNetworks {
