@@ -1,13 +1,16 @@
 package gateway
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -219,5 +222,17 @@ func TestConnectionCap(t *testing.T) {
 	g.SetAccess(Options{MaxConnections: 100})
 	if have := g.access.Load().maxConns; have != 100 {
 		t.Errorf("max_connections 100: want 100, have %d", have)
+	}
+}
+
+// TestOwnClosesNotLogged: the server's log leaves out connections corral
+// closed itself, and keeps the rest.
+func TestOwnClosesNotLogged(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.NewLogLogger(ownCloses{slog.NewTextHandler(&buf, nil)}, slog.LevelWarn)
+	l.Print("http: TLS handshake error from 127.0.0.1:1: read tcp 127.0.0.1:2->127.0.0.1:1: use of closed network connection")
+	l.Print("http: TLS handshake error from 127.0.0.1:1: EOF")
+	if have := buf.String(); strings.Contains(have, "closed network") || !strings.Contains(have, "EOF") {
+		t.Errorf("server log: want only the EOF line, have %q", have)
 	}
 }

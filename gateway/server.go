@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,7 +65,7 @@ func NewServer(g *Gateway, opts ServerOptions) *Server {
 			// slack): enough for any bearer token or Accept a scraper sends.
 			MaxHeaderBytes: 64 << 10,
 			ConnState:      g.conns.state, // [web] max_connections
-			ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			ErrorLog:       slog.NewLogLogger(ownCloses{logger.Handler()}, slog.LevelWarn),
 		},
 		flags:    web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &configFile},
 		shutdown: opts.ShutdownTimeout,
@@ -146,4 +147,18 @@ func (s *Server) Stop() {
 			s.srv.Close()
 		}
 	})
+}
+
+// ownCloses leaves out of the server's log the errors of connections
+// corral closed itself (max_connections, shutdown): a TLS handshake cut
+// short that way is logged by net/http as "use of closed network
+// connection", which a flood of connections would repeat thousands of
+// times a second.
+type ownCloses struct{ slog.Handler }
+
+func (h ownCloses) Handle(ctx context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "use of closed network connection") {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
 }
