@@ -73,42 +73,25 @@ type slabs struct {
 	strs       slab[string]
 }
 
-// each calls do on every slab.
-func (s *slabs) each(do func(interface {
+// recycled is a slab of any type.
+type recycled interface {
 	reset()
-	release(int)
-})) {
-	do(&s.metrics)
-	do(&s.pairs)
-	do(&s.pairPtrs)
-	do(&s.counters)
-	do(&s.gauges)
-	do(&s.untypeds)
-	do(&s.summaries)
-	do(&s.histograms)
-	do(&s.quantiles)
-	do(&s.buckets)
-	do(&s.floats)
-	do(&s.uints)
-	do(&s.ints)
-	do(&s.strs)
+	release(keep int)
 }
 
-func (s *slabs) reset() {
-	s.each(func(x interface {
-		reset()
-		release(int)
-	}) { x.reset() })
+// each calls do on every slab.
+func (s *slabs) each(do func(recycled)) {
+	for _, r := range []recycled{&s.metrics, &s.pairs, &s.pairPtrs, &s.counters, &s.gauges, &s.untypeds,
+		&s.summaries, &s.histograms, &s.quantiles, &s.buckets, &s.floats, &s.uints, &s.ints, &s.strs} {
+		do(r)
+	}
 }
+
+func (s *slabs) reset() { s.each(recycled.reset) }
 
 // release readies s for the merger's pool: a few chunks kept, none
 // pointing anywhere.
-func (s *slabs) release() {
-	s.each(func(x interface {
-		reset()
-		release(int)
-	}) { x.release(4) })
-}
+func (s *slabs) release() { s.each(func(r recycled) { r.release(4) }) }
 
 func (s *slabs) float(v float64) *float64 { p := s.floats.one(); *p = v; return p }
 func (s *slabs) uint(v uint64) *uint64    { p := s.uints.one(); *p = v; return p }
