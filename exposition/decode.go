@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
 )
 
 // The decoded encoder's families are built from the plan as expfmt's text
@@ -150,6 +152,9 @@ func (m *merger) buildPart(mf *mfam, p part, out []*dto.Metric) ([]*dto.Metric, 
 		if member < 0 {
 			continue // another family to the parser: decodeFamily never read it
 		}
+		if len(name) == 0 || !utf8.Valid(name) {
+			return out, fmt.Errorf("%w: metric name %q", errPlannedText, name)
+		}
 		m.pairs, _ = m.outLabels(m.pairs[:0], s, smp)
 		labels := m.slabs.pairPtrs.take(len(m.pairs) + len(injected))[:0]
 		bound := math.NaN() // le or quantile
@@ -162,6 +167,9 @@ func (m *merger) buildPart(mf *mfam, p part, out []*dto.Metric) ([]*dto.Metric, 
 			}
 			m.unescaped, err = unescapeLabel(m.unescaped[:0], raw)
 			if err != nil {
+				return out, err
+			}
+			if err := validLabel(lp.out, m.unescaped); err != nil {
 				return out, err
 			}
 			if special := typ == Summary && string(lp.out) == "quantile" || typ == Histogram && string(lp.out) == "le"; special {
@@ -373,12 +381,24 @@ func (m *merger) injectedPairs(s *origin) ([]*dto.LabelPair, error) {
 		if m.unescaped, err = unescapeLabel(m.unescaped[:0], in[eq+2:min(end, len(in))]); err != nil {
 			return nil, err
 		}
+		if err := validLabel(name, m.unescaped); err != nil {
+			return nil, err
+		}
 		pair := m.slabs.pairs.one()
 		pair.Name, pair.Value = m.slabs.str(m.intern(name)), m.slabs.str(m.intern(m.unescaped))
 		out = append(out, pair)
 		in = bytes.TrimPrefix(in[min(end+1, len(in)):], []byte(","))
 	}
 	return out, nil
+}
+
+// validLabel is the parser's check of a label: a name that is UTF-8 and
+// not __name__, a value that is UTF-8.
+func validLabel(name, value []byte) error {
+	if len(name) == 0 || !utf8.Valid(name) || string(name) == model.MetricNameLabel || !utf8.Valid(value) {
+		return fmt.Errorf("%w: label %q=%q", errPlannedText, name, value)
+	}
+	return nil
 }
 
 // unescapeLabel appends label value raw (as written between its quotes)
