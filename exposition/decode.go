@@ -50,10 +50,12 @@ func (s *slab[T]) reset() { s.c, s.i = 0, 0 }
 // release clears what s handed out, which may point to a source's
 // messages, and drops chunks past the first keep.
 func (s *slab[T]) release(keep int) {
-	for _, c := range s.chunks[:min(s.c+1, len(s.chunks))] {
+	keep = min(keep, len(s.chunks))
+	clear(s.chunks[keep:])
+	s.chunks = s.chunks[:keep]
+	for _, c := range s.chunks {
 		clear(c)
 	}
-	s.chunks = s.chunks[:min(keep, len(s.chunks))]
 	s.reset()
 }
 

@@ -163,3 +163,43 @@ func TestDecodedOutputAllocates(t *testing.T) {
 		}
 	}
 }
+
+// TestSlab: values come zeroed, handed-out ones are not handed out again
+// before reset, and release leaves nothing pointing anywhere.
+func TestSlab(t *testing.T) {
+	var s slab[*int]
+	x := 1
+	var all [][]*int
+	for n := 1; n < 600; n += 97 {
+		b := s.take(n)
+		for i := range b {
+			if b[i] != nil {
+				t.Fatalf("take(%d)[%d] = %v, want nil", n, i, b[i])
+			}
+			b[i] = &x
+		}
+		all = append(all, b)
+	}
+	for _, b := range all {
+		for i := range b {
+			if b[i] != &x {
+				t.Fatal("a value handed out was handed out again")
+			}
+		}
+	}
+	chunks := s.chunks[:cap(s.chunks)]
+	s.release(1)
+	if len(s.chunks) != 1 {
+		t.Errorf("%d chunks kept, want 1", len(s.chunks))
+	}
+	for i, c := range chunks {
+		if c != nil && i >= 1 {
+			t.Errorf("chunk %d still held", i)
+		}
+		for _, p := range c {
+			if i < 1 && p != nil {
+				t.Errorf("chunk %d kept with a pointer", i)
+			}
+		}
+	}
+}
