@@ -1,24 +1,26 @@
 package exposition
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 )
 
 // encode writes the planned families to w in a decoded format (OpenMetrics
 // or protobuf): the plan is the text path's (the same families, conflicts,
 // relabelling, deduplication and synthetic metrics), only the encoding
-// differs. Each source's part of a family is written as text, as the text
-// path writes it, read back into dto.Metric values by expfmt, and given
-// what text cannot carry: for a protobuf source the values its own message
-// had (native histograms, exemplars, created timestamps), for an
-// OpenMetrics source its exemplars and _created samples (encode_keep.go);
-// the family's unit, and a gauge histogram's type, for both.
+// differs. Each source's part of a family is built as dto.Metric values
+// as expfmt's text parser would read them from the text the plan writes
+// (decode.go), and given what text cannot carry: for a protobuf source the
+// values its own message had (native histograms, exemplars, created
+// timestamps), for an OpenMetrics source its exemplars and _created
+// samples (encode_keep.go); the family's unit, and a gauge histogram's
+// type, for both.
 //
 // A family is encoded whole before any of it is written: one that expfmt
 // refuses is left out (and reported as a conflict of each of its sources),
@@ -30,19 +32,23 @@ func (m *merger) encode(w io.Writer) error {
 	if m.scheme != model.NoEscaping {
 		format = m.opts.Format.WithEscapingScheme(model.UnderscoreEscaping)
 	}
-	var fam bytes.Buffer
+	om := format.FormatType() == expfmt.TypeOpenMetrics
+	enc := expfmt.NewEncoder(&m.encoded, format, expfmt.WithCreatedLines())
 	for i := range m.fams {
 		mf := &m.fams[i]
 		if len(mf.parts) == 0 {
 			continue
 		}
+		m.slabs.reset()
 		out, err := m.decodeFamily(mf)
 		if err == nil && len(out.Metric) == 0 {
 			continue // every sample left out: nothing to say
 		}
-		if err == nil {
-			fam.Reset()
-			err = expfmt.NewEncoder(&fam, format, expfmt.WithCreatedLines()).Encode(out)
+		m.encoded.Reset()
+		if err == nil && om {
+			err = enc.Encode(out)
+		} else if err == nil {
+			err = m.marshalDelimited(model.EscapeMetricFamily(out, format.ToEscapingScheme()))
 		}
 		if err != nil {
 			for _, p := range mf.parts {
@@ -50,8 +56,8 @@ func (m *merger) encode(w io.Writer) error {
 			}
 			continue
 		}
-		text := fam.Bytes()
-		if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
+		text := m.encoded.Bytes()
+		if om {
 			if mf.typ == GaugeHistogram {
 				text = gaugeHistogramNames(text, mf.name, mf.quoted)
 			}
@@ -67,55 +73,69 @@ func (m *merger) encode(w io.Writer) error {
 	return nil
 }
 
-// decodeFamily is planned family mf as a dto.MetricFamily.
+// marshalDelimited writes mf to m.encoded as expfmt's protobuf encoder
+// does (its size as a varint, then the message), into the merger's buffer
+// rather than a new one.
+func (m *merger) marshalDelimited(mf *dto.MetricFamily) error {
+	b := m.encoded.AvailableBuffer()
+	b = protowire.AppendVarint(b, uint64(proto.Size(mf)))
+	b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, mf)
+	if err != nil {
+		return err
+	}
+	m.encoded.Write(b)
+	return nil
+}
+
+// decodeFamily is planned family mf as a dto.MetricFamily, made of the
+// merger's slabs: valid until the next family.
 func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 	out := &dto.MetricFamily{Name: new(string(mf.name)), Type: mf.typ.dto().Enum()}
 	if u := m.omUnit(mf); u != "" {
 		out.Unit = &u
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
+	help, err := m.helpText(mf)
+	if err != nil {
+		return nil, err
+	}
 	// expfmt's text parser knows no gauge histogram: it reads one
 	// written as a histogram.
 	m.ghClassic = mf.typ == GaugeHistogram
 	defer func() { m.ghClassic = false }()
 	om := m.opts.Format.FormatType() == expfmt.TypeOpenMetrics
+	ms := m.metrics[:0]
 	for _, p := range mf.parts {
-		m.scratch.Reset()
-		m.w, m.out, m.werr = &m.scratch, m.out[:0], nil
-		m.writeHeader(mf)
-		m.writePart(mf, p)
-		m.flush()
-		parsed, err := parser.TextToMetricFamilies(&m.scratch)
-		if err != nil {
-			return nil, fmt.Errorf("exposition: planned text does not parse: %w", err) // a bug here, never input
+		first := len(ms)
+		if ms, err = m.buildPart(mf, p, ms); err != nil {
+			return nil, err
 		}
-		pf := parsed[string(mf.name)]
-		if pf == nil {
+		parsed := ms[first:]
+		if len(parsed) == 0 {
 			continue
 		}
 		if p.src.proto != nil {
-			p.src.restore(p.fam, pf.Metric, m.opts.Format.FormatType() == expfmt.TypeProtoDelim)
+			p.src.restore(p.fam, parsed, m.opts.Format.FormatType() == expfmt.TypeProtoDelim)
 			if om {
-				omTimes(pf.Metric)
+				omTimes(parsed)
 			}
 		} else if reason := m.undecodable(p); reason != "" {
 			// The encoder would write a missing part as 0 (an +Inf bucket
 			// below the others), or give every sample one timestamp: a
 			// wrong value is worse than none.
 			m.conflict(p.src, mf.name, fmt.Sprintf(reason, FormatOf(string(m.opts.Format))))
+			ms = ms[:first]
 			continue
 		} else if p.src.sc.om {
-			m.omExtras(mf, p, pf.Metric)
+			m.omExtras(mf, p, parsed)
 		}
 		if om {
-			omExemplars(pf.Metric)
-			wholeCounts(pf.Metric)
+			omExemplars(parsed)
+			wholeCounts(parsed)
 		}
-		if out.Help == nil {
-			out.Help = pf.Help
-		}
-		out.Metric = append(out.Metric, pf.Metric...)
+		out.Help = help
 	}
+	m.metrics = ms
+	out.Metric = ms
 	return out, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -70,8 +71,7 @@ type merger struct {
 	seen    dedup
 	synth   origin
 	synthB  bytes.Buffer
-	scratch bytes.Buffer // one family's part as text, for the decoded encoder
-	decoded bool         // the output is OpenMetrics or protobuf, encoded by expfmt
+	decoded bool // the output is OpenMetrics or protobuf, encoded by expfmt
 	w       io.Writer
 	out     []byte // written to w whenever it passes flushSize
 	werr    error
@@ -82,6 +82,18 @@ type merger struct {
 	famName []byte
 	names   [2][]byte // sample names, for sameSeries
 	ks      []int32   // samples, for dedupAcross
+
+	// The decoded encoder's: a family's messages (decode.go), their
+	// shared strings, the series of a part by signature, scratch bytes,
+	// and the encoded family.
+	slabs     slabs
+	metrics   []*dto.Metric
+	strings   map[string]string
+	series    map[string]*dto.Metric
+	sorted    []*dto.LabelPair
+	key       []byte
+	unescaped []byte
+	encoded   bytes.Buffer
 
 	// ghClassic writes a gauge histogram as a histogram (TYPE, _count,
 	// _sum) for expfmt's text parser, while decodeFamily reads one.
@@ -145,6 +157,18 @@ func (m *merger) release() {
 	}
 	m.fams = m.fams[:0]
 	m.report = Report{}
+	m.slabs.release()
+	clear(m.metrics)
+	m.metrics = m.metrics[:0]
+	if len(m.strings) > 4096 {
+		m.strings = nil
+	}
+	clear(m.strings)
+	m.series = nil
+	clear(m.sorted)
+	if m.encoded.Cap() > 4*flushSize {
+		m.encoded = bytes.Buffer{}
+	}
 	mergers.Put(m)
 }
 

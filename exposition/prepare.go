@@ -65,7 +65,8 @@ func (m *merger) prepare(inputs []Input, keep bool) {
 			}
 		}
 		for _, s := range m.srcs {
-			if s.err == nil && len(s.in.Body) < parallelScan {
+			// The size first: a big source's err is its goroutine's.
+			if len(s.in.Body) < parallelScan && s.err == nil {
 				s.scan(keep)
 			}
 		}
