@@ -5,7 +5,6 @@ package conformance
 // this suite found beyond them. What the README documents an output cannot
 // carry (documented.go) is not a disagreement and is not listed.
 const (
-	protoWireDouble = "found here: a protobuf double field (Histogram.zero_threshold) sent with wire type 0 (a varint) is refused by corral's wire check; Prometheus' gogo decoder accepts it"
 	omCreatedOther  = "upstream: with created-timestamp ingestion on, Prometheus v0.316.0's OpenMetrics parser skips every sample named X_created after a counter, summary or histogram TYPE line, of whatever family (it checks the type of the last TYPE line and the suffix, not the family), and no series gets its value as a start timestamp: the sample is lost. corral reads it as Prometheus does by default, a series of its own family, and writes it so: Prometheus with that ingestion on reads one series more from corral's OpenMetrics and protobuf answers than from the source. Not avoided: leaving it out would lose it for Prometheus by default"
 	protoNegCount   = "found here: a protobuf histogram with a negative float count, which Prometheus reads, leaves its source out of the merge: corral converts protobuf to text and its own check of that text refuses the negative count (text's rule, which Prometheus' protobuf parser does not apply). Not fixed yet: found at the end of the conf2 session"
 	escapedTypes    = "found here: two families of one text source whose names are the same once escaped to underscores, of different types (a summary \"go.x\" and an untyped \"go x\"), in escaped output: corral reports a type conflict and leaves one out, which no documented rule names yet (the suite's rule for names the same once escaped covers label names). Not looked into: found at the end of the conf2 session"
@@ -19,7 +18,6 @@ const (
 // fixes land.
 func knownDisagreements() map[string]string {
 	return map[string]string{
-		"corral-protobuf-double-as-varint.pb/verdict":           protoWireDouble,
 		"textparse-protobufparse-001.pb/proto":                  protoExemplarsB,
 		"corral-protobuf-native-bucket-twice-exemplar.pb/proto": protoExemplarsB,
 		"corral-om-created-after-other-type.om/om":              omCreatedOther,

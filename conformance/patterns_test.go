@@ -23,7 +23,6 @@ type knownPattern struct {
 func knownPatterns() []knownPattern {
 	re := regexp.MustCompile
 	return []knownPattern{
-		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: protobuf message \d+: wrong wire type 0 for field [A-Za-z]+\.(zero_threshold|sample_sum|sample_count_float|value|upper_bound|quantile|cumulative_count_float|zero_count_float|positive_count|negative_count)`), nil, protoWireDouble},
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
 		{"", re(`^(text|om)$`), re(`^\d source\(s\): conflicts: \[\{\w+ \S+ type \w+ conflicts with type \w+ of an earlier source\}\]$`), quotedMetricName, escapedTypes},
 		{ProtobufType, re(`^(text|text-utf8|om|om-utf8|proto)$`), re(`^\d source\(s\): source \w+ left out: invalid exposition: line \d+: negative count "-[^"]*" in histogram`), nil, protoNegCount},
