@@ -72,7 +72,36 @@ const (
 	// has it and as Prometheus reads a histogram's le from any format; it
 	// reads a gauge histogram's le from OpenMetrics as written (1).
 	gaugeHistogramLeRule = "gauge-histogram-le"
+	// negativeCountRule: a protobuf histogram (gauge histogram too) with
+	// a negative float count, bucket or total, as Prometheus reads it
+	// classic, is left out for its source of every output: text cannot
+	// carry it (expfmt refuses it), OpenMetrics 1.0 has no float counts,
+	// and corral merges a protobuf source through text.
+	negativeCountRule = "negative-count"
 )
+
+// negativeCounts gives the histograms of a protobuf body that have a
+// negative count (a bucket's or the total) as Prometheus reads them
+// classic, as corral's text of the body writes them.
+func negativeCounts(contentType string, body []byte) map[string]bool {
+	negative := map[string]bool{}
+	if exposition.FormatOf(contentType) != exposition.Protobuf {
+		return negative
+	}
+	in, err := Parse(contentType, body, Classic)
+	if err != nil {
+		return negative
+	}
+	types := Types(contentType, body)
+	for _, s := range in {
+		n := s.Labels.Get(model.MetricNameLabel)
+		if t := types[s.Family]; (t == model.MetricTypeHistogram || t == model.MetricTypeGaugeHistogram) &&
+			(n == s.Family+"_bucket" || n == s.Family+"_count") && s.Value < 0 {
+			negative[s.Family] = true
+		}
+	}
+	return negative
+}
 
 // Types gives the TYPE Prometheus reads for each family of body.
 func Types(contentType string, body []byte) map[string]model.MetricType {
@@ -118,8 +147,14 @@ func Units(contentType string, body []byte) map[string]string {
 // for out and the input (its series in, its families' types) shows its
 // reason; then it gives the rule and the family (as in the input, as
 // Series.Family names it) left out.
-func documentedConflict(c exposition.Conflict, in []Series, types map[string]model.MetricType, out Output) (rule, family string) {
+func documentedConflict(c exposition.Conflict, in []Series, types map[string]model.MetricType, negative map[string]bool, out Output) (rule, family string) {
 	scheme := out.Format.ToEscapingScheme()
+	if strings.HasPrefix(c.Reason, "a count is negative, which text cannot carry") {
+		if fam := unescapedFamily(c.Family, types, scheme); negative[fam] {
+			return negativeCountRule, fam
+		}
+		return "", ""
+	}
 	if strings.HasSuffix(c.Reason, "are the same once escaped") && scheme != model.NoEscaping {
 		for _, s := range in {
 			if s.Family == c.Family && escapedTwice(s, scheme) {

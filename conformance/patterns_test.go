@@ -25,7 +25,6 @@ func knownPatterns() []knownPattern {
 	return []knownPattern{
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
 		{"", re(`^(text|om)$`), re(`^\d source\(s\): conflicts: \[\{\w+ \S+ type \w+ conflicts with type \w+ of an earlier source\}\]$`), quotedMetricName, escapedTypes},
-		{ProtobufType, re(`^(text|text-utf8|om|om-utf8|proto)$`), re(`^\d source\(s\): source \w+ left out: invalid exposition: line \d+: negative count "-[^"]*" in histogram`), nil, protoNegCount},
 		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}(; unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\})*( \(and \d+ more\))?$`), createdAfterType, omCreatedOther},
 	}
 }

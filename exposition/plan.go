@@ -49,6 +49,10 @@ func (m *merger) collect() {
 				m.conflict(s, name, "name reserved for corral's per-source metrics")
 				continue
 			}
+			if f.negative {
+				m.conflict(s, name, negativeCount)
+				continue
+			}
 			typ := f.typ.text()
 			mi, ok := m.byName[string(name)]
 			if !ok {
@@ -226,6 +230,11 @@ func (m *merger) openMetricsNames() {
 		mf.parts = mf.parts[:0]
 	}
 }
+
+// negativeCount is the conflict of a protobuf histogram with a negative
+// count: text cannot carry it (expfmt refuses it), OpenMetrics 1.0 has no
+// float counts, and corral merges a protobuf source through its text.
+const negativeCount = "a count is negative, which text cannot carry (corral merges a protobuf source through text)"
 
 func (m *merger) conflict(s *origin, family []byte, reason string) {
 	m.report.Conflicts = append(m.report.Conflicts, Conflict{Source: s.in.Name, Family: string(family), Reason: reason})
