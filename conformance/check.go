@@ -200,7 +200,12 @@ func checkOutput(in []Series, types map[string]model.MetricType, negative map[st
 	if dups := Duplicates(have); len(dups) > 0 {
 		return fmt.Sprintf("output has series twice: %s", strings.Join(dups, ", ")), rules
 	}
-	want := withoutLeftOut(Merged(in, sources, MergeLabel, out.Format.ToEscapingScheme(), out.Exemplars), leftOut)
+	// What a source leaves out goes before its series are escaped: of
+	// two series the same once escaped, the one kept may be the second.
+	var want []Series
+	for _, src := range sources {
+		want = append(want, Merged(leftOutOf(in, src, leftOut), []string{src}, MergeLabel, out.Format.ToEscapingScheme(), out.Exemplars)...)
+	}
 	if w, left := withoutOMExemplars(want, out); left {
 		want, rules = w, append(rules, omExemplarRule)
 	}

@@ -3,8 +3,10 @@ package conformance
 import (
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,6 +31,12 @@ const (
 	// escapedLabelsRule: a series whose label names are the same once
 	// escaped cannot be written with names escaped; its family is left out.
 	escapedLabelsRule = "escaped-label-names"
+	// escapedNamesRule: two families of a source whose names are the
+	// same once escaped ("a.b" and "a b"), of different types, cannot
+	// both be written with names escaped; the first in the body is kept,
+	// the other left out for the source. (Of one type, they are one
+	// family: its series the same once escaped are duplicates.)
+	escapedNamesRule = "escaped-names"
 	// partMissingRule: a histogram without its +Inf bucket, _count or _sum,
 	// or a summary without _count or _sum, cannot be written in OpenMetrics
 	// or protobuf (their encoders would write the part as 0); its family is
@@ -163,6 +171,16 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 		}
 		return "", ""
 	}
+	if m := escapedNames.FindStringSubmatch(c.Reason); m != nil {
+		left, err1 := strconv.Unquote(m[1])
+		kept, err2 := strconv.Unquote(m[2])
+		if scheme == model.NoEscaping || err1 != nil || err2 != nil || left == kept ||
+			model.EscapeName(left, scheme) != c.Family || model.EscapeName(kept, scheme) != c.Family ||
+			!named(in, types, left) || !named(in, types, kept) {
+			return "", ""
+		}
+		return escapedNamesRule, left
+	}
 	if m := partMissing.FindStringSubmatch(c.Reason); m != nil && out.Format.FormatType() != expfmt.TypeTextPlain {
 		fam := unescapedFamily(c.Family, types, scheme)
 		if lacks(in, types, fam, m[1]) {
@@ -212,18 +230,34 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 		}
 	case strings.Contains(c.Reason, "its OpenMetrics name collides with family"),
 		strings.Contains(c.Reason, "its OpenMetrics samples collide with family"):
+		// The counter as the input names it: c.Family is its output name,
+		// escaped, with _total for an OpenMetrics source's.
 		fam := c.Family
-		other := fam + "_total"
-		if base, ok := strings.CutSuffix(fam, "_total"); ok {
+		if types[fam] != model.MetricTypeCounter {
+			fam = ""
+			for _, name := range slices.Sorted(maps.Keys(types)) {
+				if types[name] == model.MetricTypeCounter && (model.EscapeName(name, scheme) == c.Family || model.EscapeName(name+"_total", scheme) == c.Family) {
+					fam = name
+					break
+				}
+			}
+		}
+		other := c.Family + "_total"
+		if base, ok := strings.CutSuffix(c.Family, "_total"); ok {
 			other = base
 		}
-		if types[fam] != model.MetricTypeCounter || !hasFamily(in, types, other) {
+		if fam == "" || !slices.ContainsFunc(in, func(s Series) bool { return model.EscapeName(s.Family, scheme) == other }) {
 			return "", ""
 		}
 		return omCounterNameRule, fam
 	}
 	return "", ""
 }
+
+// escapedNames is the reason of a conflict between two families of a
+// source whose names are the same once escaped: the one left out, then
+// the one kept.
+var escapedNames = regexp.MustCompile(`^[a-z]+ ("(?:[^"\\]|\\.)*") has the name of [a-z]+ ("(?:[^"\\]|\\.)*") once escaped$`)
 
 // partMissing is the reason of a conflict over a part of a histogram or
 // summary that is missing.
@@ -315,6 +349,13 @@ func escapedTwice(s Series, scheme model.EscapingScheme) bool {
 		seen[n] = true
 	})
 	return twice
+}
+
+// named tells whether the input names family fam: in a TYPE line, or
+// in a series.
+func named(in []Series, types map[string]model.MetricType, fam string) bool {
+	_, ok := types[fam]
+	return ok || hasFamily(in, types, fam)
 }
 
 // hasFamily tells whether in holds a series of family fam.

@@ -175,12 +175,13 @@ func carried(in []Series, contentType string, types map[string]model.MetricType,
 	return kept
 }
 
-// withoutLeftOut gives want without the series of the families left out,
-// keyed by source and family (as Series.Family names it).
-func withoutLeftOut(want []Series, leftOut map[[2]string]bool) []Series {
+// leftOutOf gives the series of in that source keeps: without those of
+// the families left out for it, keyed by source and family (as
+// Series.Family names it).
+func leftOutOf(in []Series, source string, leftOut map[[2]string]bool) []Series {
 	var kept []Series
-	for _, s := range want {
-		if !leftOut[[2]string{s.Labels.Get(MergeLabel), s.Family}] {
+	for _, s := range in {
+		if !leftOut[[2]string{source, s.Family}] {
 			kept = append(kept, s)
 		}
 	}

@@ -6,7 +6,6 @@ package conformance
 // carry (documented.go) is not a disagreement and is not listed.
 const (
 	omCreatedOther  = "upstream: with created-timestamp ingestion on, Prometheus v0.316.0's OpenMetrics parser skips every sample named X_created after a counter, summary or histogram TYPE line, of whatever family (it checks the type of the last TYPE line and the suffix, not the family), and no series gets its value as a start timestamp: the sample is lost. corral reads it as Prometheus does by default, a series of its own family, and writes it so: Prometheus with that ingestion on reads one series more from corral's OpenMetrics and protobuf answers than from the source. Not avoided: leaving it out would lose it for Prometheus by default"
-	escapedTypes    = "found here: two families of one text source whose names are the same once escaped to underscores, of different types (a summary \"go.x\" and an untyped \"go x\"), in escaped output: corral reports a type conflict and leaves one out, which no documented rule names yet (the suite's rule for names the same once escaped covers label names). Not looked into: found at the end of the conf2 session"
 	protoExemplarsB = "upstream: Prometheus v0.316.0's protobuf parser loses the bucket exemplars of every native histogram after the first of a family message (it resets its bucket position between messages, not between metrics); corral's output carries them, but in a merge of two sources the second source's are lost. Not avoided: only a message of its own for each such histogram would, a family written twice in one answer (which corral never does: other readers take the family once), and Prometheus scraping one source with two of them directly loses them the same way"
 )
 
@@ -20,8 +19,6 @@ func knownDisagreements() map[string]string {
 		"textparse-protobufparse-001.pb/proto":                  protoExemplarsB,
 		"corral-protobuf-native-bucket-twice-exemplar.pb/proto": protoExemplarsB,
 		"corral-om-created-after-other-type.om/om":              omCreatedOther,
-		"corral-text-escaped-names-collide-types.prom/text":     escapedTypes,
-		"corral-text-escaped-names-collide-types.prom/om":       escapedTypes,
 		"corral-om-created-after-other-type.om/om-utf8":         omCreatedOther,
 		"corral-om-created-after-other-type.om/proto":           omCreatedOther,
 	}

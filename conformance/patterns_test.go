@@ -24,7 +24,6 @@ func knownPatterns() []knownPattern {
 	re := regexp.MustCompile
 	return []knownPattern{
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
-		{"", re(`^(text|om)$`), re(`^\d source\(s\): conflicts: \[\{\w+ \S+ type \w+ conflicts with type \w+ of an earlier source\}\]$`), quotedMetricName, escapedTypes},
 		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}(; unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\})*( \(and \d+ more\))?$`), createdAfterType, omCreatedOther},
 	}
 }
