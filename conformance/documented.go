@@ -288,7 +288,7 @@ func lacks(in []Series, types map[string]model.MetricType, fam, part string) boo
 		if s.Family != fam {
 			continue
 		}
-		key := labels.NewBuilder(s.Labels).Del(model.MetricNameLabel, model.BucketLabel, model.QuantileLabel).Labels().String()
+		key := seriesOf(s.Labels)
 		if _, ok := has[key]; !ok {
 			has[key] = false
 		}
@@ -319,7 +319,7 @@ func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string)
 		if s.Family != fam {
 			continue
 		}
-		key := labels.NewBuilder(s.Labels).Del(model.MetricNameLabel, model.BucketLabel, model.QuantileLabel).Labels().String()
+		key := seriesOf(s.Labels)
 		ts := showTimestamp(s.Timestamp)
 		if prev, ok := seen[key]; ok && prev != ts {
 			return true
@@ -327,6 +327,20 @@ func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string)
 		seen[key] = ts
 	}
 	return false
+}
+
+// seriesOf keys the series of a histogram or summary sample by its
+// labels other than __name__, le and quantile, an empty value too (as
+// Prometheus' parser gives labels, and corral and expfmt group a
+// family's samples; labels.Builder would drop it).
+func seriesOf(ls labels.Labels) string {
+	b := labels.NewScratchBuilder(ls.Len())
+	ls.Range(func(l labels.Label) {
+		if l.Name != model.MetricNameLabel && l.Name != model.BucketLabel && l.Name != model.QuantileLabel {
+			b.Add(l.Name, l.Value)
+		}
+	})
+	return b.Labels().String()
 }
 
 // isInf tells whether le is +Inf as Prometheus reads it.

@@ -37,7 +37,7 @@ func canonicalGaugeHistogramLe(want []Series, types map[string]model.MetricType,
 		if err != nil || labels.FormatOpenMetricsFloat(f) == le {
 			continue
 		}
-		want[i].Labels = labels.NewBuilder(s.Labels).Set(model.BucketLabel, labels.FormatOpenMetricsFloat(f)).Labels()
+		want[i].Labels = withLabel(s.Labels, model.BucketLabel, labels.FormatOpenMetricsFloat(f))
 		had = true
 	}
 	return want, had
@@ -136,7 +136,7 @@ func gaugeHistogramNames(want []Series, types map[string]model.MetricType, out O
 		n := s.Labels.Get(model.MetricNameLabel)
 		fam, suffix := familyOfEscaped(n, types, out.Format.ToEscapingScheme())
 		if to, ok := renames[suffix]; ok && types[fam] == model.MetricTypeGaugeHistogram {
-			want[i].Labels = labels.NewBuilder(s.Labels).Set(model.MetricNameLabel, strings.TrimSuffix(n, suffix)+to).Labels()
+			want[i].Labels = withLabel(s.Labels, model.MetricNameLabel, strings.TrimSuffix(n, suffix)+to)
 			had = true
 		}
 	}
@@ -232,4 +232,19 @@ func withoutZeroTimestamps(want []Series, out Output) ([]Series, bool) {
 		}
 	}
 	return want, had
+}
+
+// withLabel gives ls with label name set to value, keeping the labels of
+// empty value (which labels.Builder would drop: Prometheus' parser gives
+// them, and they make another series).
+func withLabel(ls labels.Labels, name, value string) labels.Labels {
+	b := labels.NewScratchBuilder(ls.Len() + 1)
+	ls.Range(func(l labels.Label) {
+		if l.Name != name {
+			b.Add(l.Name, l.Value)
+		}
+	})
+	b.Add(name, value)
+	b.Sort()
+	return b.Labels()
 }
