@@ -6,6 +6,7 @@ package conformance
 // carry (documented.go) is not a disagreement and is not listed.
 const (
 	omCreatedOther  = "upstream: with created-timestamp ingestion on, Prometheus v0.316.0's OpenMetrics parser skips every sample named X_created after a counter, summary or histogram TYPE line, of whatever family (it checks the type of the last TYPE line and the suffix, not the family), and no series gets its value as a start timestamp: the sample is lost; or, where a series of the name it is X_created of comes before it (of a family of no type), reads it as that series' start timestamp. corral reads it as Prometheus does by default, a series of its own family, and writes it so: Prometheus with that ingestion on reads one series more from corral's OpenMetrics and protobuf answers than from the source. Not avoided: leaving it out would lose it for Prometheus by default"
+	omMetaEscapes   = "upstream: Prometheus v0.316.0's OpenMetrics parser gives the quoted family name of a UNIT (and TYPE, HELP) line as written, its escapes kept (\"a\\\"b\" as a\\\"b), and its series' names unescaped: the unit of a family whose name holds '\"', '\\' or a newline is read under another name than its series'. corral's OpenMetrics output with UTF-8 names escapes such a name as the specification requires (from an OpenMetrics source the name is the same as written, from protobuf it is not). Not avoidable: the escape is the only way to write the name"
 	protoExemplarsB = "upstream: Prometheus v0.316.0's protobuf parser loses the bucket exemplars of every native histogram after the first of a family message (it resets its bucket position between messages, not between metrics); corral's output carries them, but in a merge of two sources the second source's are lost. Not avoided: only a message of its own for each such histogram would, a family written twice in one answer (which corral never does: other readers take the family once), and Prometheus scraping one source with two of them directly loses them the same way"
 )
 
@@ -22,6 +23,7 @@ func knownDisagreements() map[string]string {
 		"corral-om-created-after-other-type-read-as-start.om/om":      omCreatedOther,
 		"corral-om-created-after-other-type-read-as-start.om/om-utf8": omCreatedOther,
 		"corral-om-created-after-other-type-read-as-start.om/proto":   omCreatedOther,
+		"corral-protobuf-unit-name-with-quote.pb/om-utf8":             omMetaEscapes,
 		"corral-om-created-after-other-type.om/om-utf8":               omCreatedOther,
 		"corral-om-created-after-other-type.om/proto":                 omCreatedOther,
 	}
