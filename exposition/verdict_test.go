@@ -101,6 +101,8 @@ func TestVerdictLexing(t *testing.T) {
 		{"om newline in a quoted name", ctOM, "{\"a\nb\"} 1\n# EOF\n", `line 1: unterminated quoted name`, StricterNewline},
 		{"om interleaved", ctOM, "a 1\nb 1\na 2\n# EOF\n", `line 3: samples of "a" are not in one block`, StricterBlock},
 		{"om member after another family's metadata", ctOM, "# TYPE c counter\n# HELP A0 \nc_total 0\nc_created 1\n# EOF\n", `line 3: samples of "c" are not in one block`, StricterBlock},
+		{"om member after another family's metadata and sample", ctOM, "# TYPE h histogram\n# HELP A \nB 0\nh_bucket{le=\"+Inf\"} 0\nh_count 0\nh_sum 0\nh_created 1\n# EOF\n", `line 4: samples of "h" are not in one block`, StricterBlock},
+		{"om member after another family's sample", ctOM, "# TYPE h histogram\n# HELP h x\nB 0\nh_bucket{le=\"+Inf\"} 0\nh_count 0\nh_sum 0\nh_created 1\n# EOF\n", "<nil>", ""},
 		{"om TYPE after samples", ctOM, "a 1\n# TYPE a gauge\n# EOF\n", `line 2: metadata for "a" after its samples or in two places`, StricterBlock},
 		{"om TYPE name not UTF-8", ctOM, "# TYPE \"a\xc3\" gauge\na 1\n# EOF\n", `line 1: invalid UTF-8 in a HELP, TYPE or UNIT line`, StricterMetaUTF8},
 		{"TYPE name not UTF-8", ctText, "# TYPE \"a\xc3\" gauge\na 1\n", `line 1: invalid UTF-8 in a HELP, TYPE or UNIT line`, StricterMetaUTF8},
