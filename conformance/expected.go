@@ -57,11 +57,13 @@ func hasType(types map[string]model.MetricType, t model.MetricType) bool {
 }
 
 // familyOfEscaped gives the family of types (unescaped) whose series n
-// (escaped per scheme) is, and the suffix n has after the family's name.
+// (escaped per scheme) is, and the suffix n has after the family's name;
+// n itself when it is of none.
 func familyOfEscaped(n string, types map[string]model.MetricType, scheme model.EscapingScheme) (fam, suffix string) {
 	if _, ok := types[n]; ok {
 		return n, ""
 	}
+	fam = n // of no family of types, not even one named "" (a TYPE line may name it)
 	for t := range types {
 		e := model.EscapeName(t, scheme)
 		if n == e {
