@@ -106,6 +106,7 @@ func checkMerge(contentType string, body []byte, out Output) (problem string, ru
 		return "input rejected by Prometheus: " + err.Error(), nil
 	}
 	types := Types(contentType, body)
+	negative := negativeCounts(contentType, body)
 	if c := carried(in, contentType, types, out); len(c) != len(in) {
 		in, rules = c, append(rules, uncarriedRule)
 	}
@@ -119,7 +120,7 @@ func checkMerge(contentType string, body []byte, out Output) (problem string, ru
 		if err != nil {
 			return fmt.Sprintf("%d source(s): merge: %v", len(sources), err), rules
 		}
-		p, r := checkOutput(in, types, Units(contentType, body), sources, rep, buf.Bytes(), out)
+		p, r := checkOutput(in, types, negative, Units(contentType, body), sources, rep, buf.Bytes(), out)
 		rules = append(rules, r...)
 		if p != "" {
 			return fmt.Sprintf("%d source(s): %s", len(sources), p), rules
@@ -157,7 +158,7 @@ func CheckAnswer(contentType string, body []byte, out Output) string {
 	return ""
 }
 
-func checkOutput(in []Series, types map[string]model.MetricType, inUnits map[string]string, sources []string, rep exposition.Report, body []byte, out Output) (string, []string) {
+func checkOutput(in []Series, types map[string]model.MetricType, negative map[string]bool, inUnits map[string]string, sources []string, rep exposition.Report, body []byte, out Output) (string, []string) {
 	for _, s := range rep.Sources {
 		if !s.Up {
 			return fmt.Sprintf("source %s left out: %v", s.Name, s.Err), nil
@@ -167,7 +168,7 @@ func checkOutput(in []Series, types map[string]model.MetricType, inUnits map[str
 	var rules, undocumented []string
 	first := firstOfEach(in) // as Prometheus keeps them
 	for _, c := range rep.Conflicts {
-		rule, family := documentedConflict(c, first, types, out)
+		rule, family := documentedConflict(c, first, types, negative, out)
 		if rule == "" {
 			undocumented = append(undocumented, fmt.Sprint(c))
 			continue
@@ -199,7 +200,12 @@ func checkOutput(in []Series, types map[string]model.MetricType, inUnits map[str
 	if dups := Duplicates(have); len(dups) > 0 {
 		return fmt.Sprintf("output has series twice: %s", strings.Join(dups, ", ")), rules
 	}
-	want := withoutLeftOut(Merged(in, sources, MergeLabel, out.Format.ToEscapingScheme(), out.Exemplars), leftOut)
+	// What a source leaves out goes before its series are escaped: of
+	// two series the same once escaped, the one kept may be the second.
+	var want []Series
+	for _, src := range sources {
+		want = append(want, Merged(leftOutOf(in, src, leftOut), []string{src}, MergeLabel, out.Format.ToEscapingScheme(), out.Exemplars)...)
+	}
 	if w, left := withoutOMExemplars(want, out); left {
 		want, rules = w, append(rules, omExemplarRule)
 	}

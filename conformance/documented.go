@@ -3,8 +3,10 @@ package conformance
 import (
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,6 +31,12 @@ const (
 	// escapedLabelsRule: a series whose label names are the same once
 	// escaped cannot be written with names escaped; its family is left out.
 	escapedLabelsRule = "escaped-label-names"
+	// escapedNamesRule: two families of a source whose names are the
+	// same once escaped ("a.b" and "a b"), of different types, cannot
+	// both be written with names escaped; the first in the body is kept,
+	// the other left out for the source. (Of one type, they are one
+	// family: its series the same once escaped are duplicates.)
+	escapedNamesRule = "escaped-names"
 	// partMissingRule: a histogram without its +Inf bucket, _count or _sum,
 	// or a summary without _count or _sum, cannot be written in OpenMetrics
 	// or protobuf (their encoders would write the part as 0); its family is
@@ -72,7 +80,36 @@ const (
 	// has it and as Prometheus reads a histogram's le from any format; it
 	// reads a gauge histogram's le from OpenMetrics as written (1).
 	gaugeHistogramLeRule = "gauge-histogram-le"
+	// negativeCountRule: a protobuf histogram (gauge histogram too) with
+	// a negative float count, bucket or total, as Prometheus reads it
+	// classic, is left out for its source of every output: text cannot
+	// carry it (expfmt refuses it), OpenMetrics 1.0 has no float counts,
+	// and corral merges a protobuf source through text.
+	negativeCountRule = "negative-count"
 )
+
+// negativeCounts gives the histograms of a protobuf body that have a
+// negative count (a bucket's or the total) as Prometheus reads them
+// classic, as corral's text of the body writes them.
+func negativeCounts(contentType string, body []byte) map[string]bool {
+	negative := map[string]bool{}
+	if exposition.FormatOf(contentType) != exposition.Protobuf {
+		return negative
+	}
+	in, err := Parse(contentType, body, Classic)
+	if err != nil {
+		return negative
+	}
+	types := Types(contentType, body)
+	for _, s := range in {
+		n := s.Labels.Get(model.MetricNameLabel)
+		if t := types[s.Family]; (t == model.MetricTypeHistogram || t == model.MetricTypeGaugeHistogram) &&
+			(n == s.Family+"_bucket" || n == s.Family+"_count") && s.Value < 0 {
+			negative[s.Family] = true
+		}
+	}
+	return negative
+}
 
 // Types gives the TYPE Prometheus reads for each family of body.
 func Types(contentType string, body []byte) map[string]model.MetricType {
@@ -118,8 +155,14 @@ func Units(contentType string, body []byte) map[string]string {
 // for out and the input (its series in, its families' types) shows its
 // reason; then it gives the rule and the family (as in the input, as
 // Series.Family names it) left out.
-func documentedConflict(c exposition.Conflict, in []Series, types map[string]model.MetricType, out Output) (rule, family string) {
+func documentedConflict(c exposition.Conflict, in []Series, types map[string]model.MetricType, negative map[string]bool, out Output) (rule, family string) {
 	scheme := out.Format.ToEscapingScheme()
+	if strings.HasPrefix(c.Reason, "a count is negative, which text cannot carry") {
+		if fam := unescapedFamily(c.Family, types, scheme); negative[fam] {
+			return negativeCountRule, fam
+		}
+		return "", ""
+	}
 	if strings.HasSuffix(c.Reason, "are the same once escaped") && scheme != model.NoEscaping {
 		for _, s := range in {
 			if s.Family == c.Family && escapedTwice(s, scheme) {
@@ -127,6 +170,16 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 			}
 		}
 		return "", ""
+	}
+	if m := escapedNames.FindStringSubmatch(c.Reason); m != nil {
+		left, err1 := strconv.Unquote(m[1])
+		kept, err2 := strconv.Unquote(m[2])
+		if scheme == model.NoEscaping || err1 != nil || err2 != nil || left == kept ||
+			model.EscapeName(left, scheme) != c.Family || model.EscapeName(kept, scheme) != c.Family ||
+			!named(in, types, left) || !named(in, types, kept) {
+			return "", ""
+		}
+		return escapedNamesRule, left
 	}
 	if m := partMissing.FindStringSubmatch(c.Reason); m != nil && out.Format.FormatType() != expfmt.TypeTextPlain {
 		fam := unescapedFamily(c.Family, types, scheme)
@@ -177,18 +230,34 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 		}
 	case strings.Contains(c.Reason, "its OpenMetrics name collides with family"),
 		strings.Contains(c.Reason, "its OpenMetrics samples collide with family"):
+		// The counter as the input names it: c.Family is its output name,
+		// escaped, with _total for an OpenMetrics source's.
 		fam := c.Family
-		other := fam + "_total"
-		if base, ok := strings.CutSuffix(fam, "_total"); ok {
+		if types[fam] != model.MetricTypeCounter {
+			fam = ""
+			for _, name := range slices.Sorted(maps.Keys(types)) {
+				if types[name] == model.MetricTypeCounter && (model.EscapeName(name, scheme) == c.Family || model.EscapeName(name+"_total", scheme) == c.Family) {
+					fam = name
+					break
+				}
+			}
+		}
+		other := c.Family + "_total"
+		if base, ok := strings.CutSuffix(c.Family, "_total"); ok {
 			other = base
 		}
-		if types[fam] != model.MetricTypeCounter || !hasFamily(in, types, other) {
+		if fam == "" || !slices.ContainsFunc(in, func(s Series) bool { return model.EscapeName(s.Family, scheme) == other }) {
 			return "", ""
 		}
 		return omCounterNameRule, fam
 	}
 	return "", ""
 }
+
+// escapedNames is the reason of a conflict between two families of a
+// source whose names are the same once escaped: the one left out, then
+// the one kept.
+var escapedNames = regexp.MustCompile(`^[a-z]+ ("(?:[^"\\]|\\.)*") has the name of [a-z]+ ("(?:[^"\\]|\\.)*") once escaped$`)
 
 // partMissing is the reason of a conflict over a part of a histogram or
 // summary that is missing.
@@ -219,7 +288,7 @@ func lacks(in []Series, types map[string]model.MetricType, fam, part string) boo
 		if s.Family != fam {
 			continue
 		}
-		key := labels.NewBuilder(s.Labels).Del(model.MetricNameLabel, model.BucketLabel, model.QuantileLabel).Labels().String()
+		key := seriesOf(s.Labels)
 		if _, ok := has[key]; !ok {
 			has[key] = false
 		}
@@ -250,7 +319,7 @@ func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string)
 		if s.Family != fam {
 			continue
 		}
-		key := labels.NewBuilder(s.Labels).Del(model.MetricNameLabel, model.BucketLabel, model.QuantileLabel).Labels().String()
+		key := seriesOf(s.Labels)
 		ts := showTimestamp(s.Timestamp)
 		if prev, ok := seen[key]; ok && prev != ts {
 			return true
@@ -258,6 +327,20 @@ func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string)
 		seen[key] = ts
 	}
 	return false
+}
+
+// seriesOf keys the series of a histogram or summary sample by its
+// labels other than __name__, le and quantile, an empty value too (as
+// Prometheus' parser gives labels, and corral and expfmt group a
+// family's samples; labels.Builder would drop it).
+func seriesOf(ls labels.Labels) string {
+	b := labels.NewScratchBuilder(ls.Len())
+	ls.Range(func(l labels.Label) {
+		if l.Name != model.MetricNameLabel && l.Name != model.BucketLabel && l.Name != model.QuantileLabel {
+			b.Add(l.Name, l.Value)
+		}
+	})
+	return b.Labels().String()
 }
 
 // isInf tells whether le is +Inf as Prometheus reads it.
@@ -280,6 +363,13 @@ func escapedTwice(s Series, scheme model.EscapingScheme) bool {
 		seen[n] = true
 	})
 	return twice
+}
+
+// named tells whether the input names family fam: in a TYPE line, or
+// in a series.
+func named(in []Series, types map[string]model.MetricType, fam string) bool {
+	_, ok := types[fam]
+	return ok || hasFamily(in, types, fam)
 }
 
 // hasFamily tells whether in holds a series of family fam.

@@ -37,7 +37,7 @@ func canonicalGaugeHistogramLe(want []Series, types map[string]model.MetricType,
 		if err != nil || labels.FormatOpenMetricsFloat(f) == le {
 			continue
 		}
-		want[i].Labels = labels.NewBuilder(s.Labels).Set(model.BucketLabel, labels.FormatOpenMetricsFloat(f)).Labels()
+		want[i].Labels = withLabel(s.Labels, model.BucketLabel, labels.FormatOpenMetricsFloat(f))
 		had = true
 	}
 	return want, had
@@ -57,11 +57,13 @@ func hasType(types map[string]model.MetricType, t model.MetricType) bool {
 }
 
 // familyOfEscaped gives the family of types (unescaped) whose series n
-// (escaped per scheme) is, and the suffix n has after the family's name.
+// (escaped per scheme) is, and the suffix n has after the family's name;
+// n itself when it is of none.
 func familyOfEscaped(n string, types map[string]model.MetricType, scheme model.EscapingScheme) (fam, suffix string) {
 	if _, ok := types[n]; ok {
 		return n, ""
 	}
+	fam = n // of no family of types, not even one named "" (a TYPE line may name it)
 	for t := range types {
 		e := model.EscapeName(t, scheme)
 		if n == e {
@@ -136,7 +138,7 @@ func gaugeHistogramNames(want []Series, types map[string]model.MetricType, out O
 		n := s.Labels.Get(model.MetricNameLabel)
 		fam, suffix := familyOfEscaped(n, types, out.Format.ToEscapingScheme())
 		if to, ok := renames[suffix]; ok && types[fam] == model.MetricTypeGaugeHistogram {
-			want[i].Labels = labels.NewBuilder(s.Labels).Set(model.MetricNameLabel, strings.TrimSuffix(n, suffix)+to).Labels()
+			want[i].Labels = withLabel(s.Labels, model.MetricNameLabel, strings.TrimSuffix(n, suffix)+to)
 			had = true
 		}
 	}
@@ -175,12 +177,13 @@ func carried(in []Series, contentType string, types map[string]model.MetricType,
 	return kept
 }
 
-// withoutLeftOut gives want without the series of the families left out,
-// keyed by source and family (as Series.Family names it).
-func withoutLeftOut(want []Series, leftOut map[[2]string]bool) []Series {
+// leftOutOf gives the series of in that source keeps: without those of
+// the families left out for it, keyed by source and family (as
+// Series.Family names it).
+func leftOutOf(in []Series, source string, leftOut map[[2]string]bool) []Series {
 	var kept []Series
-	for _, s := range want {
-		if !leftOut[[2]string{s.Labels.Get(MergeLabel), s.Family}] {
+	for _, s := range in {
+		if !leftOut[[2]string{source, s.Family}] {
 			kept = append(kept, s)
 		}
 	}
@@ -231,4 +234,19 @@ func withoutZeroTimestamps(want []Series, out Output) ([]Series, bool) {
 		}
 	}
 	return want, had
+}
+
+// withLabel gives ls with label name set to value, keeping the labels of
+// empty value (which labels.Builder would drop: Prometheus' parser gives
+// them, and they make another series).
+func withLabel(ls labels.Labels, name, value string) labels.Labels {
+	b := labels.NewScratchBuilder(ls.Len() + 1)
+	ls.Range(func(l labels.Label) {
+		if l.Name != name {
+			b.Add(l.Name, l.Value)
+		}
+	})
+	b.Add(name, value)
+	b.Sort()
+	return b.Labels()
 }

@@ -5,11 +5,11 @@ package conformance
 // this suite found beyond them. What the README documents an output cannot
 // carry (documented.go) is not a disagreement and is not listed.
 const (
-	protoWireDouble = "found here: a protobuf double field (Histogram.zero_threshold) sent with wire type 0 (a varint) is refused by corral's wire check; Prometheus' gogo decoder accepts it"
-	omCreatedOther  = "upstream: with created-timestamp ingestion on, Prometheus v0.316.0's OpenMetrics parser skips every sample named X_created after a counter, summary or histogram TYPE line, of whatever family (it checks the type of the last TYPE line and the suffix, not the family), and no series gets its value as a start timestamp: the sample is lost. corral reads it as Prometheus does by default, a series of its own family, and writes it so: Prometheus with that ingestion on reads one series more from corral's OpenMetrics and protobuf answers than from the source. Not avoided: leaving it out would lose it for Prometheus by default"
-	protoNegCount   = "found here: a protobuf histogram with a negative float count, which Prometheus reads, leaves its source out of the merge: corral converts protobuf to text and its own check of that text refuses the negative count (text's rule, which Prometheus' protobuf parser does not apply). Not fixed yet: found at the end of the conf2 session"
-	escapedTypes    = "found here: two families of one text source whose names are the same once escaped to underscores, of different types (a summary \"go.x\" and an untyped \"go x\"), in escaped output: corral reports a type conflict and leaves one out, which no documented rule names yet (the suite's rule for names the same once escaped covers label names). Not looked into: found at the end of the conf2 session"
-	protoExemplarsB = "upstream: Prometheus v0.316.0's protobuf parser loses the bucket exemplars of every native histogram after the first of a family message (it resets its bucket position between messages, not between metrics); corral's output carries them, but in a merge of two sources the second source's are lost. Not avoided: only a message of its own for each such histogram would, a family written twice in one answer (which corral never does: other readers take the family once), and Prometheus scraping one source with two of them directly loses them the same way"
+	omCreatedOther   = "upstream: with created-timestamp ingestion on, Prometheus v0.316.0's OpenMetrics parser skips every sample named X_created after a counter, summary or histogram TYPE line, of whatever family (it checks the type of the last TYPE line and the suffix, not the family), and no series gets its value as a start timestamp: the sample is lost; or, where a series of the name it is X_created of comes before it (of a family of no type), reads it as that series' start timestamp. corral reads it as Prometheus does by default, a series of its own family, and writes it so: Prometheus with that ingestion on reads one series more from corral's OpenMetrics and protobuf answers than from the source. Not avoided: leaving it out would lose it for Prometheus by default"
+	omMetaEscapes    = "upstream: Prometheus v0.316.0's OpenMetrics parser gives the quoted family name of a UNIT (and TYPE, HELP) line as written, its escapes kept (\"a\\\"b\" as a\\\"b), and its series' names unescaped: the unit of a family whose name holds '\"', '\\' or a newline is read under another name than its series'. corral's OpenMetrics output with UTF-8 names escapes such a name as the specification requires (from an OpenMetrics source the name is the same as written, from protobuf it is not). Not avoidable: the escape is the only way to write the name"
+	omUnknownCreated = "found here: a protobuf counter whose name has no _total (Prometheus reads its series under the name as it is) is written to OpenMetrics as a family of unknown type (an OpenMetrics counter's series must end in _total), but with its created timestamp as an X_created line all the same: Prometheus reads that line as a series of its own, and the series without its start timestamp. Not fixed: the OpenMetrics encoding of protobuf sources (exposition/encode*.go, proto.go's restore), which task encode is rewriting; found at the end of the conform session"
+	protoExemplarFar = "found here: an OpenMetrics exemplar whose timestamp is past the milliseconds of an int64 (10000000000000000 s): Prometheus reads its timestamp as -9223372036854775808 (the conversion overflows), corral's protobuf output leaves the exemplar out. Which is right is not decided: likely a documented rule as start-range's (protobuf cannot carry the time), or upstream's overflow. Not looked into: found at the end of the conform session"
+	protoExemplarsB  = "upstream: Prometheus v0.316.0's protobuf parser loses the bucket exemplars of every native histogram after the first of a family message (it resets its bucket position between messages, not between metrics); corral's output carries them, but in a merge of two sources the second source's are lost. Not avoided: only a message of its own for each such histogram would, a family written twice in one answer (which corral never does: other readers take the family once), and Prometheus scraping one source with two of them directly loses them the same way"
 )
 
 // knownDisagreements lists every disagreement with Prometheus the vectors
@@ -19,18 +19,19 @@ const (
 // fixes land.
 func knownDisagreements() map[string]string {
 	return map[string]string{
-		"corral-protobuf-double-as-varint.pb/verdict":           protoWireDouble,
-		"textparse-protobufparse-001.pb/proto":                  protoExemplarsB,
-		"corral-protobuf-native-bucket-twice-exemplar.pb/proto": protoExemplarsB,
-		"corral-om-created-after-other-type.om/om":              omCreatedOther,
-		"corral-text-escaped-names-collide-types.prom/text":     escapedTypes,
-		"corral-text-escaped-names-collide-types.prom/om":       escapedTypes,
-		"corral-protobuf-histogram-negative-count.pb/text":      protoNegCount,
-		"corral-protobuf-histogram-negative-count.pb/text-utf8": protoNegCount,
-		"corral-protobuf-histogram-negative-count.pb/om":        protoNegCount,
-		"corral-protobuf-histogram-negative-count.pb/om-utf8":   protoNegCount,
-		"corral-protobuf-histogram-negative-count.pb/proto":     protoNegCount,
-		"corral-om-created-after-other-type.om/om-utf8":         omCreatedOther,
-		"corral-om-created-after-other-type.om/proto":           omCreatedOther,
+		"textparse-protobufparse-001.pb/proto":                        protoExemplarsB,
+		"corral-protobuf-native-bucket-twice-exemplar.pb/proto":       protoExemplarsB,
+		"corral-om-created-after-other-type.om/om":                    omCreatedOther,
+		"corral-om-created-after-other-type-read-as-start.om/om":      omCreatedOther,
+		"corral-om-created-after-other-type-read-as-start.om/om-utf8": omCreatedOther,
+		"corral-om-created-after-other-type-read-as-start.om/proto":   omCreatedOther,
+		"corral-protobuf-unit-name-with-quote.pb/om-utf8":             omMetaEscapes,
+		"corral-protobuf-counter-created-written-unknown.pb/om":       omUnknownCreated,
+		"corral-protobuf-counter-created-written-unknown.pb/om-utf8":  omUnknownCreated,
+		"corral-protobuf-counter-without-total-created.pb/om":         omUnknownCreated,
+		"corral-protobuf-counter-without-total-created.pb/om-utf8":    omUnknownCreated,
+		"corral-om-exemplar-timestamp-past-int64-ms.om/proto":         protoExemplarFar,
+		"corral-om-created-after-other-type.om/om-utf8":               omCreatedOther,
+		"corral-om-created-after-other-type.om/proto":                 omCreatedOther,
 	}
 }

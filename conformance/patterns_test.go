@@ -23,11 +23,11 @@ type knownPattern struct {
 func knownPatterns() []knownPattern {
 	re := regexp.MustCompile
 	return []knownPattern{
-		{ProtobufType, re(`^verdict$`), re(`^corral rejects, Prometheus accepts: protobuf message \d+: wrong wire type 0 for field [A-Za-z]+\.(zero_threshold|sample_sum|sample_count_float|value|upper_bound|quantile|cumulative_count_float|zero_count_float|positive_count|negative_count)`), nil, protoWireDouble},
+		{"", re(`^om-utf8$`), re(`(?s)^\d source\(s\): unit of .*["\\\n].*: want ".*", have ""$`), nil, omMetaEscapes},
+		{ProtobufType, re(`^om(-utf8)?$`), re(`^\d source\(s\): (unexpected \{__name__="[^"]*_created"[^{}]*\}|\{[^{}]*\}: start timestamp: want -?\d+, have 0)(; (unexpected \{__name__="[^"]*_created"[^{}]*\}|\{[^{}]*\}: start timestamp: want -?\d+, have 0))*( \(and \d+ more\))?$`), nil, omUnknownCreated},
+		{OpenMetricsType, re(`^proto$`), re(`^\d source\(s\): \{[^{}]*\}: exemplars: want \[\{\{[^{}]*\} \S+ -9223372036854775808 true\}\], have \[\]$`), nil, protoExemplarFar},
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
-		{"", re(`^(text|om)$`), re(`^\d source\(s\): conflicts: \[\{\w+ \S+ type \w+ conflicts with type \w+ of an earlier source\}\]$`), quotedMetricName, escapedTypes},
-		{ProtobufType, re(`^(text|text-utf8|om|om-utf8|proto)$`), re(`^\d source\(s\): source \w+ left out: invalid exposition: line \d+: negative count "-[^"]*" in histogram`), nil, protoNegCount},
-		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}(; unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\})*( \(and \d+ more\))?$`), createdAfterType, omCreatedOther},
+		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|\{[^{}]*\}: start timestamp: want -?\d+, have 0)(; (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|\{[^{}]*\}: start timestamp: want -?\d+, have 0))*( \(and \d+ more\))?$`), createdAfterType, omCreatedOther},
 	}
 }
 

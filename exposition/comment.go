@@ -198,7 +198,7 @@ func (s *scanner) meta(keyword string, sharp int, at span, name []byte, quoted b
 		return s.stricterf(StricterBlock, "metadata for %q after its samples or in two places", name)
 	}
 	f := &s.fams[fi]
-	s.cur = fi
+	s.cur, s.metaFam = fi, fi
 	if isHelp {
 		if text == end && !s.om {
 			return nil // an empty HELP says nothing: expfmt takes another HELP after it
@@ -251,7 +251,7 @@ func (s *scanner) unit(name []byte, text, end int) error {
 		return s.stricterf(StricterBlock, "metadata for %q after its samples or in two places", name)
 	}
 	s.fams[fi].unit = span{int32(text), int32(end)}
-	s.cur = fi
+	s.cur, s.metaFam = fi, fi
 	return nil
 }
 

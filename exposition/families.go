@@ -33,8 +33,9 @@ func (s *scanner) family(name []byte) (fi int32, member int, err error) {
 	}
 	if s.block >= 0 && s.block != s.cur {
 		if m, ok := s.memberIn(s.block, name); ok && m != memberExact {
-			if c := s.cur; s.om && c >= 0 && (s.fams[c].typed || s.fams[c].hasHelp || !s.fams[c].unit.empty()) {
-				// Another family's metadata stands between: Prometheus
+			if s.om && s.metaFam != s.block {
+				// Another family's metadata stands between, next to the
+				// sample or before samples of other families: Prometheus
 				// reads the sample with the TYPE line's type, but its
 				// start timestamp by the name length of the last HELP,
 				// TYPE or UNIT line, another family's (and finds none).

@@ -79,7 +79,7 @@ func (s *scanner) replayNote(n note, pos, q int) {
 		}
 	}
 	f := &s.fams[n.fam]
-	s.cur = n.fam
+	s.cur, s.metaFam = n.fam, n.fam
 	if n.isHelp {
 		n.help.lo, n.help.hi = n.help.lo+d, n.help.hi+d
 		f.hasHelp, f.help = true, n.help

@@ -49,6 +49,10 @@ func (m *merger) collect() {
 				m.conflict(s, name, "name reserved for corral's per-source metrics")
 				continue
 			}
+			if f.negative {
+				m.conflict(s, name, negativeCount)
+				continue
+			}
 			typ := f.typ.text()
 			mi, ok := m.byName[string(name)]
 			if !ok {
@@ -59,7 +63,7 @@ func (m *merger) collect() {
 			}
 			mf := &m.fams[mi]
 			if mf.typ != typ {
-				m.conflict(s, name, fmt.Sprintf("type %s conflicts with type %s of an earlier source", typ, mf.typ))
+				m.conflict(s, name, typeConflict(s, f, mf))
 				continue
 			}
 			if mf.help == nil && f.hasHelp && !f.help.empty() {
@@ -226,6 +230,24 @@ func (m *merger) openMetricsNames() {
 		mf.parts = mf.parts[:0]
 	}
 }
+
+// typeConflict is the reason family f of source s, of another type than
+// merged family mf, is left out. Two families of one source meet when
+// their names are the same once escaped ("a.b" and "a b"): the first in
+// the body is kept.
+func typeConflict(s *origin, f *family, mf *mfam) string {
+	typ := f.typ.text()
+	if n := len(mf.parts); n > 0 && mf.parts[n-1].src == s {
+		kept := &s.sc.fams[mf.parts[n-1].fam]
+		return fmt.Sprintf("%s %q has the name of %s %q once escaped", typ, f.name, mf.typ, kept.name)
+	}
+	return fmt.Sprintf("type %s conflicts with type %s of an earlier source", typ, mf.typ)
+}
+
+// negativeCount is the conflict of a protobuf histogram with a negative
+// count: text cannot carry it (expfmt refuses it), OpenMetrics 1.0 has no
+// float counts, and corral merges a protobuf source through its text.
+const negativeCount = "a count is negative, which text cannot carry (corral merges a protobuf source through text)"
 
 func (m *merger) conflict(s *origin, family []byte, reason string) {
 	m.report.Conflicts = append(m.report.Conflicts, Conflict{Source: s.in.Name, Family: string(family), Reason: reason})

@@ -306,6 +306,12 @@ func (s *scanner) value(smp *sample, f *family, member, i, end int, name []byte)
 	// A bucket without le is a plain series to Prometheus (flagShape): its
 	// value may be anything.
 	if (member == memberBucket || member == memberCount) && (f.typ == Histogram || f.typ == GaugeHistogram) && v[0] == '-' && smp.flags&flagShape == 0 {
+		if s.converted {
+			// Prometheus reads a protobuf float count as it is: the
+			// family is valid, only the merge leaves it out (collect).
+			f.negative = true
+			return i, nil
+		}
 		return 0, s.errorf("negative count %q in histogram %q", v, f.name)
 	}
 	return i, nil

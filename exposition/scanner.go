@@ -21,6 +21,7 @@ type scanner struct {
 	cur      int32
 	mtype    Type  // of the last TYPE line: Prometheus reads the samples after it as of that type (Implicit: none yet)
 	block    int32 // the family of the last TYPE line, -1: none yet
+	metaFam  int32 // the family of the last HELP, TYPE or UNIT line, -1: none yet
 	typedAt  int   // where the first TYPE line starts, -1: none yet
 	line     int
 	suffixed bool // some family's name ends in a member suffix: member lookups must check the map
@@ -51,7 +52,7 @@ func (s *scanner) reset(body []byte, om bool, reserved [][]byte) {
 	clear(s.byName)
 	s.notes, s.named = s.notes[:0], 0
 	s.cur, s.line, s.suffixed, s.split, s.eof, s.converted = -1, 0, false, false, false, false
-	s.mtype, s.block, s.typedAt = Implicit, -1, -1
+	s.mtype, s.block, s.typedAt, s.metaFam = Implicit, -1, -1, -1
 	s.memo.start(om, s.hashing, reserved)
 }
 

@@ -79,6 +79,9 @@ func (s *scanner) linesSplit(body []byte, from int) error {
 	if t.block >= 0 {
 		s.mtype, s.block = t.mtype, famOff+t.block
 	}
+	if t.metaFam >= 0 {
+		s.metaFam = famOff + t.metaFam
+	}
 	// s.byName knows only the families of the first half: nothing reads
 	// it after the last line.
 	return nil

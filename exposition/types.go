@@ -112,18 +112,19 @@ var memberSuffixes = [...]string{memberBucket: "_bucket", memberSum: "_sum", mem
 
 // family is one metric family of a scanned body.
 type family struct {
-	name    []byte // unescaped name: a slice of the body unless it was quoted
-	typ     Type
-	typed   bool
-	hasHelp bool
-	bare    bool   // name is a valid unquoted metric name
-	quoted  bool   // some sample has a quoted (metric or label) name
-	hash    uint64 // of name, when hashing
-	help    span   // raw, still escaped
-	unit    span   // OpenMetrics # UNIT, as written
-	first   int32
-	n       int32
-	last    int32
+	name     []byte // unescaped name: a slice of the body unless it was quoted
+	typ      Type
+	typed    bool
+	hasHelp  bool
+	bare     bool   // name is a valid unquoted metric name
+	negative bool   // a protobuf histogram whose text has a negative (float) count
+	quoted   bool   // some sample has a quoted (metric or label) name
+	hash     uint64 // of name, when hashing
+	help     span   // raw, still escaped
+	unit     span   // OpenMetrics # UNIT, as written
+	first    int32
+	n        int32
+	last     int32
 }
 
 // sample is one line of a scanned body.

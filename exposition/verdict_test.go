@@ -101,6 +101,8 @@ func TestVerdictLexing(t *testing.T) {
 		{"om newline in a quoted name", ctOM, "{\"a\nb\"} 1\n# EOF\n", `line 1: unterminated quoted name`, StricterNewline},
 		{"om interleaved", ctOM, "a 1\nb 1\na 2\n# EOF\n", `line 3: samples of "a" are not in one block`, StricterBlock},
 		{"om member after another family's metadata", ctOM, "# TYPE c counter\n# HELP A0 \nc_total 0\nc_created 1\n# EOF\n", `line 3: samples of "c" are not in one block`, StricterBlock},
+		{"om member after another family's metadata and sample", ctOM, "# TYPE h histogram\n# HELP A \nB 0\nh_bucket{le=\"+Inf\"} 0\nh_count 0\nh_sum 0\nh_created 1\n# EOF\n", `line 4: samples of "h" are not in one block`, StricterBlock},
+		{"om member after another family's sample", ctOM, "# TYPE h histogram\n# HELP h x\nB 0\nh_bucket{le=\"+Inf\"} 0\nh_count 0\nh_sum 0\nh_created 1\n# EOF\n", "<nil>", ""},
 		{"om TYPE after samples", ctOM, "a 1\n# TYPE a gauge\n# EOF\n", `line 2: metadata for "a" after its samples or in two places`, StricterBlock},
 		{"om TYPE name not UTF-8", ctOM, "# TYPE \"a\xc3\" gauge\na 1\n# EOF\n", `line 1: invalid UTF-8 in a HELP, TYPE or UNIT line`, StricterMetaUTF8},
 		{"TYPE name not UTF-8", ctText, "# TYPE \"a\xc3\" gauge\na 1\n", `line 1: invalid UTF-8 in a HELP, TYPE or UNIT line`, StricterMetaUTF8},
@@ -118,6 +120,10 @@ func TestVerdictLexing(t *testing.T) {
 		{"protobuf field number out of range", ctProto, protoFamily(protoString(1, "m"), []byte("\xad\xad\xad\xad\xad\x300000")), `protobuf message 1: proto: cannot parse invalid wire-format data`, StricterProtoEncoding},
 		{"protobuf group skipped as unknown", ctProto, protoFamily(protoString(1, "m"), protoVarint(3, 1), protoBytes(4, protoBytes(2, protoFixed64(1, 1))), protowire.AppendTag(protowire.AppendTag(nil, 8, protowire.StartGroupType), 8, protowire.EndGroupType)), "<nil>", ""},
 		{"protobuf end group without a group", ctProto, protoFamily(protoString(1, "m"), protowire.AppendTag(nil, 8, protowire.EndGroupType)), `protobuf message 1: proto: MetricFamily: end group for non-group`, ""},
+		{"protobuf packed doubles read past the list", ctProto, protoHistogram(append(protoBytes(14, []byte{0, 0, 0}), 0, 0, 0, 0xf0, 0x3f)), `protobuf message 1: proto: cannot parse invalid wire-format data`, StricterProtoEncoding},
+		{"protobuf packed varint read past the list", ctProto, protoHistogram(append(protoBytes(13, []byte{0x82}), 0x01)), `protobuf message 1: proto: cannot parse invalid wire-format data`, StricterProtoEncoding},
+		{"protobuf packed doubles past the message", ctProto, protoHistogram(protoBytes(14, []byte{0, 0, 0})), `protobuf message 1: unexpected EOF`, ""},
+		{"protobuf packed varint past the message", ctProto, protoHistogram(protoBytes(13, []byte{0x82})), `protobuf message 1: unexpected EOF`, ""},
 		{"protobuf field 0", ctProto, protoFamily(protoString(1, "m"), protoVarint(0, 1)), `protobuf message 1: proto: MetricFamily: illegal tag 0`, ""},
 	} {
 		err := Validate(tc.contentType, []byte(tc.body))
@@ -146,6 +152,15 @@ func protoFamily(fields ...[]byte) string {
 		msg = append(msg, f...)
 	}
 	return string(protowire.AppendBytes(nil, msg))
+}
+
+// protoHistogram is a body of one native histogram with one positive
+// bucket, whose fields end with tail.
+func protoHistogram(tail []byte) string {
+	h := append(protoVarint(1, 1), protoFixed64(2, 0x3ff0000000000000)...)
+	h = append(h, protoBytes(12, append(protoVarint(1, 0), protoVarint(2, 1)...))...)
+	h = append(append(h, protoFixed64(6, 0x3ff0000000000000)...), tail...)
+	return protoFamily(protoString(1, "h"), protoVarint(3, 4), protoBytes(4, protoBytes(7, h)))
 }
 
 func protoString(num protowire.Number, v string) []byte {

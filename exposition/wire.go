@@ -20,8 +20,9 @@ var familyDescriptor = (&dto.MetricFamily{}).ProtoReflect().Descriptor()
 // type than its own (which protobuf-go would skip as unknown), a tag of
 // field 0 or of the end-group type, a truncated or overflowing varint.
 // What gogo reads and protobuf-go then refuses (a field number past
-// protobuf's range, a malformed group, an over-long varint) is refused
-// under the README's stricter rule (see decodeProto).
+// protobuf's range, a malformed group, an over-long varint, a packed list
+// cut mid-element, which gogo reads on past its end) is refused under the
+// README's stricter rule (see decodeProto).
 
 var (
 	errWireOverflow = errors.New("proto: integer overflow")
@@ -102,6 +103,14 @@ func checkWire(b []byte, md protoreflect.MessageDescriptor) error {
 			if i+int(length) > len(b) {
 				return io.ErrUnexpectedEOF
 			}
+			if want != protowire.BytesType { // a packed list
+				k, err := gogoPacked(b, i, i+int(length), want)
+				if err != nil {
+					return err
+				}
+				i = k
+				continue
+			}
 			if fd.Kind() == protoreflect.MessageKind {
 				if err := checkWire(b[i:i+int(length)], fd.Message()); err != nil {
 					return err
@@ -114,6 +123,35 @@ func checkWire(b []byte, md protoreflect.MessageDescriptor) error {
 		}
 	}
 	return nil
+}
+
+// gogoPacked reads the elements of a packed list of wire type typ, from
+// b[start:] to end, as gogo does, and gives where it stopped: it reads
+// elements while it has not reached end, each of them whole, so that a
+// list whose length is not a whole number of its elements (a double list
+// of 12 bytes, a varint cut short) is read on past end into the fields
+// after it, to the end of the message b at most. protobuf-go refuses such
+// a list (decodeProto's stricter rule).
+func gogoPacked(b []byte, start, end int, typ protowire.Type) (int, error) {
+	i := start
+	for i < end {
+		switch typ {
+		case protowire.Fixed64Type:
+			i += 8
+		case protowire.Fixed32Type:
+			i += 4
+		default:
+			_, n, err := gogoVarint(b[i:])
+			if err != nil {
+				return 0, err
+			}
+			i += n
+		}
+		if i > len(b) {
+			return 0, io.ErrUnexpectedEOF
+		}
+	}
+	return i, nil
 }
 
 // gogoSkip is the length of the unknown field at the start of b, as gogo
