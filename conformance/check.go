@@ -215,6 +215,12 @@ func checkOutput(in []Series, types map[string]model.MetricType, negative map[st
 	if w, left := withoutFarStarts(want, out); left {
 		want, rules = w, append(rules, startRangeRule)
 	}
+	if w, left := withoutUnknownStarts(want, types, out); left {
+		want, rules = w, append(rules, omUnknownStartRule)
+	}
+	if w, left := withoutFarExemplars(want, out); left {
+		want, rules = w, append(rules, protoExemplarRangeRule)
+	}
 	if w, changed := canonicalGaugeHistogramLe(want, types, out); changed {
 		want, rules = w, append(rules, gaugeHistogramLeRule)
 	}

@@ -71,6 +71,18 @@ const (
 	// (expfmt writes it through nanoseconds), one past the milliseconds of
 	// an int64 out of protobuf output.
 	startRangeRule = "start-range"
+	// omUnknownStartRule: a counter whose series' name does not end in
+	// _total (a protobuf source's) is written to OpenMetrics as a family
+	// of type unknown (an OpenMetrics counter's samples end in _total),
+	// which has no start (created) timestamp: its series' are left out of
+	// OpenMetrics output.
+	omUnknownStartRule = "om-unknown-start"
+	// protoExemplarRangeRule: an exemplar whose timestamp is past the
+	// milliseconds of an int64 (Prometheus' OpenMetrics parser reads the
+	// overflow of its conversion, -2^63 on amd64) is left out of protobuf
+	// output, whose exemplar timestamp Prometheus reads as milliseconds of
+	// an int64.
+	protoExemplarRangeRule = "proto-exemplar-range"
 	// gaugeHistogramNamesRule: Prometheus reads a protobuf gauge
 	// histogram's count and sum as _count and _sum, an OpenMetrics one's
 	// as _gcount and _gsum; each output names them its way.

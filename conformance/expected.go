@@ -118,6 +118,41 @@ func withoutFarStarts(want []Series, out Output) ([]Series, bool) {
 	return want, had
 }
 
+// withoutUnknownStarts gives want with no start timestamp for the series
+// of a counter whose name does not end in _total, for out in OpenMetrics
+// (which writes such a counter as unknown); it tells whether there was one.
+func withoutUnknownStarts(want []Series, types map[string]model.MetricType, out Output) ([]Series, bool) {
+	if !out.Start || out.Format.FormatType() != expfmt.TypeOpenMetrics {
+		return want, false
+	}
+	had := false
+	for i, s := range want {
+		if s.Start != 0 && types[s.Family] == model.MetricTypeCounter && !strings.HasSuffix(s.Labels.Get(model.MetricNameLabel), "_total") {
+			want[i].Start, had = 0, true
+		}
+	}
+	return want, had
+}
+
+// withoutFarExemplars gives want without the exemplars whose timestamp is
+// past the milliseconds of an int64 (as Prometheus reads it, the overflow
+// of its conversion), for out in protobuf; it tells whether it left one
+// out.
+func withoutFarExemplars(want []Series, out Output) ([]Series, bool) {
+	if !out.Exemplars || out.Format.FormatType() != expfmt.TypeProtoDelim {
+		return want, false
+	}
+	const most = math.MaxInt64 - 1
+	left := false
+	for i, s := range want {
+		kept := slices.DeleteFunc(slices.Clone(s.Exemplars), func(e exemplar.Exemplar) bool { return e.HasTs && (e.Ts >= most || e.Ts <= -most) })
+		if len(kept) != len(s.Exemplars) {
+			want[i].Exemplars, left = kept, true
+		}
+	}
+	return want, left
+}
+
 // gaugeHistogramNames gives want with the count and sum series of gauge
 // histograms named as out names them: _count and _sum in protobuf,
 // _gcount and _gsum in OpenMetrics; it tells whether one was renamed.

@@ -3,6 +3,7 @@ package exposition
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -134,9 +135,29 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 		}
 		out.Help = help
 	}
+	if om && mf.typ == Counter && !strings.HasSuffix(out.GetName(), "_total") {
+		withoutStarts(ms)
+	}
 	m.metrics = ms
 	out.Metric = ms
 	return out, nil
+}
+
+// withoutStarts leaves out the created timestamps of counters ms. An
+// OpenMetrics counter's samples end in _total: expfmt writes a counter
+// whose name does not (a protobuf source's, which Prometheus reads under
+// its name as it is) as a family of type unknown, which has no created
+// timestamp, but writes its _created line all the same, which Prometheus
+// reads as a series of its own. The messages may be a source's own
+// (restore), so a changed one is a copy.
+func withoutStarts(ms []*dto.Metric) {
+	for _, m := range ms {
+		if m.Counter != nil && m.Counter.CreatedTimestamp != nil {
+			c := proto.Clone(m.Counter).(*dto.Counter)
+			c.CreatedTimestamp = nil
+			m.Counter = c
+		}
+	}
 }
 
 // dto is the type as protobuf writes it.

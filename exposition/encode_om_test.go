@@ -2,6 +2,7 @@ package exposition
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +159,102 @@ func TestOpenMetricsCreatedPast2262(t *testing.T) {
 	}
 	if !bytes.Contains(out.Bytes(), []byte{0x08, 0x9f, 0xd9, 0x9a, 0xd5, 0x30}) {
 		t.Errorf("protobuf output lost the created timestamp")
+	}
+}
+
+// TestOpenMetricsCounterWithoutTotal: a protobuf counter whose name does not
+// end in _total is written to OpenMetrics as unknown (an OpenMetrics
+// counter's samples end in _total), without its created timestamp, which
+// an unknown family cannot have (Prometheus would read the X_created line
+// as a series of its own); a counter X_total keeps its X_created line, and
+// protobuf output keeps both created timestamps.
+func TestOpenMetricsCounterWithoutTotal(t *testing.T) {
+	created := &timestamppb.Timestamp{Seconds: 5}
+	var pb bytes.Buffer
+	enc := expfmt.NewEncoder(&pb, expfmt.FmtProtoDelim)
+	for _, name := range []string{"foo", "bar_total"} {
+		mf := &dto.MetricFamily{Name: new(name), Type: dto.MetricType_COUNTER.Enum(), Metric: []*dto.Metric{{Counter: &dto.Counter{Value: new(1.0), CreatedTimestamp: created}}}}
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inputs := []Input{{Name: "pb", ContentType: ctProto, Body: pb.Bytes()}}
+	var om bytes.Buffer
+	if _, err := Merge(&om, Options{Label: "exporter", Format: fmtOM}, inputs); err != nil {
+		t.Fatal(err)
+	}
+	body := om.String()
+	for _, want := range []string{"# TYPE foo unknown\nfoo{exporter=\"pb\"} 1.0\n", "bar_total{exporter=\"pb\"} 1.0\nbar_created{exporter=\"pb\"} 5.0\n"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("want %q in:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "foo_created") {
+		t.Errorf("want no foo_created line:\n%s", body)
+	}
+	checkParses(t, fmtOM, om.Bytes())
+	var out bytes.Buffer
+	if _, err := Merge(&out, Options{Label: "exporter", Format: fmtProto}, inputs); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, mf := range decodeProtoOut(t, out.Bytes()) {
+		if mf.GetName() == "foo" || mf.GetName() == "bar_total" {
+			n++
+			if c := mf.GetMetric()[0].GetCounter(); c.GetCreatedTimestamp().GetSeconds() != 5 {
+				t.Errorf("%s: protobuf output lost the created timestamp: %v", mf.GetName(), c)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("want both counters in protobuf output, have %d", n)
+	}
+}
+
+// TestProtobufExemplarPastInt64: an OpenMetrics exemplar whose timestamp is
+// past the milliseconds of an int64 (Prometheus reads the overflow of its
+// conversion) is left out of protobuf output, its counter and the other
+// exemplars kept with their times in milliseconds.
+func TestProtobufExemplarPastInt64(t *testing.T) {
+	body := "# TYPE a counter\na_total 1 # {id=\"far\"} 2 10000000000000000\n" +
+		"# TYPE b counter\nb_total 1 # {id=\"neg\"} 2 -1e16\n" +
+		"# TYPE c counter\nc_total 1 # {id=\"near\"} 3 9223372036854774\n# EOF\n"
+	var out bytes.Buffer
+	if _, err := Merge(&out, Options{Label: "exporter", Format: fmtProto}, []Input{{Name: "om", ContentType: ctOM, Body: []byte(body)}}); err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]*dto.Counter{}
+	for _, mf := range decodeProtoOut(t, out.Bytes()) {
+		if len(mf.GetMetric()) == 1 {
+			have[mf.GetName()] = mf.GetMetric()[0].GetCounter()
+		}
+	}
+	for _, name := range []string{"a_total", "b_total"} {
+		if c, ok := have[name]; !ok || c.GetValue() != 1 || c.Exemplar != nil {
+			t.Errorf("%s: want the counter without its exemplar, have %v", name, c)
+		}
+	}
+	near := 9223372036854774.0
+	want := int64(near * 1000) // as Prometheus reads it from the source
+	e := have["c_total"].GetExemplar()
+	if ts := e.GetTimestamp(); ts.GetSeconds()*1000+int64(ts.GetNanos()/1e6) != want {
+		t.Errorf("c_total: want the exemplar at %d ms (as Prometheus reads it), have %v", want, e)
+	}
+}
+
+// decodeProtoOut reads delimited protobuf output.
+func decodeProtoOut(t *testing.T, b []byte) []*dto.MetricFamily {
+	t.Helper()
+	var fams []*dto.MetricFamily
+	dec := expfmt.NewDecoder(bytes.NewReader(b), fmtProto)
+	for {
+		mf := &dto.MetricFamily{}
+		if err := dec.Decode(mf); err != nil {
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			return fams
+		}
+		fams = append(fams, mf)
 	}
 }
