@@ -42,3 +42,20 @@ func Catchable() []os.Signal {
 // Caught is the channel every caught signal queues on (64 deep; later ones
 // are dropped until it is read).
 func Caught() chan os.Signal { return caught }
+
+// Release gives the catch up, for a program that imports corral's packages
+// but is not corral (the supervisor's test binary, run as a supervised
+// child): the signals caught so far are raised again, so they meet the
+// handlers installed since or their default action, as if nothing had
+// caught them. Call it first thing; corral never does.
+func Release() {
+	signal.Stop(caught)
+	for {
+		select {
+		case s := <-caught:
+			syscall.Kill(syscall.Getpid(), s.(syscall.Signal))
+		default:
+			return
+		}
+	}
+}
