@@ -103,6 +103,11 @@ func StricterRules() []Stricter {
 			Applies: refusedOn(exposition.StricterProtoEncoding, nil),
 		},
 		{
+			Name:    exposition.StricterExemplarName,
+			Reason:  "no label may have the empty name; Prometheus refuses it in a series' labels but does not check an exemplar's, and no output could write it as a label",
+			Applies: refusedOn(exposition.StricterExemplarName, regexp.MustCompile(`# \{(.*,)?""=`).Match),
+		},
+		{
 			Name:    exposition.StricterProtoValue,
 			Reason:  "Prometheus reads the missing value as 0, a value the source never sent",
 			Applies: refusedOn(exposition.StricterProtoValue, nil),

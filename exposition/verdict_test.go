@@ -88,6 +88,8 @@ func TestVerdictLexing(t *testing.T) {
 		{"om NUL before the name", ctOM, "# TYPE \x00m gauge\nm 1\n# EOF\n", `line 1: NUL byte in a comment line (other than in HELP text)`, StricterNUL},
 		{"om NUL in EOF", ctOM, "a 1\n# E\x00OF\n", `line 2: NUL byte in a comment line (other than in HELP text)`, StricterNUL},
 		{"om NUL in EOF without newline", ctOM, "a 1\n# E\x00OF", `line 2: NUL byte in a comment line (other than in HELP text)`, StricterNUL},
+		{"om exemplar label with the empty name", ctOM, "a 0 # {\"\"=\"\"} 0\n# EOF\n", `line 1: empty label name in an exemplar for "a"`, StricterExemplarName},
+		{"om exemplar label with the empty name second", ctOM, "# TYPE a counter\na_total 0 # {b=\"1\",\"\"=\"x\"} 0\n# EOF\n", `line 2: empty label name in an exemplar for "a_total"`, StricterExemplarName},
 		{"NUL in a last comment without newline", ctText, "m 1\n# x\x00", `line 2: NUL byte in a comment line (other than in HELP text)`, StricterNUL},
 		{"#TYPE, metadata to expfmt", ctText, "#TYPE m gaugehistogram\nm 1\n", `line 1: TYPE right after '#': a comment to Prometheus, metadata to expfmt`, StricterHashKeyword},
 		{"#HELP, metadata to expfmt", ctText, "m 1\n #HELP\tm x\n", `line 2: HELP right after '#': a comment to Prometheus, metadata to expfmt`, StricterHashKeyword},
