@@ -63,7 +63,7 @@ func StricterRules() []Stricter {
 		{
 			Name:    exposition.StricterEscape,
 			Reason:  "the OpenMetrics specification allows only \\\\, \\\" and \\n; Prometheus keeps another as written, expfmt refuses it in the text output",
-			Applies: refusedOn(exposition.StricterEscape, regexp.MustCompile(`\\[^\\"n]`).Match),
+			Applies: refusedOn(exposition.StricterEscape, regexp.MustCompile(`\\([^\\"n]|$)`).Match),
 		},
 		{
 			Name:    exposition.StricterNewline,
