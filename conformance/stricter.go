@@ -63,7 +63,7 @@ func StricterRules() []Stricter {
 		{
 			Name:    exposition.StricterEscape,
 			Reason:  "the OpenMetrics specification allows only \\\\, \\\" and \\n; Prometheus keeps another as written, expfmt refuses it in the text output",
-			Applies: refusedOn(exposition.StricterEscape, regexp.MustCompile(`\\[^\\"n]`).Match),
+			Applies: refusedOn(exposition.StricterEscape, regexp.MustCompile(`\\([^\\"n]|$)`).Match),
 		},
 		{
 			Name:    exposition.StricterNewline,
@@ -101,6 +101,11 @@ func StricterRules() []Stricter {
 			Name:    exposition.StricterProtoEncoding,
 			Reason:  "malformed wire format no client library writes; Prometheus' decoder (gogo protobuf's) reads past it, protobuf's own library refuses it",
 			Applies: refusedOn(exposition.StricterProtoEncoding, nil),
+		},
+		{
+			Name:    exposition.StricterExemplarName,
+			Reason:  "no label may have the empty name; Prometheus refuses it in a series' labels but does not check an exemplar's, and no output could write it as a label",
+			Applies: refusedOn(exposition.StricterExemplarName, regexp.MustCompile(`# \{(.*,)?""=`).Match),
 		},
 		{
 			Name:    exposition.StricterProtoValue,

@@ -125,6 +125,9 @@ const (
 	// reads and protobuf-go refuses (a field number out of range, a
 	// malformed group, an over-long varint).
 	StricterProtoEncoding = "proto-encoding"
+	// StricterExemplarName: an OpenMetrics exemplar label with the empty
+	// name ("").
+	StricterExemplarName = "om-exemplar-empty-name"
 )
 
 func (e *ParseError) Error() string {

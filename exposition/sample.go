@@ -382,9 +382,14 @@ func (s *scanner) exemplar(i, end int, name []byte) error {
 			i++
 			break
 		}
-		_, _, next, err := s.name(i, end, false)
+		label, _, next, err := s.metaName(i, end, false)
 		if err != nil {
 			return err
+		}
+		if len(label) == 0 {
+			// Prometheus refuses it in a series' labels, but does not
+			// check an exemplar's.
+			return s.stricterf(StricterExemplarName, "empty label name in an exemplar for %q", name)
 		}
 		if next >= end-1 || b[next] != '=' || b[next+1] != '"' {
 			return s.errorf("invalid exemplar label for %q", name)

@@ -137,6 +137,11 @@ func (s *scanner) lines(body []byte, from, to int) error {
 				s.eof = true
 				break
 			}
+			if i := s.skipBlank(pos, len(body)); i < len(body) && body[i] == '#' && bytes.IndexByte(body[i:], 0) >= 0 {
+				// Prometheus' lexers skip NUL bytes in places: to them
+				// "# E\x00OF" may end the body, newline or not.
+				return s.nulError()
+			}
 			return s.errorf("missing newline at end of input (truncated body?)")
 		}
 		end += pos
