@@ -40,7 +40,7 @@ func parsedPart(m *merger, mf *mfam, p part) ([]*dto.Metric, *string, error) {
 // part of every family the merge of inputs in format plans.
 func checkBuilt(t *testing.T, format expfmt.Format, inputs []Input) {
 	t.Helper()
-	m := mergers.Get().(*merger)
+	m := newMerger()
 	defer m.release()
 	m.opts, m.scheme = Options{Label: "exporter", Format: format}, format.ToEscapingScheme()
 	m.decoded = true
@@ -137,17 +137,17 @@ func FuzzBuild(f *testing.F) {
 // (issue 15: building each family by parsing its text back allocated
 // 12-15 times the body).
 func TestDecodedOutputAllocates(t *testing.T) {
-	if raceEnabled {
-		t.Skip("under the race detector sync.Pool drops mergers at random: each merge makes its own")
-	}
 	const series = 20000
 	body := syntheticBody(series, "app")
 	ins := []Input{{Name: "big", ContentType: ctText, Body: body}}
 	for _, format := range []expfmt.Format{fmtText, fmtOM, fmtProto} {
+		// One merger of its own, as the pool gives a busy gateway (under
+		// the race detector the pool drops what it is given at random).
 		var out bytes.Buffer
+		m := newMerger()
 		merge := func() {
 			out.Reset()
-			if _, err := Merge(&out, Options{Label: "exporter", Format: format}, ins); err != nil {
+			if _, err := m.merge(&out, Options{Label: "exporter", Format: format}, ins); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -158,8 +158,14 @@ func TestDecodedOutputAllocates(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		perBody := float64(after.TotalAlloc-before.TotalAlloc) / 4 / float64(len(body)) // AllocsPerRun runs once more
 		t.Logf("%s: %.2fx the body, %.0f allocations", format, perBody, allocs)
-		if perBody > 3 || allocs > series {
-			t.Errorf("%s: a merge of %d bytes allocates %.2fx the body in %.0f allocations, want at most 3x in one a series", format, len(body), perBody, allocs)
+		// The race detector's instrumentation about doubles the count;
+		// .ci/run also runs this test without it, where the bound is one.
+		perSeries := 1
+		if raceEnabled {
+			perSeries = 2
+		}
+		if perBody > 3 || allocs > float64(perSeries*series) {
+			t.Errorf("%s: a merge of %d bytes allocates %.2fx the body in %.0f allocations, want at most 3x in %d a series", format, len(body), perBody, allocs, perSeries)
 		}
 	}
 }

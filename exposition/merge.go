@@ -100,13 +100,15 @@ type merger struct {
 	ghClassic bool
 }
 
-var mergers = sync.Pool{New: func() any {
+func newMerger() *merger {
 	return &merger{
 		byName: map[string]int32{},
 		out:    make([]byte, 0, flushSize+64<<10),
 		synth:  origin{sc: newScanner()},
 	}
-}}
+}
+
+var mergers = sync.Pool{New: func() any { return newMerger() }}
 
 // Merge writes inputs as one exposition in opts.Format: every series labelled
 // with its source, families of the same name joined under one HELP and TYPE,
@@ -114,13 +116,19 @@ var mergers = sync.Pool{New: func() any {
 // whose body is invalid anywhere contributes nothing, so the output is always
 // valid. The returned error is only ever the writer's.
 func Merge(w io.Writer, opts Options, inputs []Input) (Report, error) {
+	m := mergers.Get().(*merger)
+	defer mergers.Put(m)
+	return m.merge(w, opts, inputs)
+}
+
+// merge is Merge on m, which it leaves ready for the next.
+func (m *merger) merge(w io.Writer, opts Options, inputs []Input) (Report, error) {
 	if opts.Format == "" {
 		opts.Format = expfmt.FmtText
 	}
 	if opts.Label == "" {
 		opts.Label = "exporter"
 	}
-	m := mergers.Get().(*merger)
 	defer m.release()
 	m.opts, m.scheme = opts, opts.Format.ToEscapingScheme()
 	decoded := opts.Format.FormatType() != expfmt.TypeTextPlain
@@ -169,7 +177,6 @@ func (m *merger) release() {
 	if m.encoded.Cap() > 4*flushSize {
 		m.encoded = bytes.Buffer{}
 	}
-	mergers.Put(m)
 }
 
 func (m *merger) finish(inputs []Input) Report {
