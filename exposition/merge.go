@@ -152,7 +152,7 @@ func (m *merger) release() {
 		m.out = make([]byte, 0, flushSize+64<<10)
 	}
 	for _, s := range m.srcs {
-		s.in, s.err, s.sc, s.proto = nil, nil, s.own, nil
+		s.in, s.err, s.sc, s.proto, s.decoded = nil, nil, s.own, nil, nil
 		s.sc.reset(nil, false, nil)
 		if s.conv.Cap() > 64<<20 {
 			s.conv = bytes.Buffer{}

@@ -11,21 +11,23 @@ import (
 
 // origin is one input during a merge: where its series come from.
 type origin struct {
-	in       *Input
-	idx      int
-	sc       *scanner // own, or the Input's Receiver's while a merge uses it
-	own      *scanner
-	conv     bytes.Buffer        // a protobuf body written as text
-	injected []byte              // label="value",... added to every series
-	closing  []byte              // what follows a sample's own labels: ",<injected>} " or "} "
-	reserved [][]byte            // label names that are renamed exported_*
-	proto    []*dto.MetricFamily // a protobuf body's messages, for the decoded encoder
-	gauges   []string            // a protobuf body's gauge histograms
-	err      error
-	samples  int
-	dups     int
-	dropped  int // samples of a shape their family's type cannot carry
-	planned  int // families with samples in the merge
+	in        *Input
+	idx       int
+	sc        *scanner // own, or the Input's Receiver's while a merge uses it
+	own       *scanner
+	conv      bytes.Buffer      // a protobuf body written as text
+	injected  []byte            // label="value",... added to every series
+	closing   []byte            // what follows a sample's own labels: ",<injected>} " or "} "
+	reserved  [][]byte          // label names that are renamed exported_*
+	proto     []keptFamily      // a protobuf body's messages, for the decoded encoder
+	decoded   *dto.MetricFamily // proto[decodedAt], decoded
+	decodedAt int32
+	gauges    []string // a protobuf body's gauge histograms
+	err       error
+	samples   int
+	dups      int
+	dropped   int // samples of a shape their family's type cannot carry
+	planned   int // families with samples in the merge
 }
 
 // prepare scans every input, protobuf written as text first; keep keeps

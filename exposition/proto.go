@@ -10,17 +10,19 @@ import (
 )
 
 // protoToText writes a delimited protobuf body as text 0.0.4, UTF-8 names
-// quoted, for the plan. With keep, the decoded families are returned too,
-// for the decoded encoder to restore what text cannot carry. The names of
-// gauge histograms, which the text has as histograms, are appended to gh.
-func protoToText(dst *bytes.Buffer, body []byte, keep bool, gh []string) ([]*dto.MetricFamily, []string, error) {
-	var fams []*dto.MetricFamily
-	err := decodeProto(body, func(mf *dto.MetricFamily) error {
+// quoted, for the plan. With keep, each family's message is returned too
+// (a slice of body), for the decoded encoder to restore what text cannot
+// carry: it decodes a family again when it gets to it (origin.family), so
+// a merge never holds a whole body's worth of decoded messages. The names
+// of gauge histograms, which the text has as histograms, are appended to gh.
+func protoToText(dst *bytes.Buffer, body []byte, keep bool, gh []string) ([]keptFamily, []string, error) {
+	var msgs []keptFamily
+	err := eachProto(body, func(mf *dto.MetricFamily, msg []byte) error {
 		if len(mf.GetMetric()) == 0 {
 			return nil // nothing to merge (and expfmt would not write it)
 		}
 		if keep {
-			fams = append(fams, mf)
+			msgs = append(msgs, keptFamily{msg, mf.GetName(), mf.GetUnit()})
 		}
 		if mf.GetType() == dto.MetricType_GAUGE_HISTOGRAM {
 			gh = append(gh, mf.GetName())
@@ -28,7 +30,37 @@ func protoToText(dst *bytes.Buffer, body []byte, keep bool, gh []string) ([]*dto
 		_, err := expfmt.MetricFamilyToText(dst, mf)
 		return err
 	})
-	return fams, gh, err
+	return msgs, gh, err
+}
+
+// keptFamily is a family's message in a protobuf body, with what the plan
+// asks of every family before the encoder gets to it.
+type keptFamily struct {
+	msg        []byte
+	name, unit string
+}
+
+// family is the message of family fi of a protobuf source whose messages
+// were kept, decoded as protoToText read it; nil when the plan's family fi
+// is not that message. The last one decoded is kept: a family's unit and
+// its metrics are asked for one after the other.
+func (s *origin) family(fi int32) *dto.MetricFamily {
+	if !s.protoAt(fi) {
+		return nil
+	}
+	if s.decoded == nil || s.decodedAt != fi {
+		mf := &dto.MetricFamily{}
+		if err := unmarshalFamily(s.proto[fi].msg, mf); err != nil {
+			return nil // not reached: protoToText decoded the same bytes
+		}
+		s.decoded, s.decodedAt = mf, fi
+	}
+	return s.decoded
+}
+
+// protoAt tells whether the plan's family fi is the kept message fi.
+func (s *origin) protoAt(fi int32) bool {
+	return len(s.proto) == len(s.sc.fams) && fi >= 0 && int(fi) < len(s.proto) && s.proto[fi].name == string(s.sc.fams[fi].name)
 }
 
 // textLines is how many sample lines expfmt.MetricFamilyToText writes for
@@ -56,14 +88,11 @@ func textLines(t dto.MetricType, m *dto.Metric) int {
 // plan kept has its first sample kept. Metrics that cannot be matched keep
 // the text's values.
 func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) {
-	sc := s.sc
-	if len(s.proto) != len(sc.fams) || int(fi) >= len(s.proto) {
+	sc, mf := s.sc, s.family(fi)
+	if mf == nil {
 		return
 	}
-	mf, f := s.proto[fi], &sc.fams[fi]
-	if mf.GetName() != string(f.name) {
-		return
-	}
+	f := &sc.fams[fi]
 	var kept []*dto.Metric
 	var at []int32 // where each kept metric's lines start
 	k := f.first
@@ -151,8 +180,8 @@ func (s *origin) unit(fi int32) []byte {
 	if f := &s.sc.fams[fi]; !f.unit.empty() {
 		return s.sc.body[f.unit.lo:f.unit.hi]
 	}
-	if len(s.proto) != len(s.sc.fams) || s.proto[fi].GetName() != string(s.sc.fams[fi].name) || s.proto[fi].GetUnit() == "" {
+	if !s.protoAt(fi) || s.proto[fi].unit == "" {
 		return nil
 	}
-	return []byte(s.proto[fi].GetUnit())
+	return []byte(s.proto[fi].unit)
 }

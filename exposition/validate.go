@@ -45,6 +45,12 @@ func Validate(contentType string, body []byte) error {
 // the bytes that are left before anything is decoded or allocated: a
 // hostile prefix fails the body, it never makes corral allocate past it.
 func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
+	return eachProto(body, func(mf *dto.MetricFamily, _ []byte) error { return fn(mf) })
+}
+
+// eachProto is decodeProto that hands fn each family's message too (a slice
+// of body).
+func eachProto(body []byte, fn func(mf *dto.MetricFamily, msg []byte) error) error {
 	for i := 1; len(body) > 0; i++ {
 		n, k := protowire.ConsumeVarint(body)
 		if k < 0 {
@@ -56,12 +62,8 @@ func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
 		if err := checkWire(body[k:k+int(n)], familyDescriptor); err != nil {
 			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
 		}
-		mf := &dto.MetricFamily{}
-		// Unknown fields are dropped: written back into a merged answer,
-		// they can make Prometheus' decoder refuse it whole. What
-		// Prometheus' decoder read (checkWire) and protobuf-go refuses
-		// is refused under the README's stricter rule.
-		if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body[k:k+int(n)], mf); err != nil {
+		mf, msg := &dto.MetricFamily{}, body[k:k+int(n):k+int(n)]
+		if err := unmarshalFamily(msg, mf); err != nil {
 			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err), Stricter: StricterProtoEncoding}
 		}
 		body = body[k+int(n):]
@@ -78,11 +80,19 @@ func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
 			}
 			return pe
 		}
-		if err := fn(mf); err != nil {
+		if err := fn(mf, msg); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// unmarshalFamily decodes one family's message. Unknown fields are dropped:
+// written back into a merged answer, they can make Prometheus' decoder
+// refuse it whole. What Prometheus' decoder read (checkWire) and
+// protobuf-go refuses is refused under the README's stricter rule.
+func unmarshalFamily(msg []byte, mf *dto.MetricFamily) error {
+	return proto.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(msg, mf)
 }
 
 // checkNames holds mf's names, HELP and label values to what expfmt's
