@@ -162,8 +162,9 @@ func appendLabel(dst []byte, name, value string) []byte {
 	return append(dst, '"')
 }
 
-// appendEscaped escapes a label value for the text format.
-func appendEscaped(dst []byte, v string) []byte {
+// appendEscaped escapes a label value (or a quoted name) for the text
+// format.
+func appendEscaped[S string | []byte](dst []byte, v S) []byte {
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; c {
 		case '\\':

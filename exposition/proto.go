@@ -5,32 +5,35 @@ import (
 	"math"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"google.golang.org/protobuf/proto"
 )
 
 // protoToText writes a delimited protobuf body as text 0.0.4, UTF-8 names
-// quoted, for the plan. With keep, each family's message is returned too
-// (a slice of body), for the decoded encoder to restore what text cannot
-// carry: it decodes a family again when it gets to it (origin.family), so
-// a merge never holds a whole body's worth of decoded messages. The names
-// of gauge histograms, which the text has as histograms, are appended to gh.
+// quoted, for the plan, straight from the wire (readProto). With keep,
+// each family's message is returned too (a slice of body), for the decoded
+// encoder to restore what text cannot carry: it decodes a family when it
+// gets to it (origin.family), so a merge never holds a whole body's worth
+// of decoded messages. The names of gauge histograms, which the text has
+// as histograms, are appended to gh.
 func protoToText(dst *bytes.Buffer, body []byte, keep bool, gh []string) ([]keptFamily, []string, error) {
 	var msgs []keptFamily
-	err := eachProto(body, func(mf *dto.MetricFamily, msg []byte) error {
-		if len(mf.GetMetric()) == 0 {
-			return nil // nothing to merge (and expfmt would not write it)
-		}
+	err := readProto(body, dst, func(f *wireFamily) {
 		if keep {
-			msgs = append(msgs, keptFamily{msg, mf.GetName(), mf.GetUnit()})
+			msgs = append(msgs, keptFamily{f.msg, string(f.name), string(f.unit)})
 		}
-		if mf.GetType() == dto.MetricType_GAUGE_HISTOGRAM {
-			gh = append(gh, mf.GetName())
+		if f.typ == dto.MetricType_GAUGE_HISTOGRAM {
+			gh = append(gh, string(f.name))
 		}
-		_, err := expfmt.MetricFamilyToText(dst, mf)
-		return err
 	})
 	return msgs, gh, err
+}
+
+// unmarshalFamily decodes one family's message. Unknown fields are dropped:
+// written back into a merged answer, they can make Prometheus' decoder
+// refuse it whole. What Prometheus' decoder read (checkWire) and
+// protobuf-go refuses is refused under the README's stricter rule.
+func unmarshalFamily(msg []byte, mf *dto.MetricFamily) error {
+	return proto.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(msg, mf)
 }
 
 // keptFamily is a family's message in a protobuf body, with what the plan

@@ -1,15 +1,8 @@
 package exposition
 
 import (
-	"errors"
 	"fmt"
 	"sync"
-	"unicode/utf8"
-
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/model"
-	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 )
 
 // scanners holds scanners between uses so that their slices and maps are
@@ -20,7 +13,8 @@ var scanners = sync.Pool{New: func() any { return newScanner() }}
 // Content-Type names. Text is checked by a scan of the bytes, strict enough
 // that what passes is accepted by Prometheus' text parser; OpenMetrics 1.0.0
 // by the same scan in OpenMetrics mode (expfmt has no OpenMetrics parser);
-// delimited protobuf message by message, as expfmt's decoder checks it.
+// delimited protobuf message by message, as expfmt's decoder checks it
+// (readProto).
 // Errors name the line:
 // "line 12: ...".
 func Validate(contentType string, body []byte) error {
@@ -33,159 +27,8 @@ func Validate(contentType string, body []byte) error {
 		scanners.Put(s)
 		return err
 	case Protobuf:
-		return decodeProto(body, func(*dto.MetricFamily) error { return nil })
+		return readProto(body, nil, nil)
 	default:
 		return fmt.Errorf("unsupported content type %q", contentType)
 	}
-}
-
-// decodeProto decodes every family of a delimited protobuf body, checks it
-// as expfmt's decoder does (names and label values) and hands it to fn. The
-// family passed to fn is fresh for each call. Each length prefix is held to
-// the bytes that are left before anything is decoded or allocated: a
-// hostile prefix fails the body, it never makes corral allocate past it.
-func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
-	return eachProto(body, func(mf *dto.MetricFamily, _ []byte) error { return fn(mf) })
-}
-
-// eachProto is decodeProto that hands fn each family's message too (a slice
-// of body).
-func eachProto(body []byte, fn func(mf *dto.MetricFamily, msg []byte) error) error {
-	for i := 1; len(body) > 0; i++ {
-		n, k := protowire.ConsumeVarint(body)
-		if k < 0 {
-			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: bad length prefix", i)}
-		}
-		if n > uint64(len(body)-k) {
-			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: length %d runs past the end of the body (%d bytes left)", i, n, len(body)-k)}
-		}
-		if err := checkWire(body[k:k+int(n)], familyDescriptor); err != nil {
-			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
-		}
-		mf, msg := &dto.MetricFamily{}, body[k:k+int(n):k+int(n)]
-		if err := unmarshalFamily(msg, mf); err != nil {
-			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err), Stricter: StricterProtoEncoding}
-		}
-		body = body[k+int(n):]
-		if len(mf.GetMetric()) == 0 {
-			continue // Prometheus reads nothing of a family without metrics, nor checks it
-		}
-		if err := checkNames(mf); err != nil {
-			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
-		}
-		if err := checkFamily(mf); err != nil {
-			pe := &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
-			if errors.Is(err, errTypeValue) {
-				pe.Stricter = StricterProtoValue
-			}
-			return pe
-		}
-		if err := fn(mf, msg); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// unmarshalFamily decodes one family's message. Unknown fields are dropped:
-// written back into a merged answer, they can make Prometheus' decoder
-// refuse it whole. What Prometheus' decoder read (checkWire) and
-// protobuf-go refuses is refused under the README's stricter rule.
-func unmarshalFamily(msg []byte, mf *dto.MetricFamily) error {
-	return proto.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(msg, mf)
-}
-
-// checkNames holds mf's names, HELP and label values to what expfmt's
-// decoder takes without escaping, and Prometheus' parser takes: UTF-8.
-func checkNames(mf *dto.MetricFamily) error {
-	if !model.UTF8Validation.IsValidMetricName(mf.GetName()) {
-		return fmt.Errorf("invalid metric name %q", mf.GetName())
-	}
-	if !utf8.ValidString(mf.GetHelp()) {
-		return fmt.Errorf("HELP of %q is not valid UTF-8", mf.GetName())
-	}
-	for _, m := range mf.GetMetric() {
-		for _, l := range m.GetLabel() {
-			if l == nil {
-				continue
-			}
-			if !model.LabelValue(l.GetValue()).IsValid() {
-				return fmt.Errorf("invalid label value %q", l.GetValue())
-			}
-			if !model.UTF8Validation.IsValidLabelName(l.GetName()) {
-				return fmt.Errorf("invalid label name %q", l.GetName())
-			}
-		}
-	}
-	return nil
-}
-
-// errTypeValue is a metric without the value its family's type names,
-// which Prometheus reads as 0: refused under the README's stricter rule.
-var errTypeValue = errors.New("Prometheus would read 0")
-
-// checkFamily verifies that every metric of mf carries the value its type
-// promises.
-func checkFamily(mf *dto.MetricFamily) error {
-	for _, m := range mf.GetMetric() {
-		if m == nil {
-			return fmt.Errorf("family %q: empty metric", mf.GetName())
-		}
-		ok := false
-		switch mf.GetType() {
-		case dto.MetricType_COUNTER:
-			ok = m.Counter != nil
-		case dto.MetricType_GAUGE:
-			ok = m.Gauge != nil
-		case dto.MetricType_SUMMARY:
-			ok = m.Summary != nil
-		case dto.MetricType_UNTYPED:
-			ok = m.Untyped != nil
-		case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
-			ok = m.Histogram != nil
-		default:
-			return fmt.Errorf("family %q: unknown metric type %d", mf.GetName(), mf.GetType())
-		}
-		if !ok {
-			return fmt.Errorf("family %q of type %s: metric without a %s value (%w)", mf.GetName(), mf.GetType(), mf.GetType(), errTypeValue)
-		}
-		if err := checkSpans(m.Histogram); err != nil {
-			return fmt.Errorf("family %q: native histogram: %w", mf.GetName(), err)
-		}
-	}
-	return nil
-}
-
-// checkSpans verifies that the spans of native histogram h (one with
-// spans, a zero threshold or a zero count) describe as many buckets as it
-// has, on each side, as Prometheus' protobuf parser does: it refuses the
-// scrape otherwise, and a merged answer carrying h would be refused whole.
-func checkSpans(h *dto.Histogram) error {
-	if h == nil || len(h.GetPositiveSpan()) == 0 && len(h.GetNegativeSpan()) == 0 && h.GetZeroThreshold() <= 0 && h.GetZeroCount() == 0 {
-		return nil
-	}
-	float := h.GetSampleCountFloat() > 0 || h.GetZeroCountFloat() > 0 || len(h.GetPositiveCount()) > 0 || len(h.GetNegativeCount()) > 0
-	for _, side := range []struct {
-		name    string
-		spans   []*dto.BucketSpan
-		buckets int
-	}{
-		{"positive", h.GetPositiveSpan(), len(h.GetPositiveDelta())},
-		{"negative", h.GetNegativeSpan(), len(h.GetNegativeDelta())},
-	} {
-		if float {
-			side.buckets = len(h.GetPositiveCount())
-			if side.name == "negative" {
-				side.buckets = len(h.GetNegativeCount())
-			}
-		}
-		total := 0
-		for _, sp := range side.spans {
-			total += int(sp.GetLength())
-		}
-		if total != side.buckets {
-			return fmt.Errorf("%s spans describe %d buckets, it has %d", side.name, total, side.buckets)
-		}
-	}
-	return nil
 }

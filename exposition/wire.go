@@ -218,3 +218,124 @@ func wireType(k protoreflect.Kind) protowire.Type {
 	}
 	return protowire.VarintType
 }
+
+// errGoDecode is protobuf-go's error for wire format it refuses.
+var errGoDecode = errors.New("proto: cannot parse invalid wire-format data")
+
+// goReads tells whether protobuf-go's Unmarshal reads message b of type m
+// (its checks, not its decoding): tags of a field number in protobuf's
+// range, not ending a group, each value whole; a packed list of whole
+// elements; a field of another wire type than its own, or unknown, skipped
+// as protowire skips it (a group to its matching end).
+func goReads(b []byte, m wireMsg) bool {
+	for len(b) > 0 {
+		tag, n := protowire.ConsumeVarint(b)
+		if n < 0 || tag>>3 < uint64(protowire.MinValidNumber) || tag>>3 > uint64(protowire.MaxValidNumber) {
+			return false
+		}
+		b = b[n:]
+		num, typ := protowire.Number(tag>>3), protowire.Type(tag&7)
+		if typ == protowire.EndGroupType {
+			return false
+		}
+		want, list, sub, known := m.field(num)
+		switch {
+		case known && typ == want && sub != msgNone:
+			v, k := protowire.ConsumeBytes(b)
+			if k < 0 || !goReads(v, sub) {
+				return false
+			}
+			n = k
+		case known && list && typ == protowire.BytesType:
+			v, k := protowire.ConsumeBytes(b)
+			if k < 0 {
+				return false
+			}
+			for len(v) > 0 {
+				e := protowire.ConsumeFieldValue(num, want, v)
+				if e < 0 {
+					return false
+				}
+				v = v[e:]
+			}
+			n = k
+		default:
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return false
+			}
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+// wireMsg is a message of the exposition's schema (client_model's
+// metrics.proto, which TestWireSchema holds it to).
+type wireMsg uint8
+
+const (
+	msgNone wireMsg = iota // a scalar
+	msgFamily
+	msgMetric
+	msgLabel
+	msgValue // Gauge and Untyped
+	msgCounter
+	msgSummary
+	msgQuantile
+	msgHistogram
+	msgBucket
+	msgSpan
+	msgExemplar
+	msgTimestamp
+)
+
+// field is field num of m: its wire type, whether it is a list of scalars
+// (which may come packed), and the message it holds; known is false for a
+// field m does not have.
+func (m wireMsg) field(num protowire.Number) (typ protowire.Type, list bool, sub wireMsg, known bool) {
+	const (
+		varint = protowire.VarintType
+		double = protowire.Fixed64Type
+		bytes  = protowire.BytesType
+	)
+	type f struct {
+		typ  protowire.Type
+		list bool
+		sub  wireMsg
+	}
+	var fs []f // fields 1 on
+	switch m {
+	case msgFamily:
+		fs = []f{{typ: bytes}, {typ: bytes}, {typ: varint}, {bytes, false, msgMetric}, {typ: bytes}}
+	case msgMetric:
+		fs = []f{{bytes, false, msgLabel}, {bytes, false, msgValue}, {bytes, false, msgCounter}, {bytes, false, msgSummary},
+			{bytes, false, msgValue}, {typ: varint}, {bytes, false, msgHistogram}}
+	case msgLabel:
+		fs = []f{{typ: bytes}, {typ: bytes}}
+	case msgValue:
+		fs = []f{{typ: double}}
+	case msgCounter:
+		fs = []f{{typ: double}, {bytes, false, msgExemplar}, {bytes, false, msgTimestamp}}
+	case msgSummary:
+		fs = []f{{typ: varint}, {typ: double}, {bytes, false, msgQuantile}, {bytes, false, msgTimestamp}}
+	case msgQuantile:
+		fs = []f{{typ: double}, {typ: double}}
+	case msgHistogram:
+		fs = []f{{typ: varint}, {typ: double}, {bytes, false, msgBucket}, {typ: double}, {typ: varint}, {typ: double}, {typ: varint},
+			{typ: double}, {bytes, false, msgSpan}, {varint, true, 0}, {double, true, 0}, {bytes, false, msgSpan}, {varint, true, 0},
+			{double, true, 0}, {bytes, false, msgTimestamp}, {bytes, false, msgExemplar}}
+	case msgBucket:
+		fs = []f{{typ: varint}, {typ: double}, {bytes, false, msgExemplar}, {typ: double}}
+	case msgSpan:
+		fs = []f{{typ: varint}, {typ: varint}}
+	case msgExemplar:
+		fs = []f{{bytes, false, msgLabel}, {typ: double}, {bytes, false, msgTimestamp}}
+	case msgTimestamp:
+		fs = []f{{typ: varint}, {typ: varint}}
+	}
+	if num < 1 || int(num) > len(fs) {
+		return 0, false, msgNone, false
+	}
+	x := fs[num-1]
+	return x.typ, x.list, x.sub, true
+}

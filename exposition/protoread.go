@@ -1,0 +1,237 @@
+package exposition
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// A protobuf body is read on the wire, never decoded into client_model's
+// messages: decoding costs ten times the body in allocations. readProto
+// reads each message as protobuf-go's Unmarshal would have it: of a
+// singular field the last occurrence counts, a message field that occurs
+// twice is the merge of both (their fields read one after the other), a
+// repeated field collects its occurrences, packed or not, and unknown
+// fields are skipped.
+
+// readProto reads a delimited protobuf body family by family and refuses
+// what Prometheus' decoder refuses (checkWire), what protobuf-go refuses
+// (under the README's stricter rule), and names, HELP and values as
+// checkNames and checkValues say. fn, if not nil, is handed each family
+// with metrics (Prometheus reads nothing of one without, nor checks it),
+// and with dst its text is appended to dst.
+func readProto(body []byte, dst *bytes.Buffer, fn func(*wireFamily)) error {
+	var f wireFamily
+	var t protoText
+	for i := 1; len(body) > 0; i++ {
+		n, k := protowire.ConsumeVarint(body)
+		if k < 0 {
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: bad length prefix", i)}
+		}
+		if n > uint64(len(body)-k) {
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: length %d runs past the end of the body (%d bytes left)", i, n, len(body)-k)}
+		}
+		msg := body[k : k+int(n) : k+int(n)]
+		body = body[k+int(n):]
+		if err := checkWire(msg, familyDescriptor); err != nil {
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
+		}
+		if !goReads(msg, msgFamily) {
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, errGoDecode), Stricter: StricterProtoEncoding}
+		}
+		f.read(msg)
+		if f.metrics == 0 {
+			continue
+		}
+		if err := f.checkNames(); err != nil {
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
+		}
+		if err := f.checkValues(); err != nil {
+			pe := &ParseError{Msg: fmt.Sprintf("protobuf message %d: %v", i, err)}
+			if errors.Is(err, errTypeValue) {
+				pe.Stricter = StricterProtoValue
+			}
+			return pe
+		}
+		if dst != nil {
+			t.family(dst, &f)
+		}
+		if fn != nil {
+			fn(&f)
+		}
+	}
+	return nil
+}
+
+// wireField is one field of a message readProto has checked.
+type wireField struct {
+	num protowire.Number
+	typ protowire.Type
+	v   uint64 // a varint, fixed32 or fixed64
+	b   []byte // a length-delimited value
+}
+
+// is tells whether w is field num of wire type typ.
+func (w *wireField) is(num protowire.Number, typ protowire.Type) bool {
+	return w.num == num && w.typ == typ
+}
+
+// nextField reads the field at the start of b, which checkWire and goReads
+// have passed, and gives the rest of b.
+func nextField(b []byte) (w wireField, rest []byte) {
+	tag, n := protowire.ConsumeVarint(b)
+	b = b[n:]
+	w.num, w.typ = protowire.Number(tag>>3), protowire.Type(tag&7)
+	switch w.typ {
+	case protowire.VarintType:
+		w.v, n = protowire.ConsumeVarint(b)
+	case protowire.Fixed64Type:
+		w.v, n = protowire.ConsumeFixed64(b)
+	case protowire.Fixed32Type:
+		var v uint32
+		v, n = protowire.ConsumeFixed32(b)
+		w.v = uint64(v)
+	case protowire.BytesType:
+		w.b, n = protowire.ConsumeBytes(b)
+	default:
+		n = protowire.ConsumeFieldValue(w.num, w.typ, b)
+	}
+	return w, b[n:]
+}
+
+// wireFamily is what readProto reads of a family's message.
+type wireFamily struct {
+	msg              []byte
+	name, help, unit []byte
+	hasHelp          bool
+	typ              dto.MetricType
+	metrics          int
+}
+
+func (f *wireFamily) read(msg []byte) {
+	*f = wireFamily{msg: msg}
+	for b := msg; len(b) > 0; {
+		var w wireField
+		switch w, b = nextField(b); {
+		case w.is(1, protowire.BytesType):
+			f.name = w.b
+		case w.is(2, protowire.BytesType):
+			f.help, f.hasHelp = w.b, true
+		case w.is(3, protowire.VarintType):
+			f.typ = dto.MetricType(int32(w.v))
+		case w.is(4, protowire.BytesType):
+			f.metrics++
+		case w.is(5, protowire.BytesType):
+			f.unit = w.b
+		}
+	}
+}
+
+// wireLabel is a LabelPair message's name and value.
+func wireLabel(msg []byte) (name, value []byte) {
+	for b := msg; len(b) > 0; {
+		var w wireField
+		switch w, b = nextField(b); {
+		case w.is(1, protowire.BytesType):
+			name = w.b
+		case w.is(2, protowire.BytesType):
+			value = w.b
+		}
+	}
+	return name, value
+}
+
+// checkNames holds f's names, HELP and label values to what expfmt's
+// decoder takes without escaping, and Prometheus' parser takes: UTF-8.
+func (f *wireFamily) checkNames() error {
+	if len(f.name) == 0 || !utf8.Valid(f.name) {
+		return fmt.Errorf("invalid metric name %q", f.name)
+	}
+	if !utf8.Valid(f.help) {
+		return fmt.Errorf("HELP of %q is not valid UTF-8", f.name)
+	}
+	for b := f.msg; len(b) > 0; {
+		var w wireField
+		if w, b = nextField(b); !w.is(4, protowire.BytesType) {
+			continue
+		}
+		for m := w.b; len(m) > 0; {
+			var l wireField
+			if l, m = nextField(m); !l.is(1, protowire.BytesType) {
+				continue
+			}
+			name, value := wireLabel(l.b)
+			if !utf8.Valid(value) {
+				return fmt.Errorf("invalid label value %q", value)
+			}
+			if len(name) == 0 || !utf8.Valid(name) {
+				return fmt.Errorf("invalid label name %q", name)
+			}
+		}
+	}
+	return nil
+}
+
+// errTypeValue is a metric without the value its family's type names,
+// which Prometheus reads as 0: refused under the README's stricter rule.
+var errTypeValue = errors.New("Prometheus would read 0")
+
+// checkValues verifies that every metric of f carries the value its type
+// promises, and that native histograms' spans match their buckets.
+func (f *wireFamily) checkValues() error {
+	var m wireMetric
+	for b := f.msg; len(b) > 0; {
+		var w wireField
+		if w, b = nextField(b); !w.is(4, protowire.BytesType) {
+			continue
+		}
+		m.read(w.b, f.typ)
+		var value protowire.Number
+		switch f.typ {
+		case dto.MetricType_COUNTER:
+			value = 3
+		case dto.MetricType_GAUGE:
+			value = 2
+		case dto.MetricType_SUMMARY:
+			value = 4
+		case dto.MetricType_UNTYPED:
+			value = 5
+		case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
+			value = 7
+		default:
+			return fmt.Errorf("family %q: unknown metric type %d", f.name, f.typ)
+		}
+		if m.has&(1<<value) == 0 {
+			return fmt.Errorf("family %q of type %s: metric without a %s value (%w)", f.name, f.typ, f.typ, errTypeValue)
+		}
+		if err := m.h.checkSpans(); err != nil {
+			return fmt.Errorf("family %q: native histogram: %w", f.name, err)
+		}
+	}
+	return nil
+}
+
+// checkSpans verifies that the spans of a native histogram (one with
+// spans, a zero threshold or a zero count) describe as many buckets as it
+// has, on each side, as Prometheus' protobuf parser does: it refuses the
+// scrape otherwise, and a merged answer carrying it would be refused whole.
+func (h *wireHistogram) checkSpans() error {
+	if h.posSpans == 0 && h.negSpans == 0 && h.zeroThreshold <= 0 && h.zeroCount == 0 {
+		return nil
+	}
+	pos, neg := h.posDeltas, h.negDeltas
+	if h.countFloat > 0 || h.zeroCountFloat > 0 || h.posCounts > 0 || h.negCounts > 0 {
+		pos, neg = h.posCounts, h.negCounts
+	}
+	if h.posLength != pos {
+		return fmt.Errorf("positive spans describe %d buckets, it has %d", h.posLength, pos)
+	}
+	if h.negLength != neg {
+		return fmt.Errorf("negative spans describe %d buckets, it has %d", h.negLength, neg)
+	}
+	return nil
+}

@@ -1,0 +1,385 @@
+package exposition
+
+import (
+	"bytes"
+	"math"
+	"strconv"
+
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// wireMetric is what the checks and the text read of a Metric message in
+// one pass: of its value messages, the merge of each one's occurrences.
+type wireMetric struct {
+	msg   []byte
+	has   uint8 // bit n for each value field n it has (2 to 7)
+	ts    int64
+	hasTS bool
+	value float64 // a counter's, gauge's or untyped's: the family type's
+	count uint64  // a summary's
+	sum   float64 // a summary's
+	h     wireHistogram
+}
+
+// wireHistogram is what the checks and the text read of a Histogram.
+type wireHistogram struct {
+	count, zeroCount              uint64
+	countFloat, sum               float64
+	zeroThreshold, zeroCountFloat float64
+	posSpans, negSpans            int
+	posLength, negLength          int // the spans' lengths, summed
+	posDeltas, negDeltas          int
+	posCounts, negCounts          int
+}
+
+// read reads metric msg of a family of type typ.
+func (m *wireMetric) read(msg []byte, typ dto.MetricType) {
+	*m = wireMetric{msg: msg}
+	var value protowire.Number // the field of typ's single value
+	switch typ {
+	case dto.MetricType_COUNTER:
+		value = 3
+	case dto.MetricType_GAUGE:
+		value = 2
+	case dto.MetricType_UNTYPED:
+		value = 5
+	}
+	for b := msg; len(b) > 0; {
+		var w wireField
+		w, b = nextField(b)
+		if w.is(6, protowire.VarintType) {
+			m.ts, m.hasTS = int64(w.v), true
+			continue
+		}
+		if w.typ != protowire.BytesType || w.num < 2 || w.num > 7 || w.num == 6 {
+			continue
+		}
+		m.has |= 1 << w.num
+		switch w.num {
+		case value:
+			for v := w.b; len(v) > 0; {
+				var x wireField
+				if x, v = nextField(v); x.is(1, protowire.Fixed64Type) {
+					m.value = math.Float64frombits(x.v)
+				}
+			}
+		case 4:
+			for v := w.b; len(v) > 0; {
+				var x wireField
+				switch x, v = nextField(v); {
+				case x.is(1, protowire.VarintType):
+					m.count = x.v
+				case x.is(2, protowire.Fixed64Type):
+					m.sum = math.Float64frombits(x.v)
+				}
+			}
+		case 7:
+			m.h.read(w.b)
+		}
+	}
+}
+
+// read reads one occurrence of a histogram into h.
+func (h *wireHistogram) read(msg []byte) {
+	for b := msg; len(b) > 0; {
+		var w wireField
+		w, b = nextField(b)
+		f := math.Float64frombits(w.v)
+		switch w.typ {
+		case protowire.VarintType:
+			switch w.num {
+			case 1:
+				h.count = w.v
+			case 7:
+				h.zeroCount = w.v
+			case 10:
+				h.negDeltas++
+			case 13:
+				h.posDeltas++
+			}
+		case protowire.Fixed64Type:
+			switch w.num {
+			case 2:
+				h.sum = f
+			case 4:
+				h.countFloat = f
+			case 6:
+				h.zeroThreshold = f
+			case 8:
+				h.zeroCountFloat = f
+			case 11:
+				h.negCounts++
+			case 14:
+				h.posCounts++
+			}
+		case protowire.BytesType:
+			switch w.num {
+			case 9:
+				h.negSpans++
+				h.negLength += spanLength(w.b)
+			case 12:
+				h.posSpans++
+				h.posLength += spanLength(w.b)
+			case 10:
+				h.negDeltas += varints(w.b)
+			case 13:
+				h.posDeltas += varints(w.b)
+			case 11:
+				h.negCounts += len(w.b) / 8
+			case 14:
+				h.posCounts += len(w.b) / 8
+			}
+		}
+	}
+}
+
+// spanLength is a BucketSpan message's length.
+func spanLength(msg []byte) int {
+	var n uint32
+	for b := msg; len(b) > 0; {
+		var w wireField
+		if w, b = nextField(b); w.is(2, protowire.VarintType) {
+			n = uint32(w.v)
+		}
+	}
+	return int(n)
+}
+
+// varints is how many varints a packed list holds.
+func varints(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c < 0x80 {
+			n++
+		}
+	}
+	return n
+}
+
+// protoText writes families as expfmt.MetricFamilyToText writes them
+// decoded, byte for byte. Its slices are reused from family to family.
+type protoText struct {
+	out    []byte // a metric's lines
+	labels []byte // the metric's labels, as each of its lines has them
+	m      wireMetric
+}
+
+func (t *protoText) family(dst *bytes.Buffer, f *wireFamily) {
+	bare := legacyName(f.name)
+	out := t.out[:0]
+	if f.hasHelp {
+		out = appendTextName(append(out, "# HELP "...), f.name, bare)
+		out = append(appendHelp(append(out, ' '), f.help), '\n')
+	}
+	out = appendTextName(append(out, "# TYPE "...), f.name, bare)
+	switch f.typ {
+	case dto.MetricType_COUNTER:
+		out = append(out, " counter\n"...)
+	case dto.MetricType_GAUGE:
+		out = append(out, " gauge\n"...)
+	case dto.MetricType_SUMMARY:
+		out = append(out, " summary\n"...)
+	case dto.MetricType_UNTYPED:
+		out = append(out, " untyped\n"...)
+	default: // histograms, gauge ones too (checkValues refused the others)
+		out = append(out, " histogram\n"...)
+	}
+	for b := f.msg; len(b) > 0; {
+		var w wireField
+		if w, b = nextField(b); !w.is(4, protowire.BytesType) {
+			continue
+		}
+		m := &t.m
+		m.read(w.b, f.typ)
+		t.readLabels()
+		switch f.typ {
+		case dto.MetricType_COUNTER, dto.MetricType_GAUGE, dto.MetricType_UNTYPED:
+			out = t.sample(out, f, bare, "", "", 0, m.value)
+		case dto.MetricType_SUMMARY:
+			out = t.quantiles(out, f, bare)
+			out = t.sample(out, f, bare, "_sum", "", 0, m.sum)
+			out = t.sample(out, f, bare, "_count", "", 0, float64(m.count))
+		default:
+			out = t.buckets(out, f, bare)
+			out = t.sample(out, f, bare, "_sum", "", 0, m.h.sum)
+			out = t.sample(out, f, bare, "_count", "", 0, m.h.countValue())
+		}
+		dst.Write(out)
+		out = out[:0]
+	}
+	dst.Write(out)
+	t.out = out
+}
+
+// countValue is the histogram's count as the text has it.
+func (h *wireHistogram) countValue() float64 {
+	if h.countFloat != 0 {
+		return h.countFloat
+	}
+	return float64(h.count)
+}
+
+// readLabels writes the metric's labels for its lines.
+func (t *protoText) readLabels() {
+	t.labels = t.labels[:0]
+	for b := t.m.msg; len(b) > 0; {
+		var w wireField
+		if w, b = nextField(b); !w.is(1, protowire.BytesType) {
+			continue
+		}
+		if len(t.labels) > 0 {
+			t.labels = append(t.labels, ',')
+		}
+		name, value := wireLabel(w.b)
+		t.labels = append(appendTextName(t.labels, name, legacyName(name)), '=', '"')
+		t.labels = append(appendEscaped(t.labels, value), '"')
+	}
+}
+
+// quantiles writes the metric's quantile lines.
+func (t *protoText) quantiles(out []byte, f *wireFamily, bare bool) []byte {
+	for b := t.m.msg; len(b) > 0; {
+		var w wireField
+		if w, b = nextField(b); !w.is(4, protowire.BytesType) {
+			continue
+		}
+		for s := w.b; len(s) > 0; {
+			var x wireField
+			if x, s = nextField(s); !x.is(3, protowire.BytesType) {
+				continue
+			}
+			var q, v float64
+			for y := x.b; len(y) > 0; {
+				var z wireField
+				switch z, y = nextField(y); {
+				case z.is(1, protowire.Fixed64Type):
+					q = math.Float64frombits(z.v)
+				case z.is(2, protowire.Fixed64Type):
+					v = math.Float64frombits(z.v)
+				}
+			}
+			out = t.sample(out, f, bare, "", "quantile", q, v)
+		}
+	}
+	return out
+}
+
+// buckets writes the metric's bucket lines, with the +Inf bucket expfmt
+// adds when there is none.
+func (t *protoText) buckets(out []byte, f *wireFamily, bare bool) []byte {
+	inf := false
+	for b := t.m.msg; len(b) > 0; {
+		var w wireField
+		if w, b = nextField(b); !w.is(7, protowire.BytesType) {
+			continue
+		}
+		for h := w.b; len(h) > 0; {
+			var x wireField
+			if x, h = nextField(h); !x.is(3, protowire.BytesType) {
+				continue
+			}
+			var count uint64
+			var countFloat, bound float64
+			for y := x.b; len(y) > 0; {
+				var z wireField
+				switch z, y = nextField(y); {
+				case z.is(1, protowire.VarintType):
+					count = z.v
+				case z.is(2, protowire.Fixed64Type):
+					bound = math.Float64frombits(z.v)
+				case z.is(4, protowire.Fixed64Type):
+					countFloat = math.Float64frombits(z.v)
+				}
+			}
+			v := countFloat
+			if v == 0 {
+				v = float64(count)
+			}
+			out = t.sample(out, f, bare, "_bucket", "le", bound, v)
+			inf = inf || math.IsInf(bound, 1)
+		}
+	}
+	if !inf {
+		out = t.sample(out, f, bare, "_bucket", "le", math.Inf(1), t.m.h.countValue())
+	}
+	return out
+}
+
+// sample writes one line as expfmt's writeSample does: the name with
+// suffix, the metric's labels and the extra one (le, quantile), the value
+// and the metric's timestamp. A name that is not legacy goes in the
+// braces, quoted.
+func (t *protoText) sample(out []byte, f *wireFamily, bare bool, suffix, extra string, extraValue, value float64) []byte {
+	braces := len(t.labels) > 0 || extra != ""
+	if bare {
+		out = append(append(out, f.name...), suffix...)
+		if braces {
+			out = append(out, '{')
+		}
+	} else {
+		out = append(appendEscaped(append(out, '{', '"'), f.name), suffix...)
+		out = append(out, '"')
+		if braces {
+			out = append(out, ',')
+		}
+	}
+	out = append(out, t.labels...)
+	if extra != "" {
+		if len(t.labels) > 0 {
+			out = append(out, ',')
+		}
+		out = append(appendTextFloat(append(append(out, extra...), '=', '"'), extraValue), '"')
+	}
+	if braces || !bare {
+		out = append(out, '}')
+	}
+	out = appendTextFloat(append(out, ' '), value)
+	if t.m.hasTS {
+		out = strconv.AppendInt(append(out, ' '), t.m.ts, 10)
+	}
+	return append(out, '\n')
+}
+
+// appendTextName appends a name as expfmt's text writer does: as it is if
+// bare (legacy), quoted otherwise.
+func appendTextName(out, name []byte, bare bool) []byte {
+	if bare {
+		return append(out, name...)
+	}
+	return append(appendEscaped(append(out, '"'), name), '"')
+}
+
+// appendHelp appends HELP text escaped for text 0.0.4 (quotes stay).
+func appendHelp(out, help []byte) []byte {
+	for _, c := range help {
+		switch c {
+		case '\\':
+			out = append(out, '\\', '\\')
+		case '\n':
+			out = append(out, '\\', 'n')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// appendTextFloat appends f as expfmt's writeFloat writes it.
+func appendTextFloat(out []byte, f float64) []byte {
+	switch {
+	case f == 1:
+		return append(out, '1')
+	case f == 0:
+		return append(out, '0')
+	case f == -1:
+		return append(out, "-1"...)
+	case math.IsNaN(f):
+		return append(out, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(out, "+Inf"...)
+	case math.IsInf(f, -1):
+		return append(out, "-Inf"...)
+	}
+	return strconv.AppendFloat(out, f, 'g', -1, 64)
+}
