@@ -52,6 +52,19 @@ func BenchmarkValidate(b *testing.B) {
 	}
 }
 
+// BenchmarkValidateProto is BenchmarkValidate's body as delimited
+// protobuf, which /proxy with verify = true validates.
+func BenchmarkValidateProto(b *testing.B) {
+	body := protoBody(b, syntheticBody(100000, "app"))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Validate(ctProto, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkReadBody(b *testing.B) {
 	body := syntheticBody(100000, "app")
 	b.SetBytes(int64(len(body)))

@@ -22,7 +22,7 @@ var familyDescriptor = (&dto.MetricFamily{}).ProtoReflect().Descriptor()
 // What gogo reads and protobuf-go then refuses (a field number past
 // protobuf's range, a malformed group, an over-long varint, a packed list
 // cut mid-element, which gogo reads on past its end) is refused under the
-// README's stricter rule (see decodeProto).
+// README's stricter rule (see readProto).
 
 var (
 	errWireOverflow = errors.New("proto: integer overflow")
@@ -131,7 +131,7 @@ func checkWire(b []byte, md protoreflect.MessageDescriptor) error {
 // list whose length is not a whole number of its elements (a double list
 // of 12 bytes, a varint cut short) is read on past end into the fields
 // after it, to the end of the message b at most. protobuf-go refuses such
-// a list (decodeProto's stricter rule).
+// a list (readProto's stricter rule, goReads).
 func gogoPacked(b []byte, start, end int, typ protowire.Type) (int, error) {
 	i := start
 	for i < end {
