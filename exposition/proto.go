@@ -30,8 +30,7 @@ func protoToText(dst *bytes.Buffer, body []byte, keep bool, gh []string) ([]kept
 
 // unmarshalFamily decodes one family's message. Unknown fields are dropped:
 // written back into a merged answer, they can make Prometheus' decoder
-// refuse it whole. What Prometheus' decoder read (checkWire) and
-// protobuf-go refuses is refused under the README's stricter rule.
+// refuse it whole. protoToText refused what it would not read (goReads).
 func unmarshalFamily(msg []byte, mf *dto.MetricFamily) error {
 	return proto.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(msg, mf)
 }
@@ -44,9 +43,10 @@ type keptFamily struct {
 }
 
 // family is the message of family fi of a protobuf source whose messages
-// were kept, decoded as protoToText read it; nil when the plan's family fi
-// is not that message. The last one decoded is kept: a family's unit and
-// its metrics are asked for one after the other.
+// were kept, decoded (protoToText read it on the wire as protobuf-go reads
+// it); nil when the plan's family fi is not that message. The last one
+// decoded is kept: a family's unit and its metrics are asked for one after
+// the other.
 func (s *origin) family(fi int32) *dto.MetricFamily {
 	if !s.protoAt(fi) {
 		return nil
@@ -54,7 +54,7 @@ func (s *origin) family(fi int32) *dto.MetricFamily {
 	if s.decoded == nil || s.decodedAt != fi {
 		mf := &dto.MetricFamily{}
 		if err := unmarshalFamily(s.proto[fi].msg, mf); err != nil {
-			return nil // not reached: protoToText decoded the same bytes
+			return nil // not reached: protoToText checked that protobuf-go reads it (goReads)
 		}
 		s.decoded, s.decodedAt = mf, fi
 	}

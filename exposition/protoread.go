@@ -10,20 +10,22 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// A protobuf body is read on the wire, never decoded into client_model's
-// messages: decoding costs ten times the body in allocations. readProto
-// reads each message as protobuf-go's Unmarshal would have it: of a
-// singular field the last occurrence counts, a message field that occurs
-// twice is the merge of both (their fields read one after the other), a
-// repeated field collects its occurrences, packed or not, and unknown
-// fields are skipped.
+// A protobuf body is checked, and written as text for the plan, on the
+// wire, never decoded into client_model's messages (which costs ten times
+// the body in allocations). readProto reads each message as protobuf-go's
+// Unmarshal would have it: of a singular field the last occurrence counts,
+// a message field that occurs twice is the merge of both (their fields
+// read one after the other), a repeated field collects its occurrences,
+// packed or not, and unknown fields are skipped.
 
 // readProto reads a delimited protobuf body family by family and refuses
 // what Prometheus' decoder refuses (checkWire), what protobuf-go refuses
 // (under the README's stricter rule), and names, HELP and values as
 // checkNames and checkValues say. fn, if not nil, is handed each family
 // with metrics (Prometheus reads nothing of one without, nor checks it),
-// and with dst its text is appended to dst.
+// and with dst its text is appended to dst. Each length prefix is held to
+// the bytes that are left: a hostile prefix fails the body, it never makes
+// corral allocate past it.
 func readProto(body []byte, dst *bytes.Buffer, fn func(*wireFamily)) error {
 	var f wireFamily
 	var t protoText
