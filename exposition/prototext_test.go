@@ -230,7 +230,9 @@ func wireBodies() [][]byte {
 	return bodies
 }
 
-// FuzzProtoText: for any bytes, protoToText and the decoding path agree.
+// FuzzProtoText: for any bytes, protoToText and the decoding path agree,
+// on the bytes as a body, as one family's message, and (past their first
+// byte, which picks the type) as a metric of a family.
 func FuzzProtoText(f *testing.F) {
 	for _, b := range protoVectors(f) {
 		f.Add(b)
@@ -241,9 +243,18 @@ func FuzzProtoText(f *testing.F) {
 	for _, b := range protoTextCases() {
 		f.Add(b)
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		if problem := sameProtoText(body); problem != "" {
-			t.Error(problem)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		bodies := [][]byte{b, protowire.AppendBytes(nil, b)}
+		if len(b) > 0 {
+			mf := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "a")
+			mf = protowire.AppendVarint(protowire.AppendTag(mf, 3, protowire.VarintType), uint64(b[0]%6))
+			mf = protowire.AppendBytes(protowire.AppendTag(mf, 4, protowire.BytesType), b[1:])
+			bodies = append(bodies, protowire.AppendBytes(nil, mf))
+		}
+		for _, body := range bodies {
+			if problem := sameProtoText(body); problem != "" {
+				t.Errorf("body %q: %s", body, problem)
+			}
 		}
 	})
 }
