@@ -134,7 +134,7 @@ func (r *Receiver) Release() {
 	r.sc.reset(nil, false, nil)
 	r.sc.hashing = false
 	if r.own != nil {
-		r.own.leave(&r.sc.memo)
+		r.own.leave(&r.sc.memo) // an idle scanner holds no memo (reset may have taken one)
 		r.own.give(r.sc)
 	} else {
 		scanners.Put(r.sc)
