@@ -17,8 +17,10 @@ func BenchmarkScanPaths(b *testing.B) {
 	for _, path := range []string{"general", "fast", "split", "memo"} {
 		b.Run(path, func(b *testing.B) {
 			s := newScanner()
+			if path == "memo" {
+				s = newSourceScanner(NewSource())
+			}
 			s.general = path == "general"
-			s.memo.on = path == "memo"
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			n := 0
@@ -48,8 +50,10 @@ func BenchmarkScanNode(b *testing.B) {
 	next := [2][]byte{revalue(body, "1027"), revalue(body, "1028.5")}
 	for _, path := range []string{"fast", "memo"} {
 		b.Run(path, func(b *testing.B) {
-			s := newSourceScanner()
-			s.memo.on = path == "memo"
+			s := newScanner()
+			if path == "memo" {
+				s = newSourceScanner(NewSource())
+			}
 			s.hashing = true
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()

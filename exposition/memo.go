@@ -2,14 +2,17 @@ package exposition
 
 import (
 	"bytes"
+	"slices"
 
 	"github.com/prometheus/common/expfmt"
 )
 
-// memo is what a source's own Scanner keeps of the last body it scanned
-// whole and found valid, so that the source's next body, which almost
-// always repeats it line for line with new values, is checked against it
-// instead of parsed again (the idea of Prometheus' scrape cache).
+// memo is what a Source keeps of the last body one of its scanners
+// scanned whole and found valid, so that the source's next body, which
+// almost always repeats it line for line with new values, is checked
+// against it instead of parsed again (the idea of Prometheus' scrape
+// cache). Once published to the Source it is not changed while a scanner
+// may read it: each scanner replays it with a cursor of its own.
 //
 // A body is replayed from its first line, in step with the memo: a line is
 // in step when everything before its value is the memo's line byte for byte
@@ -22,19 +25,27 @@ import (
 // in the same state). The first line out of step ends the replay and the
 // rest of the body is scanned as usual.
 type memo struct {
-	on       bool          // this scanner keeps a memo
-	warm     bool          // it has scanned a body whole before: it is kept for its source
-	current  bool          // the memo stands for the body just scanned
-	distinct bool          // and a merge found no duplicate series in it
-	format   expfmt.Format // the merge's output format (and escaping), which distinct holds for
-	body     []byte        // a copy of the last body scanned whole without error
-	samples  []sample      // its samples, in line order, positions in body
-	hashing  bool          // the settings body was scanned with:
-	reserved [][]byte      // sample hashes, and the label names the merge injects
-	notes    []note        // what its HELP and TYPE lines did, in line order
-	pos      int           // the memo's line the next line must repeat; -1: out of step
-	next     int           // the memo's next note
-	replayed int           // lines of the current body taken from the memo
+	body     []byte   // a copy of the last body scanned whole without error
+	samples  []sample // its samples, in line order, positions in body
+	notes    []note   // what its HELP and TYPE lines did, in line order
+	hashing  bool     // the settings body was scanned with: sample hashes,
+	reserved [][]byte // the label names the merge injects,
+	seed     uint64   // and the hashes' seed
+	// Under the Source's mutex: the scanners that hold the memo (replaying
+	// against it, or keeping it for the merge's verdict), and the output
+	// formats a merge found no duplicate series in it for.
+	holders  int
+	distinct []expfmt.Format
+}
+
+// cursor is a scanner's replay of its Source's memo, its own.
+type cursor struct {
+	src      *Source // whose memo it replays; nil: none
+	m        *memo   // the memo held: replayed against, or made of the body
+	current  bool    // m stands for the body just scanned
+	pos      int     // m's line the next line must repeat; -1: out of step
+	next     int     // m's next note
+	replayed int     // lines of the current body taken from m
 }
 
 // note is what a HELP or TYPE line with a bare name did, for a replay to do
@@ -100,18 +111,24 @@ func (s *scanner) syncNames() {
 	}
 }
 
-// start puts the memo in step for a new body scanned with these settings.
-func (m *memo) start(om, hashing bool, reserved [][]byte) {
-	m.pos, m.replayed, m.current = -1, 0, false
-	if !m.on || om || len(m.body) == 0 || hashing != m.hashing || len(reserved) != len(m.reserved) {
+// startMemo puts s's cursor in step with its Source's memo for a new body,
+// if the memo was scanned with the settings s scans this body with.
+func (s *scanner) startMemo(om bool, reserved [][]byte) {
+	c := &s.memo
+	c.pos, c.replayed, c.current = -1, 0, false
+	if c.src == nil {
 		return
 	}
-	for i := range reserved {
-		if !bytes.Equal(reserved[i], m.reserved[i]) {
-			return
-		}
+	c.src.hold(s, om, reserved)
+	if c.m != nil {
+		c.pos, c.next = 0, 0
 	}
-	m.pos, m.next = 0, 0
+}
+
+// fits tells whether a body s scans with these settings can replay
+// against m.
+func (s *scanner) fits(m *memo, om bool, reserved [][]byte) bool {
+	return !om && len(m.body) > 0 && m.hashing == s.hashing && m.seed == s.seed && slices.EqualFunc(reserved, m.reserved, bytes.Equal)
 }
 
 // replay scans the lines of body[pos:to] that are in step with the memo
@@ -122,10 +139,11 @@ func (m *memo) start(om, hashing bool, reserved [][]byte) {
 // memo's, which passed, and plainValue takes ASCII only. Any other line is
 // checked before it is scanned, as lines checks it.
 func (s *scanner) replay(body []byte, pos, to int) (int, error) {
-	m := &s.memo
+	c := &s.memo
+	m := c.m
 	prev := m.body
-	q := m.pos
-	defer func() { m.pos = q }()
+	q := c.pos
+	defer func() { c.pos = q }()
 	for pos < to && q < len(prev) {
 		k := len(s.samples) // in step: the memo's sample k is the next
 		if k < len(m.samples) && sampleAt(prev, &m.samples[k], q) {
@@ -151,7 +169,7 @@ func (s *scanner) replay(body []byte, pos, to int) (int, error) {
 				smp.value = span{int32(vs), int32(vs + n)}
 				smp.flags &^= flagDrop
 				s.add(&s.fams[smp.fam], smp.fam, smp)
-				m.replayed++
+				c.replayed++
 				pos, q = vs+n+1, int(ps.value.hi)+1
 				continue
 			}
@@ -173,15 +191,15 @@ func (s *scanner) replay(body []byte, pos, to int) (int, error) {
 		if end < 0 || qEnd < 0 || string(body[pos:pos+end]) != string(prev[q:q+qEnd]) {
 			break
 		}
-		for m.next < len(m.notes) && int(m.notes[m.next].at) < q {
-			m.next++ // a note of a line scanned again instead
+		for c.next < len(m.notes) && int(m.notes[c.next].at) < q {
+			c.next++ // a note of a line scanned again instead
 		}
-		if n := m.next; n < len(m.notes) && int(m.notes[n].at) == q && (!m.notes[n].made || int(m.notes[n].fam) == len(s.fams)) {
+		if n := c.next; n < len(m.notes) && int(m.notes[n].at) == q && (!m.notes[n].made || int(m.notes[n].fam) == len(s.fams)) {
 			// A HELP or TYPE line: what it did then, it does now.
 			s.line++
 			s.replayNote(m.notes[n], pos, q)
-			m.next++
-			m.replayed++
+			c.next++
+			c.replayed++
 		} else if err := s.lineAgain(pos, pos+end); err != nil {
 			return pos, err
 		}
@@ -231,43 +249,24 @@ func (s *scanner) countOK(ps *sample, c byte) bool {
 	return t != Histogram && t != GaugeHistogram
 }
 
-// remember makes body, just scanned whole without error, the memo for the
-// next, unless the memo already repeats it line for line. A body whose
-// families were regrouped (samples no longer in line order) and OpenMetrics
-// are not remembered, nor the first body of a scanner: a scanner made for
-// one more scrape at once is let go after it, and its copy would be wasted.
+// remember makes body, just scanned whole without error, its Source's
+// memo, unless the memo held already repeats it line for line. A body
+// whose families were regrouped (samples no longer in line order) and
+// OpenMetrics leave the Source without a memo.
 func (s *scanner) remember(body []byte) {
-	m := &s.memo
-	if !m.on {
+	c := &s.memo
+	if c.src == nil {
 		return
 	}
-	if !m.warm {
-		m.warm = true
-		return
-	}
-	if m.pos == len(m.body) && m.pos > 0 {
-		m.current = true
+	if c.m != nil && c.pos == len(c.m.body) && c.pos > 0 {
+		c.current = true
 		return // every line in step: the memo stands for this body too
 	}
-	m.pos, m.distinct = -1, false
+	c.pos = -1
 	if s.om || s.split || len(body) == 0 {
-		m.body, m.samples, m.notes = m.body[:0], m.samples[:0], m.notes[:0]
+		c.src.publish(s, nil)
 		return
 	}
-	m.current = true
-	m.body = append(m.body[:0], body...)
-	m.samples = append(m.samples[:0], s.samples...)
-	m.notes = append(m.notes[:0], s.notes...)
-	m.hashing = s.hashing
-	m.reserved = m.reserved[:0]
-	for _, r := range s.reserved {
-		m.reserved = append(m.reserved, bytes.Clone(r))
-	}
-}
-
-// trim lets go of a memo much larger than the body it stands for.
-func (m *memo) trim() {
-	if cap(m.body) > 2*len(m.body)+64<<10 || cap(m.samples) > 2*len(m.samples)+4096 || cap(m.notes) > 2*len(m.notes)+1024 {
-		m.body, m.samples, m.notes = nil, nil, nil
-	}
+	c.current = true
+	c.src.publish(s, body)
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/common/expfmt"
 )
 
 // scanState is everything a scan leaves for the merge, as text.
@@ -29,9 +31,8 @@ func freshScan(body []byte, reserved [][]byte) string {
 // received in pieces of piece bytes. It gives the scan of body and how many
 // of its lines were replayed.
 func memoScan(prev, body []byte, reserved [][]byte, piece int) (string, int) {
-	s := newSourceScanner()
+	s := newSourceScanner(NewSource())
 	s.hashing, s.seed = true, 1
-	s.scan(prev, false, reserved) // a scanner's first body is not remembered
 	s.scan(prev, false, reserved)
 	if piece == 0 {
 		err := s.scan(body, false, reserved)
@@ -115,9 +116,8 @@ func TestReplayAgrees(t *testing.T) {
 				var replayed int
 				if tc.name == "other reserved labels" {
 					// The memo was made for other labels: not used.
-					s := newSourceScanner()
+					s := newSourceScanner(NewSource())
 					s.hashing, s.seed = true, 1
-					s.scan(tc.prev, false, [][]byte{[]byte("exporter")})
 					s.scan(tc.prev, false, [][]byte{[]byte("exporter")})
 					err := s.scan(tc.body, false, tc.reserved)
 					have, replayed = scanState(s, err), s.memo.replayed
@@ -153,30 +153,28 @@ func replayable(t testing.TB) func(b []byte) int {
 // new body the memo.
 func TestReplaySteadyState(t *testing.T) {
 	body := readFixture(t, "node_exporter.prom")
-	s := newSourceScanner()
+	src := NewSource()
+	s := newSourceScanner(src)
 	s.hashing = true
-	if err := s.scan(body, false, nil); err != nil || len(s.memo.body) != 0 {
-		t.Fatalf("first body: %v, remembered %d bytes: want none", err, len(s.memo.body))
+	if err := s.scan(body, false, nil); err != nil || !bytes.Equal(src.memo.body, body) {
+		t.Fatalf("first body: %v, not remembered", err)
 	}
-	if err := s.scan(body, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	kept := &s.memo.body[0]
+	kept := &src.memo.body[0]
 	n := replayable(t)(body)
 	for i := range 3 {
 		next := revalue(body, fmt.Sprint(i))
 		if err := s.scan(next, false, nil); err != nil {
 			t.Fatal(err)
 		}
-		if s.memo.replayed != n || &s.memo.body[0] != kept {
-			t.Fatalf("scrape %d: replayed %d of %d lines, memo copied again: %v", i, s.memo.replayed, n, &s.memo.body[0] != kept)
+		if s.memo.replayed != n || &src.memo.body[0] != kept {
+			t.Fatalf("scrape %d: replayed %d of %d lines, memo copied again: %v", i, s.memo.replayed, n, &src.memo.body[0] != kept)
 		}
 	}
 	changed := append(bytes.Clone(body), "extra 1\n"...)
 	if err := s.scan(changed, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(s.memo.body, changed) {
+	if !bytes.Equal(src.memo.body, changed) {
 		t.Fatalf("the memo is not the changed body")
 	}
 	// All but "extra", whose line makes its family.
@@ -184,8 +182,8 @@ func TestReplaySteadyState(t *testing.T) {
 		t.Fatalf("after the change: replayed %d of %d lines (%v)", s.memo.replayed, n, err)
 	}
 	// An invalid body leaves the memo as it was.
-	if err := s.scan(append(bytes.Clone(changed), "bad{ 1\n"...), false, nil); err == nil || !bytes.Equal(s.memo.body, changed) {
-		t.Fatalf("an invalid body: err %v, memo changed %v", err, !bytes.Equal(s.memo.body, changed))
+	if err := s.scan(append(bytes.Clone(changed), "bad{ 1\n"...), false, nil); err == nil || !bytes.Equal(src.memo.body, changed) {
+		t.Fatalf("an invalid body: err %v, memo changed %v", err, !bytes.Equal(src.memo.body, changed))
 	}
 }
 
@@ -281,10 +279,10 @@ func TestMergeMemo(t *testing.T) {
 			t.Fatalf("round %d: merged from memos differently\nwant %v\n%s\nhave %v\n%s", r, wantRep, want.Bytes(), haveRep, have.Bytes())
 		}
 	}
-	if !scanners["node"].idle[0].memo.distinct {
+	if !slices.Contains(scanners["node"].memo.distinct, expfmt.FmtText) {
 		t.Errorf("node: its memo has no duplicate series but does not say distinct")
 	}
-	if s := scanners["dups"].idle[0]; s.memo.distinct {
+	if slices.Contains(scanners["dups"].memo.distinct, expfmt.FmtText) {
 		t.Errorf("dups: its memo has duplicate series but says distinct")
 	}
 }

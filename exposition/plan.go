@@ -260,6 +260,9 @@ func (m *merger) conflict(s *origin, family []byte, reason string) {
 // and label set, found by hash in a table cleared per family and
 // verified.
 func (m *merger) plan() {
+	for _, s := range m.srcs {
+		s.distinct = s.err == nil && s.sc.memo.distinctFor(m.opts.Format)
+	}
 	for i := range m.fams {
 		mf := &m.fams[i]
 		if m.scheme != model.NoEscaping {
@@ -284,7 +287,7 @@ func (m *merger) plan() {
 	}
 	m.dedupMembers()
 	for _, s := range m.srcs {
-		if s.err != nil || !s.sc.memo.current || s.sc.memo.distinct {
+		if s.err != nil || !s.sc.memo.current || s.distinct {
 			continue
 		}
 		// No duplicates in a body all of whose families were merged: none
@@ -295,7 +298,9 @@ func (m *merger) plan() {
 				nonEmpty++
 			}
 		}
-		s.sc.memo.distinct, s.sc.memo.format = s.dups == 0 && s.dropped == 0 && s.planned == nonEmpty, m.opts.Format
+		if s.dups == 0 && s.dropped == 0 && s.planned == nonEmpty {
+			s.sc.memo.markDistinct(m.opts.Format)
+		}
 	}
 }
 
@@ -377,7 +382,7 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 		return
 	}
 	s.planned++
-	if s.sc.memo.current && s.sc.memo.distinct && s.sc.memo.format == m.opts.Format {
+	if s.distinct {
 		// The memo's series, which had no duplicates (nor OpenMetrics
 		// _created samples: text only).
 		s.samples += int(f.n)

@@ -26,8 +26,9 @@ type origin struct {
 	err       error
 	samples   int
 	dups      int
-	dropped   int // samples of a shape their family's type cannot carry
-	planned   int // families with samples in the merge
+	dropped   int  // samples of a shape their family's type cannot carry
+	planned   int  // families with samples in the merge
+	distinct  bool // its scanner's memo had no duplicate series in this output format
 }
 
 // prepare scans every input, protobuf written as text first; keep keeps

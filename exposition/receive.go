@@ -3,119 +3,7 @@ package exposition
 import (
 	"bytes"
 	"math"
-	"slices"
-	"sync"
-	"unsafe"
 )
-
-// A Source is the scan state one source keeps between its bodies, for a
-// caller that scrapes the same source again and again (the merged
-// /metrics): the scanners' tables of samples and families, which grow to
-// the size of the source's bodies, and each scanner's memo, a copy of the
-// last body it found valid, against which the source's next body (the same
-// series with new values) is checked line by line rather than parsed (see
-// memo). This costs one copy of the body's size per scanner. The caller
-// makes one Source per source and only feeds it bodies through Receive; a
-// Source keeps at most two scanners (two scrapes of the source at once),
-// lets go of tables much larger than its last body needed, and of more
-// when trimmed (see Trim).
-type Source struct {
-	mu   sync.Mutex
-	idle []*scanner
-}
-
-// NewSource is a Source with nothing scanned yet.
-func NewSource() *Source { return &Source{} }
-
-// sourceScanners is how many idle scanners a Source keeps.
-const sourceScanners = 2
-
-// newSourceScanner is a scanner that keeps a memo.
-func newSourceScanner() *scanner {
-	s := newScanner()
-	s.memo.on, s.noting = true, true
-	return s
-}
-
-// take is an idle scanner of src, or a new one.
-func (src *Source) take() *scanner {
-	src.mu.Lock()
-	defer src.mu.Unlock()
-	if n := len(src.idle); n > 0 {
-		s := src.idle[n-1]
-		src.idle[n-1] = nil
-		src.idle = src.idle[:n-1]
-		return s
-	}
-	return newSourceScanner()
-}
-
-// give takes back a scanner from take, reset.
-func (src *Source) give(s *scanner) {
-	src.mu.Lock()
-	defer src.mu.Unlock()
-	if len(src.idle) < sourceScanners {
-		src.idle = append(src.idle, s)
-	}
-}
-
-// Trim lets go of what src keeps between scrapes beyond one scanner: every
-// idle scanner but one (the last given back that holds a memo). With
-// tables, that one's working tables go too, leaving only its memo: the
-// source's next body is still checked against its last rather than
-// parsed, and the tables grow again as it is scanned. Scanners in use are
-// left alone.
-func (src *Source) Trim(tables bool) {
-	src.mu.Lock()
-	defer src.mu.Unlock()
-	if len(src.idle) == 0 {
-		return
-	}
-	keep := len(src.idle) - 1
-	for i := keep; i >= 0; i-- {
-		if len(src.idle[i].memo.body) > 0 {
-			keep = i
-			break
-		}
-	}
-	s := src.idle[keep]
-	clear(src.idle)
-	src.idle = append(src.idle[:0], s)
-	if tables {
-		s.shed()
-	}
-}
-
-// MemoBytes is what a Source keeps of body, a valid text body it scanned,
-// once trimmed with its tables (see Trim): a copy of the body, 48 bytes
-// for each sample line and 40 for each HELP or TYPE line; about 1.6 times
-// the body for a typical exporter's lines of ~85 bytes.
-func MemoBytes(body []byte) int {
-	n := len(body)
-	for line := range bytes.Lines(body) {
-		switch {
-		case bytes.HasPrefix(line, []byte("# HELP ")) || bytes.HasPrefix(line, []byte("# TYPE ")):
-			n += int(unsafe.Sizeof(note{}))
-		case line[0] != '#' && line[0] != '\n':
-			n += int(unsafe.Sizeof(sample{}))
-		}
-	}
-	return n
-}
-
-// shed lets go of an idle scanner's working tables, keeping its memo
-// (exactly as large as what it holds) and its settings.
-func (s *scanner) shed() {
-	s.fams, s.samples, s.notes, s.labels, s.canon, s.half = nil, nil, nil, nil, nil, nil
-	s.byName = map[string]int32{}
-	m := &s.memo
-	if cap(m.body) > len(m.body)+len(m.body)/8+64<<10 {
-		m.body = bytes.Clone(m.body)
-	}
-	if cap(m.samples) > len(m.samples)+len(m.samples)/8+1024 {
-		m.samples = slices.Clone(m.samples)
-	}
-}
 
 // A Receiver scans a text or OpenMetrics body while it is being received,
 // so that the scan overlaps the upstream's transfer and Validate or Merge
@@ -246,6 +134,7 @@ func (r *Receiver) Release() {
 	r.sc.reset(nil, false, nil)
 	r.sc.hashing = false
 	if r.own != nil {
+		r.own.leave(&r.sc.memo) // an idle scanner holds no memo (reset may have taken one)
 		r.own.give(r.sc)
 	} else {
 		scanners.Put(r.sc)
@@ -263,7 +152,6 @@ func (s *scanner) trim() {
 		s.fams = nil
 		s.byName = map[string]int32{} // a cleared map keeps its buckets
 	}
-	s.memo.trim()
 	if t := s.half; t != nil && (cap(t.samples) > cap(s.samples) || cap(t.fams) > cap(s.fams)) {
 		s.half = nil
 	}

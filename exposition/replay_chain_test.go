@@ -23,7 +23,7 @@ func freshNotedScan(body []byte, reserved [][]byte) (string, string) {
 // scanner, each whole or, when piece > 0, received in pieces, and calls
 // check with each body's scan and notes.
 func chainScan(bodies [][]byte, reserved [][]byte, piece int, check func(i int, state, notes string)) {
-	s := newSourceScanner()
+	s := newSourceScanner(NewSource())
 	s.hashing, s.seed = true, 1
 	for i, body := range bodies {
 		var err error
@@ -59,7 +59,7 @@ func freshNotedPieces(body []byte, reserved [][]byte, piece int) (string, string
 }
 
 // FuzzReplayChain: for bodies scanned one after the other by one source's
-// scanner (the first twice, as a source's first body is not remembered),
+// scanner (the first twice: the second replays the first),
 // every scan, and the notes it leaves for the next replay, is the fresh
 // scan's. Seeds: the fixtures with new values, series added and removed,
 // HELP and TYPE lines changed.

@@ -33,7 +33,7 @@ type scanner struct {
 	general  bool     // never take fastSample: tests compare it with the general path
 	half     *scanner // scans the second half of a large body (linesSplit)
 	seed     uint64   // of sample.hash: random per scanner, so that input cannot aim at collisions
-	memo     memo     // the last body, for a source's own Scanner
+	memo     cursor   // its replay of its Source's memo
 	noting   bool     // keep notes of HELP and TYPE lines, for the memo
 	notes    []note
 	named    int // s.fams[:named] are in byName (the memo's replay adds the rest when needed)
@@ -53,7 +53,7 @@ func (s *scanner) reset(body []byte, om bool, reserved [][]byte) {
 	s.notes, s.named = s.notes[:0], 0
 	s.cur, s.line, s.suffixed, s.split, s.eof, s.converted = -1, 0, false, false, false, false
 	s.mtype, s.block, s.typedAt, s.metaFam = Implicit, -1, -1, -1
-	s.memo.start(om, s.hashing, reserved)
+	s.startMemo(om, reserved)
 }
 
 func (s *scanner) errorf(format string, args ...any) error {

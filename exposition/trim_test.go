@@ -7,11 +7,12 @@ import (
 )
 
 // TestSourceTrim: a trimmed Source keeps one scanner, with its tables or
-// with only its memo of the last body, that memo is MemoBytes of the body, and the
+// without, and its memo of the last body, that memo is MemoBytes of the body, and the
 // source's next body is still replayed from it, with the same verdict.
 func TestSourceTrim(t *testing.T) {
 	src := NewSource()
-	bodies := [][]byte{syntheticBody(5000, "app"), revalue(syntheticBody(5000, "app"), "3"), revalue(syntheticBody(5000, "app"), "4")}
+	// The second body has more series than the first: a new memo.
+	bodies := [][]byte{syntheticBody(5000, "app"), revalue(syntheticBody(5200, "app"), "3"), revalue(syntheticBody(5200, "app"), "4")}
 	scrape := func(body []byte) *Receiver {
 		in := &Input{Name: "app", ContentType: ctText, Body: body}
 		r := src.Receive(ctText, "exporter", in)
@@ -24,7 +25,7 @@ func TestSourceTrim(t *testing.T) {
 		return r
 	}
 	// Two scrapes at once, twice: the Source keeps two scanners, each
-	// with a memo and its tables.
+	// with its tables, and one memo.
 	for _, pair := range [][2][]byte{{bodies[0], bodies[0]}, {bodies[1], bodies[1]}} {
 		a, b := scrape(pair[0]), scrape(pair[1])
 		a.Release()
@@ -42,7 +43,7 @@ func TestSourceTrim(t *testing.T) {
 		t.Fatalf("after Trim(true): want 1 idle scanner, have %d", len(src.idle))
 	}
 	s := src.idle[0]
-	m := &s.memo
+	m := src.memo
 	if !bytes.Equal(m.body, bodies[1]) {
 		t.Fatalf("after Trim: want the memo of the last body (%d bytes), have %d bytes", len(bodies[1]), len(m.body))
 	}
