@@ -251,11 +251,13 @@ func (s *scanner) countOK(ps *sample, c byte) bool {
 
 // remember makes body, just scanned whole without error, its Source's
 // memo, unless the memo held already repeats it line for line. A body
-// whose families were regrouped (samples no longer in line order) and
-// OpenMetrics leave the Source without a memo.
+// whose families were regrouped (samples no longer in line order) leaves
+// the Source without a memo. An OpenMetrics body, which is never replayed,
+// leaves the Source's memo to the text bodies of a source scraped in both
+// formats (a /proxy whose clients ask for either).
 func (s *scanner) remember(body []byte) {
 	c := &s.memo
-	if c.src == nil {
+	if c.src == nil || s.om {
 		return
 	}
 	if c.m != nil && c.pos == len(c.m.body) && c.pos > 0 {
@@ -263,7 +265,7 @@ func (s *scanner) remember(body []byte) {
 		return // every line in step: the memo stands for this body too
 	}
 	c.pos = -1
-	if s.om || s.split || len(body) == 0 {
+	if s.split || len(body) == 0 {
 		c.src.publish(s, nil)
 		return
 	}

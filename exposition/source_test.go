@@ -149,3 +149,23 @@ func TestSourceConcurrentShapes(t *testing.T) {
 		t.Errorf("after the last Release: want the memo held by none, have %d holders", src.memo.holders)
 	}
 }
+
+// TestSourceMemoOutlivesOpenMetrics: a source scraped as text and as
+// OpenMetrics (a /proxy whose clients ask for either) keeps its text memo
+// across an OpenMetrics body, which is never replayed.
+func TestSourceMemoOutlivesOpenMetrics(t *testing.T) {
+	body := syntheticBody(2000, "app")
+	want := replayable(t)(body)
+	src := NewSource()
+	receiveWhole(t, src, &Input{Name: "app", ContentType: ctText, Body: body}).Release()
+	kept := src.memo
+	receiveWhole(t, src, &Input{Name: "app", ContentType: ctOM, Body: []byte("# TYPE app_om gauge\napp_om 1\n# EOF\n")}).Release()
+	if src.memo != kept {
+		t.Fatalf("after an OpenMetrics body: want the text memo kept, have %p for %p", src.memo, kept)
+	}
+	r := receiveWhole(t, src, &Input{Name: "app", ContentType: ctText, Body: revalue(body, "5")})
+	defer r.Release()
+	if r.sc.memo.replayed != want {
+		t.Errorf("the next text body: replayed %d of %d lines", r.sc.memo.replayed, want)
+	}
+}
