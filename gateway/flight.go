@@ -209,7 +209,7 @@ func mergedReservation(g *Gateway, mods []Module, created bool) int64 {
 	est := int64(minReservation)
 	g.mu.Lock()
 	for _, m := range mods {
-		est += share * max(g.last[m.Name].Bytes, minReservation)
+		est += share * max(g.last[m.Name].size, minReservation)
 	}
 	g.mu.Unlock()
 	return est

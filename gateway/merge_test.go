@@ -543,6 +543,36 @@ func TestBodyBuffers(t *testing.T) {
 	}
 }
 
+// TestBufferRoom: a body buffer is made room for the largest of its
+// source's last bodies (a source asked for text and protobuf sends both
+// sizes), and is never doubled to make it: a spare buffer a little too
+// small is made anew at that size, and the body read into it fits.
+func TestBufferRoom(t *testing.T) {
+	g := New(Options{MaxBodyBytes: 64 << 20})
+	g.SetModules([]Module{{Name: "big"}})
+	const text, proto = 8 << 20, 7 << 20
+	g.record("big", time.Now(), text, nil)
+	g.record("big", time.Now(), proto, nil) // the smaller format last
+	buf := bytes.NewBuffer(make([]byte, 0, proto+proto/8))
+	g.sizeBuffer("big", buf)
+	room := buf.Cap()
+	if room < text+text/16 || room > text+text/4 {
+		t.Fatalf("want room for the largest body, %d bytes, and a little more (not doubled); have %d", text, room)
+	}
+	if _, err := buf.ReadFrom(bytes.NewReader(make([]byte, text))); err != nil || buf.Cap() != room {
+		t.Errorf("reading the larger body: want it in the room made (%d), have cap %d (%v)", room, buf.Cap(), err)
+	}
+	// A source that shrank is made room for less, slowly.
+	for range 100 {
+		g.record("big", time.Now(), 1<<20, nil)
+	}
+	small := new(bytes.Buffer)
+	g.sizeBuffer("big", small)
+	if have := small.Cap(); have > 2<<20 {
+		t.Errorf("after 100 bodies of 1 MiB: want room for about 1 MiB, have %d", have)
+	}
+}
+
 // TestScanStates: a source keeps one exposition.Source, its own, and
 // sources that left the module set lose theirs.
 func TestScanStates(t *testing.T) {

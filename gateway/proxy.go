@@ -46,7 +46,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	var reserve int64 = chunkSize // what a streamed copy holds
 	if m.Verify {
 		g.mu.Lock()
-		reserve = max(g.last[m.Name].Bytes*3/2, minReservation) // the body and its scan
+		reserve = max(g.last[m.Name].size*3/2, minReservation) // the body and its scan
 		g.mu.Unlock()
 	}
 	t, sw := g.admit(w, r, m.Name, key, reserve)

@@ -132,15 +132,17 @@ func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *t
 	w.Write(buf.Bytes()[v.sent:])
 }
 
-// sizeBuffer makes room in buf for what the source sent last time, so that
-// a buffer the pool lost is not grown by doubling (a copy per step) for a
-// big body. It returns that last scrape's state.
+// sizeBuffer makes room in buf, empty, for the source's bodies (the
+// largest of its last ones, and an eighth more), so that a buffer the pool
+// lost is not grown by doubling (a copy per step) for a big body, nor one a
+// little too small doubled: its room is made anew, of that size. It
+// returns the source's last scrape's state.
 func (g *Gateway) sizeBuffer(source string, buf *bytes.Buffer) scrapeState {
 	g.mu.Lock()
 	last := g.last[source]
 	g.mu.Unlock()
-	if hint := min(last.Bytes+last.Bytes/8+512, g.opts.MaxBodyBytes+1); int64(buf.Cap()-buf.Len()) < hint {
-		buf.Grow(int(hint))
+	if hint := min(last.size+last.size/8+512, g.opts.MaxBodyBytes+1); int64(buf.Cap()) < hint {
+		*buf = *bytes.NewBuffer(make([]byte, 0, hint))
 	}
 	return last
 }

@@ -55,6 +55,11 @@ type scrapeState struct {
 	Duration time.Duration
 	Bytes    int64
 	Err      string
+	// size is the size of the source's bodies for the next scrape to
+	// make room for: the largest of the last ones, forgotten slowly (by
+	// 1/32 a scrape), so that a source asked for formats of different
+	// sizes (text, OpenMetrics, protobuf) gets room for the largest.
+	size int64
 }
 
 // record accounts one scrape of a source: corral's own metrics and the
@@ -72,6 +77,8 @@ func (g *Gateway) record(name string, start time.Time, n int64, err error) {
 		return // a reload removed it while in flight: bring nothing of it back
 	}
 	g.opts.Metrics.observe(name, d, n, err)
+	prev := g.last[name].size
+	st.size = max(n, prev-prev/32)
 	g.last[name] = st
 }
 
@@ -265,9 +272,10 @@ func (g *Gateway) putBuffer(name string, b *bytes.Buffer) {
 		return
 	}
 	p := &g.bufs
-	// Room for what the name sends, with some to spare; more means the
-	// name shrank and the buffer is not worth keeping for it.
-	if c <= 4*n+256<<10 {
+	// Room for what the name sends, with some to spare (sizeBuffer's);
+	// more means the name shrank, or the buffer grew by doubling, and it
+	// is not worth keeping for it.
+	if c <= 2*n+256<<10 {
 		p.mu.Lock()
 		if p.spare == nil {
 			p.spare = make(map[string][]*bytes.Buffer)
