@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/corral-metrics/corral/exposition"
+	"github.com/corral-metrics/corral/gateway"
 )
 
 // memoryRun is `corral-bench memory`: what one corral binary holds before,
@@ -113,15 +114,23 @@ func memoryRun(args []string) error {
 	// way the source is scanned (its merge, its verified /proxy).
 	memo := int64(exposition.MemoBytes(body(*series, "big", false, 0)))
 	formula := idleRSS + formulaSlack + 2*memo
-	fmt.Fprintf(w, "\n| idle RSS | %s after one scrape of each kind | peak under load | %s after the load | formula: idle + %.0f MiB + 2 × memo (%.1f MiB) | |\n|---|---|---|---|---|---|\n",
-		quiet, after.Round(time.Second), mib(formulaSlack), mib(memo))
-	verdict := "✔"
-	if end > formula {
-		verdict = "✘"
-	}
-	fmt.Fprintf(w, "| %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | %s |\n",
-		mib(idleRSS), mib(settledRSS), mib(peak), mib(end), mib(formula), verdict)
+	// The README's bound under load: the formula for a source scraped
+	// (2.5 × body more for each way), the budget in flight (the default
+	// max_inflight_bytes) and the soft limit's 64 MiB of garbage.
+	bound := formula + 2*(size*5/2) + gateway.DefaultMaxInflightBytes + 64<<20
+	fmt.Fprintf(w, "\n| idle RSS | %s after one scrape of each kind | peak under load | bound: formula + 2 × 2.5 × body + %.0f MiB + 64 MiB | | %s after the load | formula: idle + %.0f MiB + 2 × memo (%.1f MiB) | |\n|---|---|---|---|---|---|---|---|\n",
+		quiet, mib(gateway.DefaultMaxInflightBytes), after.Round(time.Second), mib(formulaSlack), mib(memo))
+	fmt.Fprintf(w, "| %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | %s | %.1f MiB | %.1f MiB | %s |\n",
+		mib(idleRSS), mib(settledRSS), mib(peak), mib(bound), check(peak <= bound), mib(end), mib(formula), check(end <= formula))
 	return nil
+}
+
+// check is a table's verdict.
+func check(ok bool) string {
+	if ok {
+		return "✔"
+	}
+	return "✘"
 }
 
 // formulaSlack is what the README's formula allows beyond the idle RSS and
