@@ -114,8 +114,8 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 		if len(parsed) == 0 {
 			continue
 		}
-		if p.src.proto != nil {
-			p.src.restore(p.fam, parsed, m.opts.Format.FormatType() == expfmt.TypeProtoDelim)
+		restored := p.src.proto != nil && p.src.restore(p.fam, parsed, m.opts.Format.FormatType() == expfmt.TypeProtoDelim)
+		if restored {
 			if om {
 				omTimes(parsed)
 			}

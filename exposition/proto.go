@@ -3,6 +3,8 @@ package exposition
 import (
 	"bytes"
 	"math"
+	"slices"
+	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
@@ -88,12 +90,14 @@ func textLines(t dto.MetricType, m *dto.Metric) int {
 // message's, with what text cannot carry (native histograms, exemplars,
 // created timestamps). The text of family fi is the family's message
 // written by protoToText, its metrics one after the other; a metric the
-// plan kept has its first sample kept. Metrics that cannot be matched keep
-// the text's values.
-func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) {
+// plan kept has its first sample kept. It reports whether the metrics were
+// matched: those that cannot be keep the text's values, which the caller
+// then checks as a text source's (a metric read from lines of two
+// messages, say, carries one timestamp for both).
+func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) bool {
 	sc, mf := s.sc, s.family(fi)
 	if mf == nil {
-		return
+		return false
 	}
 	f := &sc.fams[fi]
 	var kept []*dto.Metric
@@ -101,15 +105,29 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) {
 	k := f.first
 	for _, m := range mf.GetMetric() {
 		if k > f.last {
-			return
+			return false
 		}
 		if sc.samples[k].flags&flagDrop == 0 {
 			kept, at = append(kept, m), append(at, k)
 		}
 		k += int32(textLines(mf.GetType(), m))
 	}
-	if k != f.last+1 || len(kept) != len(parsed) {
-		return
+	if k != f.last+1 {
+		return false
+	}
+	if len(kept) != len(parsed) {
+		// A message whose labels repeat an earlier one's: the text has
+		// the lines the plan kept of both as one metric.
+		if kept, at = firstOfLabels(kept, at); len(kept) != len(parsed) || !protobuf {
+			return false
+		}
+		for _, m := range kept {
+			if !nativeHistogram(m.Histogram) {
+				return false
+			}
+		}
+		// In protobuf output Prometheus reads native histograms, and of
+		// two with one series the first: the later messages add nothing.
 	}
 	for i, m := range kept {
 		p := parsed[i]
@@ -120,6 +138,30 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) {
 		}
 		p.Summary = sc.keptQuantiles(at[i], m.Summary)
 	}
+	return true
+}
+
+// firstOfLabels is metrics ms (whose lines start at at) without those
+// whose labels, as a set, repeat an earlier one's.
+func firstOfLabels(ms []*dto.Metric, at []int32) ([]*dto.Metric, []int32) {
+	seen := map[string]bool{}
+	var keptMs []*dto.Metric
+	var keptAt []int32
+	var key []string
+	for i, m := range ms {
+		key = key[:0]
+		for _, l := range m.GetLabel() {
+			key = append(key, l.GetName()+"\xff"+l.GetValue())
+		}
+		slices.Sort(key)
+		k := strings.Join(key, "\xfe")
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		keptMs, keptAt = append(keptMs, m), append(keptAt, at[i])
+	}
+	return keptMs, keptAt
 }
 
 // nativeHistogram tells whether Prometheus reads h as a native histogram
