@@ -69,6 +69,7 @@ type merger struct {
 	fams    []mfam
 	byName  map[string]int32
 	seen    dedup
+	counted []int // samples the plan counted of each part of a family
 	synth   origin
 	synthB  bytes.Buffer
 	decoded bool // the output is OpenMetrics or protobuf, encoded by expfmt

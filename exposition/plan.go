@@ -102,7 +102,6 @@ func (m *merger) collect() {
 	m.order()
 	if m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
 		m.openMetricsNames()
-		m.openMetricsCounts()
 	}
 }
 
@@ -178,32 +177,37 @@ func (mf *mfam) hasCreated() bool {
 	return false
 }
 
-// openMetricsCounts leaves out, for its source, a histogram with a count
-// that is not a whole number (which the text format allows): OpenMetrics
-// 1.0 has no float histograms.
-func (m *merger) openMetricsCounts() {
-	for i := range m.fams {
-		mf := &m.fams[i]
-		if mf.typ != Histogram {
+// openMetricsCounts leaves out of histogram mf, planned, a source's part
+// with a count that is not a whole number (which the text format allows):
+// OpenMetrics 1.0 has no float histograms. Only the counts the plan keeps
+// are looked at: of a series twice Prometheus keeps the first. counted is
+// how many samples the plan counted of each part, which are then no
+// longer counted as merged.
+func (m *merger) openMetricsCounts(mf *mfam, counted []int) {
+	parts := mf.parts[:0]
+	for i, p := range mf.parts {
+		s := p.src
+		f := &s.sc.fams[p.fam]
+		float := false
+		for k := f.first; f.n > 0 && k <= f.last && !float; k++ {
+			smp := &s.sc.samples[k]
+			if smp.fam != p.fam || smp.flags&flagDrop != 0 || smp.member != memberBucket && smp.member != memberCount {
+				continue
+			}
+			if v, _ := strconv.ParseFloat(string(s.sc.body[smp.value.lo:smp.value.hi]), 64); v != math.Trunc(v) && !math.IsNaN(v) {
+				m.conflict(s, mf.name, fmt.Sprintf("count %s is not a whole number: OpenMetrics 1.0 has no float histograms", s.sc.body[smp.value.lo:smp.value.hi]))
+				float = true
+			}
+		}
+		if !float {
+			parts = append(parts, p)
 			continue
 		}
-		mf.parts = slices.DeleteFunc(mf.parts, func(p part) bool {
-			s := p.src
-			f := &s.sc.fams[p.fam]
-			for k := f.first; f.n > 0 && k <= f.last; k++ {
-				smp := &s.sc.samples[k]
-				if smp.fam != p.fam || smp.member != memberBucket && smp.member != memberCount || smp.flags&flagShape != 0 {
-					continue // not a count, or one the output leaves out (a bucket without le)
-				}
-				v, _ := strconv.ParseFloat(string(s.sc.body[smp.value.lo:smp.value.hi]), 64)
-				if v != math.Trunc(v) && !math.IsNaN(v) {
-					m.conflict(s, mf.name, fmt.Sprintf("count %s is not a whole number: OpenMetrics 1.0 has no float histograms", s.sc.body[smp.value.lo:smp.value.hi]))
-					return true
-				}
-			}
-			return false
-		})
+		s.samples -= counted[i]
+		s.planned--
 	}
+	clear(mf.parts[len(parts):])
+	mf.parts = parts
 }
 
 // openMetricsNames leaves out the counters whose OpenMetrics names meet
@@ -280,10 +284,16 @@ func (m *merger) plan() {
 			}
 			m.seen.reset(n)
 			for _, p := range mf.parts[lo:hi] {
+				before := p.src.samples
 				m.planPart(mf, p, n)
+				m.counted = append(m.counted, p.src.samples-before)
 			}
 			lo = hi
 		}
+		if mf.typ == Histogram && m.opts.Format.FormatType() == expfmt.TypeOpenMetrics {
+			m.openMetricsCounts(mf, m.counted)
+		}
+		m.counted = m.counted[:0]
 	}
 	m.dedupMembers()
 	for _, s := range m.srcs {
