@@ -240,9 +240,10 @@ func plainValue(b []byte) int {
 }
 
 // countOK tells whether a value starting with c may replace the memo's
-// sample ps's: not negative where a histogram counts.
+// sample ps's: not negative where a histogram may count (the line is then
+// scanned, which tells).
 func (s *scanner) countOK(ps *sample, c byte) bool {
-	if c != '-' || (ps.member != memberBucket && ps.member != memberCount) {
+	if c != '-' || (ps.member != memberBucket && ps.member != memberCount && ps.member != memberExact) {
 		return true
 	}
 	t := s.fams[ps.fam].typ

@@ -82,6 +82,8 @@ func TestReplayAgrees(t *testing.T) {
 		{"invalid values", hist, bytes.Replace(hist, []byte("} 0\n"), []byte("} 0x\n"), 1), exporter, -1},
 		{"invalid UTF-8 value", hist, bytes.Replace(hist, []byte("} 0\n"), []byte("} 0\xff\n"), 1), exporter, -1},
 		{"negative histogram count", hist, revalue(hist, "-1"), exporter, -1},
+		// expfmt reads a histogram's own name with an le as a bucket.
+		{"negative bucket under the family's name", []byte("# TYPE h histogram\nh{le=\"1\"} 2\n"), []byte("# TYPE h histogram\nh{le=\"1\"} -2\n"), exporter, -1},
 		// Invalid UTF-8 anywhere is the first problem, as for the fresh scan.
 		{"negative count, then invalid UTF-8", hist, append(revalue(hist, "-1"), "# \xff\n"...), exporter, -1},
 		{"timestamps added", node, valueRE.ReplaceAll(node, []byte("${1}${2} 1700000000000")), exporter, 566},

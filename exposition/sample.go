@@ -304,8 +304,9 @@ func (s *scanner) value(smp *sample, f *family, member, i, end int, name []byte)
 		return 0, s.errorf("invalid value %q for %q", v, name)
 	}
 	// A bucket without le is a plain series to Prometheus (flagShape): its
-	// value may be anything.
-	if (member == memberBucket || member == memberCount) && (f.typ == Histogram || f.typ == GaugeHistogram) && v[0] == '-' && smp.flags&flagShape == 0 {
+	// value may be anything. expfmt reads a sample of the family's own
+	// name with an le as a bucket (where Prometheus reads a plain series).
+	if (f.typ == Histogram || f.typ == GaugeHistogram) && v[0] == '-' && s.counts(member) {
 		if s.converted {
 			// Prometheus reads a protobuf float count as it is: the
 			// family is valid, only the merge leaves it out (collect).
@@ -315,6 +316,20 @@ func (s *scanner) value(smp *sample, f *family, member, i, end int, name []byte)
 		return 0, s.errorf("negative count %q in histogram %q", v, f.name)
 	}
 	return i, nil
+}
+
+// counts tells whether the current sample, a member of a histogram, is one
+// of its counts as expfmt reads them: its count, or a bucket (by its le,
+// under the family's own name too).
+func (s *scanner) counts(member int) bool {
+	switch member {
+	case memberCount:
+		return true
+	case memberBucket, memberExact:
+		_, le := s.find("le")
+		return le
+	}
+	return false
 }
 
 // rest reads what follows a sample's value: a timestamp, and in OpenMetrics
