@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"iter"
 	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
@@ -133,6 +134,19 @@ func (f *wireFamily) read(msg []byte) {
 	}
 }
 
+// messages yields every occurrence of length-delimited field num of message
+// b, which readProto has checked, in order.
+func messages(b []byte, num protowire.Number) iter.Seq[wireField] {
+	return func(yield func(wireField) bool) {
+		for len(b) > 0 {
+			var w wireField
+			if w, b = nextField(b); w.is(num, protowire.BytesType) && !yield(w) {
+				return
+			}
+		}
+	}
+}
+
 // wireLabel is a LabelPair message's name and value.
 func wireLabel(msg []byte) (name, value []byte) {
 	for b := msg; len(b) > 0; {
@@ -156,16 +170,8 @@ func (f *wireFamily) checkNames() error {
 	if !utf8.Valid(f.help) {
 		return fmt.Errorf("HELP of %q is not valid UTF-8", f.name)
 	}
-	for b := f.msg; len(b) > 0; {
-		var w wireField
-		if w, b = nextField(b); !w.is(4, protowire.BytesType) {
-			continue
-		}
-		for m := w.b; len(m) > 0; {
-			var l wireField
-			if l, m = nextField(m); !l.is(1, protowire.BytesType) {
-				continue
-			}
+	for w := range messages(f.msg, 4) {
+		for l := range messages(w.b, 1) {
 			name, value := wireLabel(l.b)
 			if !utf8.Valid(value) {
 				return fmt.Errorf("invalid label value %q", value)
@@ -186,11 +192,7 @@ var errTypeValue = errors.New("Prometheus would read 0")
 // promises, and that native histograms' spans match their buckets.
 func (f *wireFamily) checkValues() error {
 	var m wireMetric
-	for b := f.msg; len(b) > 0; {
-		var w wireField
-		if w, b = nextField(b); !w.is(4, protowire.BytesType) {
-			continue
-		}
+	for w := range messages(f.msg, 4) {
 		m.read(w.b, f.typ)
 		var value protowire.Number
 		switch f.typ {

@@ -185,11 +185,7 @@ func (t *protoText) family(dst *bytes.Buffer, f *wireFamily) {
 	default: // histograms, gauge ones too (checkValues refused the others)
 		out = append(out, " histogram\n"...)
 	}
-	for b := f.msg; len(b) > 0; {
-		var w wireField
-		if w, b = nextField(b); !w.is(4, protowire.BytesType) {
-			continue
-		}
+	for w := range messages(f.msg, 4) {
 		m := &t.m
 		m.read(w.b, f.typ)
 		t.readLabels()
@@ -223,11 +219,7 @@ func (h *wireHistogram) countValue() float64 {
 // readLabels writes the metric's labels for its lines.
 func (t *protoText) readLabels() {
 	t.labels = t.labels[:0]
-	for b := t.m.msg; len(b) > 0; {
-		var w wireField
-		if w, b = nextField(b); !w.is(1, protowire.BytesType) {
-			continue
-		}
+	for w := range messages(t.m.msg, 1) {
 		if len(t.labels) > 0 {
 			t.labels = append(t.labels, ',')
 		}
@@ -239,16 +231,8 @@ func (t *protoText) readLabels() {
 
 // quantiles writes the metric's quantile lines.
 func (t *protoText) quantiles(out []byte, f *wireFamily, bare bool) []byte {
-	for b := t.m.msg; len(b) > 0; {
-		var w wireField
-		if w, b = nextField(b); !w.is(4, protowire.BytesType) {
-			continue
-		}
-		for s := w.b; len(s) > 0; {
-			var x wireField
-			if x, s = nextField(s); !x.is(3, protowire.BytesType) {
-				continue
-			}
+	for w := range messages(t.m.msg, 4) {
+		for x := range messages(w.b, 3) {
 			var q, v float64
 			for y := x.b; len(y) > 0; {
 				var z wireField
@@ -269,16 +253,8 @@ func (t *protoText) quantiles(out []byte, f *wireFamily, bare bool) []byte {
 // adds when there is none.
 func (t *protoText) buckets(out []byte, f *wireFamily, bare bool) []byte {
 	inf := false
-	for b := t.m.msg; len(b) > 0; {
-		var w wireField
-		if w, b = nextField(b); !w.is(7, protowire.BytesType) {
-			continue
-		}
-		for h := w.b; len(h) > 0; {
-			var x wireField
-			if x, h = nextField(h); !x.is(3, protowire.BytesType) {
-				continue
-			}
+	for w := range messages(t.m.msg, 7) {
+		for x := range messages(w.b, 3) {
 			var count uint64
 			var countFloat, bound float64
 			for y := x.b; len(y) > 0; {
