@@ -118,7 +118,10 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) bool {
 	if len(kept) != len(parsed) {
 		// A message whose labels repeat an earlier one's: the text has
 		// the lines the plan kept of both as one metric.
-		if kept, at = firstOfLabels(kept, at); len(kept) != len(parsed) || !protobuf {
+		if !protobuf {
+			return false
+		}
+		if kept, at = firstOfLabels(kept, at); len(kept) != len(parsed) {
 			return false
 		}
 		for _, m := range kept {
