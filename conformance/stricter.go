@@ -79,7 +79,11 @@ func StricterRules() []Stricter {
 			Name:   exposition.StricterMetaUTF8,
 			Reason: "both specifications require UTF-8; corral reads every line but a plain text comment (which no output carries)",
 			Applies: refusedOn(exposition.StricterMetaUTF8, func(line []byte) bool {
-				return bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("#")) && !utf8.Valid(line)
+				if bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("#")) {
+					return !utf8.Valid(line)
+				}
+				x := bytes.Index(line, []byte(" # {"))
+				return x >= 0 && utf8.Valid(line[:x]) && !utf8.Valid(line[x:])
 			}),
 		},
 		{

@@ -104,7 +104,9 @@ const (
 	// StricterBlock: an OpenMetrics family whose samples or metadata are
 	// not in one block.
 	StricterBlock = "om-one-block"
-	// StricterMetaUTF8: invalid UTF-8 in a line other than a plain comment.
+	// StricterMetaUTF8: invalid UTF-8 in a line other than a plain comment,
+	// where Prometheus does not check it: a HELP, TYPE or UNIT line's name,
+	// an OpenMetrics exemplar's label names.
 	StricterMetaUTF8 = "utf8"
 	// StricterProtoValue: a protobuf metric without the value its family's
 	// type names.

@@ -168,7 +168,28 @@ func (s *scanner) lineUTF8(pos, end int) error {
 		// Prometheus reads a HELP line's text only, and only that must be UTF-8.
 		return s.stricterf(StricterMetaUTF8, "invalid UTF-8 in a HELP, TYPE or UNIT line")
 	}
+	if x := exemplarStart(s.body[pos:end]); s.om && x >= 0 && utf8.Valid(s.body[pos:pos+x]) {
+		// Prometheus reads an exemplar's label values only, not its names.
+		return s.stricterf(StricterMetaUTF8, "invalid UTF-8 in an exemplar")
+	}
 	return s.errorf("invalid UTF-8")
+}
+
+// exemplarStart is where the exemplar of OpenMetrics sample line starts
+// (its " # " outside quotes), or -1.
+func exemplarStart(line []byte) int {
+	quoted := false
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && c == '#' && i > 0 && line[i-1] == ' ':
+			return i - 1
+		}
+	}
+	return -1
 }
 
 // allNUL tells whether b holds only NUL bytes.
