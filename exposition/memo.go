@@ -150,14 +150,16 @@ func (s *scanner) replay(body []byte, pos, to int) (int, error) {
 			ps := &m.samples[k]
 			vlo := int(ps.value.lo)
 			plen := vlo - q
-			if pos+plen >= to || string(body[pos:pos+plen]) != string(prev[q:vlo]) {
+			vs := pos + plen
+			// The line's name is the memo's only where it ends as it did: a
+			// value that followed a bare name with no blank ("a-3") may
+			// have become part of it here ("ab 3", "a3").
+			if vs >= to || string(body[pos:vs]) != string(prev[q:vlo]) || nameChars[prev[vlo-1]] != 0 && nameChars[body[vs]] != 0 {
 				break
 			}
-			vs := pos + plen
 			// The memo's value ran to its newline: a plain value to the
-			// newline here too is the only change. (Unless the value
-			// followed the name with no blank, "a-3": "a3" is no value.)
-			if n := plainValue(body[vs:to]); n > 0 && ps.ts.empty() && int(ps.value.hi) < len(prev) && prev[ps.value.hi] == '\n' && nameChars[prev[vlo-1]] == 0 &&
+			// newline here too is the only change.
+			if n := plainValue(body[vs:to]); n > 0 && ps.ts.empty() && int(ps.value.hi) < len(prev) && prev[ps.value.hi] == '\n' &&
 				ps.fam < int32(len(s.fams)) && s.countOK(ps, body[vs]) {
 				s.line++
 				smp := *ps

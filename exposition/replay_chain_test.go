@@ -75,6 +75,9 @@ func FuzzReplayChain(f *testing.F) {
 	f.Add([]byte("# HELP a x\n# TYPE a gauge\na 1\n"), []byte("# TYPE a gauge\n# HELP a x\na 2\n"), []byte("# HELP a x\n# TYPE a gauge\na 3\n"), uint16(0))
 	f.Add([]byte("# HELP a\n# HELP a x\n# TYPE a gauge\na 1\n"), []byte("# HELP a\n# HELP a x\n# TYPE a gauge\na 2\n"), []byte("# HELP a x\n# HELP a\n# TYPE a gauge\na 2\n"), uint16(0))
 	f.Add([]byte("# TYPE h histogram\nh 1\nh_bucket 2\nh_count 1\n"), []byte("# TYPE h histogram\nh 2\nh_bucket 3\nh_count 1\n"), []byte("m 1 -1\n"), uint16(0))
+	// A value right after the memo's name ("a-1"): here the name goes on
+	// ("ab 2"), a family the memo's did not make.
+	f.Add([]byte("ab 1\na-1\n# HELP b x\n# TYPE b gauge\n"), []byte("ab 1\nab 2\n# HELP b x\n# TYPE b gauge\n"), []byte("ab 1\na+1\n# HELP b x\n# TYPE b gauge\n"), uint16(0))
 	f.Add([]byte("a 1\n# TYPE a gauge\n"), []byte("a 2\n# TYPE a gauge\n"), []byte("a 3\n# TYPE a counter\n"), uint16(0))
 	f.Fuzz(func(t *testing.T, b1, b2, b3 []byte, piece uint16) {
 		reserved := [][]byte{[]byte("exporter")}
