@@ -52,7 +52,8 @@ const (
 // (ParseStart reads them). The error is the
 // scrape's failure: the parser's error, or a series Prometheus refuses
 // whole (no metric name, names that are not valid UTF-8, a label name
-// given twice). Duplicate series are not an error (Prometheus counts and
+// given twice, a native histogram whose spans and buckets differ in
+// number). Duplicate series are not an error (Prometheus counts and
 // skips them) and are returned as read.
 func Parse(contentType string, body []byte, view View) ([]Series, error) {
 	return parse(contentType, body, view, false)
@@ -95,6 +96,9 @@ func parse(contentType string, body []byte, view View, start bool) ([]Series, er
 			_, s.Timestamp, h, s.Histogram = p.Histogram()
 			if h != nil {
 				s.Histogram = h.ToFloat(nil)
+			}
+			if err := spansMatch(s.Histogram); err != nil {
+				return out, err
 			}
 		case textparse.EntryType:
 			name, typ := p.Type()
@@ -140,6 +144,29 @@ func parse(contentType string, body []byte, view View, start bool) ([]Series, er
 		}
 		out = append(out, s)
 	}
+}
+
+// spansMatch refuses a native histogram whose spans describe another
+// number of buckets than it has, on either side, as Prometheus' scrape
+// does: its protobuf parser checks the first histogram of a family (and
+// one after a classic histogram), not one after another native histogram,
+// but the TSDB refuses that one when the scrape loop appends it
+// (Histogram.Validate), failing the whole scrape.
+func spansMatch(h *histogram.FloatHistogram) error {
+	for _, side := range []struct {
+		name    string
+		spans   []histogram.Span
+		buckets int
+	}{{"positive", h.PositiveSpans, len(h.PositiveBuckets)}, {"negative", h.NegativeSpans, len(h.NegativeBuckets)}} {
+		n := 0
+		for _, sp := range side.spans {
+			n += int(sp.Length)
+		}
+		if n != side.buckets {
+			return fmt.Errorf("native histogram, %s side: spans need %d buckets, have %d", side.name, n, side.buckets)
+		}
+	}
+	return nil
 }
 
 // createdAhead tells, cheaply, where an OpenMetrics parser's StartTimestamp
