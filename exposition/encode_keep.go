@@ -420,32 +420,36 @@ func omStartShift(ts *timestamppb.Timestamp) bool {
 	return pastNanos(ts) || omShift(ts)
 }
 
-// pastNanos tells whether valid time ts lies where no nanosecond time does.
+// pastNanos tells whether ts, as Prometheus reads it, lies where no
+// nanosecond time does.
 func pastNanos(ts *timestamppb.Timestamp) bool {
-	const most = math.MaxInt64 / int64(1e9)
-	s := ts.GetSeconds()
-	return ts != nil && ts.CheckValid() == nil && (s >= most || s <= -most)
+	const most = math.MaxInt64 / int64(1e9) * 1000
+	ms := promMillis(ts)
+	return ts != nil && (ms >= most || ms <= -most)
+}
+
+// promMillis is protobuf time ts as Prometheus reads it: in milliseconds,
+// unchecked (nanos out of range included, overflow wrapping).
+func promMillis(ts *timestamppb.Timestamp) int64 {
+	return ts.GetSeconds()*1000 + int64(ts.GetNanos())/1e6
 }
 
 // omShift tells whether omTime changes ts.
 func omShift(ts *timestamppb.Timestamp) bool {
-	if ts == nil || ts.CheckValid() != nil {
-		return false
-	}
-	return omTime(ts) != ts
+	return ts != nil && omTime(ts) != ts
 }
 
 // omTime is ts, or a time within a millisecond of it whose float seconds
-// expfmt writes and Prometheus reads as ts's milliseconds.
+// expfmt writes and Prometheus reads as ts's milliseconds (as Prometheus
+// reads ts, a time out of protobuf's range included).
 func omTime(ts *timestamppb.Timestamp) *timestamppb.Timestamp {
-	if ts == nil || ts.CheckValid() != nil {
-		return ts
-	}
-	const most = math.MaxInt64 / int64(1e9)
-	if s := ts.GetSeconds(); s >= most || s <= -most {
+	if ts == nil || pastNanos(ts) {
 		return ts // past 2262: omExemplar leaves an exemplar out
 	}
-	ms := ts.GetSeconds()*1000 + int64(ts.GetNanos())/1e6 // as Prometheus reads protobuf
+	ms := promMillis(ts)
+	if ts.CheckValid() != nil {
+		ts = timestamppb.New(time.UnixMilli(ms))
+	}
 	n0 := ts.AsTime().UnixNano()
 	if int64(float64(n0)/1e9*1000) == ms {
 		return ts
