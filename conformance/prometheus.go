@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/exemplar"
@@ -53,7 +55,7 @@ const (
 // scrape's failure: the parser's error, or a series Prometheus refuses
 // whole (no metric name, names that are not valid UTF-8, a label name
 // given twice, a native histogram whose spans and buckets differ in
-// number). Duplicate series are not an error (Prometheus counts and
+// number or whose counts the TSDB refuses). Duplicate series are not an error (Prometheus counts and
 // skips them) and are returned as read.
 func Parse(contentType string, body []byte, view View) ([]Series, error) {
 	return parse(contentType, body, view, false)
@@ -98,6 +100,9 @@ func parse(contentType string, body []byte, view View, start bool) ([]Series, er
 				s.Histogram = h.ToFloat(nil)
 			}
 			if err := spansMatch(s.Histogram); err != nil {
+				return out, err
+			}
+			if err := countsMatch(h, s.Histogram); err != nil {
 				return out, err
 			}
 		case textparse.EntryType:
@@ -165,6 +170,36 @@ func spansMatch(h *histogram.FloatHistogram) error {
 		if n != side.buckets {
 			return fmt.Errorf("native histogram, %s side: spans need %d buckets, have %d", side.name, n, side.buckets)
 		}
+	}
+	return nil
+}
+
+// countsMatch refuses a native histogram whose counts Prometheus' TSDB
+// refuses when the scrape loop appends it (Histogram.Validate and
+// FloatHistogram.Validate), failing the whole scrape: a count below 0, or,
+// of an integer histogram h, buckets and zero bucket that do not add up to
+// the count (that exceed it, with a NaN sum). fh is h as a float histogram,
+// or the float histogram read. The checks of schemas, span offsets and
+// custom bounds are not made (nor by corral).
+func countsMatch(h *histogram.Histogram, fh *histogram.FloatHistogram) error {
+	if h == nil {
+		if fh.Count < 0 || fh.ZeroCount < 0 || slices.ContainsFunc(append(slices.Clone(fh.PositiveBuckets), fh.NegativeBuckets...), func(c float64) bool { return c < 0 }) {
+			return errors.New("native histogram: a count below 0")
+		}
+		return nil
+	}
+	var n uint64
+	for _, deltas := range [][]int64{h.PositiveBuckets, h.NegativeBuckets} {
+		var c int64
+		for _, d := range deltas {
+			if c += d; c < 0 {
+				return errors.New("native histogram: a bucket's count below 0")
+			}
+			n += uint64(c)
+		}
+	}
+	if n += h.ZeroCount; math.IsNaN(h.Sum) && n > h.Count || !math.IsNaN(h.Sum) && n != h.Count {
+		return fmt.Errorf("native histogram: %d observations in the buckets, a count of %d", n, h.Count)
 	}
 	return nil
 }

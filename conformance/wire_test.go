@@ -166,12 +166,13 @@ func TestWirePackedReadPast(t *testing.T) {
 		name          string
 		span, list    protowire.Number
 		float         bool
+		count         uint64 // the bucket's, as gogo reads it (the TSDB refuses another)
 		cut, elsewise []byte // the list's bytes and the rest of its element
 	}{
-		{"negative_delta", 9, 10, false, []byte{0x82}, []byte{0x01}},
-		{"positive_delta", 12, 13, false, []byte{0x82, 0x80}, []byte{0x01}},
-		{"negative_count", 9, 11, true, []byte{0, 0, 0}, []byte{0, 0, 0, 0xf0, 0x3f}},
-		{"positive_count", 12, 14, true, []byte{0}, []byte{0, 0, 0, 0, 0, 0xf0, 0x3f}},
+		{"negative_delta", 9, 10, false, 65, []byte{0x82}, []byte{0x01}},
+		{"positive_delta", 12, 13, false, 8193, []byte{0x82, 0x80}, []byte{0x01}},
+		{"negative_count", 9, 11, true, 1, []byte{0, 0, 0}, []byte{0, 0, 0, 0xf0, 0x3f}},
+		{"positive_count", 12, 14, true, 1, []byte{0}, []byte{0, 0, 0, 0, 0, 0xf0, 0x3f}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			one := 1.0
@@ -179,7 +180,7 @@ func TestWirePackedReadPast(t *testing.T) {
 			if tc.float {
 				h.SampleCountFloat = proto.Float64(1)
 			} else {
-				h.SampleCount = proto.Uint64(1)
+				h.SampleCount = proto.Uint64(tc.count)
 			}
 			msg, err := proto.Marshal(h)
 			if err != nil {

@@ -7,6 +7,8 @@ package exposition
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
@@ -119,10 +121,9 @@ func refCheckFamily(mf *dto.MetricFamily) error {
 	return nil
 }
 
-// refCheckSpans verifies that the spans of native histogram h (one with
-// spans, a zero threshold or a zero count) describe as many buckets as it
-// has, on each side, as Prometheus' protobuf parser does: it refuses the
-// scrape otherwise, and a merged answer carrying h would be refused whole.
+// refCheckSpans verifies native histogram h (one with spans, a zero
+// threshold or a zero count) as checkNative does, from the decoded message:
+// its spans against its buckets, and its counts.
 func refCheckSpans(h *dto.Histogram) error {
 	if h == nil || len(h.GetPositiveSpan()) == 0 && len(h.GetNegativeSpan()) == 0 && h.GetZeroThreshold() <= 0 && h.GetZeroCount() == 0 {
 		return nil
@@ -149,6 +150,27 @@ func refCheckSpans(h *dto.Histogram) error {
 		if total != side.buckets {
 			return fmt.Errorf("%s spans describe %d buckets, it has %d", side.name, total, side.buckets)
 		}
+	}
+	if float {
+		counts := append(slices.Clone(h.GetPositiveCount()), h.GetNegativeCount()...)
+		if slices.ContainsFunc(counts, func(c float64) bool { return c < 0 }) || h.GetZeroCountFloat() < 0 || h.GetSampleCountFloat() < 0 {
+			return errors.New("a count below 0")
+		}
+		return nil
+	}
+	var n uint64
+	for _, deltas := range [][]int64{h.GetPositiveDelta(), h.GetNegativeDelta()} {
+		var c int64
+		for _, d := range deltas {
+			if c += d; c < 0 {
+				return errors.New("a bucket's count below 0")
+			}
+			n += uint64(c)
+		}
+	}
+	n += h.GetZeroCount()
+	if math.IsNaN(h.GetSampleSum()) && n > h.GetSampleCount() || !math.IsNaN(h.GetSampleSum()) && n != h.GetSampleCount() {
+		return fmt.Errorf("%d observations in its buckets, a count of %d", n, h.GetSampleCount())
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
@@ -212,23 +213,27 @@ func (f *wireFamily) checkValues() error {
 		if m.has&(1<<value) == 0 {
 			return fmt.Errorf("family %q of type %s: metric without a %s value (%w)", f.name, f.typ, f.typ, errTypeValue)
 		}
-		if err := m.h.checkSpans(); err != nil {
+		if err := m.h.checkNative(); err != nil {
 			return fmt.Errorf("family %q: native histogram: %w", f.name, err)
 		}
 	}
 	return nil
 }
 
-// checkSpans verifies that the spans of a native histogram (one with
-// spans, a zero threshold or a zero count) describe as many buckets as it
-// has, on each side, as Prometheus' protobuf parser does: it refuses the
-// scrape otherwise, and a merged answer carrying it would be refused whole.
-func (h *wireHistogram) checkSpans() error {
+// checkNative verifies a native histogram (one with spans, a zero
+// threshold or a zero count) as Prometheus does: its protobuf parser
+// refuses the scrape when the spans describe another number of buckets
+// than it has, on either side, and its TSDB when a count is below 0 or,
+// in an integer histogram, the buckets and zero bucket do not add up to
+// the count (at most the count, with a NaN sum). A merged answer carrying
+// it would be refused whole.
+func (h *wireHistogram) checkNative() error {
 	if h.posSpans == 0 && h.negSpans == 0 && h.zeroThreshold <= 0 && h.zeroCount == 0 {
 		return nil
 	}
+	float := h.countFloat > 0 || h.zeroCountFloat > 0 || h.posCounts > 0 || h.negCounts > 0
 	pos, neg := h.posDeltas, h.negDeltas
-	if h.countFloat > 0 || h.zeroCountFloat > 0 || h.posCounts > 0 || h.negCounts > 0 {
+	if float {
 		pos, neg = h.posCounts, h.negCounts
 	}
 	if h.posLength != pos {
@@ -236,6 +241,19 @@ func (h *wireHistogram) checkSpans() error {
 	}
 	if h.negLength != neg {
 		return fmt.Errorf("negative spans describe %d buckets, it has %d", h.negLength, neg)
+	}
+	if float {
+		if h.floatBelow0 || h.zeroCountFloat < 0 || h.countFloat < 0 {
+			return errors.New("a count below 0")
+		}
+		return nil
+	}
+	if h.intBelow0 {
+		return errors.New("a bucket's count below 0")
+	}
+	n := h.posTotal + h.negTotal + h.zeroCount
+	if n != h.count && (!math.IsNaN(h.sum) || n > h.count) {
+		return fmt.Errorf("%d observations in its buckets, a count of %d", n, h.count)
 	}
 	return nil
 }

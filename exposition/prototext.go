@@ -2,6 +2,7 @@ package exposition
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"strconv"
 
@@ -31,6 +32,42 @@ type wireHistogram struct {
 	posLength, negLength          int // the spans' lengths, summed
 	posDeltas, negDeltas          int
 	posCounts, negCounts          int
+	// The buckets' counts, as Prometheus' TSDB checks them: of an integer
+	// histogram (deltas), each side's last count and the counts summed;
+	// whether a count of either kind is below 0.
+	posLast, negLast       int64
+	posTotal, negTotal     uint64
+	intBelow0, floatBelow0 bool
+}
+
+// delta adds an integer bucket's delta d to a side's last count and total.
+func (h *wireHistogram) delta(last *int64, total *uint64, d int64) {
+	*last += d
+	if *last < 0 {
+		h.intBelow0 = true
+	}
+	*total += uint64(*last)
+}
+
+// deltas adds a packed list of deltas to a side.
+func (h *wireHistogram) deltas(last *int64, total *uint64, b []byte) {
+	for len(b) > 0 {
+		v, n := protowire.ConsumeVarint(b)
+		if n < 0 {
+			return // the wire check refuses it
+		}
+		h.delta(last, total, protowire.DecodeZigZag(v))
+		b = b[n:]
+	}
+}
+
+// floats notes a float bucket count below 0 in a packed list.
+func (h *wireHistogram) floats(b []byte) {
+	for ; len(b) >= 8; b = b[8:] {
+		if math.Float64frombits(binary.LittleEndian.Uint64(b)) < 0 {
+			h.floatBelow0 = true
+		}
+	}
 }
 
 // read reads metric msg of a family of type typ.
@@ -95,8 +132,10 @@ func (h *wireHistogram) read(msg []byte) {
 				h.zeroCount = w.v
 			case 10:
 				h.negDeltas++
+				h.delta(&h.negLast, &h.negTotal, protowire.DecodeZigZag(w.v))
 			case 13:
 				h.posDeltas++
+				h.delta(&h.posLast, &h.posTotal, protowire.DecodeZigZag(w.v))
 			}
 		case protowire.Fixed64Type:
 			switch w.num {
@@ -110,8 +149,10 @@ func (h *wireHistogram) read(msg []byte) {
 				h.zeroCountFloat = f
 			case 11:
 				h.negCounts++
+				h.floatBelow0 = h.floatBelow0 || f < 0
 			case 14:
 				h.posCounts++
+				h.floatBelow0 = h.floatBelow0 || f < 0
 			}
 		case protowire.BytesType:
 			switch w.num {
@@ -123,12 +164,16 @@ func (h *wireHistogram) read(msg []byte) {
 				h.posLength += spanLength(w.b)
 			case 10:
 				h.negDeltas += varints(w.b)
+				h.deltas(&h.negLast, &h.negTotal, w.b)
 			case 13:
 				h.posDeltas += varints(w.b)
+				h.deltas(&h.posLast, &h.posTotal, w.b)
 			case 11:
 				h.negCounts += len(w.b) / 8
+				h.floats(w.b)
 			case 14:
 				h.posCounts += len(w.b) / 8
+				h.floats(w.b)
 			}
 		}
 	}

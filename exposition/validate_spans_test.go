@@ -2,6 +2,7 @@ package exposition
 
 import (
 	"bytes"
+	"math"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -10,7 +11,8 @@ import (
 
 // TestValidateNativeSpans: a protobuf native histogram whose spans describe
 // another number of buckets than it has, on either side, is refused, as
-// Prometheus' protobuf parser refuses it; in a merge its source is down and
+// Prometheus' protobuf parser refuses it, and so is one whose counts its
+// TSDB refuses; in a merge its source is down and
 // the answer (which Prometheus would otherwise refuse whole) is still
 // valid.
 func TestValidateNativeSpans(t *testing.T) {
@@ -20,8 +22,22 @@ func TestValidateNativeSpans(t *testing.T) {
 		h    *dto.Histogram
 		ok   bool
 	}{
-		{"consistent", &dto.Histogram{SampleCount: new(uint64(3)), SampleSum: new(1.0), Schema: new(int32(0)), ZeroThreshold: new(0.001),
+		{"consistent", &dto.Histogram{SampleCount: new(uint64(4)), SampleSum: new(1.0), Schema: new(int32(0)), ZeroThreshold: new(0.001),
 			PositiveSpan: span(2), PositiveDelta: []int64{1, 1}, NegativeSpan: span(1), NegativeDelta: []int64{1}}, true},
+		// Prometheus' TSDB refuses the counts below (Histogram.Validate),
+		// which fails the scrape.
+		{"count not the buckets'", &dto.Histogram{SampleCount: new(uint64(3)), SampleSum: new(1.0), Schema: new(int32(0)), ZeroThreshold: new(0.001), ZeroCount: new(uint64(1)),
+			PositiveSpan: span(2), PositiveDelta: []int64{1, 1}}, false},
+		{"count above the buckets' with a NaN sum", &dto.Histogram{SampleCount: new(uint64(5)), SampleSum: new(math.NaN()), Schema: new(int32(0)), ZeroThreshold: new(0.001),
+			PositiveSpan: span(2), PositiveDelta: []int64{1, 1}}, true},
+		{"count below the buckets' with a NaN sum", &dto.Histogram{SampleCount: new(uint64(2)), SampleSum: new(math.NaN()), Schema: new(int32(0)), ZeroThreshold: new(0.001),
+			PositiveSpan: span(2), PositiveDelta: []int64{1, 1}}, false},
+		{"bucket below 0", &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(1.0), Schema: new(int32(0)), ZeroThreshold: new(0.001),
+			PositiveSpan: span(3), PositiveDelta: []int64{2, -3, 2}}, false},
+		{"float bucket below 0", &dto.Histogram{SampleCountFloat: new(3.0), SampleSum: new(1.0), Schema: new(int32(0)), ZeroThreshold: new(0.001),
+			PositiveSpan: span(2), PositiveCount: []float64{4, -1}}, false},
+		{"float count not the buckets'", &dto.Histogram{SampleCountFloat: new(7.0), SampleSum: new(1.0), Schema: new(int32(0)), ZeroThreshold: new(0.001),
+			PositiveSpan: span(2), PositiveCount: []float64{1, 1}}, true},
 		{"positive short", &dto.Histogram{SampleCount: new(uint64(3)), SampleSum: new(1.0), Schema: new(int32(0)), ZeroThreshold: new(0.001),
 			PositiveSpan: span(3), PositiveDelta: []int64{1, 1}}, false},
 		{"negative long", &dto.Histogram{SampleCount: new(uint64(3)), SampleSum: new(1.0), Schema: new(int32(0)), ZeroThreshold: new(0.001),
