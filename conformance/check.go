@@ -222,7 +222,9 @@ func checkOutput(in []Series, types map[string]model.MetricType, negative map[st
 		want, rules = w, append(rules, protoExemplarRangeRule)
 	}
 	if w, changed := canonicalGaugeHistogramLe(want, types, out); changed {
-		want, rules = w, append(rules, gaugeHistogramLeRule)
+		// Two buckets of one bound ("Inf", "+Inf") are one series here:
+		// the merge keeps the first.
+		want, rules = firstOfEach(w), append(rules, gaugeHistogramLeRule)
 	}
 	if w, renamed := gaugeHistogramNames(want, types, out); renamed {
 		want, rules = w, append(rules, gaugeHistogramNamesRule)

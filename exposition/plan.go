@@ -412,7 +412,14 @@ func (m *merger) planPart(mf *mfam, p part, n int) {
 			continue
 		}
 		h := smp.hash
-		if famRenamed || smp.flags&(flagQuoted|flagReserved) != 0 {
+		if m.decoded && mf.typ == GaugeHistogram && smp.member == memberBucket && smp.flags&flagCanonLe == 0 {
+			// These outputs write a bucket's le as a number: two buckets
+			// of one series and one bound ("Inf", "+Inf") are one there,
+			// of which the first is kept, as Prometheus keeps the first
+			// of a histogram's.
+			smp.flags |= flagCanonLe
+			h = m.outHash(s, mf, smp)
+		} else if famRenamed || smp.flags&(flagQuoted|flagReserved) != 0 {
 			h = m.outHash(s, mf, smp)
 		}
 		if n > 1 && !m.seen.add(h, k, func(prev int32) bool { return m.sameSeries(s, mf, prev, k) }) {
