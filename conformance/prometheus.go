@@ -99,6 +99,10 @@ func parse(contentType string, body []byte, view View, start bool) ([]Series, er
 			if h != nil {
 				s.Histogram = h.ToFloat(nil)
 			}
+			if !histogram.IsValidSchema(s.Histogram.Schema) {
+				// The TSDB refuses it (Validate), failing the scrape.
+				return out, histogram.InvalidSchemaError(s.Histogram.Schema)
+			}
 			if err := spansMatch(s.Histogram); err != nil {
 				return out, err
 			}
@@ -179,8 +183,8 @@ func spansMatch(h *histogram.FloatHistogram) error {
 // FloatHistogram.Validate), failing the whole scrape: a count below 0, or,
 // of an integer histogram h, buckets and zero bucket that do not add up to
 // the count (that exceed it, with a NaN sum). fh is h as a float histogram,
-// or the float histogram read. The checks of schemas, span offsets and
-// custom bounds are not made (nor by corral).
+// or the float histogram read. The checks of span offsets and custom
+// bounds are not made (nor by corral).
 func countsMatch(h *histogram.Histogram, fh *histogram.FloatHistogram) error {
 	if h == nil {
 		if fh.Count < 0 || fh.ZeroCount < 0 || slices.ContainsFunc(append(slices.Clone(fh.PositiveBuckets), fh.NegativeBuckets...), func(c float64) bool { return c < 0 }) {

@@ -92,9 +92,14 @@ func StricterRules() []Stricter {
 			Applies: refusedOn(exposition.StricterSuffix, nil),
 		},
 		{
-			Name:    exposition.StricterMetaTwice,
-			Reason:  "the merge writes one HELP and TYPE for a family (and Prometheus reads the samples after a second TYPE with that type)",
-			Applies: refusedOn(exposition.StricterMetaTwice, regexp.MustCompile(`^# (HELP|TYPE) `).Match),
+			Name:   exposition.StricterMetaTwice,
+			Reason: "the merge writes one HELP and TYPE for a family (and Prometheus reads the samples after a second TYPE with that type)",
+			Applies: func(contentType string, body []byte) bool {
+				if exposition.FormatOf(contentType) == exposition.Protobuf {
+					return refusedOn(exposition.StricterMetaTwice, nil)(contentType, body)
+				}
+				return refusedOn(exposition.StricterMetaTwice, regexp.MustCompile(`^# (HELP|TYPE) `).Match)(contentType, body)
+			},
 		},
 		{
 			Name:    exposition.StricterTimestamp,

@@ -118,7 +118,7 @@ const (
 	// family's type requires.
 	StricterSuffix = "om-suffix"
 	// StricterMetaTwice: a second HELP or TYPE line for an OpenMetrics
-	// family.
+	// family, or a protobuf family in a second message.
 	StricterMetaTwice = "om-metadata-twice"
 	// StricterTimestamp: an OpenMetrics timestamp the text output cannot
 	// carry (negative, or past 2^63 ms).

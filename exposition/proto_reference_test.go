@@ -28,6 +28,7 @@ func decodeProto(body []byte, fn func(*dto.MetricFamily) error) error {
 // eachProto is decodeProto that hands fn each family's message too (a slice
 // of body).
 func eachProto(body []byte, fn func(mf *dto.MetricFamily, msg []byte) error) error {
+	seen := map[string]bool{}
 	for i := 1; len(body) > 0; i++ {
 		n, k := protowire.ConsumeVarint(body)
 		if k < 0 {
@@ -57,6 +58,10 @@ func eachProto(body []byte, fn func(mf *dto.MetricFamily, msg []byte) error) err
 			}
 			return pe
 		}
+		if seen[mf.GetName()] {
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: family %q again, after an earlier message", i, mf.GetName()), Stricter: StricterMetaTwice}
+		}
+		seen[mf.GetName()] = true
 		if err := fn(mf, msg); err != nil {
 			return err
 		}
@@ -127,6 +132,9 @@ func refCheckFamily(mf *dto.MetricFamily) error {
 func refCheckSpans(h *dto.Histogram) error {
 	if h == nil || len(h.GetPositiveSpan()) == 0 && len(h.GetNegativeSpan()) == 0 && h.GetZeroThreshold() <= 0 && h.GetZeroCount() == 0 {
 		return nil
+	}
+	if s := h.GetSchema(); (s < -4 || s > 8) && s != -53 {
+		return fmt.Errorf("schema %d, neither exponential (-4 to 8) nor custom buckets (-53)", s)
 	}
 	float := h.GetSampleCountFloat() > 0 || h.GetZeroCountFloat() > 0 || len(h.GetPositiveCount()) > 0 || len(h.GetNegativeCount()) > 0
 	for _, side := range []struct {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"math"
+	"sync"
 	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
@@ -31,6 +33,8 @@ import (
 func readProto(body []byte, dst *bytes.Buffer, fn func(*wireFamily)) error {
 	var f wireFamily
 	var t protoText
+	names := namesPool.Get().(*familyNames)
+	defer names.release()
 	for i := 1; len(body) > 0; i++ {
 		n, k := protowire.ConsumeVarint(body)
 		if k < 0 {
@@ -61,6 +65,11 @@ func readProto(body []byte, dst *bytes.Buffer, fn func(*wireFamily)) error {
 			}
 			return pe
 		}
+		if names.again(f.name) {
+			// Prometheus reads both; the merge writes one HELP and TYPE
+			// for a family, as for a second TYPE line.
+			return &ParseError{Msg: fmt.Sprintf("protobuf message %d: family %q again, after an earlier message", i, f.name), Stricter: StricterMetaTwice}
+		}
 		if dst != nil {
 			t.family(dst, &f)
 		}
@@ -69,6 +78,55 @@ func readProto(body []byte, dst *bytes.Buffer, fn func(*wireFamily)) error {
 		}
 	}
 	return nil
+}
+
+// familyNames are the names of a body's families so far, as slices of the
+// body, by hash; pooled, so that its table is made once, not per body.
+type familyNames struct {
+	first []byte
+	n     int
+	rest  map[uint64][]byte
+}
+
+var (
+	familySeed = maphash.MakeSeed()
+	namesPool  = sync.Pool{New: func() any { return new(familyNames) }}
+)
+
+// release forgets the body's names (which hold it) and pools fn.
+func (fn *familyNames) release() {
+	fn.first, fn.n = nil, 0
+	if len(fn.rest) > 1<<16 {
+		fn.rest = nil // a table grown on a hostile body is not kept
+	}
+	clear(fn.rest)
+	namesPool.Put(fn)
+}
+
+// again tells whether name was given before, and remembers it.
+func (fn *familyNames) again(name []byte) bool {
+	fn.n++
+	if fn.n == 1 {
+		fn.first = name
+		return false
+	}
+	if bytes.Equal(fn.first, name) {
+		return true
+	}
+	if fn.rest == nil {
+		fn.rest = map[uint64][]byte{}
+	}
+	h := maphash.Bytes(familySeed, name)
+	for ; ; h++ { // the next free slot past a different name of the same hash
+		prev, ok := fn.rest[h]
+		if !ok {
+			fn.rest[h] = name
+			return false
+		}
+		if bytes.Equal(prev, name) {
+			return true
+		}
+	}
 }
 
 // wireField is one field of a message readProto has checked.
@@ -223,13 +281,18 @@ func (f *wireFamily) checkValues() error {
 // checkNative verifies a native histogram (one with spans, a zero
 // threshold or a zero count) as Prometheus does: its protobuf parser
 // refuses the scrape when the spans describe another number of buckets
-// than it has, on either side, and its TSDB when a count is below 0 or,
-// in an integer histogram, the buckets and zero bucket do not add up to
-// the count (at most the count, with a NaN sum). A merged answer carrying
-// it would be refused whole.
+// than it has, on either side, and its TSDB when the schema is none it
+// knows, a count is below 0 or, in an integer histogram, the buckets and
+// zero bucket do not add up to the count (at most the count, with a NaN
+// sum). A merged answer carrying it would be refused whole. (The TSDB's
+// checks of span offsets and of custom buckets, made after the parser has
+// compacted the spans, are not made.)
 func (h *wireHistogram) checkNative() error {
 	if h.posSpans == 0 && h.negSpans == 0 && h.zeroThreshold <= 0 && h.zeroCount == 0 {
 		return nil
+	}
+	if (h.schema < -4 || h.schema > 8) && h.schema != -53 {
+		return fmt.Errorf("schema %d, neither exponential (-4 to 8) nor custom buckets (-53)", h.schema)
 	}
 	float := h.countFloat > 0 || h.zeroCountFloat > 0 || h.posCounts > 0 || h.negCounts > 0
 	pos, neg := h.posDeltas, h.negDeltas

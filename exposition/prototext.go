@@ -30,6 +30,7 @@ type wireHistogram struct {
 	zeroThreshold, zeroCountFloat float64
 	posSpans, negSpans            int
 	posLength, negLength          int // the spans' lengths, summed
+	schema                        int32
 	posDeltas, negDeltas          int
 	posCounts, negCounts          int
 	// The buckets' counts, as Prometheus' TSDB checks them: of an integer
@@ -128,6 +129,8 @@ func (h *wireHistogram) read(msg []byte) {
 			switch w.num {
 			case 1:
 				h.count = w.v
+			case 5:
+				h.schema = int32(protowire.DecodeZigZag(w.v & math.MaxUint32))
 			case 7:
 				h.zeroCount = w.v
 			case 10:

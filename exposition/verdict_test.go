@@ -133,6 +133,8 @@ func TestVerdictLexing(t *testing.T) {
 		{"protobuf packed varint read past the list", ctProto, protoHistogram(append(protoBytes(13, []byte{0x82}), 0x01)), `protobuf message 1: proto: cannot parse invalid wire-format data`, StricterProtoEncoding},
 		{"protobuf packed doubles past the message", ctProto, protoHistogram(protoBytes(14, []byte{0, 0, 0})), `protobuf message 1: unexpected EOF`, ""},
 		{"protobuf packed varint past the message", ctProto, protoHistogram(protoBytes(13, []byte{0x82})), `protobuf message 1: unexpected EOF`, ""},
+		{"protobuf family in two messages", ctProto, protoFamily(protoString(1, "m"), protoVarint(3, 1), protoBytes(4, protoBytes(2, protoFixed64(1, 1)))) + protoFamily(protoString(1, "n"), protoVarint(3, 1), protoBytes(4, protoBytes(2, protoFixed64(1, 1)))) + protoFamily(protoString(1, "m"), protoVarint(3, 1), protoBytes(4, append(protoBytes(1, append(protoString(1, "a"), protoString(2, "b")...)), protoBytes(2, protoFixed64(1, 1))...))), `protobuf message 3: family "m" again, after an earlier message`, StricterMetaTwice},
+		{"protobuf family in two messages, the first without metrics", ctProto, protoFamily(protoString(1, "m"), protoVarint(3, 1)) + protoFamily(protoString(1, "m"), protoVarint(3, 1), protoBytes(4, protoBytes(2, protoFixed64(1, 1)))), "<nil>", ""},
 		{"protobuf field 0", ctProto, protoFamily(protoString(1, "m"), protoVarint(0, 1)), `protobuf message 1: proto: MetricFamily: illegal tag 0`, ""},
 	} {
 		err := Validate(tc.contentType, []byte(tc.body))
