@@ -2,6 +2,7 @@ package exposition
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -227,6 +228,7 @@ func (m *merger) buildPart(mf *mfam, p part, out []*dto.Metric) ([]*dto.Metric, 
 	if typ == Histogram {
 		for _, metric := range out[first:] {
 			normalizeHistogram(metric.Histogram)
+			sortBuckets(metric.Histogram)
 		}
 	}
 	return out, nil
@@ -336,6 +338,17 @@ func (m *merger) setValue(metric *dto.Metric, typ Type, member int, bound, v flo
 		metric.Untyped.Value = sl.float(v)
 	}
 	return nil
+}
+
+// sortBuckets puts h's buckets in the order of their bounds. The text
+// parser reads every bucket line as a series wherever it stands, but
+// Prometheus' protobuf parser stops at the +Inf bucket: a bucket written
+// after it in protobuf output would be lost.
+func sortBuckets(h *dto.Histogram) {
+	byBound := func(a, b *dto.Bucket) int { return cmp.Compare(a.GetUpperBound(), b.GetUpperBound()) }
+	if h != nil && !slices.IsSortedFunc(h.Bucket, byBound) {
+		slices.SortStableFunc(h.Bucket, byBound)
+	}
 }
 
 // normalizeHistogram is expfmt's: a histogram with a float count has all

@@ -15,7 +15,8 @@ import (
 
 // parsedPart is what buildPart must equal: part p of family mf written as
 // the plan writes text, read back by expfmt's text parser (the decoded
-// encoder's way before decode.go).
+// encoder's way before decode.go), with histogram buckets in the order of
+// their bounds (as protobuf output must write them).
 func parsedPart(m *merger, mf *mfam, p part) ([]*dto.Metric, *string, error) {
 	var text bytes.Buffer
 	m.ghClassic = mf.typ == GaugeHistogram
@@ -32,6 +33,9 @@ func parsedPart(m *merger, mf *mfam, p part) ([]*dto.Metric, *string, error) {
 	pf := parsed[string(mf.name)]
 	if pf == nil {
 		return nil, nil, nil
+	}
+	for _, metric := range pf.Metric {
+		sortBuckets(metric.Histogram)
 	}
 	return pf.Metric, pf.Help, nil
 }

@@ -3,6 +3,7 @@ package exposition
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/encoding/protodelim"
 )
 
 // series lists the series of a decoded exposition, one string each:
@@ -189,5 +191,50 @@ func TestDecodedEmptyFamily(t *testing.T) {
 			t.Errorf("%s: want no conflict and one misshapen sample, have %v", format, rep)
 		}
 		checkParses(t, format, out.Bytes())
+	}
+}
+
+// TestProtobufBucketAfterInf: the text parser reads a bucket line after
+// the +Inf bucket as a series, but Prometheus' protobuf parser stops at the
+// +Inf bucket, so protobuf output must write it last. Two instances: a text
+// source whose bucket lines are out of order, and a protobuf source of two
+// classic histograms of one series (their buckets meet in one metric).
+func TestProtobufBucketAfterInf(t *testing.T) {
+	twoMessages := func() []byte {
+		h := func(bounds ...float64) *dto.Metric {
+			hist := &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(0.0)}
+			for _, b := range bounds {
+				hist.Bucket = append(hist.Bucket, &dto.Bucket{UpperBound: new(b), CumulativeCount: new(uint64(0))})
+			}
+			return &dto.Metric{Histogram: hist}
+		}
+		mf := &dto.MetricFamily{Name: new("h"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{h(0.5, math.Inf(1)), h(0.25)}}
+		var b bytes.Buffer
+		if _, err := protodelim.MarshalTo(&b, mf); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	for _, in := range []Input{
+		{Name: "s", ContentType: ctText, Body: []byte("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_bucket{le=\"0.5\"} 0\nh_bucket{le=\"0.25\"} 0\nh_count 1\nh_sum 0\n")},
+		{Name: "s", ContentType: ctProto, Body: twoMessages()},
+	} {
+		for _, format := range []expfmt.Format{fmtProto, expfmt.FmtProtoDelim.WithEscapingScheme(model.NoEscaping)} {
+			var out bytes.Buffer
+			if _, err := Merge(&out, Options{Label: "exporter", Format: format}, []Input{in}); err != nil {
+				t.Fatal(err)
+			}
+			var bounds []float64
+			for _, mf := range decodeProtoOut(t, out.Bytes()) {
+				if mf.GetName() == "h" {
+					for _, b := range mf.GetMetric()[0].GetHistogram().GetBucket() {
+						bounds = append(bounds, b.GetUpperBound())
+					}
+				}
+			}
+			if want := []float64{0.25, 0.5, math.Inf(1)}; !slices.Equal(bounds, want) {
+				t.Errorf("%s source, %s: want buckets %v (+Inf last), have %v", in.ContentType, format, want, bounds)
+			}
+		}
 	}
 }
