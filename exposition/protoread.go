@@ -81,46 +81,32 @@ func readProto(body []byte, dst *bytes.Buffer, fn func(*wireFamily)) error {
 }
 
 // familyNames are the names of a body's families so far, as slices of the
-// body, by hash; pooled, so that its table is made once, not per body.
+// body, by hash (a probe past a different name of the same hash); pooled,
+// so that its table is made once, not per body.
 type familyNames struct {
-	first []byte
-	n     int
-	rest  map[uint64][]byte
+	seen map[uint64][]byte
 }
 
 var (
 	familySeed = maphash.MakeSeed()
-	namesPool  = sync.Pool{New: func() any { return new(familyNames) }}
+	namesPool  = sync.Pool{New: func() any { return &familyNames{seen: map[uint64][]byte{}} }}
 )
 
 // release forgets the body's names (which hold it) and pools fn.
 func (fn *familyNames) release() {
-	fn.first, fn.n = nil, 0
-	if len(fn.rest) > 1<<16 {
-		fn.rest = nil // a table grown on a hostile body is not kept
+	if len(fn.seen) > 1<<16 {
+		fn.seen = map[uint64][]byte{} // a table grown on a hostile body is not kept
 	}
-	clear(fn.rest)
+	clear(fn.seen)
 	namesPool.Put(fn)
 }
 
 // again tells whether name was given before, and remembers it.
 func (fn *familyNames) again(name []byte) bool {
-	fn.n++
-	if fn.n == 1 {
-		fn.first = name
-		return false
-	}
-	if bytes.Equal(fn.first, name) {
-		return true
-	}
-	if fn.rest == nil {
-		fn.rest = map[uint64][]byte{}
-	}
-	h := maphash.Bytes(familySeed, name)
-	for ; ; h++ { // the next free slot past a different name of the same hash
-		prev, ok := fn.rest[h]
+	for h := maphash.Bytes(familySeed, name); ; h++ {
+		prev, ok := fn.seen[h]
 		if !ok {
-			fn.rest[h] = name
+			fn.seen[h] = name
 			return false
 		}
 		if bytes.Equal(prev, name) {
