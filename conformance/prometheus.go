@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"slices"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/exemplar"
@@ -99,15 +97,17 @@ func parse(contentType string, body []byte, view View, start bool) ([]Series, er
 			if h != nil {
 				s.Histogram = h.ToFloat(nil)
 			}
-			if !histogram.IsValidSchema(s.Histogram.Schema) {
-				// The TSDB refuses it (Validate), failing the scrape.
-				return out, histogram.InvalidSchemaError(s.Histogram.Schema)
+			// The scrape loop's TSDB checks the histogram the parser
+			// has compacted (Validate) and fails the whole scrape on
+			// one it refuses: spans for another number of buckets than
+			// it has, a bucket behind the one before it, a schema it
+			// does not know, counts below 0 or not adding up.
+			verr := s.Histogram.Validate()
+			if h != nil {
+				verr = h.Validate()
 			}
-			if err := spansMatch(s.Histogram); err != nil {
-				return out, err
-			}
-			if err := countsMatch(h, s.Histogram); err != nil {
-				return out, err
+			if verr != nil {
+				return out, fmt.Errorf("native histogram: %w", verr)
 			}
 		case textparse.EntryType:
 			name, typ := p.Type()
@@ -153,59 +153,6 @@ func parse(contentType string, body []byte, view View, start bool) ([]Series, er
 		}
 		out = append(out, s)
 	}
-}
-
-// spansMatch refuses a native histogram whose spans describe another
-// number of buckets than it has, on either side, as Prometheus' scrape
-// does: its protobuf parser checks the first histogram of a family (and
-// one after a classic histogram), not one after another native histogram,
-// but the TSDB refuses that one when the scrape loop appends it
-// (Histogram.Validate), failing the whole scrape.
-func spansMatch(h *histogram.FloatHistogram) error {
-	for _, side := range []struct {
-		name    string
-		spans   []histogram.Span
-		buckets int
-	}{{"positive", h.PositiveSpans, len(h.PositiveBuckets)}, {"negative", h.NegativeSpans, len(h.NegativeBuckets)}} {
-		n := 0
-		for _, sp := range side.spans {
-			n += int(sp.Length)
-		}
-		if n != side.buckets {
-			return fmt.Errorf("native histogram, %s side: spans need %d buckets, have %d", side.name, n, side.buckets)
-		}
-	}
-	return nil
-}
-
-// countsMatch refuses a native histogram whose counts Prometheus' TSDB
-// refuses when the scrape loop appends it (Histogram.Validate and
-// FloatHistogram.Validate), failing the whole scrape: a count below 0, or,
-// of an integer histogram h, buckets and zero bucket that do not add up to
-// the count (that exceed it, with a NaN sum). fh is h as a float histogram,
-// or the float histogram read. The checks of span offsets and custom
-// bounds are not made (nor by corral).
-func countsMatch(h *histogram.Histogram, fh *histogram.FloatHistogram) error {
-	if h == nil {
-		if fh.Count < 0 || fh.ZeroCount < 0 || slices.ContainsFunc(append(slices.Clone(fh.PositiveBuckets), fh.NegativeBuckets...), func(c float64) bool { return c < 0 }) {
-			return errors.New("native histogram: a count below 0")
-		}
-		return nil
-	}
-	var n uint64
-	for _, deltas := range [][]int64{h.PositiveBuckets, h.NegativeBuckets} {
-		var c int64
-		for _, d := range deltas {
-			if c += d; c < 0 {
-				return errors.New("native histogram: a bucket's count below 0")
-			}
-			n += uint64(c)
-		}
-	}
-	if n += h.ZeroCount; math.IsNaN(h.Sum) && n > h.Count || !math.IsNaN(h.Sum) && n != h.Count {
-		return fmt.Errorf("native histogram: %d observations in the buckets, a count of %d", n, h.Count)
-	}
-	return nil
 }
 
 // createdAhead tells, cheaply, where an OpenMetrics parser's StartTimestamp

@@ -128,7 +128,8 @@ func refCheckFamily(mf *dto.MetricFamily) error {
 
 // refCheckSpans verifies native histogram h (one with spans, a zero
 // threshold or a zero count) as checkNative does, from the decoded message:
-// its spans against its buckets, and its counts.
+// its spans against its buckets, its compacted spans (refCompact) as
+// Prometheus' TSDB checks them, and its counts.
 func refCheckSpans(h *dto.Histogram) error {
 	if h == nil || len(h.GetPositiveSpan()) == 0 && len(h.GetNegativeSpan()) == 0 && h.GetZeroThreshold() <= 0 && h.GetZeroCount() == 0 {
 		return nil
@@ -159,6 +160,51 @@ func refCheckSpans(h *dto.Histogram) error {
 			return fmt.Errorf("%s spans describe %d buckets, it has %d", side.name, total, side.buckets)
 		}
 	}
+	custom := h.GetSchema() == -53
+	if custom {
+		zero := h.GetZeroCount() != 0
+		if float {
+			zero = h.GetZeroCountFloat() != 0
+		}
+		if zero || h.GetZeroThreshold() != 0 {
+			return errors.New("custom buckets with a zero bucket")
+		}
+	}
+	for _, side := range []struct {
+		name   string
+		spans  []*dto.BucketSpan
+		deltas []int64
+		counts []float64
+	}{
+		{"positive", h.GetPositiveSpan(), h.GetPositiveDelta(), h.GetPositiveCount()},
+		{"negative", h.GetNegativeSpan(), h.GetNegativeDelta(), h.GetNegativeCount()},
+	} {
+		var empty []bool
+		var c int64
+		for _, d := range side.deltas {
+			c += d
+			empty = append(empty, c == 0)
+		}
+		if float {
+			empty = empty[:0]
+			for _, v := range side.counts {
+				empty = append(empty, v == 0)
+			}
+		}
+		spans := refCompact(side.spans, empty)
+		if custom && (side.name == "negative" && len(spans) > 0 || len(spans) > 1 || len(spans) == 1 && (spans[0][0] != 0 || spans[0][1] != 1)) {
+			return fmt.Errorf("%s side: %w: custom buckets at %v", side.name, errPlaces, spans)
+		}
+		var end int64
+		for n, sp := range spans {
+			if n > 0 && sp[0] < 0 || n == 0 && sp[0] == math.MinInt32 {
+				return fmt.Errorf("%s side: %w: span %d with offset %d", side.name, errPlaces, n+1, sp[0])
+			}
+			if end += int64(sp[0]) + int64(sp[1]); end-1 > math.MaxInt32 {
+				return fmt.Errorf("%s side: %w: span %d ends past index %d", side.name, errPlaces, n+1, math.MaxInt32)
+			}
+		}
+	}
 	if float {
 		counts := append(slices.Clone(h.GetPositiveCount()), h.GetNegativeCount()...)
 		if slices.ContainsFunc(counts, func(c float64) bool { return c < 0 }) || h.GetZeroCountFloat() < 0 || h.GetSampleCountFloat() < 0 {
@@ -181,4 +227,35 @@ func refCheckSpans(h *dto.Histogram) error {
 		return fmt.Errorf("%d observations in its buckets, a count of %d", n, h.GetSampleCount())
 	}
 	return nil
+}
+
+// refCompact is spans (which describe len(empty) buckets) as Prometheus'
+// Compact(0) leaves them, as {offset, length} pairs: every empty bucket
+// cut out, and a span for each run of buckets left that stood side by side
+// in one span, its offset from the end of the span before it (int32, as
+// the sums of offsets wrap).
+func refCompact(spans []*dto.BucketSpan, empty []bool) [][2]int32 {
+	var out [][2]int32
+	var idx, end int64 // the next bucket's index; where the last span left ends
+	b, run := 0, false
+	for _, sp := range spans {
+		idx += int64(sp.GetOffset())
+		run = run && sp.GetOffset() == 0 // a span of offset 0 goes on the one before
+		for range sp.GetLength() {
+			if empty[b] {
+				run = false
+			} else if run {
+				out[len(out)-1][1]++
+			} else {
+				out = append(out, [2]int32{int32(idx - end), 1})
+				run = true
+			}
+			if !empty[b] {
+				end = idx + 1
+			}
+			b++
+			idx++
+		}
+	}
+	return out
 }

@@ -161,10 +161,12 @@ func (h *wireHistogram) read(msg []byte) {
 			switch w.num {
 			case 9:
 				h.negSpans++
-				h.negLength += spanLength(w.b)
+				_, n := wireSpan(w.b)
+				h.negLength += int(n)
 			case 12:
 				h.posSpans++
-				h.posLength += spanLength(w.b)
+				_, n := wireSpan(w.b)
+				h.posLength += int(n)
 			case 10:
 				h.negDeltas += varints(w.b)
 				h.deltas(&h.negLast, &h.negTotal, w.b)
@@ -180,18 +182,6 @@ func (h *wireHistogram) read(msg []byte) {
 			}
 		}
 	}
-}
-
-// spanLength is a BucketSpan message's length.
-func spanLength(msg []byte) int {
-	var n uint32
-	for b := msg; len(b) > 0; {
-		var w wireField
-		if w, b = nextField(b); w.is(2, protowire.VarintType) {
-			n = uint32(w.v)
-		}
-	}
-	return int(n)
 }
 
 // varints is how many varints a packed list holds.

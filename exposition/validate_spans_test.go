@@ -11,12 +11,19 @@ import (
 
 // TestValidateNativeSpans: a protobuf native histogram whose spans describe
 // another number of buckets than it has, on either side, is refused, as
-// Prometheus' protobuf parser refuses it, and so is one whose counts its
-// TSDB refuses; in a merge its source is down and
+// Prometheus' protobuf parser refuses it, and so is one whose counts or
+// places its TSDB refuses; in a merge its source is down and
 // the answer (which Prometheus would otherwise refuse whole) is still
 // valid.
 func TestValidateNativeSpans(t *testing.T) {
 	span := func(n uint32) []*dto.BucketSpan { return []*dto.BucketSpan{{Offset: new(int32(0)), Length: new(n)}} }
+	spans := func(offsetLength ...int64) []*dto.BucketSpan {
+		var out []*dto.BucketSpan
+		for i := 0; i < len(offsetLength); i += 2 {
+			out = append(out, &dto.BucketSpan{Offset: new(int32(offsetLength[i])), Length: new(uint32(offsetLength[i+1]))})
+		}
+		return out
+	}
 	for _, tc := range []struct {
 		name string
 		h    *dto.Histogram
@@ -50,6 +57,38 @@ func TestValidateNativeSpans(t *testing.T) {
 			NegativeSpan: span(1), NegativeDelta: []int64{1, 1}}, false},
 		{"float counts", &dto.Histogram{SampleCountFloat: new(3.0), SampleSum: new(1.0), Schema: new(int32(0)), ZeroThreshold: new(0.001),
 			PositiveSpan: span(2), PositiveCount: []float64{1}}, false},
+		// Where the buckets stand, as the TSDB checks the spans the
+		// parser has compacted (empty buckets cut out).
+		{"second span behind the first", &dto.Histogram{SampleCount: new(uint64(2)), SampleSum: new(1.0), Schema: new(int32(0)),
+			PositiveSpan: spans(0, 1, -1, 1), PositiveDelta: []int64{1, 0}}, false},
+		{"second span on an empty bucket", &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(1.0), Schema: new(int32(0)),
+			PositiveSpan: spans(0, 2, -1, 1), PositiveDelta: []int64{1, -1, 0}}, true},
+		{"behind an empty span's offset", &dto.Histogram{SampleCount: new(uint64(2)), SampleSum: new(1.0), Schema: new(int32(0)),
+			NegativeSpan: spans(0, 1, -3, 0, 4, 1), NegativeDelta: []int64{1, 0}}, true},
+		{"float: second span behind the first", &dto.Histogram{SampleCountFloat: new(2.0), SampleSum: new(1.0), Schema: new(int32(0)),
+			NegativeSpan: spans(5, 2, -2, 1), NegativeCount: []float64{1, 0, 1}}, false},
+		{"float: behind an empty bucket", &dto.Histogram{SampleCountFloat: new(2.0), SampleSum: new(1.0), Schema: new(int32(0)),
+			NegativeSpan: spans(5, 2, -1, 1), NegativeCount: []float64{1, 0, 1}}, true},
+		{"first at MinInt32", &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(1.0), Schema: new(int32(0)),
+			PositiveSpan: spans(math.MinInt32, 1), PositiveDelta: []int64{1}}, false},
+		{"first at MinInt32, empty", &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(1.0), Schema: new(int32(0)),
+			PositiveSpan: spans(math.MinInt32, 2), PositiveDelta: []int64{0, 1}}, true},
+		{"past MaxInt32", &dto.Histogram{SampleCount: new(uint64(2)), SampleSum: new(1.0), Schema: new(int32(0)),
+			PositiveSpan: spans(math.MaxInt32, 1, 0, 1), PositiveDelta: []int64{1, 0}}, false},
+		{"at MaxInt32", &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(1.0), Schema: new(int32(0)),
+			PositiveSpan: spans(math.MaxInt32-1, 2), PositiveDelta: []int64{0, 1}}, true},
+		{"custom: one bucket at 0", &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(1.0), Schema: new(int32(-53)),
+			PositiveSpan: spans(-3, 4), PositiveDelta: []int64{0, 0, 0, 1}, NegativeSpan: spans(0, 1), NegativeDelta: []int64{0}}, true},
+		{"custom: a bucket at 1", &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(1.0), Schema: new(int32(-53)),
+			PositiveSpan: spans(1, 1), PositiveDelta: []int64{1}}, false},
+		{"custom: two buckets", &dto.Histogram{SampleCount: new(uint64(2)), SampleSum: new(1.0), Schema: new(int32(-53)),
+			PositiveSpan: spans(0, 1, 0, 1), PositiveDelta: []int64{1, 0}}, false},
+		{"custom: a negative bucket", &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(1.0), Schema: new(int32(-53)),
+			NegativeSpan: spans(0, 1), NegativeDelta: []int64{1}}, false},
+		{"custom: a zero threshold", &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(1.0), Schema: new(int32(-53)), ZeroThreshold: new(0.001),
+			PositiveSpan: spans(0, 1), PositiveDelta: []int64{1}}, false},
+		{"custom: float, a zero bucket", &dto.Histogram{SampleCountFloat: new(1.0), SampleSum: new(1.0), Schema: new(int32(-53)), ZeroCountFloat: new(1.0),
+			PositiveSpan: spans(0, 1), PositiveCount: []float64{0}}, false},
 		{"classic", &dto.Histogram{SampleCount: new(uint64(3)), SampleSum: new(1.0),
 			Bucket: []*dto.Bucket{{UpperBound: new(1.0), CumulativeCount: new(uint64(3))}}}, true},
 	} {
