@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -95,6 +96,9 @@ func textLines(t dto.MetricType, m *dto.Metric) int {
 // then checks as a text source's (a metric read from lines of two
 // messages, say, carries one timestamp for both).
 func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) bool {
+	if s.protoAt(fi) && textCarries(s.proto[fi].msg) {
+		return s.linesMatch(fi, len(parsed))
+	}
 	sc, mf := s.sc, s.family(fi)
 	if mf == nil {
 		return false
@@ -142,6 +146,56 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) bool {
 		p.Summary = sc.keptQuantiles(at[i], m.Summary)
 	}
 	return true
+}
+
+// textCarries tells whether the text of family message msg carries all
+// of it that Prometheus reads, so that restore need not decode it: the
+// family is of gauges, untyped or counters, none with an exemplar or a
+// created timestamp, nor a NaN but the one the text's "NaN" is read as.
+func textCarries(msg []byte) bool {
+	var f wireFamily
+	f.read(msg)
+	var value protowire.Number
+	switch f.typ {
+	case dto.MetricType_COUNTER:
+		value = 3
+	case dto.MetricType_GAUGE:
+		value = 2
+	case dto.MetricType_UNTYPED:
+		value = 5
+	default:
+		return false
+	}
+	nan := math.Float64bits(math.NaN())
+	for m := range messages(msg, 4) {
+		for v := range messages(m.b, value) {
+			for b := v.b; len(b) > 0; {
+				var w wireField
+				if w, b = nextField(b); !w.is(1, protowire.Fixed64Type) || math.IsNaN(math.Float64frombits(w.v)) && w.v != nan {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// linesMatch is restore of family fi when its text carries it all
+// (textCarries): it tells whether the kept metrics, a line each, are the n
+// parsed.
+func (s *origin) linesMatch(fi int32, n int) bool {
+	f := &s.sc.fams[fi]
+	k, kept := f.first, 0
+	for range messages(s.proto[fi].msg, 4) {
+		if k > f.last {
+			return false
+		}
+		if s.sc.samples[k].flags&flagDrop == 0 {
+			kept++
+		}
+		k++
+	}
+	return k == f.last+1 && kept == n
 }
 
 // firstOfLabels is metrics ms (whose lines start at at) without those

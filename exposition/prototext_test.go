@@ -12,6 +12,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/encoding/protodelim"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -328,5 +329,71 @@ func TestProtoTextAllocs(t *testing.T) {
 		}
 	}); allocs > 5 {
 		t.Errorf("Validate: %v allocations for 20,000 series", allocs)
+	}
+}
+
+// TestRestoreWithoutDecoding: a protobuf source's gauges and counters,
+// whose text carries all Prometheus reads of them, are merged to
+// OpenMetrics and protobuf without decoding their messages (which cost
+// some twenty allocations a series); what the text cannot carry (an
+// exemplar, a created timestamp, a NaN of another payload, such as
+// Prometheus' stale marker) still comes from the message.
+func TestRestoreWithoutDecoding(t *testing.T) {
+	gauges := syntheticBody(20000, "app")
+	gauges = gauges[:bytes.Index(gauges, []byte("# HELP app_metric_9_total_seconds"))] // before the first histogram
+	body := protoBody(t, gauges)
+	var out bytes.Buffer
+	for _, format := range []expfmt.Format{fmtOM, fmtProto} {
+		merge := func() {
+			out.Reset()
+			if _, err := Merge(&out, Options{Label: "exporter", Format: format}, []Input{{Name: "pb", ContentType: ctProto, Body: body}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		merge()
+		if allocs := testing.AllocsPerRun(3, merge); allocs > 2000 {
+			t.Errorf("%s: %v allocations for %d series of gauges and counters", format, allocs, bytes.Count(gauges, []byte("\n"))-2*bytes.Count(gauges, []byte("# TYPE")))
+		}
+	}
+
+	stale := math.Float64frombits(0x7ff0000000000002)
+	mf := &dto.MetricFamily{Name: new("c_total"), Type: dto.MetricType_COUNTER.Enum(), Metric: []*dto.Metric{
+		{Label: []*dto.LabelPair{{Name: new("a"), Value: new("1")}}, Counter: &dto.Counter{Value: new(1.0), Exemplar: &dto.Exemplar{Value: new(0.5)}}},
+		{Label: []*dto.LabelPair{{Name: new("a"), Value: new("2")}}, Counter: &dto.Counter{Value: new(stale)}},
+	}}
+	var in bytes.Buffer
+	if _, err := protodelim.MarshalTo(&in, mf); err != nil {
+		t.Fatal(err)
+	}
+	for _, only := range []int{0, 1} { // each metric alone too: its family is decoded for it alone
+		single := proto.Clone(mf).(*dto.MetricFamily)
+		single.Metric = single.Metric[only : only+1]
+		var body bytes.Buffer
+		if _, err := protodelim.MarshalTo(&body, single); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range [][]byte{in.Bytes(), body.Bytes()} {
+			out.Reset()
+			if _, err := Merge(&out, Options{Label: "exporter", Format: fmtProto}, []Input{{Name: "pb", ContentType: ctProto, Body: b}}); err != nil {
+				t.Fatal(err)
+			}
+			for _, have := range decodeProtoOut(t, out.Bytes()) {
+				if have.GetName() != "c_total" {
+					continue
+				}
+				for _, m := range have.GetMetric() {
+					switch c := m.GetCounter(); m.GetLabel()[0].GetValue() {
+					case "1":
+						if c.GetExemplar().GetValue() != 0.5 {
+							t.Errorf("a=1: want the exemplar kept, have %v", c)
+						}
+					case "2":
+						if math.Float64bits(c.GetValue()) != math.Float64bits(stale) {
+							t.Errorf("a=2: want the stale marker's bits kept, have %x", math.Float64bits(c.GetValue()))
+						}
+					}
+				}
+			}
+		}
 	}
 }
