@@ -139,7 +139,9 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) bool {
 	for i, m := range kept {
 		p := parsed[i]
 		p.Counter, p.Gauge, p.Untyped, p.Summary, p.Histogram = m.Counter, m.Gauge, m.Untyped, m.Summary, m.Histogram
-		p.TimestampMs = m.TimestampMs
+		if p.TimestampMs = m.TimestampMs; m.GetTimestampMs() == 0 {
+			p.TimestampMs = nil // Prometheus reads a timestamp of 0 as none
+		}
 		if !protobuf || !nativeHistogram(m.Histogram) {
 			p.Histogram = sc.keptBuckets(at[i], m.Histogram)
 		}

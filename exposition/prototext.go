@@ -14,9 +14,8 @@ import (
 // one pass: of its value messages, the merge of each one's occurrences.
 type wireMetric struct {
 	msg   []byte
-	has   uint8 // bit n for each value field n it has (2 to 7)
-	ts    int64
-	hasTS bool
+	has   uint8   // bit n for each value field n it has (2 to 7)
+	ts    int64   // 0 when it has none (Prometheus reads 0 as none)
 	value float64 // a counter's, gauge's or untyped's: the family type's
 	count uint64  // a summary's
 	sum   float64 // a summary's
@@ -87,7 +86,7 @@ func (m *wireMetric) read(msg []byte, typ dto.MetricType) {
 		var w wireField
 		w, b = nextField(b)
 		if w.is(6, protowire.VarintType) {
-			m.ts, m.hasTS = int64(w.v), true
+			m.ts = int64(w.v)
 			continue
 		}
 		if w.typ != protowire.BytesType || w.num < 2 || w.num > 7 || w.num == 6 {
@@ -196,7 +195,8 @@ func varints(b []byte) int {
 }
 
 // protoText writes families as expfmt.MetricFamilyToText writes them
-// decoded, byte for byte. Its slices are reused from family to family.
+// decoded, byte for byte, but for a timestamp of 0, which it leaves out
+// as Prometheus reads it. Its slices are reused from family to family.
 type protoText struct {
 	out    []byte // a metric's lines
 	labels []byte // the metric's labels, as each of its lines has them
@@ -349,7 +349,7 @@ func (t *protoText) sample(out []byte, f *wireFamily, bare bool, suffix, extra s
 		out = append(out, '}')
 	}
 	out = appendTextFloat(append(out, ' '), value)
-	if t.m.hasTS {
+	if t.m.ts != 0 { // Prometheus' protobuf parser reads a timestamp of 0 as none
 		out = strconv.AppendInt(append(out, ' '), t.m.ts, 10)
 	}
 	return append(out, '\n')

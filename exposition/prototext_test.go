@@ -12,6 +12,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/encoding/protodelim"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -19,10 +20,15 @@ import (
 )
 
 // refProtoText is the decoding path protoToText replaced: each family
-// decoded, checked and written by expfmt.
+// decoded, checked and written by expfmt (a timestamp of 0 left out).
 func refProtoText(body []byte) (string, error) {
 	var b bytes.Buffer
 	err := eachProto(body, func(mf *dto.MetricFamily, _ []byte) error {
+		for _, m := range mf.GetMetric() {
+			if m.GetTimestampMs() == 0 {
+				m.TimestampMs = nil // Prometheus reads a timestamp of 0 as none
+			}
+		}
 		_, err := expfmt.MetricFamilyToText(&b, mf)
 		return err
 	})
@@ -394,6 +400,67 @@ func TestRestoreWithoutDecoding(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestProtoZeroTimestamp: Prometheus' protobuf parser reads a timestamp of
+// 0 as none, so every output of a protobuf source leaves it out (text read
+// back as Prometheus reads it would otherwise carry a timestamp of 0); any
+// other timestamp is kept.
+func TestProtoZeroTimestamp(t *testing.T) {
+	var in bytes.Buffer
+	for _, mf := range []*dto.MetricFamily{
+		{Name: new("g"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{
+			{Label: []*dto.LabelPair{{Name: new("a"), Value: new("zero")}}, Gauge: &dto.Gauge{Value: new(1.0)}, TimestampMs: new(int64(0))},
+			{Label: []*dto.LabelPair{{Name: new("a"), Value: new("five")}}, Gauge: &dto.Gauge{Value: new(1.0)}, TimestampMs: new(int64(5))},
+		}},
+		{Name: new("h"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{
+			{Label: []*dto.LabelPair{{Name: new("a"), Value: new("zero")}}, Histogram: &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(1.0)}, TimestampMs: new(int64(0))},
+		}},
+	} {
+		if _, err := protodelim.MarshalTo(&in, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, format := range []expfmt.Format{fmtText, fmtOM, fmtProto} {
+		var out bytes.Buffer
+		if _, err := Merge(&out, Options{Label: "exporter", Format: format}, []Input{{Name: "pb", ContentType: ctProto, Body: in.Bytes()}}); err != nil {
+			t.Fatal(err)
+		}
+		fams := map[string]*dto.MetricFamily{}
+		if format == fmtProto {
+			for _, mf := range decodeProtoOut(t, out.Bytes()) {
+				fams[mf.GetName()] = mf
+			}
+		} else {
+			parser := expfmt.NewTextParser(model.UTF8Validation)
+			text := out.Bytes()
+			if format == fmtOM { // expfmt reads no OpenMetrics: its timestamps are seconds
+				text = bytes.ReplaceAll(bytes.ReplaceAll(text, []byte(" 0.005\n"), []byte(" 5\n")), []byte("# EOF\n"), nil)
+			}
+			var err error
+			if fams, err = parser.TextToMetricFamilies(bytes.NewReader(text)); err != nil {
+				t.Fatalf("%s: %v\n%s", format, err, out.Bytes())
+			}
+		}
+		n := 0
+		for _, name := range []string{"g", "h"} {
+			for _, m := range fams[name].GetMetric() {
+				n++
+				var a string
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "a" {
+						a = l.GetValue()
+					}
+				}
+				if want := map[string]int64{"zero": 0, "five": 5}[a]; m.GetTimestampMs() != want || want == 0 && m.TimestampMs != nil {
+					t.Errorf("%s: %s{a=%q}: want timestamp %d (0: none), have %v", format, name, a, want, m.TimestampMs)
+				}
+			}
+		}
+		if n != 3 {
+			t.Errorf("%s: %d metrics of g and h, want 3:\n%s", format, n, out.Bytes())
 		}
 	}
 }
