@@ -76,11 +76,11 @@ func textLines(t dto.MetricType, m *dto.Metric) int {
 	case dto.MetricType_SUMMARY:
 		return len(m.GetSummary().GetQuantile()) + 2
 	case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
-		n := len(m.GetHistogram().GetBucket()) + 2
-		if b := m.GetHistogram().GetBucket(); len(b) == 0 || !math.IsInf(b[len(b)-1].GetUpperBound(), 1) {
-			n++ // the +Inf bucket it adds
+		bb := readBuckets(m.GetHistogram())
+		if len(bb) == 0 || !math.IsInf(bb[len(bb)-1].GetUpperBound(), 1) {
+			return len(bb) + 3 // and the +Inf bucket it adds
 		}
-		return n
+		return len(bb) + 2
 	}
 	return 1
 }
@@ -96,8 +96,10 @@ func textLines(t dto.MetricType, m *dto.Metric) int {
 // then checks as a text source's (a metric read from lines of two
 // messages, say, carries one timestamp for both).
 func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) bool {
-	if s.protoAt(fi) && textCarries(s.proto[fi].msg) {
-		return s.linesMatch(fi, len(parsed))
+	if s.protoAt(fi) {
+		if carried, match := s.fromText(fi, len(parsed)); carried {
+			return match
+		}
 	}
 	sc, mf := s.sc, s.family(fi)
 	if mf == nil {
@@ -150,54 +152,97 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) bool {
 	return true
 }
 
-// textCarries tells whether the text of family message msg carries all
-// of it that Prometheus reads, so that restore need not decode it: the
-// family is of gauges, untyped or counters, none with an exemplar or a
-// created timestamp, nor a NaN but the one the text's "NaN" is read as.
-func textCarries(msg []byte) bool {
+// fromText is restore of family fi when its text carries all of it that
+// Prometheus reads, metric by metric (carriedLines), so that its message
+// need not be decoded: carried tells whether it does, and match whether
+// the metrics the plan kept are the n parsed.
+func (s *origin) fromText(fi int32, n int) (carried, match bool) {
+	msg, fam := s.proto[fi].msg, &s.sc.fams[fi]
 	var f wireFamily
 	f.read(msg)
-	var value protowire.Number
-	switch f.typ {
-	case dto.MetricType_COUNTER:
-		value = 3
-	case dto.MetricType_GAUGE:
-		value = 2
-	case dto.MetricType_UNTYPED:
-		value = 5
-	default:
-		return false
-	}
-	nan := math.Float64bits(math.NaN())
+	k, kept := fam.first, 0
 	for m := range messages(msg, 4) {
-		for v := range messages(m.b, value) {
+		lines, ok := carriedLines(f.typ, m.b)
+		if !ok {
+			return false, false
+		}
+		if k <= fam.last && s.sc.samples[k].flags&flagDrop == 0 {
+			kept++
+		}
+		k += int32(lines)
+	}
+	return true, k == fam.last+1 && kept == n
+}
+
+// carriedLines is how many lines the text of metric message msg, of a
+// family of type typ, has (as textLines), and whether they carry all of it
+// that Prometheus reads: a gauge, untyped, counter, summary or classic
+// histogram, with no exemplar, created timestamp, float count, native
+// part or field of any other kind; counts that are whole numbers in a
+// float64 (up to 2^53); quantiles and bucket bounds in increasing order
+// (Prometheus' protobuf parser reads no bucket past +Inf, the text parser
+// does); and no NaN but the one the text's "NaN" is read as.
+func carriedLines(typ dto.MetricType, msg []byte) (int, bool) {
+	const whole = 1 << 53
+	nan := math.Float64bits(math.NaN())
+	float := func(w wireField) bool {
+		return w.typ == protowire.Fixed64Type && (!math.IsNaN(math.Float64frombits(w.v)) || w.v == nan)
+	}
+	switch typ {
+	case dto.MetricType_COUNTER, dto.MetricType_GAUGE, dto.MetricType_UNTYPED:
+		for v := range messages(msg, valueField(typ)) {
 			for b := v.b; len(b) > 0; {
 				var w wireField
-				if w, b = nextField(b); !w.is(1, protowire.Fixed64Type) || math.IsNaN(math.Float64frombits(w.v)) && w.v != nan {
-					return false
+				if w, b = nextField(b); w.num != 1 || !float(w) {
+					return 0, false
 				}
 			}
 		}
+		return 1, true
+	case dto.MetricType_SUMMARY, dto.MetricType_HISTOGRAM:
+		const list = 3 // the quantiles or buckets
+		n, last := 0, math.Inf(-1)
+		for v := range messages(msg, valueField(typ)) {
+			for b := v.b; len(b) > 0; {
+				var w wireField
+				switch w, b = nextField(b); {
+				case w.is(1, protowire.VarintType) && w.v <= whole, w.num == 2 && float(w):
+				case w.is(list, protowire.BytesType):
+					bound, ok := listed(typ, w.b, float)
+					if !ok || !(bound > last) {
+						return 0, false
+					}
+					n, last = n+1, bound
+				default:
+					return 0, false
+				}
+			}
+		}
+		if typ == dto.MetricType_HISTOGRAM && !math.IsInf(last, 1) {
+			n++ // the +Inf bucket the text adds
+		}
+		return n + 2, true
 	}
-	return true
+	return 0, false
 }
 
-// linesMatch is restore of family fi when its text carries it all
-// (textCarries): it tells whether the kept metrics, a line each, are the n
-// parsed.
-func (s *origin) linesMatch(fi int32, n int) bool {
-	f := &s.sc.fams[fi]
-	k, kept := f.first, 0
-	for range messages(s.proto[fi].msg, 4) {
-		if k > f.last {
-			return false
+// listed reads a quantile (of a summary) or bucket (of a histogram)
+// message for carriedLines: its quantile or bound, and whether the text
+// carries it.
+func listed(typ dto.MetricType, msg []byte, float func(wireField) bool) (float64, bool) {
+	var bound float64
+	for b := msg; len(b) > 0; {
+		var w wireField
+		w, b = nextField(b)
+		switch {
+		case w.num == 1 && typ == dto.MetricType_SUMMARY && float(w), w.num == 2 && typ == dto.MetricType_HISTOGRAM && float(w):
+			bound = math.Float64frombits(w.v)
+		case w.num == 2 && typ == dto.MetricType_SUMMARY && float(w), w.is(1, protowire.VarintType) && typ == dto.MetricType_HISTOGRAM && w.v <= 1<<53:
+		default:
+			return 0, false
 		}
-		if s.sc.samples[k].flags&flagDrop == 0 {
-			kept++
-		}
-		k++
 	}
-	return k == f.last+1 && kept == n
+	return bound, true
 }
 
 // firstOfLabels is metrics ms (whose lines start at at) without those
@@ -232,17 +277,29 @@ func nativeHistogram(h *dto.Histogram) bool {
 }
 
 // keptBuckets is histogram h, whose bucket lines start at sample k, without
-// the buckets the plan left out: duplicates of an earlier bucket (two of
-// one upper bound are one series, of which Prometheus keeps the first).
-// h is the source's own message: a copy is changed.
+// the buckets past +Inf (readBuckets) and those the plan left out:
+// duplicates of an earlier bucket (two of one upper bound are one series,
+// of which Prometheus keeps the first). h is the source's own message: a
+// copy is changed.
 func (sc *scanner) keptBuckets(k int32, h *dto.Histogram) *dto.Histogram {
-	bb, dropped := keptLines(sc, k, h.GetBucket())
-	if !dropped {
+	read := readBuckets(h)
+	bb, dropped := keptLines(sc, k, read)
+	if !dropped && len(read) == len(h.GetBucket()) {
 		return h
 	}
 	h = proto.Clone(h).(*dto.Histogram)
 	h.Bucket = bb
 	return h
+}
+
+// readBuckets is h's buckets up to the first +Inf one, those Prometheus'
+// protobuf parser reads, and the text has lines for.
+func readBuckets(h *dto.Histogram) []*dto.Bucket {
+	bb := h.GetBucket()
+	if i := slices.IndexFunc(bb, func(b *dto.Bucket) bool { return math.IsInf(b.GetUpperBound(), 1) }); i >= 0 {
+		return bb[:i+1]
+	}
+	return bb
 }
 
 // keptQuantiles is summary q without the quantiles the plan left out, as

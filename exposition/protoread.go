@@ -240,19 +240,8 @@ func (f *wireFamily) checkValues() error {
 	var m wireMetric
 	for w := range messages(f.msg, 4) {
 		m.read(w.b, f.typ)
-		var value protowire.Number
-		switch f.typ {
-		case dto.MetricType_COUNTER:
-			value = 3
-		case dto.MetricType_GAUGE:
-			value = 2
-		case dto.MetricType_SUMMARY:
-			value = 4
-		case dto.MetricType_UNTYPED:
-			value = 5
-		case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
-			value = 7
-		default:
+		value := valueField(f.typ)
+		if value == 0 {
 			return fmt.Errorf("family %q: unknown metric type %d", f.name, f.typ)
 		}
 		if m.has&(1<<value) == 0 {
@@ -263,6 +252,24 @@ func (f *wireFamily) checkValues() error {
 		}
 	}
 	return nil
+}
+
+// valueField is the Metric field that holds the value of a metric of a
+// family of type typ; 0 for a type Prometheus does not know.
+func valueField(typ dto.MetricType) protowire.Number {
+	switch typ {
+	case dto.MetricType_COUNTER:
+		return 3
+	case dto.MetricType_GAUGE:
+		return 2
+	case dto.MetricType_SUMMARY:
+		return 4
+	case dto.MetricType_UNTYPED:
+		return 5
+	case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
+		return 7
+	}
+	return 0
 }
 
 // checkNative verifies metric m's native histogram (one with spans, a

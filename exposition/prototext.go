@@ -288,11 +288,15 @@ func (t *protoText) quantiles(out []byte, f *wireFamily, bare bool) []byte {
 }
 
 // buckets writes the metric's bucket lines, with the +Inf bucket expfmt
-// adds when there is none.
+// adds when there is none, and none past the +Inf bucket, where
+// Prometheus' protobuf parser stops reading (expfmt writes them).
 func (t *protoText) buckets(out []byte, f *wireFamily, bare bool) []byte {
 	inf := false
 	for w := range messages(t.m.msg, 7) {
 		for x := range messages(w.b, 3) {
+			if inf {
+				return out
+			}
 			var count uint64
 			var countFloat, bound float64
 			for y := x.b; len(y) > 0; {

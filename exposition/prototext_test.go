@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,16 +18,21 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // refProtoText is the decoding path protoToText replaced: each family
-// decoded, checked and written by expfmt (a timestamp of 0 left out).
+// decoded, checked and written by expfmt (a timestamp of 0 and buckets
+// past +Inf left out).
 func refProtoText(body []byte) (string, error) {
 	var b bytes.Buffer
 	err := eachProto(body, func(mf *dto.MetricFamily, _ []byte) error {
 		for _, m := range mf.GetMetric() {
 			if m.GetTimestampMs() == 0 {
 				m.TimestampMs = nil // Prometheus reads a timestamp of 0 as none
+			}
+			if m.Histogram != nil {
+				m.Histogram.Bucket = readBuckets(m.Histogram) // nor a bucket past +Inf
 			}
 		}
 		_, err := expfmt.MetricFamilyToText(&b, mf)
@@ -338,16 +344,31 @@ func TestProtoTextAllocs(t *testing.T) {
 	}
 }
 
-// TestRestoreWithoutDecoding: a protobuf source's gauges and counters,
-// whose text carries all Prometheus reads of them, are merged to
-// OpenMetrics and protobuf without decoding their messages (which cost
-// some twenty allocations a series); what the text cannot carry (an
-// exemplar, a created timestamp, a NaN of another payload, such as
-// Prometheus' stale marker) still comes from the message.
+// TestRestoreWithoutDecoding: a protobuf source's metrics whose text
+// carries all Prometheus reads of them are merged to OpenMetrics and
+// protobuf without decoding their messages (which cost some twenty
+// allocations a series); what the text cannot carry (an exemplar, a
+// created timestamp, a NaN of another payload, such as Prometheus' stale
+// marker, a count past 2^53) still comes from the message, and buckets
+// past +Inf, which Prometheus' protobuf parser does not read, are left
+// out.
 func TestRestoreWithoutDecoding(t *testing.T) {
 	gauges := syntheticBody(20000, "app")
 	gauges = gauges[:bytes.Index(gauges, []byte("# HELP app_metric_9_total_seconds"))] // before the first histogram
-	body := protoBody(t, gauges)
+	text := bytes.NewBuffer(slices.Clip(gauges))
+	text.WriteString("# TYPE h_seconds histogram\n# TYPE s_seconds summary\n")
+	for i := range 100 {
+		for _, le := range []string{"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"} {
+			fmt.Fprintf(text, "h_seconds_bucket{handler=\"/api/%d\",le=\"%s\"} %d\n", i, le, i*7)
+		}
+		fmt.Fprintf(text, "h_seconds_sum{handler=\"/api/%d\"} %d.25\nh_seconds_count{handler=\"/api/%d\"} %d\n", i, i*3, i, i*7)
+		for _, q := range []string{"0.5", "0.9", "0.99"} {
+			fmt.Fprintf(text, "s_seconds{handler=\"/api/%d\",quantile=\"%s\"} %d\n", i, q, i)
+		}
+		fmt.Fprintf(text, "s_seconds_sum{handler=\"/api/%d\"} %d.25\ns_seconds_count{handler=\"/api/%d\"} %d\n", i, i*3, i, i*7)
+	}
+	series := bytes.Count(text.Bytes(), []byte("\n")) - 2*bytes.Count(text.Bytes(), []byte("# TYPE"))
+	body := protoBody(t, text.Bytes())
 	var out bytes.Buffer
 	for _, format := range []expfmt.Format{fmtOM, fmtProto} {
 		merge := func() {
@@ -357,47 +378,73 @@ func TestRestoreWithoutDecoding(t *testing.T) {
 			}
 		}
 		merge()
-		if allocs := testing.AllocsPerRun(3, merge); allocs > 2000 {
-			t.Errorf("%s: %v allocations for %d series of gauges and counters", format, allocs, bytes.Count(gauges, []byte("\n"))-2*bytes.Count(gauges, []byte("# TYPE")))
+		if allocs := testing.AllocsPerRun(3, merge); allocs > float64(2*series) {
+			t.Errorf("%s: %v allocations for %d series of gauges, counters, summaries and histograms", format, allocs, series)
 		}
 	}
 
 	stale := math.Float64frombits(0x7ff0000000000002)
-	mf := &dto.MetricFamily{Name: new("c_total"), Type: dto.MetricType_COUNTER.Enum(), Metric: []*dto.Metric{
-		{Label: []*dto.LabelPair{{Name: new("a"), Value: new("1")}}, Counter: &dto.Counter{Value: new(1.0), Exemplar: &dto.Exemplar{Value: new(0.5)}}},
-		{Label: []*dto.LabelPair{{Name: new("a"), Value: new("2")}}, Counter: &dto.Counter{Value: new(stale)}},
-	}}
-	var in bytes.Buffer
-	if _, err := protodelim.MarshalTo(&in, mf); err != nil {
-		t.Fatal(err)
+	label := func(v string) []*dto.LabelPair { return []*dto.LabelPair{{Name: new("a"), Value: new(v)}} }
+	bucket := func(bound float64, e *dto.Exemplar) *dto.Bucket {
+		return &dto.Bucket{UpperBound: new(bound), CumulativeCount: new(uint64(1)), Exemplar: e}
 	}
-	for _, only := range []int{0, 1} { // each metric alone too: its family is decoded for it alone
-		single := proto.Clone(mf).(*dto.MetricFamily)
-		single.Metric = single.Metric[only : only+1]
-		var body bytes.Buffer
-		if _, err := protodelim.MarshalTo(&body, single); err != nil {
-			t.Fatal(err)
-		}
-		for _, b := range [][]byte{in.Bytes(), body.Bytes()} {
-			out.Reset()
-			if _, err := Merge(&out, Options{Label: "exporter", Format: fmtProto}, []Input{{Name: "pb", ContentType: ctProto, Body: b}}); err != nil {
-				t.Fatal(err)
-			}
-			for _, have := range decodeProtoOut(t, out.Bytes()) {
-				if have.GetName() != "c_total" {
-					continue
+	// Each metric must come out as its message has it, which its text
+	// cannot carry.
+	fams := []*dto.MetricFamily{
+		{Name: new("c_total"), Type: dto.MetricType_COUNTER.Enum(), Metric: []*dto.Metric{
+			{Label: label("exemplar"), Counter: &dto.Counter{Value: new(1.0), Exemplar: &dto.Exemplar{Value: new(0.5)}}},
+			{Label: label("stale"), Counter: &dto.Counter{Value: new(stale)}},
+		}},
+		{Name: new("h"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{
+			{Label: label("exemplar"), Histogram: &dto.Histogram{SampleCount: new(uint64(1)), Bucket: []*dto.Bucket{bucket(1, &dto.Exemplar{Value: new(0.5)})}}},
+			{Label: label("past +Inf"), Histogram: &dto.Histogram{SampleCount: new(uint64(1)), Bucket: []*dto.Bucket{bucket(1, nil), bucket(math.Inf(1), nil), bucket(0.5, nil)}}},
+			{Label: label("count past 2^53"), Histogram: &dto.Histogram{SampleCount: new(uint64(1<<53 + 1))}},
+		}},
+		{Name: new("s"), Type: dto.MetricType_SUMMARY.Enum(), Metric: []*dto.Metric{
+			{Label: label("created"), Summary: &dto.Summary{SampleCount: new(uint64(1)), CreatedTimestamp: &timestamppb.Timestamp{Seconds: 5}}},
+		}},
+	}
+	check := func(have *dto.MetricFamily) {
+		for _, m := range have.GetMetric() {
+			switch a := m.GetLabel()[0].GetValue(); a {
+			case "exemplar":
+				if m.GetCounter().GetExemplar().GetValue() != 0.5 && m.GetHistogram().GetBucket()[0].GetExemplar().GetValue() != 0.5 {
+					t.Errorf("%s{a=%q}: want the exemplar kept, have %v", have.GetName(), a, m)
 				}
-				for _, m := range have.GetMetric() {
-					switch c := m.GetCounter(); m.GetLabel()[0].GetValue() {
-					case "1":
-						if c.GetExemplar().GetValue() != 0.5 {
-							t.Errorf("a=1: want the exemplar kept, have %v", c)
-						}
-					case "2":
-						if math.Float64bits(c.GetValue()) != math.Float64bits(stale) {
-							t.Errorf("a=2: want the stale marker's bits kept, have %x", math.Float64bits(c.GetValue()))
-						}
-					}
+			case "stale":
+				if math.Float64bits(m.GetCounter().GetValue()) != math.Float64bits(stale) {
+					t.Errorf("%s{a=%q}: want the stale marker's bits kept, have %x", have.GetName(), a, math.Float64bits(m.GetCounter().GetValue()))
+				}
+			case "past +Inf":
+				if bb := m.GetHistogram().GetBucket(); len(bb) != 2 || bb[0].GetUpperBound() != 1 || !math.IsInf(bb[1].GetUpperBound(), 1) {
+					t.Errorf("%s{a=%q}: want the buckets up to +Inf, as Prometheus reads them, have %v", have.GetName(), a, bb)
+				}
+			case "count past 2^53":
+				if m.GetHistogram().GetSampleCount() != 1<<53+1 {
+					t.Errorf("%s{a=%q}: want the count kept, have %v", have.GetName(), a, m.GetHistogram())
+				}
+			case "created":
+				if m.GetSummary().GetCreatedTimestamp().GetSeconds() != 5 {
+					t.Errorf("%s{a=%q}: want the created timestamp kept, have %v", have.GetName(), a, m.GetSummary())
+				}
+			}
+		}
+	}
+	for _, mf := range fams {
+		for only := range mf.GetMetric() { // each metric alone, and all
+			single := proto.Clone(mf).(*dto.MetricFamily)
+			single.Metric = single.Metric[only : only+1]
+			for _, mf := range []*dto.MetricFamily{mf, single} {
+				var b bytes.Buffer
+				if _, err := protodelim.MarshalTo(&b, mf); err != nil {
+					t.Fatal(err)
+				}
+				out.Reset()
+				if _, err := Merge(&out, Options{Label: "exporter", Format: fmtProto}, []Input{{Name: "pb", ContentType: ctProto, Body: b.Bytes()}}); err != nil {
+					t.Fatal(err)
+				}
+				for _, have := range decodeProtoOut(t, out.Bytes()) {
+					check(have)
 				}
 			}
 		}
