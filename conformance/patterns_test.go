@@ -3,6 +3,9 @@ package conformance
 import (
 	"bytes"
 	"regexp"
+	"strings"
+
+	"github.com/prometheus/prometheus/model/labels"
 )
 
 // A knownPattern attributes a disagreement the fuzzer finds to a known
@@ -25,6 +28,8 @@ func knownPatterns() []knownPattern {
 	return []knownPattern{
 		{"", re(`^om-utf8$`), re(`(?s)^\d source\(s\): unit of .*["\\\n].*: want ".*", have ""$`), nil, omMetaEscapes},
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
+		{ProtobufType, re(`^(om|om-utf8)$`), re(`^\d source\(s\): (\{[^{}]*\}: exemplars: want \[.*\], have \[.*\](; |$))+$`), exemplarEscapes, omExemplarEscapes},
+		{OpenMetricsType, re(`^proto$`), re(`^\d source\(s\): (\{[^{}]*\}: exemplars: want \[.*\], have \[.*\](; |$))+$`), exemplarEscapes, omExemplarEscapes},
 		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|\{[^{}]*\}: start timestamp: want -?\d+, have 0)(; (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|\{[^{}]*\}: start timestamp: want -?\d+, have 0))*( \(and \d+ more\))?$`), createdAfterType, omCreatedOther},
 	}
 }
@@ -33,6 +38,25 @@ func knownPatterns() []knownPattern {
 // TYPE line, after which Prometheus may skip a sample of another family.
 func createdAfterType(_ string, body []byte) bool {
 	return regexp.MustCompile(`(?m)^# TYPE .* (counter|summary|histogram)$`).Match(body)
+}
+
+// exemplarEscapes tells whether an exemplar of body, as Prometheus reads
+// it, has a label name or value holding '"', '\\' or a newline, which
+// OpenMetrics escapes.
+func exemplarEscapes(contentType string, body []byte) bool {
+	series, _ := Parse(contentType, body, Native)
+	for _, s := range series {
+		for _, e := range s.Exemplars {
+			escaped := false
+			e.Labels.Range(func(l labels.Label) {
+				escaped = escaped || strings.ContainsAny(l.Name+l.Value, "\"\\\n")
+			})
+			if escaped {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // quotedMetricName tells whether body names a metric in quotes, in a
