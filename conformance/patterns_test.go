@@ -31,6 +31,7 @@ func knownPatterns() []knownPattern {
 		{ProtobufType, re(`^(om|om-utf8)$`), re(`^\d source\(s\): (\{[^{}]*\}: exemplars: want \[.*\], have \[.*\](; |$))+$`), exemplarEscapes, omExemplarEscapes},
 		{OpenMetricsType, re(`^proto$`), re(`^\d source\(s\): (\{[^{}]*\}: exemplars: want \[.*\], have \[.*\](; |$))+$`), exemplarEscapes, omExemplarEscapes},
 		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|\{[^{}]*\}: start timestamp: want -?\d+, have 0)(; (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|\{[^{}]*\}: start timestamp: want -?\d+, have 0))*( \(and \d+ more\))?$`), createdAfterType, omCreatedOther},
+		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|\{[^{}]*\}: start timestamp: want 0, have -?\d+)(; (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|\{[^{}]*\}: start timestamp: want 0, have -?\d+))*( \(and \d+ more\))?$`), createdOfOtherFamily, omCreatedOther},
 	}
 }
 
@@ -54,6 +55,29 @@ func exemplarEscapes(contentType string, body []byte) bool {
 			if escaped {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// createdOfOtherFamily tells whether, after a counter, summary or
+// histogram TYPE line of body, a sample named X_created comes that is not
+// of that family, before the next metadata line.
+func createdOfOtherFamily(_ string, body []byte) bool {
+	family := ""
+	for line := range strings.Lines(string(body)) {
+		if m := regexp.MustCompile(`^# TYPE (\S+) (counter|summary|histogram)\n?$`).FindStringSubmatch(line); m != nil {
+			family = m[1]
+			continue
+		}
+		if strings.HasPrefix(line, "#") {
+			family = ""
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(line, " \t"), " ")
+		name, _, _ = strings.Cut(name, "{")
+		if family != "" && strings.HasSuffix(name, "_created") && name != family+"_created" {
+			return true
 		}
 	}
 	return false
