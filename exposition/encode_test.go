@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -235,6 +236,53 @@ func TestProtobufBucketAfterInf(t *testing.T) {
 			if want := []float64{0.25, 0.5, math.Inf(1)}; !slices.Equal(bounds, want) {
 				t.Errorf("%s source, %s: want buckets %v (+Inf last), have %v", in.ContentType, format, want, bounds)
 			}
+		}
+	}
+}
+
+// TestProtobufSecondMessageOfLabels: of two classic histograms of one
+// series in a protobuf family, Prometheus reads every bucket, the first of
+// each bound; the second's first bucket repeats the first's, its second
+// does not, and must be in every output (its message could not be
+// restored: its lines went to the first's metric).
+func TestProtobufSecondMessageOfLabels(t *testing.T) {
+	h := func(bounds ...float64) *dto.Metric {
+		hist := &dto.Histogram{SampleCount: new(uint64(1)), SampleSum: new(0.0), Schema: new(int32(3))} // a field text cannot carry: the message is decoded
+		for _, b := range bounds {
+			hist.Bucket = append(hist.Bucket, &dto.Bucket{UpperBound: new(b), CumulativeCount: new(uint64(0))})
+		}
+		return &dto.Metric{Histogram: hist}
+	}
+	var in bytes.Buffer
+	if _, err := protodelim.MarshalTo(&in, &dto.MetricFamily{Name: new("h"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{h(1), h(1, 2)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []expfmt.Format{fmtText, fmtOM, fmtProto} {
+		var out bytes.Buffer
+		if _, err := Merge(&out, Options{Label: "exporter", Format: format}, []Input{{Name: "s", ContentType: ctProto, Body: in.Bytes()}}); err != nil {
+			t.Fatal(err)
+		}
+		var bounds []float64
+		if format == fmtProto {
+			for _, mf := range decodeProtoOut(t, out.Bytes()) {
+				for _, m := range mf.GetMetric() {
+					for _, b := range m.GetHistogram().GetBucket() {
+						bounds = append(bounds, b.GetUpperBound())
+					}
+				}
+			}
+		} else {
+			for _, le := range []string{"1", "2", "+Inf"} {
+				for _, w := range []string{`le="` + le + `"`, `le="` + le + `.0"`} {
+					if bytes.Contains(out.Bytes(), []byte(w)) {
+						v, _ := strconv.ParseFloat(le, 64)
+						bounds = append(bounds, v)
+					}
+				}
+			}
+		}
+		if want := []float64{1, 2, math.Inf(1)}; !slices.Equal(bounds, want) {
+			t.Errorf("%s: want buckets %v, have %v:\n%s", format, want, bounds, out.Bytes())
 		}
 	}
 }

@@ -113,10 +113,13 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) bool {
 		if k > f.last {
 			return false
 		}
+		n := int32(textLines(mf.GetType(), m))
 		if sc.samples[k].flags&flagDrop == 0 {
 			kept, at = append(kept, m), append(at, k)
+		} else if !sc.allDropped(k, min(k+n, f.last+1)) {
+			return false // the text has the rest of it in an earlier metric of its labels
 		}
-		k += int32(textLines(mf.GetType(), m))
+		k += n
 	}
 	if k != f.last+1 {
 		return false
@@ -161,17 +164,23 @@ func (s *origin) fromText(fi int32, n int) (carried, match bool) {
 	var f wireFamily
 	f.read(msg)
 	k, kept := fam.first, 0
+	match = true
 	for m := range messages(msg, 4) {
 		lines, ok := carriedLines(f.typ, m.b)
 		if !ok {
 			return false, false
 		}
-		if k <= fam.last && s.sc.samples[k].flags&flagDrop == 0 {
+		switch {
+		case k > fam.last:
+			match = false
+		case s.sc.samples[k].flags&flagDrop == 0:
 			kept++
+		case !s.sc.allDropped(k, min(k+int32(lines), fam.last+1)):
+			match = false // the text has the rest of it in an earlier metric of its labels
 		}
 		k += int32(lines)
 	}
-	return true, k == fam.last+1 && kept == n
+	return true, match && k == fam.last+1 && kept == n
 }
 
 // carriedLines is how many lines the text of metric message msg, of a
@@ -290,6 +299,17 @@ func (sc *scanner) keptBuckets(k int32, h *dto.Histogram) *dto.Histogram {
 	h = proto.Clone(h).(*dto.Histogram)
 	h.Bucket = bb
 	return h
+}
+
+// allDropped tells whether the plan left out every sample from k to end
+// (not included).
+func (sc *scanner) allDropped(k, end int32) bool {
+	for ; k < end; k++ {
+		if sc.samples[k].flags&flagDrop == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // readBuckets is h's buckets up to the first +Inf one, those Prometheus'
