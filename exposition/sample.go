@@ -413,6 +413,11 @@ func (s *scanner) exemplar(i, end int, name []byte) error {
 		if err != nil {
 			return err
 		}
+		if bytes.IndexByte(b[next+2:ve], 0) >= 0 {
+			// Prometheus' lexer takes a series' label value with one,
+			// but not an exemplar's.
+			return s.errorf("NUL byte in an exemplar label value for %q", name)
+		}
 		i = ve + 1
 		switch {
 		case i < end && b[i] == ',':

@@ -98,6 +98,7 @@ func TestValidateBad(t *testing.T) {
 		{"om counter name", ctOM, "# TYPE a counter\na 1\n# EOF\n", `line 2: counter "a": sample must end in _total or _created`},
 		{"om interleaved", ctOM, "a 1\nb 1\na 2\n# EOF\n", `line 3: samples of "a" are not in one block`},
 		{"om bad exemplar", ctOM, "# TYPE a counter\na_total 1 # {x=\"y\"}\n# EOF\n", `line 2: invalid exemplar value for "a_total"`},
+		{"om NUL in an exemplar label value", ctOM, "# TYPE a counter\na_total 1 # {x=\"y\x00\"} 1\n# EOF\n", `line 2: NUL byte in an exemplar label value for "a_total"`},
 		{"om blank line", ctOM, "a 1\n\n# EOF\n", `line 2: empty line in OpenMetrics input`},
 		{"om comment", ctOM, "# hello\n# EOF\n", `line 1: unexpected OpenMetrics comment "hello"`},
 		{"protobuf garbage", ctProto, "\x05garbage", `protobuf message 1: proto: illegal wire type 7`},
