@@ -88,7 +88,13 @@ func withoutUncarriedExemplars(want []Series, types map[string]model.MetricType,
 		if len(s.Exemplars) == 0 {
 			continue
 		}
-		fam, suffix := familyOfEscaped(s.Labels.Get(model.MetricNameLabel), types, out.Format.ToEscapingScheme())
+		name, scheme := s.Labels.Get(model.MetricNameLabel), out.Format.ToEscapingScheme()
+		fam, suffix := familyOfEscaped(name, types, scheme)
+		if e := model.EscapeName(s.Family, scheme); s.Family != "" && strings.HasPrefix(name, e) {
+			// The family the series is of in the input, not another
+			// that escapes to the same name.
+			fam, suffix = s.Family, name[len(e):]
+		}
 		switch typ := types[fam]; {
 		case typ == model.MetricTypeCounter && (suffix == "" || suffix == "_total"),
 			(typ == model.MetricTypeHistogram || typ == model.MetricTypeGaugeHistogram) && (suffix == "_bucket" || s.Histogram != nil):
