@@ -45,8 +45,9 @@ func createdAfterType(_ string, body []byte) bool {
 // it, has a label name or value holding '"', '\\' or a newline, which
 // OpenMetrics escapes.
 func exemplarEscapes(contentType string, body []byte) bool {
-	series, _ := Parse(contentType, body, Native)
-	for _, s := range series {
+	native, _ := Parse(contentType, body, Native)
+	classic, _ := Parse(contentType, body, Classic) // a classic bucket's exemplar without a timestamp too
+	for _, s := range append(native, classic...) {
 		for _, e := range s.Exemplars {
 			escaped := false
 			e.Labels.Range(func(l labels.Label) {
