@@ -236,7 +236,7 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 		}
 		for _, s := range in {
 			n := s.Labels.Get(model.MetricNameLabel)
-			if (n == fam+"_bucket" || n == fam+"_count") && (s.Value != math.Trunc(s.Value) || s.Value >= 1<<63) && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
+			if (n == fam+"_bucket" || n == fam+"_count") && (s.Value != math.Trunc(s.Value) || s.Value >= 1<<63) { // NaN and +Inf too
 				return omFloatHistogramRule, fam
 			}
 		}

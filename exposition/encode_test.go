@@ -150,6 +150,8 @@ func TestOpenMetricsNeverCut(t *testing.T) {
 		{Name: "frac", ContentType: ctText, Body: []byte(frac)},
 		{Name: "float", ContentType: ctProto, Body: pb.Bytes()},
 		{Name: "whole", ContentType: ctText, Body: []byte("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n")},
+		{Name: "nan", ContentType: ctText, Body: []byte("# TYPE h histogram\nh_bucket{le=\"1\"} NaN\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n")},
+		{Name: "inf", ContentType: ctText, Body: []byte("# TYPE h histogram\nh_bucket{le=\"+Inf\"} +Inf\nh_sum 1\nh_count +Inf\n")},
 	}
 	for _, format := range []expfmt.Format{fmtOM, expfmt.FmtOpenMetrics_0_0_1} {
 		var out bytes.Buffer
@@ -169,8 +171,11 @@ func TestOpenMetricsNeverCut(t *testing.T) {
 		var conflicts []string
 		for _, c := range rep.Conflicts {
 			conflicts = append(conflicts, c.Source+"/"+c.Family)
+			if c.Source != "float" && !strings.Contains(c.Reason, "is not a whole number: OpenMetrics 1.0 has no float histograms") {
+				t.Errorf("%s: %s/%s: want the plan's reason, have %q", format, c.Source, c.Family, c.Reason)
+			}
 		}
-		if want := "[float/fh frac/h]"; fmt.Sprint(conflicts) != want {
+		if want := "[float/fh frac/h inf/h nan/h]"; fmt.Sprint(conflicts) != want {
 			t.Errorf("%s: conflicts: want %s, have %v", format, want, conflicts)
 		}
 		checkParses(t, format, out.Bytes())

@@ -178,7 +178,8 @@ func (mf *mfam) hasCreated() bool {
 }
 
 // openMetricsCounts leaves out of histogram mf, planned, a source's part
-// with a count that is not a whole number (which the text format allows):
+// with a count that is not a whole number (which the text format allows,
+// NaN and +Inf too):
 // OpenMetrics 1.0 has no float histograms. Only the counts the plan keeps
 // are looked at: of a series twice Prometheus keeps the first. counted is
 // how many samples the plan counted of each part, which are then no
@@ -194,7 +195,9 @@ func (m *merger) openMetricsCounts(mf *mfam, counted []int) {
 			if smp.fam != p.fam || smp.flags&flagDrop != 0 || smp.member != memberBucket && smp.member != memberCount {
 				continue
 			}
-			if v, _ := strconv.ParseFloat(string(s.sc.body[smp.value.lo:smp.value.hi]), 64); v != math.Trunc(v) && !math.IsNaN(v) {
+			// NaN and +Inf too: the encoder writes a count that is not
+			// whole in a uint64 as an integer (0) or refuses it.
+			if v, _ := strconv.ParseFloat(string(s.sc.body[smp.value.lo:smp.value.hi]), 64); v != math.Trunc(v) || v >= 1<<64 {
 				m.conflict(s, mf.name, fmt.Sprintf("count %s is not a whole number: OpenMetrics 1.0 has no float histograms", s.sc.body[smp.value.lo:smp.value.hi]))
 				float = true
 			}
