@@ -319,8 +319,14 @@ func TestWireSchema(t *testing.T) {
 }
 
 // TestProtoTextAllocs: protoToText allocates per body and per family,
-// never per series, and Validate hardly at all.
+// never per series, and Validate hardly at all. Under the race detector,
+// whose sync.Pool drops what it is given at random (the table of family
+// names is pooled), the bounds do not hold: .ci/run runs this test without
+// it too.
 func TestProtoTextAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation bounds: run without -race (.ci/run does)")
+	}
 	body := protoBody(t, syntheticBody(20000, "app"))
 	var b bytes.Buffer
 	if _, _, err := protoToText(&b, body, false, nil); err != nil {
@@ -378,7 +384,7 @@ func TestRestoreWithoutDecoding(t *testing.T) {
 			}
 		}
 		merge()
-		if allocs := testing.AllocsPerRun(3, merge); allocs > float64(2*series) {
+		if allocs := testing.AllocsPerRun(3, merge); allocs > float64(2*series) && !raceEnabled { // see TestProtoTextAllocs
 			t.Errorf("%s: %v allocations for %d series of gauges, counters, summaries and histograms", format, allocs, series)
 		}
 	}
