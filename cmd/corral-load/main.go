@@ -167,7 +167,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 		return nil, fmt.Errorf("reading after the load: %w", err)
 	}
 	client.CloseIdleConnections()
-	end, err := settle(client, o, idle)
+	end, err := settle(client, o, idle, warm)
 	if err != nil {
 		return nil, fmt.Errorf("last reading: %w", err)
 	}
@@ -223,14 +223,17 @@ func scrape(ctx context.Context, c *http.Client, o options, i int) []sample {
 }
 
 // settle takes readings until corral is back to its idle goroutines and
-// open files with no zombie, or until o.settle has passed; the last reading
-// is the result.
-func settle(c *http.Client, o options, idle Reading) (Reading, error) {
+// open files with no zombie, and its RSS within o.maxRSSGrowth of the warm
+// reading's (corral gives memory back a few seconds after the last scrape:
+// a reading right after the load may or may not come after a collection),
+// or until o.settle has passed; the last reading is the result.
+func settle(c *http.Client, o options, idle, warm Reading) (Reading, error) {
 	deadline := time.Now().Add(o.settle)
 	for {
 		r, err := read(c, o)
 		c.CloseIdleConnections() // our own reading's connection is not a leak
-		if err != nil || time.Now().After(deadline) || r.idleAs(idle) {
+		rssBack := warm.RSSBytes == 0 || float64(r.RSSBytes) <= (1+o.maxRSSGrowth)*float64(warm.RSSBytes)
+		if err != nil || time.Now().After(deadline) || r.idleAs(idle) && rssBack {
 			return r, err
 		}
 		time.Sleep(time.Second)
