@@ -321,11 +321,12 @@ func TestWireSchema(t *testing.T) {
 // TestProtoTextAllocs: protoToText allocates per body and per family,
 // never per series, and Validate hardly at all. Under the race detector,
 // whose sync.Pool drops what it is given at random (the table of family
-// names is pooled), the bounds do not hold: .ci/run runs this test without
-// it too.
+// names is pooled, and one made anew grows), Validate's bound is a loose
+// one, still far below one a series: .ci/run runs this test without it too.
 func TestProtoTextAllocs(t *testing.T) {
+	validateBound := 5.0
 	if raceEnabled {
-		t.Skip("allocation bounds: run without -race (.ci/run does)")
+		validateBound = 100
 	}
 	body := protoBody(t, syntheticBody(20000, "app"))
 	var b bytes.Buffer
@@ -345,8 +346,8 @@ func TestProtoTextAllocs(t *testing.T) {
 		if err := Validate(ctProto, body); err != nil {
 			t.Fatal(err)
 		}
-	}); allocs > 5 {
-		t.Errorf("Validate: %v allocations for 20,000 series", allocs)
+	}); allocs > validateBound {
+		t.Errorf("Validate: %v allocations for 20,000 series, want at most %v", allocs, validateBound)
 	}
 }
 
@@ -384,7 +385,11 @@ func TestRestoreWithoutDecoding(t *testing.T) {
 			}
 		}
 		merge()
-		if allocs := testing.AllocsPerRun(3, merge); allocs > float64(2*series) && !raceEnabled { // see TestProtoTextAllocs
+		bound := float64(2 * series)
+		if raceEnabled {
+			bound *= 2 // the pools drop at random (TestProtoTextAllocs); decoding cost ten a series
+		}
+		if allocs := testing.AllocsPerRun(3, merge); allocs > bound {
 			t.Errorf("%s: %v allocations for %d series of gauges, counters, summaries and histograms", format, allocs, series)
 		}
 	}
