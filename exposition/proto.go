@@ -183,6 +183,10 @@ func (s *origin) fromText(fi int32, n int) (carried, match bool) {
 	return true, match && k == fam.last+1 && kept == n
 }
 
+// wholeFloat is the largest count every whole number up to which a float64
+// holds, and so the text.
+const wholeFloat = 1 << 53
+
 // carriedLines is how many lines the text of metric message msg, of a
 // family of type typ, has (as textLines), and whether they carry all of it
 // that Prometheus reads: a gauge, untyped, counter, summary or classic
@@ -192,7 +196,6 @@ func (s *origin) fromText(fi int32, n int) (carried, match bool) {
 // (Prometheus' protobuf parser reads no bucket past +Inf, the text parser
 // does); and no NaN but the one the text's "NaN" is read as.
 func carriedLines(typ dto.MetricType, msg []byte) (int, bool) {
-	const whole = 1 << 53
 	nan := math.Float64bits(math.NaN())
 	float := func(w wireField) bool {
 		return w.typ == protowire.Fixed64Type && (!math.IsNaN(math.Float64frombits(w.v)) || w.v == nan)
@@ -215,7 +218,7 @@ func carriedLines(typ dto.MetricType, msg []byte) (int, bool) {
 			for b := v.b; len(b) > 0; {
 				var w wireField
 				switch w, b = nextField(b); {
-				case w.is(1, protowire.VarintType) && w.v <= whole, w.num == 2 && float(w):
+				case w.is(1, protowire.VarintType) && w.v <= wholeFloat, w.num == 2 && float(w):
 				case w.is(list, protowire.BytesType):
 					bound, ok := listed(typ, w.b, float)
 					if !ok || !(bound > last) {
@@ -246,7 +249,7 @@ func listed(typ dto.MetricType, msg []byte, float func(wireField) bool) (float64
 		switch {
 		case w.num == 1 && typ == dto.MetricType_SUMMARY && float(w), w.num == 2 && typ == dto.MetricType_HISTOGRAM && float(w):
 			bound = math.Float64frombits(w.v)
-		case w.num == 2 && typ == dto.MetricType_SUMMARY && float(w), w.is(1, protowire.VarintType) && typ == dto.MetricType_HISTOGRAM && w.v <= 1<<53:
+		case w.num == 2 && typ == dto.MetricType_SUMMARY && float(w), w.is(1, protowire.VarintType) && typ == dto.MetricType_HISTOGRAM && w.v <= wholeFloat:
 		default:
 			return 0, false
 		}
