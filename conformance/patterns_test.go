@@ -1,15 +1,11 @@
 package conformance
 
 import (
-	"bufio"
 	"bytes"
 	"regexp"
-	"slices"
 	"strings"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/model/labels"
-	"google.golang.org/protobuf/encoding/protodelim"
 )
 
 // A knownPattern attributes a disagreement the fuzzer finds to a known
@@ -32,7 +28,6 @@ func knownPatterns() []knownPattern {
 	return []knownPattern{
 		{"", re(`^om-utf8$`), re(`(?s)^\d source\(s\): unit of .*["\\\n].*: want ".*", have ""$`), nil, omMetaEscapes},
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
-		{ProtobufType, re(`^proto$`), re(`^\d source\(s\): (missing \{[^{}]*\}(; |$))+( \(and \d+ more\))?$`), nativeThenClassic, protoNativeThenClassic},
 		{ProtobufType, re(`^(om|om-utf8)$`), re(`^\d source\(s\): (\{[^{}]*\}: exemplars: want \[.*\], have \[.*\](; |$))+$`), exemplarEscapes, omExemplarEscapes},
 		{OpenMetricsType, re(`^proto$`), re(`^\d source\(s\): (\{[^{}]*\}: exemplars: want \[.*\], have \[.*\](; |$))+$`), exemplarEscapes, omExemplarEscapes},
 		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|\{[^{}]*\}: start timestamp: want -?\d+, have 0)(; (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|\{[^{}]*\}: start timestamp: want -?\d+, have 0))*( \(and \d+ more\))?$`), createdAfterType, omCreatedOther},
@@ -87,33 +82,6 @@ func createdOfOtherFamily(_ string, body []byte) bool {
 		}
 	}
 	return false
-}
-
-// nativeThenClassic tells whether a histogram family of protobuf body has,
-// for one label set, a native histogram and after it a classic one (as
-// Prometheus' parser tells them).
-func nativeThenClassic(_ string, body []byte) bool {
-	r := bufio.NewReader(bytes.NewReader(body))
-	for {
-		var mf dto.MetricFamily
-		if err := protodelim.UnmarshalFrom(r, &mf); err != nil {
-			return false
-		}
-		native := map[string]bool{}
-		for _, m := range mf.GetMetric() {
-			var key []string
-			for _, l := range m.GetLabel() {
-				key = append(key, l.GetName()+"\xff"+l.GetValue())
-			}
-			slices.Sort(key)
-			k, h := strings.Join(key, "\xfe"), m.GetHistogram()
-			isNative := len(h.GetPositiveSpan()) > 0 || len(h.GetNegativeSpan()) > 0 || h.GetZeroThreshold() > 0 || h.GetZeroCount() > 0
-			if native[k] && h != nil && !isNative {
-				return true
-			}
-			native[k] = native[k] || isNative
-		}
-	}
 }
 
 // quotedMetricName tells whether body names a metric in quotes, in a

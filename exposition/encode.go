@@ -114,8 +114,13 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 		if len(parsed) == 0 {
 			continue
 		}
-		restored := p.src.proto != nil && p.src.restore(p.fam, parsed, m.opts.Format.FormatType() == expfmt.TypeProtoDelim)
+		var extra []*dto.Metric
+		restored := false
+		if p.src.proto != nil {
+			extra, restored = p.src.restore(p.fam, parsed, m.opts.Format.FormatType() == expfmt.TypeProtoDelim)
+		}
 		if restored {
+			ms = append(ms, extra...)
 			if om {
 				omTimes(parsed)
 			}

@@ -291,3 +291,63 @@ func TestProtobufSecondMessageOfLabels(t *testing.T) {
 		}
 	}
 }
+
+// A series in two histogram messages, one native: with native histograms,
+// Prometheus reads the native histogram of the one and the classic series
+// of the other, where the text (and the plan) has the later one's series
+// for duplicates. Protobuf output writes both, the classic one with the
+// buckets of later classic messages of new bounds, in order.
+func TestProtobufNativeAndClassicOfOneSeries(t *testing.T) {
+	classic := func(count uint64, bounds ...float64) *dto.Metric {
+		h := &dto.Histogram{SampleCount: new(count), SampleSum: new(float64(count))}
+		for i, b := range bounds {
+			h.Bucket = append(h.Bucket, &dto.Bucket{UpperBound: new(b), CumulativeCount: new(uint64(i))})
+		}
+		return &dto.Metric{Histogram: h}
+	}
+	native := func(count uint64) *dto.Metric {
+		m := classic(count, 1)
+		m.Histogram.ZeroThreshold, m.Histogram.ZeroCount = new(0.5), new(count)
+		return m
+	}
+	for _, c := range []struct {
+		name    string
+		metrics []*dto.Metric
+		want    string // counts of the metrics written, native ones marked n, and classic bounds
+	}{
+		{"native then classic", []*dto.Metric{native(5), classic(7, 1, 2)}, "n5 7[1 2]"},
+		{"classic then native", []*dto.Metric{classic(7, 1, 2), native(5)}, "7[1 2] n5"},
+		{"later classic adds a bound", []*dto.Metric{native(5), classic(7, 1, math.Inf(1), 4), classic(9, 3, 1)}, "n5 7[1 3 +Inf]"},
+		{"later native adds nothing", []*dto.Metric{native(5), native(6), classic(7, 2)}, "n5 7[2]"},
+	} {
+		var in bytes.Buffer
+		if _, err := protodelim.MarshalTo(&in, &dto.MetricFamily{Name: new("h"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: c.metrics}); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if _, err := Merge(&out, Options{Label: "exporter", Format: fmtProto}, []Input{{Name: "s", ContentType: ctProto, Body: in.Bytes()}}); err != nil {
+			t.Fatal(err)
+		}
+		var have []string
+		for _, mf := range decodeProtoOut(t, out.Bytes()) {
+			for _, m := range mf.GetMetric() {
+				h := m.GetHistogram()
+				if mf.GetName() != "h" {
+					continue
+				}
+				if h.GetZeroCount() > 0 {
+					have = append(have, fmt.Sprintf("n%d", h.GetSampleCount()))
+					continue
+				}
+				var bounds []string
+				for _, b := range h.GetBucket() {
+					bounds = append(bounds, strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64))
+				}
+				have = append(have, fmt.Sprintf("%d[%s]", h.GetSampleCount(), strings.Join(bounds, " ")))
+			}
+		}
+		if got := strings.Join(have, " "); got != c.want {
+			t.Errorf("%s: want %s, have %s", c.name, c.want, got)
+		}
+	}
+}

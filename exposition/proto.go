@@ -94,16 +94,21 @@ func textLines(t dto.MetricType, m *dto.Metric) int {
 // plan kept has its first sample kept. It reports whether the metrics were
 // matched: those that cannot be keep the text's values, which the caller
 // then checks as a text source's (a metric read from lines of two
-// messages, say, carries one timestamp for both).
-func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) bool {
+// messages, say, carries one timestamp for both). For protobuf output, a
+// series may need a metric more than the text has (nativeView): extra
+// holds them, to write after parsed.
+func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) (extra []*dto.Metric, ok bool) {
 	if s.protoAt(fi) {
 		if carried, match := s.fromText(fi, len(parsed)); carried {
-			return match
+			return nil, match
 		}
 	}
 	sc, mf := s.sc, s.family(fi)
 	if mf == nil {
-		return false
+		return nil, false
+	}
+	if protobuf && nativeTwice(mf.GetMetric()) {
+		return nativeView(mf.GetMetric(), parsed)
 	}
 	f := &sc.fams[fi]
 	var kept []*dto.Metric
@@ -111,48 +116,31 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) bool {
 	k := f.first
 	for _, m := range mf.GetMetric() {
 		if k > f.last {
-			return false
+			return nil, false
 		}
 		n := int32(textLines(mf.GetType(), m))
 		if sc.samples[k].flags&flagDrop == 0 {
 			kept, at = append(kept, m), append(at, k)
 		} else if !sc.allDropped(k, min(k+n, f.last+1)) {
-			return false // the text has the rest of it in an earlier metric of its labels
+			return nil, false // the text has the rest of it in an earlier metric of its labels
 		}
 		k += n
 	}
-	if k != f.last+1 {
-		return false
-	}
-	if len(kept) != len(parsed) {
+	if k != f.last+1 || len(kept) != len(parsed) {
 		// A message whose labels repeat an earlier one's: the text has
 		// the lines the plan kept of both as one metric.
-		if !protobuf {
-			return false
-		}
-		if kept, at = firstOfLabels(kept, at); len(kept) != len(parsed) {
-			return false
-		}
-		for _, m := range kept {
-			if !nativeHistogram(m.Histogram) {
-				return false
-			}
-		}
-		// In protobuf output Prometheus reads native histograms, and of
-		// two with one series the first: the later messages add nothing.
+		return nil, false
 	}
 	for i, m := range kept {
 		p := parsed[i]
 		p.Counter, p.Gauge, p.Untyped, p.Summary, p.Histogram = m.Counter, m.Gauge, m.Untyped, m.Summary, m.Histogram
-		if p.TimestampMs = m.TimestampMs; m.GetTimestampMs() == 0 {
-			p.TimestampMs = nil // Prometheus reads a timestamp of 0 as none
-		}
+		p.TimestampMs = timestamp(m)
 		if !protobuf || !nativeHistogram(m.Histogram) {
 			p.Histogram = sc.keptBuckets(at[i], m.Histogram)
 		}
 		p.Summary = sc.keptQuantiles(at[i], m.Summary)
 	}
-	return true
+	return nil, true
 }
 
 // fromText is restore of family fi when its text carries all of it that
@@ -257,27 +245,159 @@ func listed(typ dto.MetricType, msg []byte, float func(wireField) bool) (float64
 	return bound, true
 }
 
-// firstOfLabels is metrics ms (whose lines start at at) without those
-// whose labels, as a set, repeat an earlier one's.
-func firstOfLabels(ms []*dto.Metric, at []int32) ([]*dto.Metric, []int32) {
+// nativeTwice tells whether of metrics ms one is a native histogram and
+// two have one label set.
+func nativeTwice(ms []*dto.Metric) bool {
+	if !slices.ContainsFunc(ms, func(m *dto.Metric) bool { return nativeHistogram(m.Histogram) }) {
+		return false
+	}
 	seen := map[string]bool{}
-	var keptMs []*dto.Metric
-	var keptAt []int32
 	var key []string
-	for i, m := range ms {
-		key = key[:0]
-		for _, l := range m.GetLabel() {
-			key = append(key, l.GetName()+"\xff"+l.GetValue())
-		}
-		slices.Sort(key)
-		k := strings.Join(key, "\xfe")
-		if seen[k] {
-			continue
+	for _, m := range ms {
+		var k string
+		if k, key = labelsKey(m, key); seen[k] {
+			return true
 		}
 		seen[k] = true
-		keptMs, keptAt = append(keptMs, m), append(keptAt, at[i])
 	}
-	return keptMs, keptAt
+	return false
+}
+
+// labelsKey is m's labels as a key, in no order, made in scratch.
+func labelsKey(m *dto.Metric, scratch []string) (string, []string) {
+	scratch = scratch[:0]
+	for _, l := range m.GetLabel() {
+		scratch = append(scratch, l.GetName()+"\xff"+l.GetValue())
+	}
+	slices.Sort(scratch)
+	return strings.Join(scratch, "\xfe"), scratch
+}
+
+// nativeView is restore, for protobuf output, of a histogram family ms in
+// which a message is native and a series is in two messages (nativeTwice).
+// The plan reads the text, where the later message's series are
+// duplicates of the earlier's; Prometheus reads a native message as its
+// native histogram alone, so of each series it reads the first native
+// histogram and, apart, the classic series of the messages that are not
+// native: _count and _sum of the first, and each bucket of the first that
+// has its bound. parsed[i], the text's metric of series i (in order),
+// becomes the first message of the series; extra holds the first of the
+// other kind, with the buckets of bounds new to the series from later
+// classic ones. ok is false when the metrics are not the text's, or when
+// a later classic message with a new bound has another timestamp (one
+// message has one).
+func nativeView(ms, parsed []*dto.Metric) (extra []*dto.Metric, ok bool) {
+	var all []*nativeSeries
+	byKey := map[string]*nativeSeries{}
+	var key []string
+	for _, m := range ms {
+		var k string
+		k, key = labelsKey(m, key)
+		s := byKey[k]
+		if s == nil {
+			s = &nativeSeries{first: m}
+			byKey[k], all = s, append(all, s)
+		} else if s.other == nil && nativeHistogram(m.Histogram) != nativeHistogram(s.first.Histogram) {
+			s.other = m
+		}
+		if !nativeHistogram(m.Histogram) && !s.addClassic(m) {
+			return nil, false
+		}
+	}
+	if len(all) != len(parsed) {
+		return nil, false
+	}
+	for i, s := range all {
+		p := parsed[i]
+		if !sameLabels(s.first, p) {
+			return nil, false
+		}
+		p.Histogram, p.TimestampMs = s.histogram(s.first), timestamp(s.first)
+		if s.other != nil {
+			extra = append(extra, &dto.Metric{Label: p.Label, Histogram: s.histogram(s.other), TimestampMs: timestamp(s.other)})
+		}
+	}
+	return extra, true
+}
+
+// nativeSeries is what nativeView reads of one series.
+type nativeSeries struct {
+	first, other *dto.Metric // the first message, and the first of the other kind
+	classic      *dto.Metric // the first classic message
+	buckets      []*dto.Bucket
+	bounds       map[uint64]bool // of buckets
+	changed      bool            // buckets are not classic's own
+}
+
+// addClassic reads classic message m of the series: the first gives the
+// buckets Prometheus reads (the first of each bound, up to +Inf), a later
+// one those of new bounds. It is false when a later one has a new bound
+// and another timestamp.
+func (s *nativeSeries) addClassic(m *dto.Metric) bool {
+	read := readBuckets(m.Histogram)
+	first := s.classic == nil
+	if first {
+		s.classic, s.bounds = m, map[uint64]bool{}
+		s.changed = len(read) != len(m.Histogram.GetBucket())
+	}
+	for _, b := range read {
+		k := boundKey(b.GetUpperBound())
+		if s.bounds[k] || !first && math.IsInf(b.GetUpperBound(), 1) {
+			// A later +Inf repeats the one the first's count gives.
+			s.changed = s.changed || first
+			continue
+		}
+		if !first && m.GetTimestampMs() != s.classic.GetTimestampMs() {
+			return false
+		}
+		s.bounds[k] = true
+		s.buckets = append(s.buckets, b)
+		s.changed = s.changed || !first
+	}
+	return true
+}
+
+// histogram is message m's histogram as written: the first classic one
+// with the buckets of the series, in order (Prometheus reads none past
+// +Inf).
+func (s *nativeSeries) histogram(m *dto.Metric) *dto.Histogram {
+	if m != s.classic || !s.changed {
+		return m.Histogram
+	}
+	h := proto.Clone(m.Histogram).(*dto.Histogram)
+	h.Bucket = s.buckets
+	sortBuckets(h)
+	return h
+}
+
+// boundKey is a bucket bound as a key: bounds of one key are one series.
+func boundKey(b float64) uint64 {
+	if math.IsNaN(b) {
+		return math.Float64bits(math.NaN())
+	}
+	return math.Float64bits(b)
+}
+
+// timestamp is m's timestamp as Prometheus reads it: 0 is none.
+func timestamp(m *dto.Metric) *int64 {
+	if m.GetTimestampMs() == 0 {
+		return nil
+	}
+	return m.TimestampMs
+}
+
+// sameLabels tells whether parsed, a metric the plan wrote, has the labels
+// of the source's message m, and one more (the merge label).
+func sameLabels(m, parsed *dto.Metric) bool {
+	if len(parsed.GetLabel()) != len(m.GetLabel())+1 {
+		return false
+	}
+	for _, l := range m.GetLabel() {
+		if !slices.ContainsFunc(parsed.GetLabel(), func(p *dto.LabelPair) bool { return p.GetName() == l.GetName() && p.GetValue() == l.GetValue() }) {
+			return false
+		}
+	}
+	return true
 }
 
 // nativeHistogram tells whether Prometheus reads h as a native histogram
