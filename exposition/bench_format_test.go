@@ -58,6 +58,7 @@ func BenchmarkMergeFormats(b *testing.B) {
 		{"text", ctText, text},
 		{"proto", ctProto, protoBody(b, text)},
 		{"proto-histograms", ctProto, protoBody(b, histogramBody(10000))},
+		{"proto-starts", ctProto, withStarts(b, protoBody(b, text))}, // created timestamps, as client_golang writes them
 	}
 	for _, src := range sources {
 		for _, out := range []struct {

@@ -243,7 +243,7 @@ func TestProtobufExemplarPastInt64(t *testing.T) {
 }
 
 // decodeProtoOut reads delimited protobuf output.
-func decodeProtoOut(t *testing.T, b []byte) []*dto.MetricFamily {
+func decodeProtoOut(t testing.TB, b []byte) []*dto.MetricFamily {
 	t.Helper()
 	var fams []*dto.MetricFamily
 	dec := expfmt.NewDecoder(bytes.NewReader(b), fmtProto)

@@ -9,6 +9,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // protoToText writes a delimited protobuf body as text 0.0.4, UTF-8 names
@@ -99,7 +100,7 @@ func textLines(t dto.MetricType, m *dto.Metric) int {
 // holds them, to write after parsed.
 func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) (extra []*dto.Metric, ok bool) {
 	if s.protoAt(fi) {
-		if carried, match := s.fromText(fi, len(parsed)); carried {
+		if carried, match := s.fromText(fi, parsed); carried {
 			return nil, match
 		}
 	}
@@ -144,17 +145,18 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) (extra [
 }
 
 // fromText is restore of family fi when its text carries all of it that
-// Prometheus reads, metric by metric (carriedLines), so that its message
-// need not be decoded: carried tells whether it does, and match whether
-// the metrics the plan kept are the n parsed.
-func (s *origin) fromText(fi int32, n int) (carried, match bool) {
+// Prometheus reads but created timestamps, metric by metric
+// (carriedLines), so that its message need not be decoded: carried tells
+// whether it does, and match whether the metrics the plan kept are those
+// parsed, which then get their created timestamps from the wire.
+func (s *origin) fromText(fi int32, parsed []*dto.Metric) (carried, match bool) {
 	msg, fam := s.proto[fi].msg, &s.sc.fams[fi]
 	var f wireFamily
 	f.read(msg)
-	k, kept := fam.first, 0
+	k, kept, starts := fam.first, 0, false
 	match = true
 	for m := range messages(msg, 4) {
-		lines, ok := carriedLines(f.typ, m.b)
+		lines, start, ok := carriedLines(f.typ, m.b)
 		if !ok {
 			return false, false
 		}
@@ -163,12 +165,42 @@ func (s *origin) fromText(fi int32, n int) (carried, match bool) {
 			match = false
 		case s.sc.samples[k].flags&flagDrop == 0:
 			kept++
+			starts = starts || start.set
 		case !s.sc.allDropped(k, min(k+int32(lines), fam.last+1)):
 			match = false // the text has the rest of it in an earlier metric of its labels
 		}
 		k += int32(lines)
 	}
-	return true, match && k == fam.last+1 && kept == n
+	if match = match && k == fam.last+1 && kept == len(parsed); match && starts {
+		s.startsFromWire(fi, f.typ, parsed)
+	}
+	return true, match
+}
+
+// startsFromWire gives the metrics parsed, the plan's of family fi (of
+// type typ) whose text carries the rest (fromText), their messages'
+// created timestamps.
+func (s *origin) startsFromWire(fi int32, typ dto.MetricType, parsed []*dto.Metric) {
+	fam, i := &s.sc.fams[fi], 0
+	k := fam.first
+	for m := range messages(s.proto[fi].msg, 4) {
+		lines, start, _ := carriedLines(typ, m.b)
+		if s.sc.samples[k].flags&flagDrop == 0 {
+			if start.set {
+				ts := &timestamppb.Timestamp{Seconds: start.seconds, Nanos: start.nanos}
+				switch p := parsed[i]; typ {
+				case dto.MetricType_COUNTER:
+					p.Counter.CreatedTimestamp = ts
+				case dto.MetricType_SUMMARY:
+					p.Summary.CreatedTimestamp = ts
+				case dto.MetricType_HISTOGRAM:
+					p.Histogram.CreatedTimestamp = ts
+				}
+			}
+			i++
+		}
+		k += int32(lines)
+	}
 }
 
 // wholeFloat is the largest count every whole number up to which a float64
@@ -177,28 +209,33 @@ const wholeFloat = 1 << 53
 
 // carriedLines is how many lines the text of metric message msg, of a
 // family of type typ, has (as textLines), and whether they carry all of it
-// that Prometheus reads: a gauge, untyped, counter, summary or classic
-// histogram, with no exemplar, created timestamp, float count, native
-// part or field of any other kind; counts that are whole numbers in a
-// float64 (up to 2^53); quantiles and bucket bounds in increasing order
-// (Prometheus' protobuf parser reads no bucket past +Inf, the text parser
-// does); and no NaN but the one the text's "NaN" is read as.
-func carriedLines(typ dto.MetricType, msg []byte) (int, bool) {
+// that Prometheus reads but its created timestamp (start): a gauge,
+// untyped, counter, summary or classic histogram, with no exemplar, float
+// count, native part or field of any other kind; counts that are whole
+// numbers in a float64 (up to 2^53); quantiles and bucket bounds in
+// increasing order (Prometheus' protobuf parser reads no bucket past
+// +Inf, the text parser does); and no NaN but the one the text's "NaN" is
+// read as.
+func carriedLines(typ dto.MetricType, msg []byte) (lines int, start wireTime, ok bool) {
 	nan := math.Float64bits(math.NaN())
 	float := func(w wireField) bool {
 		return w.typ == protowire.Fixed64Type && (!math.IsNaN(math.Float64frombits(w.v)) || w.v == nan)
 	}
+	created := createdField(typ)
 	switch typ {
 	case dto.MetricType_COUNTER, dto.MetricType_GAUGE, dto.MetricType_UNTYPED:
 		for v := range messages(msg, valueField(typ)) {
 			for b := v.b; len(b) > 0; {
 				var w wireField
-				if w, b = nextField(b); w.num != 1 || !float(w) {
-					return 0, false
+				switch w, b = nextField(b); {
+				case w.num == 1 && float(w):
+				case created != 0 && w.is(created, protowire.BytesType) && start.read(w.b):
+				default:
+					return 0, start, false
 				}
 			}
 		}
-		return 1, true
+		return 1, start, true
 	case dto.MetricType_SUMMARY, dto.MetricType_HISTOGRAM:
 		const list = 3 // the quantiles or buckets
 		n, last := 0, math.Inf(-1)
@@ -210,20 +247,61 @@ func carriedLines(typ dto.MetricType, msg []byte) (int, bool) {
 				case w.is(list, protowire.BytesType):
 					bound, ok := listed(typ, w.b, float)
 					if !ok || !(bound > last) {
-						return 0, false
+						return 0, start, false
 					}
 					n, last = n+1, bound
+				case w.is(created, protowire.BytesType) && start.read(w.b):
 				default:
-					return 0, false
+					return 0, start, false
 				}
 			}
 		}
 		if typ == dto.MetricType_HISTOGRAM && !math.IsInf(last, 1) {
 			n++ // the +Inf bucket the text adds
 		}
-		return n + 2, true
+		return n + 2, start, true
 	}
-	return 0, false
+	return 0, start, false
+}
+
+// createdField is the field of the created timestamp in the value message
+// of a family of type typ; 0 for none.
+func createdField(typ dto.MetricType) protowire.Number {
+	switch typ {
+	case dto.MetricType_COUNTER:
+		return 3
+	case dto.MetricType_SUMMARY:
+		return 4
+	case dto.MetricType_HISTOGRAM:
+		return 15
+	}
+	return 0
+}
+
+// wireTime is a google.protobuf.Timestamp read on the wire.
+type wireTime struct {
+	seconds int64
+	nanos   int32
+	set     bool
+}
+
+// read reads Timestamp message msg into t as protobuf-go would (the last
+// occurrence of a field counts; a message given twice is the merge of
+// both), and tells whether it holds nothing else.
+func (t *wireTime) read(msg []byte) bool {
+	t.set = true
+	for b := msg; len(b) > 0; {
+		var w wireField
+		switch w, b = nextField(b); {
+		case w.is(1, protowire.VarintType):
+			t.seconds = int64(w.v)
+		case w.is(2, protowire.VarintType):
+			t.nanos = int32(w.v)
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // listed reads a quantile (of a summary) or bucket (of a histogram)

@@ -377,20 +377,22 @@ func TestRestoreWithoutDecoding(t *testing.T) {
 	series := bytes.Count(text.Bytes(), []byte("\n")) - 2*bytes.Count(text.Bytes(), []byte("# TYPE"))
 	body := protoBody(t, text.Bytes())
 	var out bytes.Buffer
-	for _, format := range []expfmt.Format{fmtOM, fmtProto} {
-		merge := func() {
-			out.Reset()
-			if _, err := Merge(&out, Options{Label: "exporter", Format: format}, []Input{{Name: "pb", ContentType: ctProto, Body: body}}); err != nil {
-				t.Fatal(err)
+	for _, body := range [][]byte{body, withStarts(t, body)} {
+		for _, format := range []expfmt.Format{fmtOM, fmtProto} {
+			merge := func() {
+				out.Reset()
+				if _, err := Merge(&out, Options{Label: "exporter", Format: format}, []Input{{Name: "pb", ContentType: ctProto, Body: body}}); err != nil {
+					t.Fatal(err)
+				}
 			}
-		}
-		merge()
-		bound := float64(2 * series)
-		if raceEnabled {
-			bound *= 2 // the pools drop at random (TestProtoTextAllocs); decoding cost ten a series
-		}
-		if allocs := testing.AllocsPerRun(3, merge); allocs > bound {
-			t.Errorf("%s: %v allocations for %d series of gauges, counters, summaries and histograms", format, allocs, series)
+			merge()
+			bound := float64(2 * series)
+			if raceEnabled {
+				bound *= 2 // the pools drop at random (TestProtoTextAllocs); decoding cost ten a series
+			}
+			if allocs := testing.AllocsPerRun(3, merge); allocs > bound {
+				t.Errorf("%s: %v allocations for %d series of gauges, counters, summaries and histograms (%d bytes)", format, allocs, series, len(body))
+			}
 		}
 	}
 
@@ -412,7 +414,15 @@ func TestRestoreWithoutDecoding(t *testing.T) {
 			{Label: label("count past 2^53"), Histogram: &dto.Histogram{SampleCount: new(uint64(1<<53 + 1))}},
 		}},
 		{Name: new("s"), Type: dto.MetricType_SUMMARY.Enum(), Metric: []*dto.Metric{
-			{Label: label("created"), Summary: &dto.Summary{SampleCount: new(uint64(1)), CreatedTimestamp: &timestamppb.Timestamp{Seconds: 5}}},
+			{Label: label("created"), Summary: &dto.Summary{SampleCount: new(uint64(1)), CreatedTimestamp: &timestamppb.Timestamp{Seconds: 5, Nanos: 7}}},
+		}},
+		{Name: new("created_total"), Type: dto.MetricType_COUNTER.Enum(), Metric: []*dto.Metric{
+			{Label: label("created"), Counter: &dto.Counter{Value: new(1.0), CreatedTimestamp: &timestamppb.Timestamp{Seconds: 5, Nanos: 7}}},
+			{Label: label("none"), Counter: &dto.Counter{Value: new(1.0)}},
+		}},
+		{Name: new("created_h"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{
+			{Label: label("none"), Histogram: &dto.Histogram{SampleCount: new(uint64(1))}},
+			{Label: label("created"), Histogram: &dto.Histogram{SampleCount: new(uint64(1)), CreatedTimestamp: &timestamppb.Timestamp{Seconds: 5, Nanos: 7}}},
 		}},
 	}
 	check := func(have *dto.MetricFamily) {
@@ -434,9 +444,18 @@ func TestRestoreWithoutDecoding(t *testing.T) {
 				if m.GetHistogram().GetSampleCount() != 1<<53+1 {
 					t.Errorf("%s{a=%q}: want the count kept, have %v", have.GetName(), a, m.GetHistogram())
 				}
-			case "created":
-				if m.GetSummary().GetCreatedTimestamp().GetSeconds() != 5 {
-					t.Errorf("%s{a=%q}: want the created timestamp kept, have %v", have.GetName(), a, m.GetSummary())
+			case "created", "none":
+				var ts *timestamppb.Timestamp
+				switch {
+				case m.Summary != nil:
+					ts = m.Summary.CreatedTimestamp
+				case m.Counter != nil:
+					ts = m.Counter.CreatedTimestamp
+				case m.Histogram != nil:
+					ts = m.Histogram.CreatedTimestamp
+				}
+				if (a == "created") != (ts != nil) || ts.GetSeconds() != 0 && (ts.GetSeconds() != 5 || ts.GetNanos() != 7) {
+					t.Errorf("%s{a=%q}: want the created timestamp as the message has it, have %v", have.GetName(), a, m)
 				}
 			}
 		}
@@ -460,6 +479,29 @@ func TestRestoreWithoutDecoding(t *testing.T) {
 			}
 		}
 	}
+}
+
+// withStarts is protobuf body with a created timestamp on every counter,
+// summary and histogram, as client_golang writes them.
+func withStarts(t testing.TB, body []byte) []byte {
+	var out bytes.Buffer
+	for _, mf := range decodeProtoOut(t, body) {
+		for _, m := range mf.GetMetric() {
+			ts := &timestamppb.Timestamp{Seconds: 1_700_000_000, Nanos: 123_456_789}
+			switch {
+			case m.Counter != nil:
+				m.Counter.CreatedTimestamp = ts
+			case m.Summary != nil:
+				m.Summary.CreatedTimestamp = ts
+			case m.Histogram != nil:
+				m.Histogram.CreatedTimestamp = ts
+			}
+		}
+		if _, err := protodelim.MarshalTo(&out, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out.Bytes()
 }
 
 // TestProtoZeroTimestamp: Prometheus' protobuf parser reads a timestamp of
