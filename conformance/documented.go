@@ -58,8 +58,8 @@ const (
 	// timestamps is left out for its source.
 	oneTimestampRule = "one-timestamp"
 	// uncarriedRule: no OpenMetrics or protobuf histogram or summary can
-	// carry a text or OpenMetrics plain sample under its TYPE, or a bucket
-	// without le.
+	// carry a text or OpenMetrics plain sample under its TYPE, a bucket
+	// without le, or a count or sum with le (or quantile).
 	uncarriedRule = "uncarried-sample"
 	// exemplarPlaceRule: OpenMetrics and protobuf output carry exemplars
 	// on counters and histogram (and gauge histogram) buckets only;

@@ -188,16 +188,21 @@ func gaugeHistogramNames(want []Series, types map[string]model.MetricType, out O
 
 // uncarried tells whether series s of a text or OpenMetrics input is one
 // no OpenMetrics or protobuf histogram or summary can carry: a plain sample
-// under a histogram or summary TYPE (a summary's without quantile), or a
-// bucket without le.
+// under a histogram or summary TYPE (a summary's without quantile), a
+// bucket without le, or a count or sum with le (quantile, of a summary).
 func uncarried(s Series, types map[string]model.MetricType) bool {
 	n := s.Labels.Get(model.MetricNameLabel)
 	fam := s.Family
 	switch types[fam] {
-	case model.MetricTypeHistogram, model.MetricTypeGaugeHistogram:
-		return n == fam || n == fam+"_bucket" && !s.Labels.Has(model.BucketLabel)
+	case model.MetricTypeHistogram:
+		return n == fam || n == fam+"_bucket" && !s.Labels.Has(model.BucketLabel) ||
+			(n == fam+"_sum" || n == fam+"_count") && s.Labels.Has(model.BucketLabel)
+	case model.MetricTypeGaugeHistogram:
+		return n == fam || n == fam+"_bucket" && !s.Labels.Has(model.BucketLabel) ||
+			(n == fam+"_gsum" || n == fam+"_gcount") && s.Labels.Has(model.BucketLabel)
 	case model.MetricTypeSummary:
-		return n == fam && !s.Labels.Has(model.QuantileLabel)
+		return n == fam && !s.Labels.Has(model.QuantileLabel) ||
+			(n == fam+"_sum" || n == fam+"_count") && s.Labels.Has(model.QuantileLabel)
 	}
 	return false
 }

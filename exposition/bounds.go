@@ -6,9 +6,11 @@ package exposition
 // checkBounds checks the le label of a histogram's samples and the
 // quantile label of a summary's: a number where there is one (expfmt reads
 // it on every sample of the family). Prometheus' parsers take a bucket
-// without le, or a summary sample without quantile, as a plain series: the
-// sample is only marked, for the merge to leave it out of the formats that
-// cannot carry it.
+// without le, a summary sample without quantile, and a count or sum with
+// one, as a plain series (the decoded formats' histograms and summaries
+// have no place for them: expfmt puts such a sum in the histogram of the
+// other labels): the sample is only marked, for the merge to leave it out
+// of the formats that cannot carry it.
 func (s *scanner) checkBounds(smp *sample, f *family, member int) error {
 	b := s.body
 	switch f.typ {
@@ -23,6 +25,9 @@ func (s *scanner) checkBounds(smp *sample, f *family, member int) error {
 		if !validFloat(b[le.lo:le.hi]) {
 			return s.boundError("invalid le label value %q", b[le.lo:le.hi])
 		}
+		if member == memberSum || member == memberCount || member == memberGSum || member == memberGCount {
+			smp.flags |= flagShape // a series of its own to Prometheus, not the histogram's
+		}
 	case Summary:
 		q, ok := s.find("quantile")
 		if !ok {
@@ -33,6 +38,9 @@ func (s *scanner) checkBounds(smp *sample, f *family, member int) error {
 		}
 		if !validFloat(b[q.lo:q.hi]) {
 			return s.boundError("invalid quantile label value %q", b[q.lo:q.hi])
+		}
+		if member == memberSum || member == memberCount {
+			smp.flags |= flagShape
 		}
 	}
 	return nil

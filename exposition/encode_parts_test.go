@@ -34,6 +34,9 @@ func TestDecodedPartsMissing(t *testing.T) {
 		{"summary samples with and without a timestamp", ctText, "# TYPE s summary\ns_sum 2 1000\ns_count 3\n", "[s/s]"},
 		{"histogram series each with its timestamp", ctText, "# TYPE h histogram\nh_bucket{a=\"1\",le=\"+Inf\"} 3 1000\nh_sum{a=\"1\"} 2 1000\nh_count{a=\"1\"} 3 1000\nh_bucket{a=\"2\",le=\"+Inf\"} 3 2000\nh_sum{a=\"2\"} 2 2000\nh_count{a=\"2\"} 3 2000\n", "[]"},
 		{"fractional bucket without le", ctText, "# TYPE h histogram\nh_bucket{x=\"1\"} 0.5\nh_bucket{le=\"+Inf\"} 3\nh_sum 2\nh_count 3\n", "[]"},
+		{"a _sum with le beside the histogram's", ctText, "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 3\nh_sum{le=\"1\"} 9\nh_sum 2\nh_count 3\n", "[]"},
+		{"the only _sum with le", ctOM, "# TYPE h histogram\nh_count 0\nh_sum{le=\"0\"} 0\nh_bucket{le=\"Inf\"} 0\n# EOF\n", "[s/h]"},
+		{"a summary _count with quantile beside the summary's", ctText, "# TYPE s summary\ns_sum 2\ns_count{quantile=\"0.5\"} 9\ns_count 3\n", "[]"},
 		{"other name in an OpenMetrics histogram block", ctOM, "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nother_bucket{le=\"2\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n# EOF\n", "[]"},
 	} {
 		body := tc.body + "# TYPE z gauge\nz 1\n"

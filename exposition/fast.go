@@ -180,14 +180,14 @@ func (s *scanner) fastSample(i, end int) bool {
 	// le and quantile as checkBounds has them (no span starts at 0: a
 	// label value never starts a line).
 	if typ == Histogram || typ == GaugeHistogram {
-		if member == memberExact || member == memberBucket && le.lo == 0 || le.lo != 0 && !validFloat(b[le.lo:le.hi]) {
-			return false
+		if member == memberExact || (member == memberBucket) != (le.lo != 0) || le.lo != 0 && !validFloat(b[le.lo:le.hi]) {
+			return false // a bucket without le, or a count or sum with one, is flagShape
 		}
 		if (member == memberBucket || member == memberCount) && v[0] == '-' {
 			return false
 		}
 	}
-	if typ == Summary && (member == memberExact && quantile.lo == 0 || quantile.lo != 0 && !validFloat(b[quantile.lo:quantile.hi])) {
+	if typ == Summary && ((member == memberExact) != (quantile.lo != 0) || quantile.lo != 0 && !validFloat(b[quantile.lo:quantile.hi])) {
 		return false
 	}
 	switch {
