@@ -325,7 +325,10 @@ func TestProtobufNativeAndClassicOfOneSeries(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		if _, err := Merge(&out, Options{Label: "exporter", Format: fmtProto}, []Input{{Name: "s", ContentType: ctProto, Body: in.Bytes()}}); err != nil {
+		if _, err := Merge(&out, Options{Label: "exporter", Format: fmtProto}, []Input{
+			{Name: "s", ContentType: ctProto, Body: in.Bytes()},
+			{Name: "static", Labels: map[string]string{"site": "x"}, ContentType: ctProto, Body: in.Bytes()},
+		}); err != nil {
 			t.Fatal(err)
 		}
 		var have []string
@@ -346,7 +349,7 @@ func TestProtobufNativeAndClassicOfOneSeries(t *testing.T) {
 				have = append(have, fmt.Sprintf("%d[%s]", h.GetSampleCount(), strings.Join(bounds, " ")))
 			}
 		}
-		if got := strings.Join(have, " "); got != c.want {
+		if got := strings.Join(have, " "); got != c.want+" "+c.want {
 			t.Errorf("%s: want %s, have %s", c.name, c.want, got)
 		}
 	}

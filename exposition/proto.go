@@ -385,9 +385,10 @@ func nativeView(ms, parsed []*dto.Metric) (extra []*dto.Metric, ok bool) {
 	if len(all) != len(parsed) {
 		return nil, false
 	}
+	added := len(parsed[0].GetLabel()) - len(all[0].first.GetLabel()) // the merge label, static labels
 	for i, s := range all {
 		p := parsed[i]
-		if !sameLabels(s.first, p) {
+		if !sameLabels(s.first, p, added) {
 			return nil, false
 		}
 		p.Histogram, p.TimestampMs = s.histogram(s.first), timestamp(s.first)
@@ -465,9 +466,10 @@ func timestamp(m *dto.Metric) *int64 {
 }
 
 // sameLabels tells whether parsed, a metric the plan wrote, has the labels
-// of the source's message m, and one more (the merge label).
-func sameLabels(m, parsed *dto.Metric) bool {
-	if len(parsed.GetLabel()) != len(m.GetLabel())+1 {
+// of the source's message m, and added more (the merge label, static
+// labels).
+func sameLabels(m, parsed *dto.Metric, added int) bool {
+	if len(parsed.GetLabel()) != len(m.GetLabel())+added {
 		return false
 	}
 	for _, l := range m.GetLabel() {
