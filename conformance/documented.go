@@ -32,7 +32,9 @@ const (
 	// escaped cannot be written with names escaped; its family is left out.
 	escapedLabelsRule = "escaped-label-names"
 	// escapedNamesRule: two families of a source whose names are the
-	// same once escaped ("a.b" and "a b"), of different types, cannot
+	// same once escaped ("a.b" and "a b") or written (an OpenMetrics
+	// counter "c", whose samples are c_total, and "c_total"), of
+	// different types, cannot
 	// both be written with names escaped; the first in the body is kept,
 	// the other left out for the source. (Of one type, they are one
 	// family: its series the same once escaped are duplicates.)
@@ -186,9 +188,11 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 	if m := escapedNames.FindStringSubmatch(c.Reason); m != nil {
 		left, err1 := strconv.Unquote(m[1])
 		kept, err2 := strconv.Unquote(m[2])
-		if scheme == model.NoEscaping || err1 != nil || err2 != nil || left == kept ||
-			model.EscapeName(left, scheme) != c.Family || model.EscapeName(kept, scheme) != c.Family ||
-			!named(in, types, left) || !named(in, types, kept) {
+		if err1 != nil || err2 != nil || left == kept ||
+			written(in, types, left, scheme) != c.Family || written(in, types, kept, scheme) != c.Family ||
+			!named(in, types, left) && left != kept+"_total" || !named(in, types, kept) {
+			// (A family named as a counter's samples may have no series
+			// but duplicates of the counter's.)
 			return "", ""
 		}
 		return escapedNamesRule, left
@@ -269,7 +273,18 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 // escapedNames is the reason of a conflict between two families of a
 // source whose names are the same once escaped: the one left out, then
 // the one kept.
-var escapedNames = regexp.MustCompile(`^[a-z]+ ("(?:[^"\\]|\\.)*") has the name of [a-z]+ ("(?:[^"\\]|\\.)*") once escaped$`)
+var escapedNames = regexp.MustCompile(`^[a-z]+ ("(?:[^"\\]|\\.)*") has the name of [a-z]+ ("(?:[^"\\]|\\.)*") once (?:escaped|written \(an OpenMetrics counter's samples end in _total\))$`)
+
+// written is the name family fam of input in is merged under: escaped,
+// and for an OpenMetrics counter, whose samples are fam_total, that name.
+func written(in []Series, types map[string]model.MetricType, fam string, scheme model.EscapingScheme) string {
+	if types[fam] == model.MetricTypeCounter && slices.ContainsFunc(in, func(s Series) bool {
+		return s.Family == fam && s.Labels.Get(model.MetricNameLabel) == fam+"_total"
+	}) {
+		fam += "_total"
+	}
+	return model.EscapeName(fam, scheme)
+}
 
 // partMissing is the reason of a conflict over a part of a histogram or
 // summary that is missing.

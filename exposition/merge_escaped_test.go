@@ -13,7 +13,8 @@ import (
 // same once escaped. Of different types, the first in the body is kept
 // and the other left out for the source, as a conflict naming both; of
 // one type, they are one family, whose series the same once escaped are
-// duplicates. With UTF-8 names nothing meets.
+// duplicates. With UTF-8 names nothing meets, but an OpenMetrics counter
+// c, whose samples are c_total, and a family c_total.
 func TestMergeEscapedNames(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
@@ -34,11 +35,18 @@ func TestMergeEscapedNames(t *testing.T) {
 			[]string{"# TYPE a_b counter", `a_b{exporter="a"} 1`}, []string{`a_b{exporter="a"} 2`, "a_b_sum", "a_b_count"}},
 		{"one type", "{\"a.b\"} 1\na_b 2\n", fmtText, `[]`, 1,
 			[]string{`a_b{exporter="a"} 1`}, []string{`a_b{exporter="a"} 2`}},
+		{"an OpenMetrics counter's samples", "# TYPE c counter\nc_total 1\n# TYPE d gauge\nc_total{x=\"1\"} 2\n# EOF\n", fmtUTF8,
+			`[{a c_total untyped "c_total" has the name of counter "c" once written (an OpenMetrics counter's samples end in _total)}]`, 0,
+			[]string{`c_total{exporter="a"} 1`}, []string{`c_total{exporter="a",x="1"} 2`}},
 		{"utf-8 names", "# TYPE \"a.b\" counter\n{\"a.b\"} 1\n# TYPE \"a b\" gauge\n{\"a b\"} 2\n", fmtUTF8, `[]`, 0,
 			[]string{`{"a.b",exporter="a"} 1`, `{"a b",exporter="a"} 2`}, nil},
 	} {
 		var out bytes.Buffer
-		rep, err := Merge(&out, Options{Label: "exporter", Format: tc.format}, []Input{{Name: "a", ContentType: ctText, Body: []byte(tc.body)}})
+		ct := ctText
+		if strings.HasSuffix(tc.body, "# EOF\n") {
+			ct = ctOM
+		}
+		rep, err := Merge(&out, Options{Label: "exporter", Format: tc.format}, []Input{{Name: "a", ContentType: ct, Body: []byte(tc.body)}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -240,13 +240,18 @@ func (m *merger) openMetricsNames() {
 
 // typeConflict is the reason family f of source s, of another type than
 // merged family mf, is left out. Two families of one source meet when
-// their names are the same once escaped ("a.b" and "a b"): the first in
-// the body is kept.
+// their names are the same once escaped ("a.b" and "a b"), or once
+// written (an OpenMetrics counter "c", whose samples are c_total, and a
+// family "c_total"): the first in the body is kept.
 func typeConflict(s *origin, f *family, mf *mfam) string {
 	typ := f.typ.text()
 	if n := len(mf.parts); n > 0 && mf.parts[n-1].src == s {
 		kept := &s.sc.fams[mf.parts[n-1].fam]
-		return fmt.Sprintf("%s %q has the name of %s %q once escaped", typ, f.name, mf.typ, kept.name)
+		how := "once escaped"
+		if total := []byte("_total"); bytes.Equal(f.name, append(slices.Clip(kept.name), total...)) || bytes.Equal(kept.name, append(slices.Clip(f.name), total...)) {
+			how = "once written (an OpenMetrics counter's samples end in _total)"
+		}
+		return fmt.Sprintf("%s %q has the name of %s %q %s", typ, f.name, mf.typ, kept.name, how)
 	}
 	return fmt.Sprintf("type %s conflicts with type %s of an earlier source", typ, mf.typ)
 }

@@ -359,11 +359,11 @@ func labelsKey(m *dto.Metric, scratch []string) (string, []string) {
 // histogram and, apart, the classic series of the messages that are not
 // native: _count and _sum of the first, and each bucket of the first that
 // has its bound. parsed[i], the text's metric of series i (in order),
-// becomes the first message of the series; extra holds the first of the
-// other kind, with the buckets of bounds new to the series from later
-// classic ones. ok is false when the metrics are not the text's, or when
-// a later classic message with a new bound has another timestamp (one
-// message has one).
+// becomes the first message of the series, and extra holds the first of
+// the other kind; the first classic one carries the buckets of bounds new
+// to the series from later classic ones. ok is false when the metrics are
+// not the text's, or when a later classic message with a new bound has
+// another timestamp (one message has one).
 func nativeView(ms, parsed []*dto.Metric) (extra []*dto.Metric, ok bool) {
 	var all []*nativeSeries
 	byKey := map[string]*nativeSeries{}
