@@ -120,7 +120,8 @@ func checkMerge(contentType string, body []byte, out Output) (problem string, ru
 		if err != nil {
 			return fmt.Sprintf("%d source(s): merge: %v", len(sources), err), rules
 		}
-		p, r := checkOutput(in, types, negative, Units(contentType, body), sources, rep, buf.Bytes(), out)
+		om := exposition.FormatOf(contentType) == exposition.OpenMetrics
+		p, r := checkOutput(in, types, negative, om, Units(contentType, body), sources, rep, buf.Bytes(), out)
 		rules = append(rules, r...)
 		if p != "" {
 			return fmt.Sprintf("%d source(s): %s", len(sources), p), rules
@@ -158,7 +159,7 @@ func CheckAnswer(contentType string, body []byte, out Output) string {
 	return ""
 }
 
-func checkOutput(in []Series, types map[string]model.MetricType, negative map[string]bool, inUnits map[string]string, sources []string, rep exposition.Report, body []byte, out Output) (string, []string) {
+func checkOutput(in []Series, types map[string]model.MetricType, negative map[string]bool, om bool, inUnits map[string]string, sources []string, rep exposition.Report, body []byte, out Output) (string, []string) {
 	for _, s := range rep.Sources {
 		if !s.Up {
 			return fmt.Sprintf("source %s left out: %v", s.Name, s.Err), nil
@@ -168,7 +169,7 @@ func checkOutput(in []Series, types map[string]model.MetricType, negative map[st
 	var rules, undocumented []string
 	first := firstOfEach(in) // as Prometheus keeps them
 	for _, c := range rep.Conflicts {
-		rule, family := documentedConflict(c, first, types, negative, out)
+		rule, family := documentedConflict(c, first, types, negative, om, out)
 		if rule == "" {
 			undocumented = append(undocumented, fmt.Sprint(c))
 			continue

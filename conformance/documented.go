@@ -169,7 +169,7 @@ func Units(contentType string, body []byte) map[string]string {
 // for out and the input (its series in, its families' types) shows its
 // reason; then it gives the rule and the family (as in the input, as
 // Series.Family names it) left out.
-func documentedConflict(c exposition.Conflict, in []Series, types map[string]model.MetricType, negative map[string]bool, out Output) (rule, family string) {
+func documentedConflict(c exposition.Conflict, in []Series, types map[string]model.MetricType, negative map[string]bool, om bool, out Output) (rule, family string) {
 	scheme := out.Format.ToEscapingScheme()
 	if strings.HasPrefix(c.Reason, "a count is negative, which text cannot carry") {
 		if fam := unescapedFamily(c.Family, types, scheme); negative[fam] {
@@ -189,8 +189,8 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 		left, err1 := strconv.Unquote(m[1])
 		kept, err2 := strconv.Unquote(m[2])
 		if err1 != nil || err2 != nil || left == kept ||
-			written(in, types, left, scheme) != c.Family || written(in, types, kept, scheme) != c.Family ||
-			!named(in, types, left) && left != kept+"_total" || !named(in, types, kept) {
+			written(types, om, left, scheme) != c.Family || written(types, om, kept, scheme) != c.Family ||
+			!named(in, types, left) && left != kept+"_total" && left != kept+"_info" || !named(in, types, kept) {
 			// (A family named as a counter's samples may have no series
 			// but duplicates of the counter's.)
 			return "", ""
@@ -273,15 +273,17 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 // escapedNames is the reason of a conflict between two families of a
 // source whose names are the same once escaped: the one left out, then
 // the one kept.
-var escapedNames = regexp.MustCompile(`^[a-z]+ ("(?:[^"\\]|\\.)*") has the name of [a-z]+ ("(?:[^"\\]|\\.)*") once (?:escaped|written \(an OpenMetrics counter's samples end in _total\))$`)
+var escapedNames = regexp.MustCompile(`^[a-z]+ ("(?:[^"\\]|\\.)*") has the name of [a-z]+ ("(?:[^"\\]|\\.)*") once (?:escaped|written \(an OpenMetrics counter's or info's name takes its suffix\))$`)
 
-// written is the name family fam of input in is merged under: escaped,
-// and for an OpenMetrics counter, whose samples are fam_total, that name.
-func written(in []Series, types map[string]model.MetricType, fam string, scheme model.EscapingScheme) string {
-	if types[fam] == model.MetricTypeCounter && slices.ContainsFunc(in, func(s Series) bool {
-		return s.Family == fam && s.Labels.Get(model.MetricNameLabel) == fam+"_total"
-	}) {
+// written is the name family fam of an input (OpenMetrics: om) is merged
+// under: escaped, and for an OpenMetrics counter or info, whose samples
+// are fam_total or fam_info, that name.
+func written(types map[string]model.MetricType, om bool, fam string, scheme model.EscapingScheme) string {
+	switch {
+	case om && types[fam] == model.MetricTypeCounter:
 		fam += "_total"
+	case om && types[fam] == model.MetricTypeInfo:
+		fam += "_info"
 	}
 	return model.EscapeName(fam, scheme)
 }

@@ -36,7 +36,7 @@ func TestMergeEscapedNames(t *testing.T) {
 		{"one type", "{\"a.b\"} 1\na_b 2\n", fmtText, `[]`, 1,
 			[]string{`a_b{exporter="a"} 1`}, []string{`a_b{exporter="a"} 2`}},
 		{"an OpenMetrics counter's samples", "# TYPE c counter\nc_total 1\n# TYPE d gauge\nc_total{x=\"1\"} 2\n# EOF\n", fmtUTF8,
-			`[{a c_total untyped "c_total" has the name of counter "c" once written (an OpenMetrics counter's samples end in _total)}]`, 0,
+			`[{a c_total untyped "c_total" has the name of counter "c" once written (an OpenMetrics counter's or info's name takes its suffix)}]`, 0,
 			[]string{`c_total{exporter="a"} 1`}, []string{`c_total{exporter="a",x="1"} 2`}},
 		{"utf-8 names", "# TYPE \"a.b\" counter\n{\"a.b\"} 1\n# TYPE \"a b\" gauge\n{\"a b\"} 2\n", fmtUTF8, `[]`, 0,
 			[]string{`{"a.b",exporter="a"} 1`, `{"a b",exporter="a"} 2`}, nil},

@@ -242,14 +242,17 @@ func (m *merger) openMetricsNames() {
 // merged family mf, is left out. Two families of one source meet when
 // their names are the same once escaped ("a.b" and "a b"), or once
 // written (an OpenMetrics counter "c", whose samples are c_total, and a
-// family "c_total"): the first in the body is kept.
+// family "c_total"; an info likewise with _info): the first in the body
+// is kept.
 func typeConflict(s *origin, f *family, mf *mfam) string {
 	typ := f.typ.text()
 	if n := len(mf.parts); n > 0 && mf.parts[n-1].src == s {
 		kept := &s.sc.fams[mf.parts[n-1].fam]
 		how := "once escaped"
-		if total := []byte("_total"); bytes.Equal(f.name, append(slices.Clip(kept.name), total...)) || bytes.Equal(kept.name, append(slices.Clip(f.name), total...)) {
-			how = "once written (an OpenMetrics counter's samples end in _total)"
+		for _, sfx := range []string{"_total", "_info"} {
+			if string(f.name) == string(kept.name)+sfx || string(kept.name) == string(f.name)+sfx {
+				how = "once written (an OpenMetrics counter's or info's name takes its suffix)"
+			}
 		}
 		return fmt.Sprintf("%s %q has the name of %s %q %s", typ, f.name, mf.typ, kept.name, how)
 	}
