@@ -34,6 +34,8 @@ func knownDisagreements() map[string]string {
 		"corral-om-created-of-other-family-before-own.om/proto":       omCreatedOther,
 		"corral-protobuf-bucket-exemplar-label-name-quote.pb/om":      omExemplarEscapes,
 		"corral-protobuf-bucket-exemplar-label-name-quote.pb/om-utf8": omExemplarEscapes,
+		"corral-protobuf-exemplar-escape-brace-in-name.pb/om":         omExemplarEscapes,
+		"corral-protobuf-exemplar-escape-brace-in-name.pb/om-utf8":    omExemplarEscapes,
 		"corral-protobuf-bucket-exemplar-label-name-quote.pb/proto":   protoExemplarsB,
 		"corral-om-exemplar-label-value-escaped.om/proto":             omExemplarEscapes,
 		"corral-protobuf-exemplar-label-name-quote.pb/om":             omExemplarEscapes,
