@@ -32,10 +32,10 @@ func knownPatterns() []knownPattern {
 	return []knownPattern{
 		{"", re(`^om-utf8$`), re(`(?s)^\d source\(s\): unit of .*["\\\n].*: want ".*", have ""$`), nil, omMetaEscapes},
 		{ProtobufType, re(`^proto$`), re(`^2 source\(s\): .*exemplars: want`), nil, protoExemplarsB},
-		{ProtobufType, re(`^(om|om-utf8)$`), re(`^\d source\(s\): (`+series+`: exemplars: want \[.*\], have \[.*\](; |$))+$`), exemplarEscapes, omExemplarEscapes},
-		{OpenMetricsType, re(`^proto$`), re(`^\d source\(s\): (`+series+`: exemplars: want \[.*\], have \[.*\](; |$))+$`), exemplarEscapes, omExemplarEscapes},
-		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|`+series+`: start timestamp: want -?\d+, have 0)(; (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|`+series+`: start timestamp: want -?\d+, have 0))*( \(and \d+ more\))?$`), createdAfterType, omCreatedOther},
-		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|`+series+`: start timestamp: want 0, have -?\d+)(; (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|`+series+`: start timestamp: want 0, have -?\d+))*( \(and \d+ more\))?$`), createdOfOtherFamily, omCreatedOther},
+		{ProtobufType, re(`^(om|om-utf8)$`), re(`^\d source\(s\): (` + series + `: exemplars: want \[.*\], have \[.*\](; |$))+$`), exemplarEscapes, omExemplarEscapes},
+		{OpenMetricsType, re(`^proto$`), re(`^\d source\(s\): (` + series + `: exemplars: want \[.*\], have \[.*\](; |$))+$`), exemplarEscapes, omExemplarEscapes},
+		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|` + series + `: start timestamp: want -?\d+, have 0)(; (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|` + series + `: start timestamp: want -?\d+, have 0))*( \(and \d+ more\))?$`), createdAfterType, omCreatedOther},
+		{OpenMetricsType, re(`^(om|om-utf8|proto)$`), re(`^\d source\(s\): (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|` + series + `: start timestamp: want 0, have -?\d+)(; (unexpected \{[^{}]*__name__="[^"]*_created"[^{}]*\}|` + series + `: start timestamp: want 0, have -?\d+))*( \(and \d+ more\))?$`), createdOfOtherFamily, omCreatedOther},
 	}
 }
 

@@ -276,6 +276,9 @@ func TestProtobufSecondMessageOfLabels(t *testing.T) {
 					}
 				}
 			}
+			if len(bounds) > 0 && !math.IsInf(bounds[len(bounds)-1], 1) {
+				bounds = append(bounds, math.Inf(1)) // Prometheus reads it from the count
+			}
 		} else {
 			for _, le := range []string{"1", "2", "+Inf"} {
 				for _, w := range []string{`le="` + le + `"`, `le="` + le + `.0"`} {

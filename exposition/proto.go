@@ -109,7 +109,7 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) (extra [
 		return nil, false
 	}
 	if protobuf && nativeTwice(mf.GetMetric()) {
-		return nativeView(mf.GetMetric(), parsed)
+		return seriesView(mf.GetMetric(), parsed, true)
 	}
 	f := &sc.fams[fi]
 	var kept []*dto.Metric
@@ -123,14 +123,16 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) (extra [
 		if sc.samples[k].flags&flagDrop == 0 {
 			kept, at = append(kept, m), append(at, k)
 		} else if !sc.allDropped(k, min(k+n, f.last+1)) {
-			return nil, false // the text has the rest of it in an earlier metric of its labels
+			// The text has the rest of it in an earlier metric of its
+			// labels.
+			return seriesView(mf.GetMetric(), parsed, false)
 		}
 		k += n
 	}
 	if k != f.last+1 || len(kept) != len(parsed) {
 		// A message whose labels repeat an earlier one's: the text has
 		// the lines the plan kept of both as one metric.
-		return nil, false
+		return seriesView(mf.GetMetric(), parsed, false)
 	}
 	for i, m := range kept {
 		p := parsed[i]
@@ -174,7 +176,9 @@ func (s *origin) fromText(fi int32, parsed []*dto.Metric) (carried, match bool) 
 	if match = match && k == fam.last+1 && kept == len(parsed); match && starts {
 		s.startsFromWire(fi, f.typ, parsed)
 	}
-	return true, match
+	// Unmatched, the text's values stand, but not its created timestamps:
+	// those the decoded family gives (seriesView).
+	return match || !starts, match
 }
 
 // startsFromWire gives the metrics parsed, the plan's of family fi (of
@@ -326,9 +330,11 @@ func listed(typ dto.MetricType, msg []byte, float func(wireField) bool) (float64
 // nativeTwice tells whether of metrics ms one is a native histogram and
 // two have one label set.
 func nativeTwice(ms []*dto.Metric) bool {
-	if !slices.ContainsFunc(ms, func(m *dto.Metric) bool { return nativeHistogram(m.Histogram) }) {
-		return false
-	}
+	return slices.ContainsFunc(ms, func(m *dto.Metric) bool { return nativeHistogram(m.Histogram) }) && repeats(ms)
+}
+
+// repeats tells whether two of metrics ms have one label set.
+func repeats(ms []*dto.Metric) bool {
 	seen := map[string]bool{}
 	var key []string
 	for _, m := range ms {
@@ -351,34 +357,40 @@ func labelsKey(m *dto.Metric, scratch []string) (string, []string) {
 	return strings.Join(scratch, "\xfe"), scratch
 }
 
-// nativeView is restore, for protobuf output, of a histogram family ms in
-// which a message is native and a series is in two messages (nativeTwice).
-// The plan reads the text, where the later message's series are
-// duplicates of the earlier's; Prometheus reads a native message as its
-// native histogram alone, so of each series it reads the first native
-// histogram and, apart, the classic series of the messages that are not
-// native: _count and _sum of the first, and each bucket of the first that
-// has its bound. parsed[i], the text's metric of series i (in order),
-// becomes the first message of the series, and extra holds the first of
-// the other kind; the first classic one carries the buckets of bounds new
-// to the series from later classic ones. ok is false when the metrics are
-// not the text's, or when a later classic message with a new bound has
-// another timestamp (one message has one).
-func nativeView(ms, parsed []*dto.Metric) (extra []*dto.Metric, ok bool) {
-	var all []*nativeSeries
-	byKey := map[string]*nativeSeries{}
+// seriesView is restore of a family ms in which a series is in two
+// messages (repeats), as Prometheus reads it: of each series the first
+// message, and of a histogram's buckets or a summary's quantiles the first
+// of each bound, whichever message it is in. The plan, which reads the
+// text, has one metric for the series; parsed[i], the text's metric of
+// series i (in order), becomes the first message of the series, the
+// first classic one carrying the buckets (quantiles) of bounds new to the
+// series from later ones, whose timestamp must then be its own (one
+// message has one, and one created timestamp). With native (protobuf output), Prometheus reads a
+// native histogram message as its native histogram alone, so of each
+// series it reads the first native histogram and, apart, the classic
+// series of the messages that are not native: extra holds the first of
+// the other kind. Without, every message is read as classic, and the
+// bounds must be the text's. ok is false when the metrics are not the
+// text's or cannot be written so.
+func seriesView(ms, parsed []*dto.Metric, native bool) (extra []*dto.Metric, ok bool) {
+	if len(parsed) == 0 || !repeats(ms) {
+		return nil, false
+	}
+	isNative := func(m *dto.Metric) bool { return native && nativeHistogram(m.Histogram) }
+	var all []*seriesOf
+	byKey := map[string]*seriesOf{}
 	var key []string
 	for _, m := range ms {
 		var k string
 		k, key = labelsKey(m, key)
 		s := byKey[k]
 		if s == nil {
-			s = &nativeSeries{first: m}
+			s = &seriesOf{first: m}
 			byKey[k], all = s, append(all, s)
-		} else if s.other == nil && nativeHistogram(m.Histogram) != nativeHistogram(s.first.Histogram) {
+		} else if s.other == nil && isNative(m) != isNative(s.first) {
 			s.other = m
 		}
-		if !nativeHistogram(m.Histogram) && !s.addClassic(m) {
+		if !isNative(m) && !s.addClassic(m) {
 			return nil, false
 		}
 	}
@@ -388,65 +400,126 @@ func nativeView(ms, parsed []*dto.Metric) (extra []*dto.Metric, ok bool) {
 	added := len(parsed[0].GetLabel()) - len(all[0].first.GetLabel()) // the merge label, static labels
 	for i, s := range all {
 		p := parsed[i]
-		if !sameLabels(s.first, p, added) {
+		if !sameLabels(s.first, p, added) || !native && !s.sameBounds(p) {
 			return nil, false
 		}
-		p.Histogram, p.TimestampMs = s.histogram(s.first), timestamp(s.first)
+		m := s.written(s.first)
+		p.Counter, p.Gauge, p.Untyped, p.Summary, p.Histogram = m.Counter, m.Gauge, m.Untyped, m.Summary, m.Histogram
+		p.TimestampMs = timestamp(m)
 		if s.other != nil {
-			extra = append(extra, &dto.Metric{Label: p.Label, Histogram: s.histogram(s.other), TimestampMs: timestamp(s.other)})
+			o := s.written(s.other)
+			extra = append(extra, &dto.Metric{Label: p.Label, Histogram: o.Histogram, TimestampMs: timestamp(o)})
 		}
 	}
 	return extra, true
 }
 
-// nativeSeries is what nativeView reads of one series.
-type nativeSeries struct {
+// seriesOf is what seriesView reads of one series.
+type seriesOf struct {
 	first, other *dto.Metric // the first message, and the first of the other kind
 	classic      *dto.Metric // the first classic message
 	buckets      []*dto.Bucket
-	bounds       map[uint64]bool // of buckets
-	changed      bool            // buckets are not classic's own
+	quantiles    []*dto.Quantile
+	bounds       map[uint64]bool // of buckets or quantiles
+	changed      bool            // buckets or quantiles are not classic's own
 }
 
 // addClassic reads classic message m of the series: the first gives the
-// buckets Prometheus reads (the first of each bound, up to +Inf), a later
-// one those of new bounds. It is false when a later one has a new bound
-// and another timestamp.
-func (s *nativeSeries) addClassic(m *dto.Metric) bool {
-	read := readBuckets(m.Histogram)
+// buckets (quantiles) Prometheus reads (the first of each bound, buckets
+// up to +Inf), a later one those of new bounds. It is false when a later
+// one has a new bound and another timestamp or created timestamp.
+func (s *seriesOf) addClassic(m *dto.Metric) bool {
 	first := s.classic == nil
 	if first {
 		s.classic, s.bounds = m, map[uint64]bool{}
-		s.changed = len(read) != len(m.Histogram.GetBucket())
 	}
-	for _, b := range read {
-		k := boundKey(b.GetUpperBound())
-		if s.bounds[k] || !first && math.IsInf(b.GetUpperBound(), 1) {
+	// add tells whether bound b is new, and counts the change.
+	add := func(b float64, inf bool) (bool, bool) {
+		k := boundKey(b)
+		if s.bounds[k] || !first && inf {
 			// A later +Inf repeats the one the first's count gives.
 			s.changed = s.changed || first
-			continue
+			return false, true
 		}
-		if !first && m.GetTimestampMs() != s.classic.GetTimestampMs() {
-			return false
+		if !first && (m.GetTimestampMs() != s.classic.GetTimestampMs() || !proto.Equal(createdOf(m), createdOf(s.classic))) {
+			return false, false
 		}
 		s.bounds[k] = true
-		s.buckets = append(s.buckets, b)
 		s.changed = s.changed || !first
+		return true, true
+	}
+	if h := m.GetHistogram(); h != nil {
+		read := readBuckets(h)
+		s.changed = s.changed || first && len(read) != len(h.GetBucket())
+		for _, b := range read {
+			isNew, ok := add(b.GetUpperBound(), math.IsInf(b.GetUpperBound(), 1))
+			if !ok {
+				return false
+			}
+			if isNew {
+				s.buckets = append(s.buckets, b)
+			}
+		}
+	}
+	for _, q := range m.GetSummary().GetQuantile() {
+		isNew, ok := add(q.GetQuantile(), false)
+		if !ok {
+			return false
+		}
+		if isNew {
+			s.quantiles = append(s.quantiles, q)
+		}
 	}
 	return true
 }
 
-// histogram is message m's histogram as written: the first classic one
-// with the buckets of the series, in order (Prometheus reads none past
-// +Inf).
-func (s *nativeSeries) histogram(m *dto.Metric) *dto.Histogram {
-	if m != s.classic || !s.changed {
-		return m.Histogram
+// createdOf is m's created timestamp, of whichever type it is; nil for
+// none.
+func createdOf(m *dto.Metric) *timestamppb.Timestamp {
+	switch {
+	case m.Histogram != nil:
+		return m.Histogram.CreatedTimestamp
+	case m.Summary != nil:
+		return m.Summary.CreatedTimestamp
 	}
-	h := proto.Clone(m.Histogram).(*dto.Histogram)
-	h.Bucket = s.buckets
-	sortBuckets(h)
-	return h
+	return nil
+}
+
+// written is message m as written: the first classic one with the
+// buckets (in order: Prometheus reads none past +Inf) or quantiles of the
+// series.
+func (s *seriesOf) written(m *dto.Metric) *dto.Metric {
+	if m != s.classic || !s.changed {
+		return m
+	}
+	c := &dto.Metric{Counter: m.Counter, Gauge: m.Gauge, Untyped: m.Untyped, TimestampMs: m.TimestampMs}
+	if m.Histogram != nil {
+		c.Histogram = proto.Clone(m.Histogram).(*dto.Histogram)
+		c.Histogram.Bucket = s.buckets
+		sortBuckets(c.Histogram)
+	}
+	if m.Summary != nil {
+		c.Summary = proto.Clone(m.Summary).(*dto.Summary)
+		c.Summary.Quantile = s.quantiles
+	}
+	return c
+}
+
+// sameBounds tells whether the series' buckets or quantiles are as many
+// as those of p, the text's metric of it (which has a +Inf bucket
+// always), so that the plan and the messages agree.
+func (s *seriesOf) sameBounds(p *dto.Metric) bool {
+	switch {
+	case p.Histogram != nil:
+		n := len(s.buckets)
+		if !slices.ContainsFunc(s.buckets, func(b *dto.Bucket) bool { return math.IsInf(b.GetUpperBound(), 1) }) {
+			n++
+		}
+		return n == len(p.Histogram.GetBucket())
+	case p.Summary != nil:
+		return len(s.quantiles) == len(p.Summary.GetQuantile())
+	}
+	return true
 }
 
 // boundKey is a bucket bound as a key: bounds of one key are one series.
