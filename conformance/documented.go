@@ -420,13 +420,15 @@ func hasFamily(in []Series, types map[string]model.MetricType, fam string) bool 
 // of the family of its own name.
 type familyReader struct {
 	om     bool
+	proto  bool
 	block  string // the family of the last TYPE line
 	typ    model.MetricType
 	exists map[string]bool // the families named so far
 }
 
 func newFamilyReader(contentType string) *familyReader {
-	return &familyReader{om: exposition.FormatOf(contentType) == exposition.OpenMetrics, exists: map[string]bool{}}
+	format := exposition.FormatOf(contentType)
+	return &familyReader{om: format == exposition.OpenMetrics, proto: format == exposition.Protobuf, exists: map[string]bool{}}
 }
 
 // typed reads a TYPE line.
@@ -439,7 +441,11 @@ func (r *familyReader) named(name string) { r.exists[name] = true }
 
 // of gives the family of a series named n.
 func (r *familyReader) of(n string) string {
-	if suffix, ok := strings.CutPrefix(n, r.block); ok && r.block != "" && member(r.typ, suffix, r.om) && (r.om || !r.exists[n]) {
+	typ := r.typ
+	if r.proto && typ == model.MetricTypeGaugeHistogram {
+		typ = model.MetricTypeHistogram // Prometheus' protobuf parser names its series as a histogram's
+	}
+	if suffix, ok := strings.CutPrefix(n, r.block); ok && r.block != "" && member(typ, suffix, r.om) && (r.om || !r.exists[n]) {
 		return r.block
 	}
 	r.exists[n] = true
