@@ -506,18 +506,31 @@ func (s *seriesOf) written(m *dto.Metric) *dto.Metric {
 }
 
 // sameBounds tells whether the series' buckets or quantiles are as many
-// as those of p, the text's metric of it (which has a +Inf bucket
-// always), so that the plan and the messages agree.
+// as those of p, the text's metric of it (which has a +Inf bucket always,
+// and none of bound NaN: expfmt's parser reads none), so that the plan
+// and the messages agree.
 func (s *seriesOf) sameBounds(p *dto.Metric) bool {
+	n := 0
 	switch {
 	case p.Histogram != nil:
-		n := len(s.buckets)
-		if !slices.ContainsFunc(s.buckets, func(b *dto.Bucket) bool { return math.IsInf(b.GetUpperBound(), 1) }) {
+		inf := false
+		for _, b := range s.buckets {
+			inf = inf || math.IsInf(b.GetUpperBound(), 1)
+			if !math.IsNaN(b.GetUpperBound()) {
+				n++
+			}
+		}
+		if !inf {
 			n++
 		}
 		return n == len(p.Histogram.GetBucket())
 	case p.Summary != nil:
-		return len(s.quantiles) == len(p.Summary.GetQuantile())
+		for _, q := range s.quantiles {
+			if !math.IsNaN(q.GetQuantile()) {
+				n++
+			}
+		}
+		return n == len(p.Summary.GetQuantile())
 	}
 	return true
 }
