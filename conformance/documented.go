@@ -317,7 +317,7 @@ func lacks(in []Series, types map[string]model.MetricType, fam, part string) boo
 		if s.Family != fam {
 			continue
 		}
-		key := seriesOf(s.Labels)
+		key := seriesOf(s.Labels, types[fam])
 		if _, ok := has[key]; !ok {
 			has[key] = false
 		}
@@ -348,7 +348,7 @@ func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string)
 		if s.Family != fam {
 			continue
 		}
-		key := seriesOf(s.Labels)
+		key := seriesOf(s.Labels, types[fam])
 		ts := showTimestamp(s.Timestamp)
 		if prev, ok := seen[key]; ok && prev != ts {
 			return true
@@ -358,14 +358,19 @@ func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string)
 	return false
 }
 
-// seriesOf keys the series of a histogram or summary sample by its
-// labels other than __name__, le and quantile, an empty value too (as
+// seriesOf keys the series of a sample of a histogram or summary (of type
+// typ) by its labels other than __name__ and its bound, le or quantile,
+// an empty value too (as
 // Prometheus' parser gives labels, and corral and expfmt group a
 // family's samples; labels.Builder would drop it).
-func seriesOf(ls labels.Labels) string {
+func seriesOf(ls labels.Labels, typ model.MetricType) string {
+	bound := model.BucketLabel // le is a histogram's bound, quantile a summary's; of the other type, a label
+	if typ == model.MetricTypeSummary {
+		bound = model.QuantileLabel
+	}
 	b := labels.NewScratchBuilder(ls.Len())
 	ls.Range(func(l labels.Label) {
-		if l.Name != model.MetricNameLabel && l.Name != model.BucketLabel && l.Name != model.QuantileLabel {
+		if l.Name != model.MetricNameLabel && l.Name != bound {
 			b.Add(l.Name, l.Value)
 		}
 	})

@@ -39,10 +39,12 @@ func (m *merger) undecodable(p part) string {
 		var pairs []string
 		le := ""
 		for _, l := range s.sc.appendLabels(m.pairs[:0], smp.labels) {
-			switch n := string(l.name); n {
-			case "le":
+			// le is a histogram's bound, quantile a summary's; of the
+			// other type, an ordinary label.
+			switch n := string(l.name); {
+			case n == "le" && f.typ != Summary:
 				le = string(body[l.value.lo:l.value.hi])
-			case "quantile":
+			case n == "quantile" && f.typ == Summary:
 			default:
 				pairs = append(pairs, n+"="+string(body[l.value.lo:l.value.hi]))
 			}

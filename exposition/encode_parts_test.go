@@ -37,6 +37,8 @@ func TestDecodedPartsMissing(t *testing.T) {
 		{"a _sum with le beside the histogram's", ctText, "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 3\nh_sum{le=\"1\"} 9\nh_sum 2\nh_count 3\n", "[]"},
 		{"the only _sum with le", ctOM, "# TYPE h histogram\nh_count 0\nh_sum{le=\"0\"} 0\nh_bucket{le=\"Inf\"} 0\n# EOF\n", "[s/h]"},
 		{"a summary _count with quantile beside the summary's", ctText, "# TYPE s summary\ns_sum 2\ns_count{quantile=\"0.5\"} 9\ns_count 3\n", "[]"},
+		{"a summary's le is a label: _count of another series", ctText, "# TYPE s summary\ns_sum 0\ns_count{le=\"1\"} 0\n", "[s/s]"},
+		{"a histogram's quantile is a label: _count of another series", ctText, "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count{quantile=\"0.5\"} 1\n", "[s/h]"},
 		{"other name in an OpenMetrics histogram block", ctOM, "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nother_bucket{le=\"2\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n# EOF\n", "[]"},
 	} {
 		body := tc.body + "# TYPE z gauge\nz 1\n"
