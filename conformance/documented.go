@@ -199,14 +199,14 @@ func documentedConflict(c exposition.Conflict, in []Series, types map[string]mod
 	}
 	if m := partMissing.FindStringSubmatch(c.Reason); m != nil && out.Format.FormatType() != expfmt.TypeTextPlain {
 		fam := unescapedFamily(c.Family, types, scheme)
-		if lacks(in, types, fam, m[1]) {
+		if lacks(in, types, fam, m[1], scheme) {
 			return partMissingRule, fam
 		}
 		return "", ""
 	}
 	if strings.HasPrefix(c.Reason, "the samples of a series have different timestamps, which ") && out.Format.FormatType() != expfmt.TypeTextPlain {
 		fam := unescapedFamily(c.Family, types, scheme)
-		if mixedTimestamps(in, types, fam) {
+		if mixedTimestamps(in, types, fam, scheme) {
 			return oneTimestampRule, fam
 		}
 		return "", ""
@@ -306,7 +306,7 @@ func unescapedFamily(family string, types map[string]model.MetricType, scheme mo
 // lacks tells whether a series of histogram or summary fam in in (its
 // samples grouped by their labels other than le and quantile) has no
 // sample of part: "+Inf bucket", "_count" or "_sum".
-func lacks(in []Series, types map[string]model.MetricType, fam, part string) bool {
+func lacks(in []Series, types map[string]model.MetricType, fam, part string, scheme model.EscapingScheme) bool {
 	typ := types[fam]
 	if typ != model.MetricTypeHistogram && typ != model.MetricTypeSummary && typ != model.MetricTypeGaugeHistogram {
 		return false
@@ -317,7 +317,7 @@ func lacks(in []Series, types map[string]model.MetricType, fam, part string) boo
 		if s.Family != fam {
 			continue
 		}
-		key := seriesOf(s.Labels, types[fam])
+		key := seriesOf(s.Labels, types[fam], scheme)
 		if _, ok := has[key]; !ok {
 			has[key] = false
 		}
@@ -339,7 +339,7 @@ func lacks(in []Series, types map[string]model.MetricType, fam, part string) boo
 // mixedTimestamps tells whether a series of histogram or summary fam in in
 // (its samples grouped by their labels other than le and quantile) has
 // samples with different timestamps, or with and without one.
-func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string) bool {
+func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string, scheme model.EscapingScheme) bool {
 	if typ := types[fam]; typ != model.MetricTypeHistogram && typ != model.MetricTypeGaugeHistogram && typ != model.MetricTypeSummary {
 		return false
 	}
@@ -348,7 +348,7 @@ func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string)
 		if s.Family != fam {
 			continue
 		}
-		key := seriesOf(s.Labels, types[fam])
+		key := seriesOf(s.Labels, types[fam], scheme)
 		ts := showTimestamp(s.Timestamp)
 		if prev, ok := seen[key]; ok && prev != ts {
 			return true
@@ -360,10 +360,11 @@ func mixedTimestamps(in []Series, types map[string]model.MetricType, fam string)
 
 // seriesOf keys the series of a sample of a histogram or summary (of type
 // typ) by its labels other than __name__ and its bound, le or quantile,
-// an empty value too (as
+// their names as scheme escapes them (series the same once escaped are
+// one in the output), an empty value too (as
 // Prometheus' parser gives labels, and corral and expfmt group a
 // family's samples; labels.Builder would drop it).
-func seriesOf(ls labels.Labels, typ model.MetricType) string {
+func seriesOf(ls labels.Labels, typ model.MetricType, scheme model.EscapingScheme) string {
 	bound := model.BucketLabel // le is a histogram's bound, quantile a summary's; of the other type, a label
 	if typ == model.MetricTypeSummary {
 		bound = model.QuantileLabel
@@ -371,7 +372,7 @@ func seriesOf(ls labels.Labels, typ model.MetricType) string {
 	b := labels.NewScratchBuilder(ls.Len())
 	ls.Range(func(l labels.Label) {
 		if l.Name != model.MetricNameLabel && l.Name != bound {
-			b.Add(l.Name, l.Value)
+			b.Add(escapeLabelName(l.Name, scheme), l.Value)
 		}
 	})
 	return b.Labels().String()

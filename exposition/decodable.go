@@ -38,10 +38,11 @@ func (m *merger) undecodable(p part) string {
 		}
 		var pairs []string
 		le := ""
-		for _, l := range s.sc.appendLabels(m.pairs[:0], smp.labels) {
+		m.pairs, _ = m.outLabels(m.pairs[:0], s, smp) // as the builder groups them: by the names written
+		for _, l := range m.pairs {
 			// le is a histogram's bound, quantile a summary's; of the
 			// other type, an ordinary label.
-			switch n := string(l.name); {
+			switch n := string(l.out); {
 			case n == "le" && f.typ != Summary:
 				le = string(body[l.value.lo:l.value.hi])
 			case n == "quantile" && f.typ == Summary:
