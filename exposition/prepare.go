@@ -22,7 +22,8 @@ type origin struct {
 	proto     []keptFamily      // a protobuf body's messages, for the decoded encoder
 	decoded   *dto.MetricFamily // proto[decodedAt], decoded
 	decodedAt int32
-	gauges    []string // a protobuf body's gauge histograms
+	starts    []wireTime // fromText's, of one family
+	gauges    []string   // a protobuf body's gauge histograms
 	err       error
 	samples   int
 	dups      int

@@ -95,7 +95,7 @@ func textLines(t dto.MetricType, m *dto.Metric) int {
 // matched: those that cannot be keep the text's values, which the caller
 // then checks as a text source's (a metric read from lines of two
 // messages, say, carries one timestamp for both). For protobuf output, a
-// series may need a metric more than the text has (nativeView): extra
+// series may need a metric more than the text has (seriesView): extra
 // holds them, to write after parsed.
 func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) (extra []*dto.Metric, ok bool) {
 	if s.protoAt(fi) {
@@ -154,7 +154,8 @@ func (s *origin) fromText(fi int32, parsed []*dto.Metric) (carried, match bool) 
 	msg, fam := s.proto[fi].msg, &s.sc.fams[fi]
 	var f wireFamily
 	f.read(msg)
-	k, kept, starts := fam.first, 0, false
+	k, starts := fam.first, false
+	s.starts = s.starts[:0] // of the kept metrics
 	match = true
 	for m := range messages(msg, 4) {
 		lines, start, ok := carriedLines(f.typ, m.b)
@@ -165,45 +166,21 @@ func (s *origin) fromText(fi int32, parsed []*dto.Metric) (carried, match bool) 
 		case k > fam.last:
 			match = false
 		case s.sc.samples[k].flags&flagDrop == 0:
-			kept++
+			s.starts = append(s.starts, start)
 			starts = starts || start.set
 		case !s.sc.allDropped(k, min(k+int32(lines), fam.last+1)):
 			match = false // the text has the rest of it in an earlier metric of its labels
 		}
 		k += int32(lines)
 	}
-	if match = match && k == fam.last+1 && kept == len(parsed); match && starts {
-		s.startsFromWire(fi, f.typ, parsed)
+	if match = match && k == fam.last+1 && len(s.starts) == len(parsed); match && starts {
+		for i, start := range s.starts {
+			start.setOn(parsed[i], f.typ)
+		}
 	}
 	// Unmatched, the text's values stand, but not its created timestamps:
 	// those the decoded family gives (seriesView).
 	return match || !starts, match
-}
-
-// startsFromWire gives the metrics parsed, the plan's of family fi (of
-// type typ) whose text carries the rest (fromText), their messages'
-// created timestamps.
-func (s *origin) startsFromWire(fi int32, typ dto.MetricType, parsed []*dto.Metric) {
-	fam, i := &s.sc.fams[fi], 0
-	k := fam.first
-	for m := range messages(s.proto[fi].msg, 4) {
-		lines, start, _ := carriedLines(typ, m.b)
-		if s.sc.samples[k].flags&flagDrop == 0 {
-			if start.set {
-				ts := &timestamppb.Timestamp{Seconds: start.seconds, Nanos: start.nanos}
-				switch p := parsed[i]; typ {
-				case dto.MetricType_COUNTER:
-					p.Counter.CreatedTimestamp = ts
-				case dto.MetricType_SUMMARY:
-					p.Summary.CreatedTimestamp = ts
-				case dto.MetricType_HISTOGRAM:
-					p.Histogram.CreatedTimestamp = ts
-				}
-			}
-			i++
-		}
-		k += int32(lines)
-	}
 }
 
 // wholeFloat is the largest count every whole number up to which a float64
@@ -279,6 +256,23 @@ func createdField(typ dto.MetricType) protowire.Number {
 		return 15
 	}
 	return 0
+}
+
+// setOn gives t, if set, to metric p of a family of type typ as its
+// created timestamp.
+func (t wireTime) setOn(p *dto.Metric, typ dto.MetricType) {
+	if !t.set {
+		return
+	}
+	ts := &timestamppb.Timestamp{Seconds: t.seconds, Nanos: t.nanos}
+	switch typ {
+	case dto.MetricType_COUNTER:
+		p.Counter.CreatedTimestamp = ts
+	case dto.MetricType_SUMMARY:
+		p.Summary.CreatedTimestamp = ts
+	case dto.MetricType_HISTOGRAM:
+		p.Histogram.CreatedTimestamp = ts
+	}
 }
 
 // wireTime is a google.protobuf.Timestamp read on the wire.

@@ -53,16 +53,17 @@ func labelsKey(m *dto.Metric, scratch []string) (string, []string) {
 // text, has one metric for the series; parsed[i], the text's metric of
 // series i (in order), becomes the first message of the series, the
 // first classic one carrying the buckets (quantiles) of bounds new to the
-// series from later ones, whose timestamp must then be its own (one
-// message has one, and one created timestamp). With native (protobuf output), Prometheus reads a
-// native histogram message as its native histogram alone, so of each
-// series it reads the first native histogram and, apart, the classic
-// series of the messages that are not native: extra holds the first of
-// the other kind. Without, every message is read as classic, and the
-// bounds must be the text's. ok is false when the metrics are not the
-// text's or cannot be written so.
+// series from later ones, whose timestamp and created timestamp must then
+// be its own (one message has one of each). With native (protobuf
+// output), Prometheus reads a native histogram message as its native
+// histogram alone, so of each series it reads the first native histogram
+// and, apart, the classic series of the messages that are not native:
+// extra holds the first of the other kind. Without, every message is read
+// as classic, and the bounds must be the text's. ok is false when no
+// series is in two messages, the metrics are not the text's, or they
+// cannot be written so.
 func seriesView(ms, parsed []*dto.Metric, native bool) (extra []*dto.Metric, ok bool) {
-	if len(parsed) == 0 || !repeats(ms) {
+	if len(parsed) == 0 {
 		return nil, false
 	}
 	isNative := func(m *dto.Metric) bool { return native && nativeHistogram(m.Histogram) }
@@ -83,7 +84,7 @@ func seriesView(ms, parsed []*dto.Metric, native bool) (extra []*dto.Metric, ok 
 			return nil, false
 		}
 	}
-	if len(all) != len(parsed) {
+	if len(all) == len(ms) || len(all) != len(parsed) {
 		return nil, false
 	}
 	added := len(parsed[0].GetLabel()) - len(all[0].first.GetLabel()) // the merge label, static labels
