@@ -32,12 +32,12 @@ const (
 	// escaped cannot be written with names escaped; its family is left out.
 	escapedLabelsRule = "escaped-label-names"
 	// escapedNamesRule: two families of a source whose names are the
-	// same once escaped ("a.b" and "a b") or written (an OpenMetrics
-	// counter "c", whose samples are c_total, and "c_total"), of
-	// different types, cannot
-	// both be written with names escaped; the first in the body is kept,
-	// the other left out for the source. (Of one type, they are one
-	// family: its series the same once escaped are duplicates.)
+	// same once escaped ("a.b" and "a b", with names escaped) or written
+	// (an OpenMetrics counter "c", whose samples are c_total, and
+	// "c_total"; an info likewise), of different types, cannot both be
+	// written; the first in the body is kept, the other left out for the
+	// source. (Of one type, they are one family: its series the same once
+	// escaped are duplicates.)
 	escapedNamesRule = "escaped-names"
 	// partMissingRule: a histogram without its +Inf bucket, _count or _sum,
 	// or a summary without _count or _sum, cannot be written in OpenMetrics
