@@ -219,6 +219,9 @@ func checkOutput(in []Series, types map[string]model.MetricType, negative map[st
 	if w, left := withoutUnknownStarts(want, types, out); left {
 		want, rules = w, append(rules, omUnknownStartRule)
 	}
+	if w, changed := oneStartOfSeries(want, types, out); changed {
+		want, rules = w, append(rules, oneStartRule)
+	}
 	if w, left := withoutFarExemplars(want, out); left {
 		want, rules = w, append(rules, protoExemplarRangeRule)
 	}

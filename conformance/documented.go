@@ -79,6 +79,11 @@ const (
 	// which has no start (created) timestamp: its series' are left out of
 	// OpenMetrics output.
 	omUnknownStartRule = "om-unknown-start"
+	// oneStartRule: a histogram (gauge histogram too) or summary has one
+	// start (created) timestamp in OpenMetrics and protobuf; a bucket or
+	// quantile that a later protobuf message of a series adds under
+	// another start timestamp is written with the first message's.
+	oneStartRule = "one-start"
 	// protoExemplarRangeRule: an exemplar whose timestamp is past the
 	// milliseconds of an int64 (Prometheus' OpenMetrics parser reads the
 	// overflow of its conversion, -2^63 on amd64) is left out of protobuf

@@ -140,6 +140,33 @@ func withoutUnknownStarts(want []Series, types map[string]model.MetricType, out 
 	return want, had
 }
 
+// oneStartOfSeries gives want with each classic series of a histogram
+// (gauge histogram too) or summary taking the start timestamp of its
+// series' first, for out with start timestamps; it tells whether one
+// changed. Only a protobuf series given in two messages, the later adding
+// a bound under another start timestamp, has two.
+func oneStartOfSeries(want []Series, types map[string]model.MetricType, out Output) ([]Series, bool) {
+	if !out.Start {
+		return want, false
+	}
+	first := map[string]int64{}
+	had := false
+	for i, s := range want {
+		typ := types[s.Family]
+		if s.Histogram != nil || typ != model.MetricTypeHistogram && typ != model.MetricTypeGaugeHistogram && typ != model.MetricTypeSummary {
+			continue
+		}
+		k := s.Family + "\xff" + seriesOf(s.Labels, typ, model.NoEscaping)
+		start, seen := first[k]
+		if !seen {
+			first[k] = s.Start
+		} else if s.Start != start {
+			want[i].Start, had = start, true
+		}
+	}
+	return want, had
+}
+
 // withoutFarExemplars gives want without the exemplars whose timestamp is
 // past the milliseconds of an int64 (as Prometheus reads it, the overflow
 // of its conversion), for out in protobuf; it tells whether it left one

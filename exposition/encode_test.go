@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/encoding/protodelim"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // series lists the series of a decoded exposition, one string each:
@@ -355,5 +356,47 @@ func TestProtobufNativeAndClassicOfOneSeries(t *testing.T) {
 		if got := strings.Join(have, " "); got != c.want+" "+c.want {
 			t.Errorf("%s: want %s, have %s", c.name, c.want, got)
 		}
+	}
+}
+
+// A series in two histogram messages whose later one adds a bound under
+// another created timestamp: one message has one, so the series is
+// written as one metric with the first's, keeping the values and the
+// exemplar of the new bound (before, the family fell back to the text's
+// values and lost every exemplar and created timestamp).
+func TestSeriesTwiceNewBoundOtherCreated(t *testing.T) {
+	at := func(s int64) *timestamppb.Timestamp { return &timestamppb.Timestamp{Seconds: s} }
+	bucket := func(b float64, c uint64, ex float64) *dto.Bucket {
+		return &dto.Bucket{UpperBound: new(b), CumulativeCount: new(c), Exemplar: &dto.Exemplar{Label: []*dto.LabelPair{{Name: new("t"), Value: new("x")}}, Value: new(ex)}}
+	}
+	var in bytes.Buffer
+	if _, err := protodelim.MarshalTo(&in, &dto.MetricFamily{Name: new("h"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{
+		{Histogram: &dto.Histogram{SampleCount: new(uint64(2)), SampleSum: new(1.0), Bucket: []*dto.Bucket{bucket(1, 1, 0.5)}, CreatedTimestamp: at(100)}},
+		{Histogram: &dto.Histogram{SampleCount: new(uint64(3)), SampleSum: new(2.0), Bucket: []*dto.Bucket{bucket(1, 1, 0.7), bucket(5, 2, 4)}, CreatedTimestamp: at(200)}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	om := mergeOne(t, ctProto, in.String(), fmtOM)
+	for _, want := range []string{`h_bucket{exporter="s",le="1.0"} 1 # {t="x"} 0.5`, `h_bucket{exporter="s",le="5.0"} 2 # {t="x"} 4`, `h_count{exporter="s"} 2`, `h_created{exporter="s"} 100`} {
+		if !strings.Contains(om, want) {
+			t.Errorf("OpenMetrics: want %s in:\n%s", want, om)
+		}
+	}
+	var ms []*dto.Metric
+	for _, mf := range decodeProtoOut(t, []byte(mergeOne(t, ctProto, in.String(), fmtProto))) {
+		if mf.GetName() == "h" {
+			ms = append(ms, mf.GetMetric()...)
+		}
+	}
+	if len(ms) != 1 {
+		t.Fatalf("protobuf: want one metric of h, have %v", ms)
+	}
+	h := ms[0].GetHistogram()
+	var bounds []float64
+	for _, b := range h.GetBucket() {
+		bounds = append(bounds, b.GetUpperBound())
+	}
+	if !slices.Equal(bounds, []float64{1, 5}) || h.GetBucket()[1].GetExemplar().GetValue() != 4 || h.GetCreatedTimestamp().GetSeconds() != 100 || h.GetSampleCount() != 2 {
+		t.Errorf("protobuf: want count 2, buckets 1 and 5 (exemplar 4), created 100; have %v", h)
 	}
 }

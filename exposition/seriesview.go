@@ -7,7 +7,6 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // A protobuf source may give one series in two messages of a family.
@@ -53,8 +52,8 @@ func labelsKey(m *dto.Metric, scratch []string) (string, []string) {
 // text, has one metric for the series; parsed[i], the text's metric of
 // series i (in order), becomes the first message of the series, the
 // first classic one carrying the buckets (quantiles) of bounds new to the
-// series from later ones, whose timestamp and created timestamp must then
-// be its own (one message has one of each). With native (protobuf
+// series from later ones, whose timestamp must then be its own (one
+// message has one), and which take its created timestamp. With native (protobuf
 // output), Prometheus reads a native histogram message as its native
 // histogram alone, so of each series it reads the first native histogram
 // and, apart, the classic series of the messages that are not native:
@@ -117,7 +116,9 @@ type seriesOf struct {
 // addClassic reads classic message m of the series: the first gives the
 // buckets (quantiles) Prometheus reads (the first of each bound, buckets
 // up to +Inf), a later one those of new bounds. It is false when a later
-// one has a new bound and another timestamp or created timestamp.
+// one has a new bound and another timestamp. A new bound of a later one
+// with another created timestamp takes the first's: one message has one,
+// and the values and exemplars are worth more than the start of a bound.
 func (s *seriesOf) addClassic(m *dto.Metric) bool {
 	first := s.classic == nil
 	if first {
@@ -131,7 +132,7 @@ func (s *seriesOf) addClassic(m *dto.Metric) bool {
 			s.changed = s.changed || first
 			return false, true
 		}
-		if !first && (m.GetTimestampMs() != s.classic.GetTimestampMs() || !proto.Equal(createdOf(m), createdOf(s.classic))) {
+		if !first && m.GetTimestampMs() != s.classic.GetTimestampMs() {
 			return false, false
 		}
 		s.bounds[k] = true
@@ -161,18 +162,6 @@ func (s *seriesOf) addClassic(m *dto.Metric) bool {
 		}
 	}
 	return true
-}
-
-// createdOf is m's created timestamp, of whichever type it is; nil for
-// none.
-func createdOf(m *dto.Metric) *timestamppb.Timestamp {
-	switch {
-	case m.Histogram != nil:
-		return m.Histogram.CreatedTimestamp
-	case m.Summary != nil:
-		return m.Summary.CreatedTimestamp
-	}
-	return nil
 }
 
 // written is message m as written: the first classic one with the
