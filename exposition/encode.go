@@ -117,7 +117,7 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 		var extra []*dto.Metric
 		restored := false
 		if p.src.proto != nil {
-			extra, restored = p.src.restore(p.fam, parsed, m.opts.Format.FormatType() == expfmt.TypeProtoDelim)
+			extra, restored = p.src.restore(p.fam, parsed, m)
 		}
 		if restored {
 			ms = append(ms, extra...)

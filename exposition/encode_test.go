@@ -362,22 +362,25 @@ func TestProtobufNativeAndClassicOfOneSeries(t *testing.T) {
 // A series in two histogram messages whose later one adds a bound under
 // another created timestamp: one message has one, so the series is
 // written as one metric with the first's, keeping the values and the
-// exemplar of the new bound (before, the family fell back to the text's
-// values and lost every exemplar and created timestamp).
-func TestSeriesTwiceNewBoundOtherCreated(t *testing.T) {
+// exemplar of the new bound. Before, the family fell back to the text's
+// values and lost every exemplar and created timestamp; so it did when a
+// label name of the series is escaped in the output (FuzzConformance
+// round 70), as here ("a.b", written a_b).
+func TestSeriesTwiceNewBound(t *testing.T) {
 	at := func(s int64) *timestamppb.Timestamp { return &timestamppb.Timestamp{Seconds: s} }
 	bucket := func(b float64, c uint64, ex float64) *dto.Bucket {
 		return &dto.Bucket{UpperBound: new(b), CumulativeCount: new(c), Exemplar: &dto.Exemplar{Label: []*dto.LabelPair{{Name: new("t"), Value: new("x")}}, Value: new(ex)}}
 	}
 	var in bytes.Buffer
+	labels := []*dto.LabelPair{{Name: new("a.b"), Value: new("1")}}
 	if _, err := protodelim.MarshalTo(&in, &dto.MetricFamily{Name: new("h"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{
-		{Histogram: &dto.Histogram{SampleCount: new(uint64(2)), SampleSum: new(1.0), Bucket: []*dto.Bucket{bucket(1, 1, 0.5)}, CreatedTimestamp: at(100)}},
-		{Histogram: &dto.Histogram{SampleCount: new(uint64(3)), SampleSum: new(2.0), Bucket: []*dto.Bucket{bucket(1, 1, 0.7), bucket(5, 2, 4)}, CreatedTimestamp: at(200)}},
+		{Label: labels, Histogram: &dto.Histogram{SampleCount: new(uint64(2)), SampleSum: new(1.0), Bucket: []*dto.Bucket{bucket(1, 1, 0.5)}, CreatedTimestamp: at(100)}},
+		{Label: labels, Histogram: &dto.Histogram{SampleCount: new(uint64(3)), SampleSum: new(2.0), Bucket: []*dto.Bucket{bucket(1, 1, 0.7), bucket(5, 2, 4)}, CreatedTimestamp: at(200)}},
 	}}); err != nil {
 		t.Fatal(err)
 	}
 	om := mergeOne(t, ctProto, in.String(), fmtOM)
-	for _, want := range []string{`h_bucket{exporter="s",le="1.0"} 1 # {t="x"} 0.5`, `h_bucket{exporter="s",le="5.0"} 2 # {t="x"} 4`, `h_count{exporter="s"} 2`, `h_created{exporter="s"} 100`} {
+	for _, want := range []string{`h_bucket{a_b="1",exporter="s",le="1.0"} 1 # {t="x"} 0.5`, `h_bucket{a_b="1",exporter="s",le="5.0"} 2 # {t="x"} 4`, `h_count{a_b="1",exporter="s"} 2`, `h_created{a_b="1",exporter="s"} 100`} {
 		if !strings.Contains(om, want) {
 			t.Errorf("OpenMetrics: want %s in:\n%s", want, om)
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -94,10 +95,11 @@ func textLines(t dto.MetricType, m *dto.Metric) int {
 // plan kept has its first sample kept. It reports whether the metrics were
 // matched: those that cannot be keep the text's values, which the caller
 // then checks as a text source's (a metric read from lines of two
-// messages, say, carries one timestamp for both). For protobuf output, a
-// series may need a metric more than the text has (seriesView): extra
-// holds them, to write after parsed.
-func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) (extra []*dto.Metric, ok bool) {
+// messages, say, carries one timestamp for both). m is the merger, whose
+// format and names the output has: for protobuf output, a series may need
+// a metric more than the text has (seriesView); extra holds them, to write
+// after parsed.
+func (s *origin) restore(fi int32, parsed []*dto.Metric, m *merger) (extra []*dto.Metric, ok bool) {
 	if s.protoAt(fi) {
 		if carried, match := s.fromText(fi, parsed); carried {
 			return nil, match
@@ -107,8 +109,9 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) (extra [
 	if mf == nil {
 		return nil, false
 	}
-	if protobuf && nativeTwice(mf.GetMetric()) {
-		return seriesView(mf.GetMetric(), parsed, true)
+	protobuf, written := m.opts.Format.FormatType() == expfmt.TypeProtoDelim, m.writtenLabels(s)
+	if protobuf && nativeTwice(mf.GetMetric(), written) {
+		return seriesView(mf.GetMetric(), parsed, true, written)
 	}
 	f := &sc.fams[fi]
 	var kept []*dto.Metric
@@ -124,14 +127,14 @@ func (s *origin) restore(fi int32, parsed []*dto.Metric, protobuf bool) (extra [
 		} else if !sc.allDropped(k, min(k+n, f.last+1)) {
 			// The text has the rest of it in an earlier metric of its
 			// labels.
-			return seriesView(mf.GetMetric(), parsed, false)
+			return seriesView(mf.GetMetric(), parsed, false, written)
 		}
 		k += n
 	}
 	if k != f.last+1 || len(kept) != len(parsed) {
 		// A message whose labels repeat an earlier one's: the text has
 		// the lines the plan kept of both as one metric.
-		return seriesView(mf.GetMetric(), parsed, false)
+		return seriesView(mf.GetMetric(), parsed, false, written)
 	}
 	for i, m := range kept {
 		p := parsed[i]

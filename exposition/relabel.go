@@ -3,6 +3,7 @@ package exposition
 import (
 	"bytes"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
 )
 
@@ -71,7 +72,15 @@ func (m *merger) renamed(s *origin, mf *mfam, smp *sample) bool {
 func (m *merger) outLabels(dst []labelPair, s *origin, smp *sample) ([]labelPair, bool) {
 	n := len(dst)
 	dst = s.sc.appendLabels(dst, smp.labels)
-	pairs := dst[n:]
+	ok := m.nameLabels(dst[n:], s.reserved)
+	markCanon(dst[n:], smp.flags)
+	return dst, ok
+}
+
+// nameLabels sets the names labels pairs are written with (out), given
+// the labels a source's series get (reserved), and reports false when two
+// of them are the same once escaped.
+func (m *merger) nameLabels(pairs []labelPair, reserved [][]byte) bool {
 	ok := true
 	for i := range pairs {
 		ln := pairs[i].name
@@ -85,13 +94,29 @@ func (m *merger) outLabels(dst []labelPair, s *origin, smp *sample) ([]labelPair
 			}
 		}
 	}
-	markCanon(pairs, smp.flags)
 	for i := range pairs {
-		for taken(pairs, i, s.reserved) {
+		for taken(pairs, i, reserved) {
 			pairs[i].out = append([]byte("exported_"), pairs[i].out...)
 		}
 	}
-	return dst, ok
+	return ok
+}
+
+// writtenLabels gives the labels of a message of source s with the names
+// the output writes them with.
+func (m *merger) writtenLabels(s *origin) func(*dto.Metric) []*dto.LabelPair {
+	return func(lm *dto.Metric) []*dto.LabelPair {
+		pairs := make([]labelPair, len(lm.GetLabel()))
+		for i, l := range lm.GetLabel() {
+			pairs[i].name = []byte(l.GetName())
+		}
+		m.nameLabels(pairs, s.reserved)
+		out := make([]*dto.LabelPair, len(pairs))
+		for i, l := range lm.GetLabel() {
+			out[i] = &dto.LabelPair{Name: new(string(pairs[i].out)), Value: l.Value}
+		}
+		return out
+	}
 }
 
 // markCanon marks the labels of a sample with flags that Prometheus reads

@@ -16,18 +16,19 @@ import (
 // then needs seriesView to give each series what Prometheus reads of it.
 
 // nativeTwice tells whether of metrics ms one is a native histogram and
-// two have one label set.
-func nativeTwice(ms []*dto.Metric) bool {
-	return slices.ContainsFunc(ms, func(m *dto.Metric) bool { return nativeHistogram(m.Histogram) }) && repeats(ms)
+// two have one label set as written (written gives a metric's labels with
+// the names the output writes).
+func nativeTwice(ms []*dto.Metric, written func(*dto.Metric) []*dto.LabelPair) bool {
+	return slices.ContainsFunc(ms, func(m *dto.Metric) bool { return nativeHistogram(m.Histogram) }) && repeats(ms, written)
 }
 
-// repeats tells whether two of metrics ms have one label set.
-func repeats(ms []*dto.Metric) bool {
+// repeats tells whether two of metrics ms have one label set as written.
+func repeats(ms []*dto.Metric, written func(*dto.Metric) []*dto.LabelPair) bool {
 	seen := map[string]bool{}
 	var key []string
 	for _, m := range ms {
 		var k string
-		if k, key = labelsKey(m, key); seen[k] {
+		if k, key = labelsKey(written(m), key); seen[k] {
 			return true
 		}
 		seen[k] = true
@@ -35,10 +36,10 @@ func repeats(ms []*dto.Metric) bool {
 	return false
 }
 
-// labelsKey is m's labels as a key, in no order, made in scratch.
-func labelsKey(m *dto.Metric, scratch []string) (string, []string) {
+// labelsKey is labels ls as a key, in no order, made in scratch.
+func labelsKey(ls []*dto.LabelPair, scratch []string) (string, []string) {
 	scratch = scratch[:0]
-	for _, l := range m.GetLabel() {
+	for _, l := range ls {
 		scratch = append(scratch, l.GetName()+"\xff"+l.GetValue())
 	}
 	slices.Sort(scratch)
@@ -46,7 +47,8 @@ func labelsKey(m *dto.Metric, scratch []string) (string, []string) {
 }
 
 // seriesView is restore of a family ms in which a series is in two
-// messages (repeats), as Prometheus reads it: of each series the first
+// messages (repeats; labels as written, which may make two series of the
+// source one), as Prometheus reads it: of each series the first
 // message, and of a histogram's buckets or a summary's quantiles the first
 // of each bound, whichever message it is in. The plan, which reads the
 // text, has one metric for the series; parsed[i], the text's metric of
@@ -61,7 +63,7 @@ func labelsKey(m *dto.Metric, scratch []string) (string, []string) {
 // as classic, and the bounds must be the text's. ok is false when no
 // series is in two messages, the metrics are not the text's, or they
 // cannot be written so.
-func seriesView(ms, parsed []*dto.Metric, native bool) (extra []*dto.Metric, ok bool) {
+func seriesView(ms, parsed []*dto.Metric, native bool, written func(*dto.Metric) []*dto.LabelPair) (extra []*dto.Metric, ok bool) {
 	if len(parsed) == 0 {
 		return nil, false
 	}
@@ -70,11 +72,12 @@ func seriesView(ms, parsed []*dto.Metric, native bool) (extra []*dto.Metric, ok 
 	byKey := map[string]*seriesOf{}
 	var key []string
 	for _, m := range ms {
+		ls := written(m)
 		var k string
-		k, key = labelsKey(m, key)
+		k, key = labelsKey(ls, key)
 		s := byKey[k]
 		if s == nil {
-			s = &seriesOf{first: m}
+			s = &seriesOf{first: m, labels: ls}
 			byKey[k], all = s, append(all, s)
 		} else if s.other == nil && isNative(m) != isNative(s.first) {
 			s.other = m
@@ -86,10 +89,10 @@ func seriesView(ms, parsed []*dto.Metric, native bool) (extra []*dto.Metric, ok 
 	if len(all) == len(ms) || len(all) != len(parsed) {
 		return nil, false
 	}
-	added := len(parsed[0].GetLabel()) - len(all[0].first.GetLabel()) // the merge label, static labels
+	added := len(parsed[0].GetLabel()) - len(all[0].labels) // the merge label, static labels
 	for i, s := range all {
 		p := parsed[i]
-		if !sameLabels(s.first, p, added) || !native && !s.sameBounds(p) {
+		if !sameLabels(s.labels, p, added) || !native && !s.sameBounds(p) {
 			return nil, false
 		}
 		m := s.written(s.first)
@@ -105,8 +108,9 @@ func seriesView(ms, parsed []*dto.Metric, native bool) (extra []*dto.Metric, ok 
 
 // seriesOf is what seriesView reads of one series.
 type seriesOf struct {
-	first, other *dto.Metric // the first message, and the first of the other kind
-	classic      *dto.Metric // the first classic message
+	first, other *dto.Metric      // the first message, and the first of the other kind
+	labels       []*dto.LabelPair // first's, as written
+	classic      *dto.Metric      // the first classic message
 	buckets      []*dto.Bucket
 	quantiles    []*dto.Quantile
 	bounds       map[uint64]bool // of buckets or quantiles
@@ -230,14 +234,14 @@ func timestamp(m *dto.Metric) *int64 {
 	return m.TimestampMs
 }
 
-// sameLabels tells whether parsed, a metric the plan wrote, has the labels
-// of the source's message m, and added more (the merge label, static
-// labels).
-func sameLabels(m, parsed *dto.Metric, added int) bool {
-	if len(parsed.GetLabel()) != len(m.GetLabel())+added {
+// sameLabels tells whether parsed, a metric the plan wrote, has labels ls
+// (a source's message's, as written), and added more (the merge label,
+// static labels).
+func sameLabels(ls []*dto.LabelPair, parsed *dto.Metric, added int) bool {
+	if len(parsed.GetLabel()) != len(ls)+added {
 		return false
 	}
-	for _, l := range m.GetLabel() {
+	for _, l := range ls {
 		if !slices.ContainsFunc(parsed.GetLabel(), func(p *dto.LabelPair) bool { return p.GetName() == l.GetName() && p.GetValue() == l.GetValue() }) {
 			return false
 		}
