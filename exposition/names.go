@@ -26,11 +26,12 @@ func (m *merger) outName(sc *scanner, f *family) (name []byte, quoted bool) {
 	return []byte(model.EscapeName(string(name), m.scheme)), false
 }
 
-func legacyName(b []byte) bool {
+func legacyName[T string | []byte](b T) bool {
 	if len(b) == 0 {
 		return false
 	}
-	for i, c := range b {
+	for i := range len(b) {
+		c := b[i]
 		if c == '_' || c == ':' || (c|0x20 >= 'a' && c|0x20 <= 'z') || (i > 0 && c >= '0' && c <= '9') {
 			continue
 		}

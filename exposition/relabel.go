@@ -2,6 +2,8 @@ package exposition
 
 import (
 	"bytes"
+	"slices"
+	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
@@ -106,6 +108,9 @@ func (m *merger) nameLabels(pairs []labelPair, reserved [][]byte) bool {
 // the output writes them with.
 func (m *merger) writtenLabels(s *origin) func(*dto.Metric) []*dto.LabelPair {
 	return func(lm *dto.Metric) []*dto.LabelPair {
+		if m.writtenAsIs(lm.GetLabel(), s.reserved) {
+			return lm.GetLabel()
+		}
 		pairs := make([]labelPair, len(lm.GetLabel()))
 		for i, l := range lm.GetLabel() {
 			pairs[i].name = []byte(l.GetName())
@@ -117,6 +122,19 @@ func (m *merger) writtenLabels(s *origin) func(*dto.Metric) []*dto.LabelPair {
 		}
 		return out
 	}
+}
+
+// writtenAsIs tells whether labels ls are written with their own names:
+// none is escaped or taken.
+func (m *merger) writtenAsIs(ls []*dto.LabelPair, reserved [][]byte) bool {
+	for _, l := range ls {
+		n := l.GetName()
+		if m.scheme != model.NoEscaping && (!legacyName(n) || strings.ContainsRune(n, ':')) ||
+			slices.ContainsFunc(reserved, func(r []byte) bool { return string(r) == n }) {
+			return false
+		}
+	}
+	return true
 }
 
 // markCanon marks the labels of a sample with flags that Prometheus reads
