@@ -48,21 +48,20 @@ func labelsKey(ls []*dto.LabelPair, scratch []string) (string, []string) {
 
 // seriesView is restore of a family ms in which a series is in two
 // messages (repeats; labels as written, which may make two series of the
-// source one), as Prometheus reads it: of each series the first
-// message, and of a histogram's buckets or a summary's quantiles the first
-// of each bound, whichever message it is in. The plan, which reads the
-// text, has one metric for the series; parsed[i], the text's metric of
-// series i (in order), becomes the first message of the series, the
-// first classic one carrying the buckets (quantiles) of bounds new to the
-// series from later ones, whose timestamp must then be its own (one
-// message has one), and which take its created timestamp. With native (protobuf
-// output), Prometheus reads a native histogram message as its native
-// histogram alone, so of each series it reads the first native histogram
-// and, apart, the classic series of the messages that are not native:
-// extra holds the first of the other kind. Without, every message is read
-// as classic, and the bounds must be the text's. ok is false when no
-// series is in two messages, the metrics are not the text's, or they
-// cannot be written so.
+// source one), as Prometheus reads it: of each series the first message,
+// and of a histogram's buckets or a summary's quantiles the first of each
+// bound, whichever message it is in. The plan, which reads the text, has
+// one metric for the series; parsed[i], the text's metric of series i (in
+// order), becomes the first message of the series, the first classic one
+// carrying the buckets (quantiles) of bounds new to the series from later
+// ones, whose timestamp must then be its own (one message has one), and
+// which take its created timestamp. With native (protobuf output),
+// Prometheus reads a native histogram message as its native histogram
+// alone, so of each series it reads the first native histogram and, apart,
+// the classic series of the messages that are not native: extra holds the
+// first of the other kind. Without, every message is read as classic, and
+// the bounds must be the text's. ok is false when no series is in two
+// messages, the metrics are not the text's, or they cannot be written so.
 func seriesView(ms, parsed []*dto.Metric, native bool, written func(*dto.Metric) []*dto.LabelPair) (extra []*dto.Metric, ok bool) {
 	if len(parsed) == 0 {
 		return nil, false
