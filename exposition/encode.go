@@ -63,6 +63,9 @@ func (m *merger) encode(w io.Writer) error {
 				text = gaugeHistogramNames(text, mf.name, mf.quoted)
 			}
 			text = unmarkEmptyExemplars(text)
+			if omMisread(out.Metric) {
+				text = omSampleTimes(text)
+			}
 		}
 		if _, err := w.Write(text); err != nil {
 			return err

@@ -3,6 +3,8 @@ package exposition
 import (
 	"bytes"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -110,4 +112,117 @@ func omExemplar(e *dto.Exemplar) bool {
 		}
 	}
 	return true
+}
+
+// Prometheus' OpenMetrics parser reads a sample's timestamp as
+// int64(seconds*1000), truncating, and the encoder writes one of ms
+// milliseconds as the shortest decimal of float64(ms)/1000: for about one
+// timestamp in a hundred (8168 ms, written 8.168, read 8167) the product
+// falls below ms, and Prometheus would read the sample a millisecond
+// early. omMisread tells whether some metric of ms has such a timestamp;
+// omSampleTimes rewrites the encoder's text of them to the nearest float
+// that reads as ms.
+
+// omMisread tells whether a metric of ms has a timestamp Prometheus would
+// read as another from the encoder's OpenMetrics text.
+func omMisread(ms []*dto.Metric) bool {
+	return slices.ContainsFunc(ms, func(m *dto.Metric) bool {
+		return m.TimestampMs != nil && omReadTime(float64(*m.TimestampMs)/1000) != *m.TimestampMs
+	})
+}
+
+// omReadTime is timestamp s, in seconds, as Prometheus' OpenMetrics parser
+// reads it, in milliseconds.
+func omReadTime(s float64) int64 { return int64(s * 1000) }
+
+// omSampleTimes rewrites, in OpenMetrics text written by the encoder, each
+// sample timestamp that Prometheus would read as another millisecond than
+// the encoder was given.
+func omSampleTimes(text []byte) []byte {
+	var out []byte
+	done := 0 // text[:done] is in out
+	for at := 0; at < len(text); {
+		end := bytes.IndexByte(text[at:], '\n')
+		if end < 0 {
+			end = len(text) - at
+		}
+		line := text[at : at+end]
+		if lo, hi, ok := sampleTimeToken(line); ok {
+			if fixed, ok := omTimeToken(line[lo:hi]); ok {
+				out = append(append(out, text[done:at+lo]...), fixed...)
+				done = at + hi
+			}
+		}
+		at += end + 1
+	}
+	if out == nil {
+		return text
+	}
+	return append(out, text[done:]...)
+}
+
+// sampleTimeToken finds the timestamp of OpenMetrics sample line line, as
+// the encoder writes it: a name, or labels in braces whose values are
+// quoted (with \\, \" and \n escaped), a name in them too where it is not
+// a legacy one; the value; the timestamp; then an exemplar, if any.
+func sampleTimeToken(line []byte) (lo, hi int, ok bool) {
+	if len(line) == 0 || line[0] == '#' {
+		return 0, 0, false
+	}
+	i := bytes.IndexAny(line, "{ ")
+	if i < 0 {
+		return 0, 0, false
+	}
+	if line[i] == '{' {
+		quoted := false
+		for i++; i < len(line) && (quoted || line[i] != '}'); i++ {
+			switch {
+			case quoted && line[i] == '\\':
+				i++
+			case line[i] == '"':
+				quoted = !quoted
+			}
+		}
+		i++ // past '}'
+	}
+	if i >= len(line) || line[i] != ' ' {
+		return 0, 0, false
+	}
+	value := bytes.IndexByte(line[i+1:], ' ') // the value's end
+	if value < 0 {
+		return 0, 0, false
+	}
+	lo = i + 1 + value + 1
+	if lo >= len(line) || line[lo] == '#' {
+		return 0, 0, false // no timestamp: an exemplar follows
+	}
+	hi = lo + bytes.IndexByte(line[lo:], ' ')
+	if hi < lo {
+		hi = len(line)
+	}
+	return lo, hi, true
+}
+
+// omTimeToken gives the text of a timestamp that Prometheus reads as the
+// milliseconds token was written for (float64(ms)/1000), where it reads
+// token itself as another: the float nearest to it that reads as ms.
+func omTimeToken(token []byte) ([]byte, bool) {
+	s, err := strconv.ParseFloat(string(token), 64)
+	if err != nil || math.IsNaN(s) || math.IsInf(s, 0) {
+		return nil, false
+	}
+	ms := int64(math.Round(s * 1000))
+	if float64(ms)/1000 != s || omReadTime(s) == ms {
+		return nil, false // not the encoder's text of ms, or read right
+	}
+	toward := math.Inf(1)
+	if omReadTime(s) > ms {
+		toward = math.Inf(-1)
+	}
+	for range 8 {
+		if s = math.Nextafter(s, toward); omReadTime(s) == ms {
+			return strconv.AppendFloat(nil, s, 'g', -1, 64), true
+		}
+	}
+	return nil, false
 }
