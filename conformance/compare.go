@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 )
@@ -133,7 +134,7 @@ func diffSeries(w, h Series) string {
 	switch {
 	case (w.Histogram == nil) != (h.Histogram == nil):
 		return fmt.Sprintf("native histogram: want %v, have %v", w.Histogram != nil, h.Histogram != nil)
-	case w.Histogram != nil && !w.Histogram.Equals(h.Histogram):
+	case w.Histogram != nil && !sameHistogram(w.Histogram, h.Histogram):
 		return fmt.Sprintf("native histogram: want %v, have %v", w.Histogram, h.Histogram)
 	case w.Histogram == nil && !sameFloat(w.Value, h.Value):
 		return fmt.Sprintf("value: want %v, have %v", w.Value, h.Value)
@@ -145,6 +146,17 @@ func diffSeries(w, h Series) string {
 		return fmt.Sprintf("start timestamp: want %d, have %d", w.Start, h.Start)
 	}
 	return ""
+}
+
+// sameHistogram is Prometheus' FloatHistogram.Equals, but for a zero
+// threshold of NaN, which it finds unequal to itself (it compares the
+// threshold as a number, the counts and sum by their bits).
+func sameHistogram(a, b *histogram.FloatHistogram) bool {
+	if math.IsNaN(a.ZeroThreshold) && math.IsNaN(b.ZeroThreshold) {
+		a, b = a.Copy(), b.Copy()
+		a.ZeroThreshold, b.ZeroThreshold = 0, 0
+	}
+	return a.Equals(b)
 }
 
 func sameFloat(a, b float64) bool {
