@@ -14,18 +14,18 @@ import (
 // whose counts or bucket places are wrong, and with it the whole scrape,
 // so a merged answer carrying one would be refused whole.
 
-// checkNative verifies metric m's native histogram (one with spans, a
-// zero threshold or a zero count) as Prometheus does: its protobuf parser
-// refuses the scrape when the spans describe another number of buckets
-// than it has, on either side, and its TSDB, once the parser has compacted
-// the histogram, when the schema is none it knows, a count is below 0, in
-// an integer histogram the buckets and zero bucket do not add up to the
-// count (at most the count, with a NaN sum), or the buckets do not stand
-// where checkPlaces says. A merged answer carrying it would be refused
-// whole.
+// checkNative verifies metric m's native histogram (one with spans, a zero
+// threshold above 0, which NaN is not, or a zero count) as Prometheus
+// does: its protobuf parser refuses the scrape when the spans describe
+// another number of buckets than it has, on either side, and its TSDB,
+// once the parser has compacted the histogram, when the schema is none it
+// knows, a count is below 0, in an integer histogram the buckets and zero
+// bucket do not add up to the count (at most the count, with a NaN sum),
+// or the buckets do not stand where checkPlaces says. A merged answer
+// carrying it would be refused whole.
 func (m *wireMetric) checkNative() error {
 	h := &m.h
-	if h.posSpans == 0 && h.negSpans == 0 && h.zeroThreshold <= 0 && h.zeroCount == 0 {
+	if h.posSpans == 0 && h.negSpans == 0 && !(h.zeroThreshold > 0) && h.zeroCount == 0 {
 		return nil
 	}
 	custom := h.schema == -53

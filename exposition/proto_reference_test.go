@@ -131,7 +131,7 @@ func refCheckFamily(mf *dto.MetricFamily) error {
 // its spans against its buckets, its compacted spans (refCompact) as
 // Prometheus' TSDB checks them, and its counts.
 func refCheckSpans(h *dto.Histogram) error {
-	if h == nil || len(h.GetPositiveSpan()) == 0 && len(h.GetNegativeSpan()) == 0 && h.GetZeroThreshold() <= 0 && h.GetZeroCount() == 0 {
+	if h == nil || len(h.GetPositiveSpan()) == 0 && len(h.GetNegativeSpan()) == 0 && !(h.GetZeroThreshold() > 0) && h.GetZeroCount() == 0 {
 		return nil
 	}
 	if s := h.GetSchema(); (s < -4 || s > 8) && s != -53 {

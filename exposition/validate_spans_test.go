@@ -57,6 +57,9 @@ func TestValidateNativeSpans(t *testing.T) {
 			NegativeSpan: span(1), NegativeDelta: []int64{1, 1}}, false},
 		{"float counts", &dto.Histogram{SampleCountFloat: new(3.0), SampleSum: new(1.0), Schema: new(int32(0)), ZeroThreshold: new(0.001),
 			PositiveSpan: span(2), PositiveCount: []float64{1}}, false},
+		// A zero threshold of NaN is not above 0: without spans or a zero
+		// count, Prometheus reads the histogram classic, unchecked.
+		{"zero threshold NaN, classic", &dto.Histogram{SampleCount: new(uint64(48)), SampleSum: new(1.0), ZeroThreshold: new(math.NaN())}, true},
 		// Where the buckets stand, as the TSDB checks the spans the
 		// parser has compacted (empty buckets cut out).
 		{"second span behind the first", &dto.Histogram{SampleCount: new(uint64(2)), SampleSum: new(1.0), Schema: new(int32(0)),
