@@ -119,6 +119,9 @@ func refCheckFamily(mf *dto.MetricFamily) error {
 		if !ok {
 			return fmt.Errorf("family %q of type %s: metric without a %s value (%w)", mf.GetName(), mf.GetType(), mf.GetType(), errTypeValue)
 		}
+		if histogram := mf.GetType() == dto.MetricType_HISTOGRAM || mf.GetType() == dto.MetricType_GAUGE_HISTOGRAM; !histogram {
+			continue // Prometheus reads no histogram of another type's metric
+		}
 		if err := refCheckSpans(m.Histogram); err != nil {
 			return fmt.Errorf("family %q: native histogram: %w", mf.GetName(), err)
 		}

@@ -233,7 +233,8 @@ func (f *wireFamily) checkNames() error {
 var errTypeValue = errors.New("Prometheus would read 0")
 
 // checkValues verifies that every metric of f carries the value its type
-// promises, and that native histograms' spans match their buckets.
+// promises, and that the native histograms of a histogram (or gauge
+// histogram) family are as Prometheus takes them (checkNative).
 func (f *wireFamily) checkValues() error {
 	var m wireMetric
 	for w := range messages(f.msg, 4) {
@@ -244,6 +245,9 @@ func (f *wireFamily) checkValues() error {
 		}
 		if m.has&(1<<value) == 0 {
 			return fmt.Errorf("family %q of type %s: metric without a %s value (%w)", f.name, f.typ, f.typ, errTypeValue)
+		}
+		if f.typ != dto.MetricType_HISTOGRAM && f.typ != dto.MetricType_GAUGE_HISTOGRAM {
+			continue // Prometheus reads no histogram of another type's metric
 		}
 		if err := m.checkNative(); err != nil {
 			return fmt.Errorf("family %q: native histogram: %w", f.name, err)

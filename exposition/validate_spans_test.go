@@ -118,3 +118,26 @@ func TestValidateNativeSpans(t *testing.T) {
 		})
 	}
 }
+
+// A metric of a family of another type than histogram may carry a
+// histogram too: Prometheus reads the value of the family's type alone,
+// so a native histogram it would refuse there is no reason to refuse the
+// source (FuzzConformance round 75: a counter with a zero count of 48).
+func TestValidateHistogramOfOtherType(t *testing.T) {
+	bad := &dto.Histogram{SampleCount: new(uint64(0)), ZeroThreshold: new(0.001), ZeroCount: new(uint64(48))}
+	one := new(1.0)
+	for typ, m := range map[dto.MetricType]*dto.Metric{
+		dto.MetricType_COUNTER: {Counter: &dto.Counter{Value: one}, Histogram: bad},
+		dto.MetricType_GAUGE:   {Gauge: &dto.Gauge{Value: one}, Histogram: bad},
+		dto.MetricType_UNTYPED: {Untyped: &dto.Untyped{Value: one}, Histogram: bad},
+		dto.MetricType_SUMMARY: {Summary: &dto.Summary{SampleCount: new(uint64(1)), SampleSum: one}, Histogram: bad},
+	} {
+		var pb bytes.Buffer
+		if err := expfmt.NewEncoder(&pb, expfmt.FmtProtoDelim).Encode(&dto.MetricFamily{Name: new("m"), Type: typ.Enum(), Metric: []*dto.Metric{m}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := Validate(ctProto, pb.Bytes()); err != nil {
+			t.Errorf("%s: want valid, have %v", typ, err)
+		}
+	}
+}
