@@ -40,6 +40,17 @@ func legacyName[T string | []byte](b T) bool {
 	return true
 }
 
+// legacyLabel tells whether b is a label name of the legacy character set:
+// a legacy metric name without ':'.
+func legacyLabel[T string | []byte](b T) bool {
+	for i := range len(b) {
+		if b[i] == ':' {
+			return false
+		}
+	}
+	return legacyName(b)
+}
+
 // appendEscapedLabel appends label name ln escaped as model.EscapeName
 // escapes a metric name, except that ':' is escaped too: it is valid in
 // metric names only.

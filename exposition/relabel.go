@@ -3,7 +3,6 @@ package exposition
 import (
 	"bytes"
 	"slices"
-	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
@@ -86,7 +85,7 @@ func (m *merger) nameLabels(pairs []labelPair, reserved [][]byte) bool {
 	ok := true
 	for i := range pairs {
 		ln := pairs[i].name
-		if (!legacyName(ln) || bytes.ContainsRune(ln, ':')) && m.scheme != model.NoEscaping {
+		if m.scheme != model.NoEscaping && !legacyLabel(ln) {
 			ln = appendEscapedLabel(nil, ln, m.scheme)
 		}
 		pairs[i].out = ln
@@ -129,7 +128,7 @@ func (m *merger) writtenLabels(s *origin) func(*dto.Metric) []*dto.LabelPair {
 func (m *merger) writtenAsIs(ls []*dto.LabelPair, reserved [][]byte) bool {
 	for _, l := range ls {
 		n := l.GetName()
-		if m.scheme != model.NoEscaping && (!legacyName(n) || strings.ContainsRune(n, ':')) ||
+		if m.scheme != model.NoEscaping && !legacyLabel(n) ||
 			slices.ContainsFunc(reserved, func(r []byte) bool { return string(r) == n }) {
 			return false
 		}

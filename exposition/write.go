@@ -171,7 +171,7 @@ func (m *merger) writeSlow(s *origin, mf *mfam, smp *sample) {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		if ln := p.out; legacyName(ln) && !bytes.ContainsRune(ln, ':') {
+		if ln := p.out; legacyLabel(ln) {
 			out = append(out, ln...)
 		} else {
 			out = m.appendName(out, ln, true) // allow-utf-8: the rest is escaped
