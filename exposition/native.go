@@ -14,34 +14,40 @@ import (
 // whose counts or bucket places are wrong, and with it the whole scrape,
 // so a merged answer carrying one would be refused whole.
 
-// checkNative verifies metric m's native histogram (one with spans, a zero
-// threshold above 0, which NaN is not, or a zero count) as Prometheus
-// does: its protobuf parser refuses the scrape when the spans describe
-// another number of buckets than it has, on either side, and its TSDB,
-// once the parser has compacted the histogram, when the schema is none it
-// knows, a count is below 0, in an integer histogram the buckets and zero
-// bucket do not add up to the count (at most the count, with a NaN sum),
-// or the buckets do not stand where checkPlaces says. A merged answer
-// carrying it would be refused whole.
-func (m *wireMetric) checkNative() error {
+// native tells whether Prometheus reads metric m's histogram as native:
+// it has spans, a zero threshold above 0 (which NaN is not) or a zero
+// count.
+func (m *wireMetric) native() bool {
 	h := &m.h
-	if h.posSpans == 0 && h.negSpans == 0 && !(h.zeroThreshold > 0) && h.zeroCount == 0 {
+	return h.pos.spans > 0 || h.neg.spans > 0 || h.zeroThreshold > 0 || h.zeroCount > 0
+}
+
+// checkNative verifies metric m's native histogram as Prometheus does: its
+// protobuf parser refuses the scrape when the spans describe another
+// number of buckets than a side has (but for a native histogram after
+// another in its family, afterNative, whose spans it does not compare),
+// and its TSDB, once the parser has compacted the histogram, when the
+// spans and buckets left differ in number, the schema is none it knows, a
+// count is below 0, in an integer histogram the buckets and zero bucket
+// do not add up to the count (at most the count, with a NaN sum), or the
+// buckets do not stand where checkPlaces says. A merged answer carrying
+// it would be refused whole.
+func (m *wireMetric) checkNative(afterNative bool) error {
+	if !m.native() {
 		return nil
 	}
+	h := &m.h
 	custom := h.schema == -53
 	if (h.schema < -4 || h.schema > 8) && !custom {
 		return fmt.Errorf("schema %d, neither exponential (-4 to 8) nor custom buckets (-53)", h.schema)
 	}
-	float := h.countFloat > 0 || h.zeroCountFloat > 0 || h.posCounts > 0 || h.negCounts > 0
-	pos, neg := h.posDeltas, h.negDeltas
-	if float {
-		pos, neg = h.posCounts, h.negCounts
+	float := h.countFloat > 0 || h.zeroCountFloat > 0 || h.pos.counts > 0 || h.neg.counts > 0
+	pos, neg := h.pos.compacted(float, afterNative), h.neg.compacted(float, afterNative)
+	if h.pos.length != pos.buckets {
+		return fmt.Errorf("positive spans describe %d buckets, it has %d", h.pos.length, pos.buckets)
 	}
-	if h.posLength != pos {
-		return fmt.Errorf("positive spans describe %d buckets, it has %d", h.posLength, pos)
-	}
-	if h.negLength != neg {
-		return fmt.Errorf("negative spans describe %d buckets, it has %d", h.negLength, neg)
+	if h.neg.length != neg.buckets {
+		return fmt.Errorf("negative spans describe %d buckets, it has %d", h.neg.length, neg.buckets)
 	}
 	if custom {
 		zero := h.zeroCount
@@ -62,19 +68,45 @@ func (m *wireMetric) checkNative() error {
 		return fmt.Errorf("negative side: %w", err)
 	}
 	if float {
-		if h.floatBelow0 || h.zeroCountFloat < 0 || h.countFloat < 0 {
+		if pos.below0 || neg.below0 || h.zeroCountFloat < 0 || h.countFloat < 0 {
 			return errors.New("a count below 0")
 		}
 		return nil
 	}
-	if h.intBelow0 {
+	if pos.below0 || neg.below0 {
 		return errors.New("a bucket's count below 0")
 	}
-	n := h.posTotal + h.negTotal + h.zeroCount
+	n := pos.total + neg.total + h.zeroCount
 	if n != h.count && (!math.IsNaN(h.sum) || n > h.count) {
 		return fmt.Errorf("%d observations in its buckets, a count of %d", n, h.count)
 	}
 	return nil
+}
+
+// compactedSide is one side of a native histogram as the parser's
+// Compact leaves it: its buckets, whether a count is below 0, and (of an
+// integer histogram) the counts summed.
+type compactedSide struct {
+	buckets int
+	below0  bool
+	total   uint64
+}
+
+// compacted is side s of an integer or float histogram as Compact(0)
+// leaves it for the TSDB to check. Where the parser has not compared its
+// spans with its buckets (unchecked), Compact drops every bucket of a side
+// whose spans describe none when it reworks the side at all: when it has
+// a span (of length 0) or an empty bucket.
+func (s *wireSide) compacted(float, unchecked bool) compactedSide {
+	c := compactedSide{buckets: s.deltas, below0: s.intBelow0, total: s.total}
+	empty := s.intEmpty
+	if float {
+		c, empty = compactedSide{buckets: s.counts, below0: s.floatBelow0}, s.floatEmpty
+	}
+	if unchecked && s.length == 0 && (s.spans > 0 || empty) {
+		return compactedSide{}
+	}
+	return c
 }
 
 // checkPlaces checks where the buckets of one side of m's native

@@ -97,6 +97,7 @@ func refCheckNames(mf *dto.MetricFamily) error {
 // refCheckFamily verifies that every metric of mf carries the value its type
 // promises.
 func refCheckFamily(mf *dto.MetricFamily) error {
+	afterNative := false
 	for _, m := range mf.GetMetric() {
 		if m == nil {
 			return fmt.Errorf("family %q: empty metric", mf.GetName())
@@ -122,45 +123,63 @@ func refCheckFamily(mf *dto.MetricFamily) error {
 		if histogram := mf.GetType() == dto.MetricType_HISTOGRAM || mf.GetType() == dto.MetricType_GAUGE_HISTOGRAM; !histogram {
 			continue // Prometheus reads no histogram of another type's metric
 		}
-		if err := refCheckSpans(m.Histogram); err != nil {
+		if err := refCheckSpans(m.Histogram, afterNative); err != nil {
 			return fmt.Errorf("family %q: native histogram: %w", mf.GetName(), err)
 		}
+		afterNative = refNative(m.Histogram)
 	}
 	return nil
 }
 
-// refCheckSpans verifies native histogram h (one with spans, a zero
-// threshold or a zero count) as checkNative does, from the decoded message:
-// its spans against its buckets, its compacted spans (refCompact) as
+// refNative tells whether h is a native histogram: one with spans, a zero
+// threshold above 0 or a zero count.
+func refNative(h *dto.Histogram) bool {
+	return len(h.GetPositiveSpan()) > 0 || len(h.GetNegativeSpan()) > 0 || h.GetZeroThreshold() > 0 || h.GetZeroCount() > 0
+}
+
+// refCheckSpans verifies native histogram h as checkNative does, from the
+// decoded message: its spans against its buckets (after a native histogram,
+// afterNative, once compacted), its compacted spans (refCompact) as
 // Prometheus' TSDB checks them, and its counts.
-func refCheckSpans(h *dto.Histogram) error {
-	if h == nil || len(h.GetPositiveSpan()) == 0 && len(h.GetNegativeSpan()) == 0 && !(h.GetZeroThreshold() > 0) && h.GetZeroCount() == 0 {
+func refCheckSpans(h *dto.Histogram, afterNative bool) error {
+	if !refNative(h) {
 		return nil
 	}
 	if s := h.GetSchema(); (s < -4 || s > 8) && s != -53 {
 		return fmt.Errorf("schema %d, neither exponential (-4 to 8) nor custom buckets (-53)", s)
 	}
 	float := h.GetSampleCountFloat() > 0 || h.GetZeroCountFloat() > 0 || len(h.GetPositiveCount()) > 0 || len(h.GetNegativeCount()) > 0
-	for _, side := range []struct {
-		name    string
-		spans   []*dto.BucketSpan
-		buckets int
+	// Each side's bucket counts, integer or float, as absolute values.
+	// After a native histogram, whose spans the parser does not compare
+	// with its buckets, a side whose spans describe no bucket loses them
+	// all in the parser's Compact(0) when it has a span or an empty bucket
+	// to rework.
+	sides := []struct {
+		name   string
+		spans  []*dto.BucketSpan
+		ints   []int64   // an integer histogram's counts
+		counts []float64 // the counts of either kind
 	}{
-		{"positive", h.GetPositiveSpan(), len(h.GetPositiveDelta())},
-		{"negative", h.GetNegativeSpan(), len(h.GetNegativeDelta())},
-	} {
-		if float {
-			side.buckets = len(h.GetPositiveCount())
-			if side.name == "negative" {
-				side.buckets = len(h.GetNegativeCount())
-			}
+		{"positive", h.GetPositiveSpan(), absolute(h.GetPositiveDelta()), nil},
+		{"negative", h.GetNegativeSpan(), absolute(h.GetNegativeDelta()), nil},
+	}
+	for i := range sides {
+		for _, c := range sides[i].ints {
+			sides[i].counts = append(sides[i].counts, float64(c)) // exact in sign and in being 0
 		}
+	}
+	if float {
+		sides[0].counts, sides[1].counts = h.GetPositiveCount(), h.GetNegativeCount()
+	}
+	for i, side := range sides {
 		total := 0
 		for _, sp := range side.spans {
 			total += int(sp.GetLength())
 		}
-		if total != side.buckets {
-			return fmt.Errorf("%s spans describe %d buckets, it has %d", side.name, total, side.buckets)
+		if afterNative && total == 0 && (len(side.spans) > 0 || slices.Contains(side.counts, 0)) {
+			sides[i].ints, sides[i].counts = nil, nil
+		} else if total != len(side.counts) {
+			return fmt.Errorf("%s spans describe %d buckets, it has %d", side.name, total, len(side.counts))
 		}
 	}
 	custom := h.GetSchema() == -53
@@ -173,26 +192,10 @@ func refCheckSpans(h *dto.Histogram) error {
 			return errors.New("custom buckets with a zero bucket")
 		}
 	}
-	for _, side := range []struct {
-		name   string
-		spans  []*dto.BucketSpan
-		deltas []int64
-		counts []float64
-	}{
-		{"positive", h.GetPositiveSpan(), h.GetPositiveDelta(), h.GetPositiveCount()},
-		{"negative", h.GetNegativeSpan(), h.GetNegativeDelta(), h.GetNegativeCount()},
-	} {
+	for _, side := range sides {
 		var empty []bool
-		var c int64
-		for _, d := range side.deltas {
-			c += d
+		for _, c := range side.counts {
 			empty = append(empty, c == 0)
-		}
-		if float {
-			empty = empty[:0]
-			for _, v := range side.counts {
-				empty = append(empty, v == 0)
-			}
 		}
 		spans := refCompact(side.spans, empty)
 		if custom && (side.name == "negative" && len(spans) > 0 || len(spans) > 1 || len(spans) == 1 && (spans[0][0] != 0 || spans[0][1] != 1)) {
@@ -208,28 +211,38 @@ func refCheckSpans(h *dto.Histogram) error {
 			}
 		}
 	}
+	counts := append(slices.Clone(sides[0].counts), sides[1].counts...)
+	if slices.ContainsFunc(counts, func(c float64) bool { return c < 0 }) {
+		if float {
+			return errors.New("a count below 0")
+		}
+		return errors.New("a bucket's count below 0")
+	}
 	if float {
-		counts := append(slices.Clone(h.GetPositiveCount()), h.GetNegativeCount()...)
-		if slices.ContainsFunc(counts, func(c float64) bool { return c < 0 }) || h.GetZeroCountFloat() < 0 || h.GetSampleCountFloat() < 0 {
+		if h.GetZeroCountFloat() < 0 || h.GetSampleCountFloat() < 0 {
 			return errors.New("a count below 0")
 		}
 		return nil
 	}
-	var n uint64
-	for _, deltas := range [][]int64{h.GetPositiveDelta(), h.GetNegativeDelta()} {
-		var c int64
-		for _, d := range deltas {
-			if c += d; c < 0 {
-				return errors.New("a bucket's count below 0")
-			}
-			n += uint64(c)
-		}
+	n := h.GetZeroCount()
+	for _, c := range append(sides[0].ints, sides[1].ints...) {
+		n += uint64(c)
 	}
-	n += h.GetZeroCount()
 	if math.IsNaN(h.GetSampleSum()) && n > h.GetSampleCount() || !math.IsNaN(h.GetSampleSum()) && n != h.GetSampleCount() {
 		return fmt.Errorf("%d observations in its buckets, a count of %d", n, h.GetSampleCount())
 	}
 	return nil
+}
+
+// absolute is an integer histogram side's deltas as counts.
+func absolute(deltas []int64) []int64 {
+	var c int64
+	counts := make([]int64, len(deltas))
+	for i, d := range deltas {
+		c += d
+		counts[i] = c
+	}
+	return counts
 }
 
 // refCompact is spans (which describe len(empty) buckets) as Prometheus'

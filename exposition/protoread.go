@@ -237,6 +237,7 @@ var errTypeValue = errors.New("Prometheus would read 0")
 // histogram) family are as Prometheus takes them (checkNative).
 func (f *wireFamily) checkValues() error {
 	var m wireMetric
+	afterNative := false
 	for w := range messages(f.msg, 4) {
 		m.read(w.b, f.typ)
 		value := valueField(f.typ)
@@ -249,9 +250,10 @@ func (f *wireFamily) checkValues() error {
 		if f.typ != dto.MetricType_HISTOGRAM && f.typ != dto.MetricType_GAUGE_HISTOGRAM {
 			continue // Prometheus reads no histogram of another type's metric
 		}
-		if err := m.checkNative(); err != nil {
+		if err := m.checkNative(afterNative); err != nil {
 			return fmt.Errorf("family %q: native histogram: %w", f.name, err)
 		}
+		afterNative = m.native()
 	}
 	return nil
 }

@@ -27,47 +27,63 @@ type wireHistogram struct {
 	count, zeroCount              uint64
 	countFloat, sum               float64
 	zeroThreshold, zeroCountFloat float64
-	posSpans, negSpans            int
-	posLength, negLength          int // the spans' lengths, summed
 	schema                        int32
-	posDeltas, negDeltas          int
-	posCounts, negCounts          int
-	// The buckets' counts, as Prometheus' TSDB checks them: of an integer
-	// histogram (deltas), each side's last count and the counts summed;
-	// whether a count of either kind is below 0.
-	posLast, negLast       int64
-	posTotal, negTotal     uint64
-	intBelow0, floatBelow0 bool
+	pos, neg                      wireSide
 }
 
-// delta adds an integer bucket's delta d to a side's last count and total.
-func (h *wireHistogram) delta(last *int64, total *uint64, d int64) {
-	*last += d
-	if *last < 0 {
-		h.intBelow0 = true
-	}
-	*total += uint64(*last)
+// wireSide is one side of a native histogram as Prometheus' TSDB checks
+// it: its spans, its buckets of each kind (an integer histogram's deltas,
+// a float histogram's counts), and of each kind whether a count is below 0
+// or 0 (which makes the parser's Compact rework the side).
+type wireSide struct {
+	spans, length           int // the spans; their lengths summed
+	deltas, counts          int
+	last                    int64  // of the deltas, the last count
+	total                   uint64 // and the counts summed
+	intBelow0, intEmpty     bool
+	floatBelow0, floatEmpty bool
 }
 
-// deltas adds a packed list of deltas to a side.
-func (h *wireHistogram) deltas(last *int64, total *uint64, b []byte) {
+// delta adds an integer bucket's delta d.
+func (s *wireSide) delta(d int64) {
+	s.deltas++
+	s.last += d
+	s.intBelow0 = s.intBelow0 || s.last < 0
+	s.intEmpty = s.intEmpty || s.last == 0
+	s.total += uint64(s.last)
+}
+
+// deltaList adds a packed list of deltas.
+func (s *wireSide) deltaList(b []byte) {
 	for len(b) > 0 {
 		v, n := protowire.ConsumeVarint(b)
 		if n < 0 {
 			return // the wire check refuses it
 		}
-		h.delta(last, total, protowire.DecodeZigZag(v))
+		s.delta(protowire.DecodeZigZag(v))
 		b = b[n:]
 	}
 }
 
-// floats notes a float bucket count below 0 in a packed list.
-func (h *wireHistogram) floats(b []byte) {
+// count adds a float bucket's count f.
+func (s *wireSide) count(f float64) {
+	s.counts++
+	s.floatBelow0 = s.floatBelow0 || f < 0
+	s.floatEmpty = s.floatEmpty || f == 0
+}
+
+// countList adds a packed list of float counts.
+func (s *wireSide) countList(b []byte) {
 	for ; len(b) >= 8; b = b[8:] {
-		if math.Float64frombits(binary.LittleEndian.Uint64(b)) < 0 {
-			h.floatBelow0 = true
-		}
+		s.count(math.Float64frombits(binary.LittleEndian.Uint64(b)))
 	}
+}
+
+// span adds a BucketSpan message.
+func (s *wireSide) span(msg []byte) {
+	_, n := wireSpan(msg)
+	s.spans++
+	s.length += int(n)
 }
 
 // read reads metric msg of a family of type typ.
@@ -133,11 +149,9 @@ func (h *wireHistogram) read(msg []byte) {
 			case 7:
 				h.zeroCount = w.v
 			case 10:
-				h.negDeltas++
-				h.delta(&h.negLast, &h.negTotal, protowire.DecodeZigZag(w.v))
+				h.neg.delta(protowire.DecodeZigZag(w.v))
 			case 13:
-				h.posDeltas++
-				h.delta(&h.posLast, &h.posTotal, protowire.DecodeZigZag(w.v))
+				h.pos.delta(protowire.DecodeZigZag(w.v))
 			}
 		case protowire.Fixed64Type:
 			switch w.num {
@@ -150,48 +164,27 @@ func (h *wireHistogram) read(msg []byte) {
 			case 8:
 				h.zeroCountFloat = f
 			case 11:
-				h.negCounts++
-				h.floatBelow0 = h.floatBelow0 || f < 0
+				h.neg.count(f)
 			case 14:
-				h.posCounts++
-				h.floatBelow0 = h.floatBelow0 || f < 0
+				h.pos.count(f)
 			}
 		case protowire.BytesType:
 			switch w.num {
 			case 9:
-				h.negSpans++
-				_, n := wireSpan(w.b)
-				h.negLength += int(n)
+				h.neg.span(w.b)
 			case 12:
-				h.posSpans++
-				_, n := wireSpan(w.b)
-				h.posLength += int(n)
+				h.pos.span(w.b)
 			case 10:
-				h.negDeltas += varints(w.b)
-				h.deltas(&h.negLast, &h.negTotal, w.b)
+				h.neg.deltaList(w.b)
 			case 13:
-				h.posDeltas += varints(w.b)
-				h.deltas(&h.posLast, &h.posTotal, w.b)
+				h.pos.deltaList(w.b)
 			case 11:
-				h.negCounts += len(w.b) / 8
-				h.floats(w.b)
+				h.neg.countList(w.b)
 			case 14:
-				h.posCounts += len(w.b) / 8
-				h.floats(w.b)
+				h.pos.countList(w.b)
 			}
 		}
 	}
-}
-
-// varints is how many varints a packed list holds.
-func varints(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if c < 0x80 {
-			n++
-		}
-	}
-	return n
 }
 
 // protoText writes families as expfmt.MetricFamilyToText writes them
