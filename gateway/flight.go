@@ -22,8 +22,13 @@ import (
 // The first admitted client runs the fetch under the flight's own
 // deadline, detached from its request: a client that leaves cancels
 // nothing, and the runner holds its slot until the fetch is over. A client
-// joins only a flight that ends before its own deadline; otherwise it
-// starts a flight of its own.
+// joins only a flight with the same wait as its own (the same
+// X-Prometheus-Scrape-Timeout-Seconds, or none): opened when the client
+// came or before, it gives every source as long as the client would have
+// alone, and ends by the client's deadline. A flight with a shorter wait
+// would cut off a source the client would have waited for (any client may
+// send a short timeout), and one with a longer wait ends past the client's
+// deadline: a client with another wait starts a flight of its own.
 type flight struct {
 	key  string    // the slot-sharing key: unique to the flight
 	end  time.Time // the fetch's deadline
@@ -50,20 +55,21 @@ type flights struct {
 	open map[string]*flight
 }
 
-// join finds the open flight fetching what mods and accept ask, ending no
-// later than end, or opens one; the caller leaves it when done with it.
+// join finds the open flight fetching what mods and accept ask with the
+// same wait, or opens one; the caller leaves it when done with it.
 // created tells whether it opened one.
 func (fs *flights) join(endpoint string, mods []Module, accept string, wait time.Duration) (f *flight, created bool) {
 	var what strings.Builder
 	what.WriteString(endpoint)
 	what.WriteString("\x00" + accept)
+	what.WriteString("\x00" + strconv.FormatInt(int64(wait), 10))
 	for _, m := range mods {
 		what.WriteString("\x00" + m.Name)
 	}
 	end := time.Now().Add(wait)
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if f := fs.open[what.String()]; f != nil && !f.end.After(end) {
+	if f := fs.open[what.String()]; f != nil {
 		f.refs++
 		return f, false
 	}

@@ -151,6 +151,84 @@ func TestMergedFetchOutlivesItsClients(t *testing.T) {
 	}
 }
 
+// TestShortTimeoutDoesNotCutJoiners: a client with a short
+// X-Prometheus-Scrape-Timeout-Seconds opens a fetch of a slow source; a
+// Prometheus with a long timeout that comes while it runs does not join it
+// (the source would be cut off for it at the short deadline) but fetches
+// on its own and gets the source up, and another client with the long
+// timeout shares that fetch.
+func TestShortTimeoutDoesNotCutJoiners(t *testing.T) {
+	var requests atomic.Int64
+	arrived, release := make(chan struct{}, 4), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", textContentType)
+		fmt.Fprintln(w, "slow 1")
+	}))
+	defer slow.Close()
+	g := New(Options{Registry: prometheus.NewRegistry(), ScrapeTimeout: 30 * time.Second})
+	g.SetModules([]Module{exporterModule(t, "slow", slow.URL, true)})
+	_, base := newTestGatewayFor(t, g)
+	scrape := func(timeout string) <-chan string {
+		done := make(chan string, 1)
+		go func() {
+			req, _ := http.NewRequest("GET", base+"/metrics", nil)
+			req.Header.Set(TimeoutHeader, timeout)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			done <- fmt.Sprintf("%d %s", resp.StatusCode, b)
+		}()
+		return done
+	}
+	wait := func(what string, c <-chan struct{}) {
+		t.Helper()
+		select {
+		case <-c:
+		case <-time.After(testkit.Bound):
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+
+	short := scrape("2") // a fetch of 1.8 s
+	wait("the short scrape's request upstream", arrived)
+	long := scrape("10")
+	select {
+	case <-arrived:
+	case have := <-long:
+		t.Fatalf("the 10 s scrape: want a fetch of its own, have the short fetch's answer: %s", have)
+	case <-time.After(testkit.Bound):
+		t.Fatal("the 10 s scrape never reached the source")
+	}
+	if have, want := <-short, `corral_source_up{exporter="slow"} 0`; !strings.HasPrefix(have, "200 ") || !strings.Contains(have, want) {
+		t.Errorf("the 2 s scrape: want 200 with %s, have %s", want, have)
+	}
+	again := scrape("10")
+	testkit.Eventually(t, "the second 10 s scrape joined", func() bool { _, _, live := g.lim.held(); return live == 2 })
+	close(release)
+	for i, c := range []<-chan string{long, again} {
+		have := <-c
+		for _, want := range []string{`corral_source_up{exporter="slow"} 1`, `slow{exporter="slow"} 1`} {
+			if !strings.HasPrefix(have, "200 ") || !strings.Contains(have, want) {
+				t.Errorf("10 s scrape %d: want 200 with %s, have %s", i+1, want, have)
+			}
+		}
+	}
+	if have := requests.Load(); have != 2 {
+		t.Errorf("upstream: want 2 requests (the short fetch, the long one shared), have %d", have)
+	}
+}
+
 // dupSource answers, once released, a body with one series twice.
 type dupSource struct{ gatedSource }
 
