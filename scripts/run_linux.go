@@ -38,27 +38,31 @@ const (
 
 // execute runs the script once, in its own process group, and returns its
 // output, the result label, and the failure if any. It returns once the
-// whole group is dead, by the deadline plus killGrace at most.
-func (s *Script) execute(params, args []string, deadline time.Time) ([]byte, string, error) {
-	timeout := time.Until(deadline)
+// whole group is dead, by c's deadline plus killGrace at most. The script
+// is told the deadline the run has when it starts; a scrape that joins
+// later may move it on (see call), never the other way.
+func (s *Script) execute(params, args []string, c *call) ([]byte, string, error) {
+	began := time.Now()
+	deadline := c.deadline()
+	timeout := deadline.Sub(began)
 	if timeout <= 0 {
 		return nil, resultTimeout, source.Fail(source.ReasonTimeout, s.errorf("deadline passed before the run started"))
 	}
-	c, err := s.deps.Reaper.Start(proc.Cmd{
+	p, err := s.deps.Reaper.Start(proc.Cmd{
 		Args: append(slices.Clip(s.cfg.Command), args...), Dir: s.cfg.Dir, Env: s.environ(params, deadline, timeout),
 		Stdout: proc.Pipe, Stderr: proc.Pipe, // stdin: /dev/null
 	})
 	if err != nil {
 		return nil, resultError, source.Fail(source.ReasonRefused, s.errorf("start: %w", err))
 	}
-	outR, errR := c.Stdout, c.Stderr
+	outR, errR := p.Stdout, p.Stderr
 	defer outR.Close()
 	defer errR.Close()
 	s.track(1)
 	defer s.track(-1)
 
-	outR.SetReadDeadline(deadline)
-	errR.SetReadDeadline(deadline)
+	// The pipes are read to their end: the group is killed at the deadline,
+	// which may move on, and past it they are drained for drainGrace.
 	captured := make(chan capture, 1)
 	go func() { captured <- readBounded(outR, s.deps.MaxOutputBytes) }()
 	logged := make(chan struct{})
@@ -76,26 +80,31 @@ func (s *Script) execute(params, args []string, deadline time.Time) ([]byte, str
 	defer timer.Stop()
 	for !reaped {
 		select {
-		case exit = <-c.Exited():
+		case exit = <-p.Exited():
 			reaped = true
 		case out = <-captured:
 			haveOut, captured = true, nil
 			if out.overflow {
-				c.Signal(unix.SIGKILL) // no point in letting it print more
+				p.Signal(unix.SIGKILL) // no point in letting it print more
 				timer.Reset(reapGrace)
 				stage = 2
 			}
 		case <-timer.C:
 			switch stage {
 			case 0:
+				if left := c.left(); left > 0 { // a scrape that joined waits longer
+					timer.Reset(left)
+					continue
+				}
 				timedOut = true
-				c.Signal(unix.SIGTERM)
+				timeout = c.deadline().Sub(began)
+				p.Signal(unix.SIGTERM)
 				timer.Reset(killGrace)
 			case 1:
-				c.Signal(unix.SIGKILL)
+				p.Signal(unix.SIGKILL)
 				timer.Reset(reapGrace)
 			default:
-				s.logger.Error("script killed but never reaped; giving up on it", "pid", c.Pid)
+				s.logger.Error("script killed but never reaped; giving up on it", "pid", p.Pid)
 				return nil, resultError, source.Fail(source.ReasonRefused, s.errorf("killed but never reaped"))
 			}
 			stage++
@@ -103,11 +112,11 @@ func (s *Script) execute(params, args []string, deadline time.Time) ([]byte, str
 	}
 	// Whatever the script left in its group (a "sleep 1000 &") dies with it,
 	// so nothing keeps stdout open.
-	c.Signal(unix.SIGKILL)
+	p.Signal(unix.SIGKILL)
+	drainBy := time.Now().Add(drainGrace)
+	errR.SetReadDeadline(drainBy)
 	if !haveOut {
-		drainBy := time.Now().Add(drainGrace)
 		outR.SetReadDeadline(drainBy)
-		errR.SetReadDeadline(drainBy)
 		out = <-captured
 	}
 	<-logged

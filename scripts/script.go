@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/corral-metrics/corral/exposition"
 	"github.com/corral-metrics/corral/source"
 	"github.com/corral-metrics/corral/supervisor/proc"
@@ -63,9 +61,8 @@ type Script struct {
 	slots  *Limiter // max_concurrent distinct runs of this script
 	m      scriptMetrics
 
-	flight singleflight.Group
-
 	mu    sync.Mutex
+	calls map[string]*call // by parameter key: the run in progress
 	cache map[string]entry // by parameter key: the last good result
 
 	running atomic.Int64 // runs in progress, and the most seen at once
@@ -103,6 +100,7 @@ func New(name string, cfg Config, deps Deps) *Script {
 		logger: deps.Logger.With("script", name),
 		slots:  NewLimiter(cfg.MaxConcurrent),
 		m:      deps.Metrics.forScript(name),
+		calls:  make(map[string]*call),
 		cache:  make(map[string]entry),
 	}
 }
@@ -110,6 +108,8 @@ func New(name string, cfg Config, deps Deps) *Script {
 // Scrape answers with the script's output: from the cache when fresh, from
 // the run in progress for the same parameters if there is one, else from a
 // new run. Giving up (ctx done) leaves the run going for whoever else waits.
+// A run lasts until the latest deadline of the scrapes that wait for it,
+// within the script's timeout (see call).
 func (s *Script) Scrape(ctx context.Context, req source.Request) (*source.Response, error) {
 	env, args, key, err := s.runOf(req)
 	if err != nil {
@@ -120,35 +120,51 @@ func (s *Script) Scrape(ctx context.Context, req source.Request) (*source.Respon
 		s.m.cached.Set(0)
 		return response(body), nil
 	}
-	deadline := time.Now().Add(s.cfg.Timeout.Std())
+	now := time.Now()
+	limit := now.Add(s.cfg.Timeout.Std())
+	deadline := limit
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, s.gaveUp(err)
+		return nil, s.gaveUp(nil, err)
 	}
 
 	// The run does not take ctx: its life is bounded by its own deadline, so
 	// a client that leaves does not fail the scrapes that joined it.
-	started := false
-	ch := s.flight.DoChan(key, func() (any, error) {
-		started = true
-		return s.run(key, env, args, deadline)
-	})
+	s.mu.Lock()
+	c, joined := s.calls[key]
+	if !joined || !c.join(deadline) {
+		joined = false
+		c = newCall(deadline, limit)
+		s.calls[key] = c
+	}
+	s.mu.Unlock()
+	if !joined {
+		go func() {
+			c.body, c.err = s.run(key, env, args, c)
+			s.mu.Lock()
+			if s.calls[key] == c {
+				delete(s.calls, key)
+			}
+			s.mu.Unlock()
+			close(c.done)
+		}()
+	}
 	s.waiting.Add(1)
 	defer s.waiting.Add(-1)
 	select {
-	case r := <-ch:
-		if !started {
+	case <-c.done:
+		if joined {
 			s.m.coalesced.Inc()
 		}
-		if r.Err != nil {
-			return s.stale(key, r.Err)
+		if c.err != nil {
+			return s.stale(key, c.err)
 		}
 		s.m.cached.Set(0)
-		return response(r.Val.([]byte)), nil
+		return response(c.body), nil
 	case <-ctx.Done():
-		return nil, s.gaveUp(ctx.Err())
+		return nil, s.gaveUp(c, ctx.Err())
 	}
 }
 
@@ -171,23 +187,24 @@ func (s *Script) runOf(req source.Request) (env, args []string, key string, err 
 }
 
 // run is one run for a parameter set, under both concurrency limits, for
-// whose slots it waits until deadline.
-func (s *Script) run(key string, env, args []string, deadline time.Time) ([]byte, error) {
-	if !s.slots.Acquire(deadline) {
+// whose slots it waits until c's deadline.
+func (s *Script) run(key string, env, args []string, c *call) ([]byte, error) {
+	if !c.acquire(s.slots) {
 		s.m.busy.Inc()
 		return nil, source.Fail(source.ReasonBusy,
 			s.errorf("busy: max_concurrent=%d runs were in progress until the deadline", s.slots.Cap()))
 	}
 	defer s.slots.Release()
-	if !s.deps.Limiter.Acquire(deadline) {
+	if !c.acquire(s.deps.Limiter) {
 		s.m.busy.Inc()
 		return nil, source.Fail(source.ReasonBusy,
 			s.errorf("busy: all %d script runs allowed at once were in progress until the deadline", s.deps.Limiter.Cap()))
 	}
 	defer s.deps.Limiter.Release()
+	c.started.Store(true)
 
 	start := time.Now()
-	body, result, err := s.execute(env, args, deadline)
+	body, result, err := s.execute(env, args, c)
 	s.m.duration.Observe(time.Since(start).Seconds())
 	s.m.runs[result].Inc()
 	if err != nil {
@@ -246,12 +263,17 @@ func (s *Script) store(key string, body []byte) {
 	s.cache[key] = entry{body: body, at: now}
 }
 
-// gaveUp is the error of a scrape that stopped waiting.
-func (s *Script) gaveUp(err error) error {
-	if err == context.DeadlineExceeded {
-		return source.Fail(source.ReasonTimeout, s.errorf("scrape deadline passed while waiting for the run"))
+// gaveUp is the error of a scrape that stopped waiting for c (nil: before
+// it asked for a run). A scrape whose deadline passed while its run still
+// waited for a slot is refused as busy: it found none in its time.
+func (s *Script) gaveUp(c *call, err error) error {
+	switch {
+	case err != context.DeadlineExceeded:
+		return s.errorf("scrape abandoned: %w", err)
+	case c != nil && !c.started.Load():
+		return source.Fail(source.ReasonBusy, s.errorf("busy: the run still waited for a slot at the scrape's deadline"))
 	}
-	return s.errorf("scrape abandoned: %w", err)
+	return source.Fail(source.ReasonTimeout, s.errorf("scrape deadline passed while waiting for the run"))
 }
 
 func (s *Script) errorf(format string, args ...any) error {
