@@ -263,3 +263,19 @@ func TestReloadAppliesSupervisorConfig(t *testing.T) {
 		t.Errorf("want the new 500ms grace, have a stop of %s", took)
 	}
 }
+
+// TestPID1MainLeavesOnlyZombie: the main process leaves in its group only
+// a zombie whose parent is a daemon in another session. corral exits with
+// the main process's code (the sweep ends the daemon); it used to wait for
+// that group for ever.
+func TestPID1MainLeavesOnlyZombie(t *testing.T) {
+	p := startPID1(t, initConfig{StopTimeout: 5 * time.Second,
+		Main: []string{"/bin/sh", "-c", "( true & exec setsid sleep 1000 ) & sleep 0.2; exit 5"}})
+	code, rep := p.wait(t)
+	if code != 5 {
+		t.Errorf("exit code: want 5 (main's), have %d", code)
+	}
+	if len(rep.Zombies)+len(rep.Left) != 0 {
+		t.Errorf("want nothing left, have zombies %v, alive %v", rep.Zombies, rep.Left)
+	}
+}

@@ -68,8 +68,8 @@ type Child struct {
 // Exited receives the leader's exit, once.
 func (c *Child) Exited() <-chan Exit { return c.exited }
 
-// Gone is closed once the leader has been reaped and no process is left in
-// its group (or the reaper has stopped). From then on Signal does nothing.
+// Gone is closed once the leader has been reaped and no live process is
+// left in its group, zombies aside (or the reaper has stopped). From then on Signal does nothing.
 func (c *Child) Gone() <-chan struct{} { return c.gone }
 
 // Signal sends sig to the child's whole process group, as long as anything

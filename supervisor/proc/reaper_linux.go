@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,8 +15,8 @@ import (
 
 // Reaper is the one owner of wait4 in corral. It reaps every child and every
 // orphan re-parented to corral, hands each exit to whoever started that pid
-// through Start, and keeps track of each started process group until its
-// last member is gone, so that Child.Signal never reaches a recycled group.
+// through Start, and keeps track of each started process group until no
+// live member is left in it, so that Child.Signal never reaches a recycled group.
 type Reaper struct {
 	logger  *slog.Logger
 	orphans prometheus.Counter
@@ -36,6 +37,11 @@ type Reaper struct {
 	sigs chan os.Signal
 	once sync.Once
 }
+
+// groupRecheck is how often Run looks at the tracked groups without a
+// SIGCHLD: a group's last live member may end, or turn into a zombie, with
+// its parent outside corral, and that sends corral nothing.
+const groupRecheck = 250 * time.Millisecond
 
 // ErrStopped is Start's error once Stop has been called.
 var ErrStopped = errors.New("reaper: stopping, no new processes")
@@ -80,10 +86,17 @@ func (r *Reaper) Orphans() prometheus.Counter { return r.orphans }
 // finished stopping its children, and their exits must still be delivered.
 func (r *Reaper) Run() error {
 	defer signal.Stop(r.sigs)
+	recheck := time.NewTimer(groupRecheck)
+	defer recheck.Stop()
 	for {
-		r.reap()
+		var tick <-chan time.Time // only while a group is tracked
+		if r.reap() {
+			recheck.Reset(groupRecheck)
+			tick = recheck.C
+		}
 		select {
 		case <-r.sigs:
+		case <-tick:
 		case <-r.drained:
 			r.reap() // orphans that went with the last child
 			r.mu.Lock()
@@ -146,11 +159,10 @@ func (r *Reaper) passed() <-chan struct{} {
 	return r.pass
 }
 
-// reap collects every child that has exited. SIGCHLDs coalesce, so one
-// signal may stand for many exits: loop until nothing more has exited.
-// Each exited process is first peeked at (waitid with WNOWAIT) to read its
-// group while its zombie still holds it, then reaped.
-func (r *Reaper) reap() {
+// reap collects every child that has exited, and reports whether a group
+// is still tracked. SIGCHLDs coalesce, so one signal may stand for many
+// exits: loop until nothing more has exited.
+func (r *Reaper) reap() (tracked bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
@@ -158,7 +170,6 @@ func (r *Reaper) reap() {
 		if !ok {
 			break
 		}
-		pgid, _ := unix.Getpgid(pid) // the zombie still holds its group
 		var ws unix.WaitStatus
 		if !wait4(pid, &ws) {
 			break
@@ -170,25 +181,36 @@ func (r *Reaper) reap() {
 			c.proc.Release()
 			c.exited <- Exit{Pid: pid, Status: ws}
 			r.groups[pid] = c
-			r.closeIfEmpty(pid)
 			continue
 		}
 		r.orphans.Inc()
-		r.closeIfEmpty(pgid) // it may have been its group's last member
 	}
-	// A group's last member may also have left it (setsid) without dying.
-	for pgid := range r.groups {
-		r.closeIfEmpty(pgid)
-	}
+	// A group's last member may have died (here, or reaped by a parent of
+	// its own elsewhere), left it (setsid), or be a zombie no one reaps.
+	r.closeEmpty()
 	r.checkDrained()
 	close(r.pass)
 	r.pass = make(chan struct{})
+	return len(r.groups) > 0
 }
 
-// closeIfEmpty closes the Gone of the tracked group pgid once no process
-// is left in it; mu is held.
-func (r *Reaper) closeIfEmpty(pgid int) {
-	if c, ok := r.groups[pgid]; ok && groupEmpty(pgid) {
+// closeEmpty closes the Gone of every tracked group with no live process
+// left in it; mu is held. A zombie does not count: one whose parent lives
+// in another session (a daemon that never waits) is never reaped by
+// corral, yet it keeps its group id, so the group would never be empty.
+// While it lasts, its pid, and so the group id, cannot be reused; once
+// Gone is closed nothing signals the group.
+func (r *Reaper) closeEmpty() {
+	var live map[int]bool // read from /proc once, if a group is not plainly empty
+	for pgid, c := range r.groups {
+		if !errors.Is(unix.Kill(-pgid, 0), unix.ESRCH) {
+			if live == nil {
+				live = liveGroups()
+			}
+			if live[pgid] {
+				continue
+			}
+		}
 		delete(r.groups, pgid)
 		close(c.gone)
 	}
@@ -229,9 +251,4 @@ type childInfo struct {
 	UID                   uint32
 	Status                int32
 	_                     [100]byte
-}
-
-// groupEmpty reports whether no process is left in group pgid.
-func groupEmpty(pgid int) bool {
-	return errors.Is(unix.Kill(-pgid, 0), unix.ESRCH)
 }

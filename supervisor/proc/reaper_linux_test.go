@@ -114,6 +114,34 @@ func TestGroupOutlivesLeader(t *testing.T) {
 	}
 }
 
+// TestGroupGoneWithOnlyZombie: the leader leaves in its group only a
+// zombie whose parent is a daemon in another session, which never reaps
+// it (and whose end sends corral no SIGCHLD). The group has no live
+// member, so it is gone; it used to be tracked for ever.
+func TestGroupGoneWithOnlyZombie(t *testing.T) {
+	r := startReaper(t)
+	// The subshell forks "true", then becomes the daemon (setsid, sleep):
+	// true's parent, which never waits for it.
+	c, err := r.Start(Cmd{Args: []string{"/bin/sh", "-c", "( true & exec setsid sleep 1000 ) & echo $!; exit 5"}, Stdout: Pipe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(c.Stdout).ReadString('\n')
+	c.Stdout.Close()
+	daemon, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatalf("daemon pid: %q", line)
+	}
+	t.Cleanup(func() { unix.Kill(daemon, unix.SIGKILL) })
+	if e := waitExit(t, c); e.Code() != 5 {
+		t.Errorf("leader: want code 5, have %s", e)
+	}
+	waitGone(t, c)
+	if err := unix.Kill(daemon, 0); err != nil {
+		t.Errorf("daemon %d: want alive (it is in another group), have %v", daemon, err)
+	}
+}
+
 func TestStartStdio(t *testing.T) {
 	r := startReaper(t)
 	for _, tc := range []struct {

@@ -3,9 +3,6 @@ package proc
 import (
 	"errors"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -72,35 +69,19 @@ func (r *Reaper) signalRest(sig unix.Signal) int {
 
 // descendants lists the live (not zombie) processes below pid, from /proc.
 func descendants(pid int) []int {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	parent := make(map[int]int, len(stats))
-	var live []int
-	for _, path := range stats {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:]) // state, ppid, ...
-		if len(f) < 2 {
-			continue
-		}
-		p, _ := strconv.Atoi(strings.Fields(s)[0])
-		ppid, _ := strconv.Atoi(f[1])
-		parent[p] = ppid
-		if f[0] != "Z" {
-			live = append(live, p)
-		}
+	procs := readProcs()
+	parent := make(map[int]int, len(procs))
+	for _, e := range procs {
+		parent[e.pid] = e.ppid
 	}
 	var out []int
-	for _, p := range live {
-		for q, hops := parent[p], 0; q > 0 && hops < len(parent); q, hops = parent[q], hops+1 {
+	for _, e := range procs {
+		if !e.live() {
+			continue
+		}
+		for q, hops := e.ppid, 0; q > 0 && hops < len(parent); q, hops = parent[q], hops+1 {
 			if q == pid {
-				out = append(out, p)
+				out = append(out, e.pid)
 				break
 			}
 		}
