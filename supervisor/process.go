@@ -214,6 +214,12 @@ func (p *process) run() {
 	var recent []time.Time // restarts within restart_window
 	for {
 		code, stopped := p.life(&attempt)
+		if !stopped && p.s.stopping() {
+			// The appliance is stopping: this exit is final. No restart,
+			// and no failure that would override the main process's code.
+			p.setReason(fmt.Sprintf("ended with exit code %d during the shutdown", code))
+			stopped = true
+		}
 		if stopped {
 			p.setState(StateStopped)
 			return
@@ -247,6 +253,10 @@ func (p *process) run() {
 		select {
 		case <-t.C:
 		case <-p.stopCh:
+			t.Stop()
+			p.setState(StateStopped)
+			return
+		case <-p.s.stopCh: // no restart during the shutdown
 			t.Stop()
 			p.setState(StateStopped)
 			return

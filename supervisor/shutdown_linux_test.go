@@ -279,3 +279,40 @@ func TestPID1MainLeavesOnlyZombie(t *testing.T) {
 		t.Errorf("want nothing left, have zombies %v, alive %v", rep.Zombies, rep.Left)
 	}
 }
+
+// TestExitDuringShutdownIsFinal: while the main process takes its time to
+// stop, a and b end on their own, before their turn to be stopped. a is
+// critical with restart = "never", b crashes with restart = "always".
+// Neither is restarted, and a's end does not override the main process's
+// clean exit: the appliance exits 0, as under tini.
+func TestExitDuringShutdownIsFinal(t *testing.T) {
+	dir := t.TempDir()
+	at := func(name string) string { return filepath.Join(dir, name) }
+	wait := func(name string) string { return "until [ -e " + at(name) + " ]; do sleep 0.02; done; " }
+	a := ProcessConfig{Command: []string{"/bin/sh", "-c", "touch " + at("a-up") + "; " + wait("go") + "touch " + at("a-ended") + "; exit 0"},
+		Restart: RestartNever, Critical: true}
+	b := ProcessConfig{Command: []string{"/bin/sh", "-c", "touch " + at("b-up") + "; " + wait("go") + "touch " + at("b-ended") + "; exit 1"},
+		Restart: RestartAlways, Backoff: Backoff{Initial: duration.Of(10 * time.Millisecond), Max: duration.Of(10 * time.Millisecond)}}
+	// On SIGTERM main lets a and b end, gives b's restart half a second to
+	// show, then exits 0.
+	main := []string{"/bin/sh", "-c", "trap 'touch " + at("go") + "; " + wait("a-ended") + wait("b-ended") + "sleep 0.5; exit 0' TERM; " +
+		"touch " + at("main-up") + "; while :; do sleep 0.02; done"}
+	h := startSupervisor(t, Options{Main: main, Processes: map[string]ProcessConfig{"a": a, "b": b}})
+	testkit.Eventually(t, "every start", func() bool {
+		for _, f := range []string{"a-up", "b-up", "main-up"} {
+			if _, err := os.Stat(at(f)); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	h.s.Stop()
+	if err := h.wait(t); err != nil {
+		t.Errorf("want the main process's clean exit, have %v", err)
+	}
+	for _, name := range []string{"a", "b"} {
+		if st := h.status(name); st.State != StateStopped || st.Restarts != 0 {
+			t.Errorf("%s: want %s and no restart, have %s after %d restarts (%s)", name, StateStopped, st.State, st.Restarts, st.Reason)
+		}
+	}
+}
