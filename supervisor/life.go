@@ -108,7 +108,7 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 			if exit == nil {
 				continue // the exit is delivered with it: take it first
 			}
-			c.drain()
+			c.drain(p.s.outputWait())
 			return exit.Code(), stopped
 		case ok := <-checked:
 			checked = nil

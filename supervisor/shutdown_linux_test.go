@@ -316,3 +316,39 @@ func TestExitDuringShutdownIsFinal(t *testing.T) {
 		}
 	}
 }
+
+// TestPID1ShutdownWithinBoundDaemonHoldsOutput: a starts a daemon that
+// keeps a's stdout open and ignores SIGTERM, as a and the main process do.
+// The shutdown still fits the README's bound: the last SIGKILL by
+// stop_timeout, then the sweep's SIGKILL one second later. Waiting for a's
+// output used to add its own second before the sweep.
+func TestPID1ShutdownWithinBoundDaemonHoldsOutput(t *testing.T) {
+	up := filepath.Join(t.TempDir(), "daemon-up")
+	a := ProcessConfig{Command: []string{"/bin/sh", "-c", "trap '' TERM; " +
+		`setsid /bin/sh -c "trap '' TERM; touch ` + up + `; while :; do sleep 0.05; done" & ` +
+		"while :; do sleep 0.05; done"}}
+	rec := filepath.Join(t.TempDir(), "record")
+	const stopTimeout = 2 * time.Second
+	p := startPID1(t, initConfig{StopTimeout: stopTimeout, Grace: time.Second,
+		Main: helperMain(t, "main", rec, "ignore"), Processes: map[string]ProcessConfig{"a": a}})
+	testkit.Eventually(t, "the daemon and main", func() bool {
+		_, err := os.Stat(up)
+		return err == nil && len(filter(readRecord(t, rec), "start", "main")) == 1
+	})
+	begin := time.Now()
+	p.signal(t, unix.SIGTERM)
+	code, rep := p.wait(t)
+	took := time.Since(begin)
+	t.Logf("SIGTERM to exit: %s", took)
+	if code != 128+9 {
+		t.Errorf("exit code: want 137 (main killed at the end of its grace), have %d", code)
+	}
+	// The margin is for a busy machine; it stays below the second that the
+	// wait for a's output used to add.
+	if bound := stopTimeout + sweepGrace + 800*time.Millisecond; took > bound {
+		t.Errorf("shutdown: want within stop_timeout and the sweep's grace (%s, with a margin), have %s", bound, took)
+	}
+	if len(rep.Zombies)+len(rep.Left) != 0 {
+		t.Errorf("want nothing left, have zombies %v, alive %v", rep.Zombies, rep.Left)
+	}
+}

@@ -103,9 +103,9 @@ func (s *Supervisor) spawn(sp spec) (*child, error) {
 	return c, nil
 }
 
-// drain waits a little for the rest of an ended child's output.
-func (c *child) drain() {
-	t := time.NewTimer(outputGrace)
+// drain waits a little (at most most) for the rest of an ended child's output.
+func (c *child) drain(most time.Duration) {
+	t := time.NewTimer(most)
 	defer t.Stop()
 	select {
 	case <-c.output:

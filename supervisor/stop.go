@@ -91,11 +91,26 @@ func (s *Supervisor) stopAll(procs []*process, deadline time.Time, abort <-chan 
 	return true
 }
 
+// outputWait is how long an ended child's output may be waited for (a
+// daemon it started may hold its pipe): outputGrace, but during the
+// shutdown not past its deadline, so that the wait stays inside
+// stop_timeout and the final sweep is not put off.
+func (s *Supervisor) outputWait() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.phase == phaseStopping {
+		return min(outputGrace, max(0, time.Until(s.stopBy)))
+	}
+	return outputGrace
+}
+
 // shutdown stops every process and the main process, then sweeps what is
 // left below corral.
 func (s *Supervisor) shutdown() {
 	s.mu.Lock()
 	s.phase = phaseStopping
+	cfg := s.cfg
+	s.stopBy = time.Now().Add(cfg.StopTimeout.Std())
 	procs := make([]*process, 0, len(s.procs)+1)
 	for _, name := range slices.Sorted(maps.Keys(s.procs)) {
 		procs = append(procs, s.procs[name])
@@ -103,10 +118,10 @@ func (s *Supervisor) shutdown() {
 	if s.main != nil {
 		procs = append(procs, s.main)
 	}
-	cfg := s.cfg
+	deadline := s.stopBy
 	s.mu.Unlock()
 	s.logger.Info("stopping", "processes", len(procs), "stop_timeout", cfg.StopTimeout)
-	s.stopAll(procs, time.Now().Add(cfg.StopTimeout.Std()), nil)
+	s.stopAll(procs, deadline, nil)
 	s.reaper.Sweep(sweepGrace)
 	s.setPhase(phaseStopped)
 	s.logger.Info("stopped")

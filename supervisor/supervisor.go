@@ -95,7 +95,8 @@ type Supervisor struct {
 	main      *process
 	finished  bool
 	result    error
-	startedUp bool // every process up or failed
+	startedUp bool      // every process up or failed
+	stopBy    time.Time // the shutdown's deadline, from phaseStopping on
 }
 
 type reload struct {

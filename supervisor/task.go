@@ -58,7 +58,7 @@ func (s *Supervisor) runTask(name string, t TaskConfig) error {
 	defer timeout.Stop()
 	select {
 	case e := <-c.Exited():
-		c.drain()
+		c.drain(outputGrace)
 		if !e.Success() {
 			return fmt.Errorf("%s", e)
 		}
