@@ -79,7 +79,7 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 		}
 		if !sent {
 			p.logger.Info(why, "signal", unix.SignalName(p.stopSig), "pid", c.Pid, "grace", p.grace())
-			if err := c.Signal(p.stopSig); err != nil {
+			if err := p.sendStop(c); err != nil {
 				p.logger.Warn("cannot stop process", "err", err)
 			}
 		}

@@ -111,12 +111,25 @@ func (p *process) stop(release <-chan struct{}) {
 		p.mu.Unlock()
 		if c != nil {
 			p.logger.Info("stopping process", "signal", unix.SignalName(p.stopSig), "pid", c.Pid, "grace", p.grace())
-			if err := c.Signal(p.stopSig); err != nil {
+			if err := p.sendStop(c); err != nil {
 				p.logger.Warn("cannot stop process", "err", err)
 			}
 		}
 		close(p.stopCh)
 	})
+}
+
+// sendStop sends the stop signal to c's group, then SIGCONT, as s6, runit
+// and systemd do: a stopped group (SIGTSTP, SIGSTOP) acts on its stop
+// signal instead of waiting out its grace for SIGKILL.
+func (p *process) sendStop(c *child) error {
+	if err := c.Signal(p.stopSig); err != nil {
+		return err
+	}
+	if p.stopSig == unix.SIGCONT || p.stopSig == unix.SIGKILL {
+		return nil
+	}
+	return c.Signal(unix.SIGCONT)
 }
 
 // grace is the process's own time between its stop signal and SIGKILL.

@@ -2,8 +2,11 @@ package supervisor
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -351,4 +354,69 @@ func TestPID1ShutdownWithinBoundDaemonHoldsOutput(t *testing.T) {
 	if len(rep.Zombies)+len(rep.Left) != 0 {
 		t.Errorf("want nothing left, have zombies %v, alive %v", rep.Zombies, rep.Left)
 	}
+}
+
+// TestPID1StopContinuesStoppedMain: SIGTSTP to corral stops the main
+// process (forwarded, state T); then SIGTERM. The stop signal is followed
+// by SIGCONT, so the main process stops cleanly (exit 0) instead of being
+// SIGKILLed, stopped, at the end of its grace (137).
+func TestPID1StopContinuesStoppedMain(t *testing.T) {
+	dir := t.TempDir()
+	up, term := filepath.Join(dir, "up"), filepath.Join(dir, "term")
+	// A shell, not the helper: a Go program that caught SIGTSTP once
+	// (sigcatch) ignores it afterwards instead of stopping.
+	main := []string{"/bin/sh", "-c", "trap 'touch " + term + "; exit 0' TERM; touch " + up + "; while :; do sleep 0.05; done"}
+	p := startPID1(t, initConfig{StopTimeout: 4 * time.Second, Grace: 2 * time.Second, Main: main})
+	testkit.Eventually(t, "main", func() bool { _, err := os.Stat(up); return err == nil })
+	corral := p.corralPid(t)
+	p.signal(t, unix.SIGTSTP)
+	testkit.Eventually(t, "main stopped (state T)", func() bool {
+		for _, pid := range childrenOf(corral) {
+			if state(pid) == "T" {
+				return true
+			}
+		}
+		return false
+	})
+	p.signal(t, unix.SIGTERM)
+	code, _ := p.wait(t)
+	if code != 0 {
+		t.Errorf("exit code: want 0 (main continued and stopped cleanly), have %d", code)
+	}
+	if _, err := os.Stat(term); err != nil {
+		t.Errorf("main never acted on its SIGTERM: %v", err)
+	}
+}
+
+// childrenOf lists the (host) pids whose parent is pid.
+func childrenOf(pid int) []int {
+	var out []int
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			child, _ := strconv.Atoi(strings.Fields(s)[0])
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// state is the state letter of pid in /proc (R, S, T, Z, ...), or "".
+func state(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }

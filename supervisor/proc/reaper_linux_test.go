@@ -232,6 +232,43 @@ func TestSweep(t *testing.T) {
 	}
 }
 
+// TestSweepContinuesStopped: a daemon that was stopped (SIGSTOP) gets
+// SIGCONT after its SIGTERM, so it runs its handler and ends cleanly
+// instead of waiting, stopped, for the SIGKILL.
+func TestSweepContinuesStopped(t *testing.T) {
+	r := startReaper(t)
+	dir := t.TempDir()
+	rec, pidfile := dir+"/term", dir+"/pid"
+	c, err := r.Start(Cmd{Args: []string{"setsid", "-f", "/bin/sh", "-c", "trap 'echo term >" + rec + "; exit 0' TERM; echo $$ >" + pidfile + ".new; mv " + pidfile + ".new " + pidfile + "; while :; do sleep 0.05; done"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, c)
+	var daemon int
+	testkit.Eventually(t, "the daemon's pid", func() bool {
+		b, err := os.ReadFile(pidfile)
+		daemon, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && daemon > 0
+	})
+	if err := unix.Kill(daemon, unix.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "the daemon stopped", func() bool {
+		for _, e := range readProcs() {
+			if e.pid == daemon {
+				return e.state == 'T'
+			}
+		}
+		return false
+	})
+	if n := r.Sweep(testkit.Bound); n == 0 {
+		t.Fatal("sweep found nothing")
+	}
+	if _, err := os.Stat(rec); err != nil {
+		t.Errorf("the stopped daemon never acted on SIGTERM: %v", err)
+	}
+}
+
 // TestHoldKeepsReaping: after Stop, Run goes on reaping while held, so a
 // shutdown still gets its children's exits.
 func TestHoldKeepsReaping(t *testing.T) {

@@ -14,7 +14,7 @@ const sweepRecheck = 50 * time.Millisecond
 
 // Sweep is the last stage of a shutdown (s6's stage 3): every process still
 // alive in corral's PID namespace (as PID 1) or below it (as a subreaper)
-// gets SIGTERM, and SIGKILL once grace has passed. It returns how many were
+// gets SIGTERM (and SIGCONT), and SIGKILL once grace has passed. It returns how many were
 // found, once none is left or half a second after the SIGKILL. Run keeps reaping
 // until Sweep returns, even after Stop.
 func (r *Reaper) Sweep(grace time.Duration) int {
@@ -23,6 +23,7 @@ func (r *Reaper) Sweep(grace time.Duration) int {
 	if n == 0 {
 		return 0
 	}
+	r.signalRest(unix.SIGCONT) // a stopped process acts on its SIGTERM too
 	r.logger.Warn("final sweep: processes left after every process was stopped; sending SIGTERM", "processes", n, "grace", grace)
 	tick := time.NewTicker(sweepRecheck)
 	defer tick.Stop()
