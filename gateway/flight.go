@@ -138,8 +138,9 @@ func (g *Gateway) inputsFor(f *flight, extra int) []exposition.Input {
 }
 
 // fetchFlight scrapes every module of f in parallel under f's deadline and
-// sets f's inputs: a source that has not answered by then is down.
-func (g *Gateway) fetchFlight(ctx context.Context, f *flight) {
+// sets f's inputs: a source that has not answered by then is down, and so
+// is one whose body does not fit the budget along with t's reservation.
+func (g *Gateway) fetchFlight(ctx context.Context, f *flight, t *ticket) {
 	defer func() {
 		g.flights.mu.Lock()
 		f.finished = true
@@ -159,7 +160,7 @@ func (g *Gateway) fetchFlight(ctx context.Context, f *flight) {
 		go func() {
 			start := time.Now()
 			// Text is scanned while it arrives, the rest as soon as it has.
-			ct, rc, err := g.fetch(ctx, m, source.Request{Accept: f.acc}, buf, func(ct string) *exposition.Receiver {
+			ct, rc, err := g.fetch(ctx, t, m, source.Request{Accept: f.acc}, buf, func(ct string) *exposition.Receiver {
 				return src.Receive(ct, g.opts.MergeLabel, &in)
 			})
 			d := time.Since(start)
@@ -249,7 +250,7 @@ func (g *Gateway) merged(endpoint string, pick func(Module) bool, self bool) htt
 		}
 		defer t.release()
 		if f.run.CompareAndSwap(false, true) {
-			g.fetchFlight(r.Context(), f)
+			g.fetchFlight(r.Context(), f, t)
 		}
 		select {
 		case <-f.done:

@@ -2,12 +2,16 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/corral-metrics/corral/source"
 )
 
 // DefaultMaxConcurrentScrapes is [web] max_concurrent_scrapes when unset.
@@ -90,14 +94,19 @@ func newLimits(reg *prometheus.Registry) *limits {
 func (l *limits) refused(reason string) { l.refusals.WithLabelValues(reason).Inc() }
 
 // A ticket is one admitted scrape: its slot (or its share of a coalesced
-// run's slot) and its reservation of the memory budget.
+// run's slot) and its reservation of the memory budget: what it was
+// admitted with, grown as the bodies it reads need more (see hold).
 type ticket struct {
 	l     *limits
-	group string // the source of a /proxy scrape; "": the merge
-	key   string // coalescing key; "": a slot of its own
-	slot  bool   // holds its slot or share
-	bytes int64
+	a     *access // the limits it was admitted under
+	group string  // the source of a /proxy scrape; "": the merge
+	key   string  // coalescing key; "": a slot of its own
+	slot  bool    // holds its slot or share
+	bytes int64   // reserved; guarded by l.mu, written with limit
 	rc    *http.ResponseController
+
+	used  atomic.Int64 // what its readers hold (see hold)
+	limit atomic.Int64 // bytes, for hold to read without l.mu
 
 	// guarded by l.mu
 	writing  time.Time // when the write in progress began; zero: none
@@ -143,7 +152,8 @@ func (l *limits) admit(ctx context.Context, a *access, group, key string, bytes 
 			return nil, reason
 		}
 	}
-	t := &ticket{l: l, group: group, key: key, slot: true, bytes: bytes, rc: rc}
+	t := &ticket{l: l, a: a, group: group, key: key, slot: true, bytes: bytes, rc: rc}
+	t.limit.Store(bytes)
 	if key == "" || l.shares[key] == 0 {
 		l.slots++
 		l.per[group]++
@@ -243,19 +253,99 @@ func (l *limits) wake() {
 	l.freed = make(chan struct{})
 }
 
-// grow raises the ticket's reservation to n bytes, once it knows what it
-// holds. It never refuses: the body is already read.
-func (t *ticket) grow(n int64) {
-	t.l.mu.Lock()
-	defer t.l.mu.Unlock()
-	if t.released || n <= t.bytes {
-		return
+// hold counts n more bytes of what the ticket's scrape holds while it
+// reads its bodies (see budgeted). What its reservation covers passes
+// without l.mu. Past it, the reservation grows, by up to budgetStep more
+// than needed (so that a growing body takes l.mu once a step, not once a
+// read), when the budget has room as admit judges it (half of it for one
+// source's /proxy scrapes, and the only scrape holding memory always fits).
+// Without room, stalled scrapes are cut and hold waits, at most l.stall,
+// for the memory of those cut to come back; then it gives up: false, and n
+// is not counted.
+func (t *ticket) hold(n int64) bool {
+	if t.used.Add(n) <= t.limit.Load() {
+		return true
 	}
-	t.l.bytes += n - t.bytes
-	t.l.peak = max(t.l.peak, t.l.bytes)
-	t.l.perMem[t.group] += n - t.bytes
-	t.bytes = n
-	t.l.gauges()
+	l := t.l
+	end := time.Now().Add(l.stall)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for !t.released {
+		used := t.used.Load()
+		need := used - t.bytes
+		if need <= 0 { // another reader of the ticket grew it
+			return true
+		}
+		if l.roomFor(t, need) {
+			if more := need + min(used, budgetStep); l.roomFor(t, more) {
+				need = more
+			}
+			t.bytes += need
+			t.limit.Store(t.bytes)
+			l.bytes += need
+			l.peak = max(l.peak, l.bytes)
+			l.perMem[t.group] += need
+			l.gauges()
+			return true
+		}
+		now := time.Now()
+		if l.cutStalled(now) {
+			continue
+		}
+		if !l.cutHolding() || !now.Before(end) {
+			t.used.Add(-n)
+			return false
+		}
+		freed := l.freed
+		l.mu.Unlock()
+		timer := time.NewTimer(end.Sub(now))
+		select {
+		case <-freed:
+		case <-timer.C:
+		}
+		timer.Stop()
+		l.mu.Lock()
+	}
+	return true // released (a merge's late fetch): nothing left to count
+}
+
+// roomFor tells whether t's reservation may grow by more bytes; the
+// rules of fits, for a scrape already admitted. l.mu is held.
+func (l *limits) roomFor(t *ticket, more int64) bool {
+	budget := t.a.budget
+	if budget < 0 {
+		return true
+	}
+	if l.bytes > t.bytes && l.bytes+more > budget {
+		return false
+	}
+	return t.group == "" || l.perMem[t.group] <= t.bytes || l.perMem[t.group]+more <= budget/2
+}
+
+// cutHolding tells whether a scrape that was cut still holds memory, which
+// comes back once its handler has failed its write. l.mu is held.
+func (l *limits) cutHolding() bool {
+	for t := range l.live {
+		if t.cut && t.bytes > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// errOverBudget is what fails a scrape whose body needs more memory than
+// max_inflight_bytes has left (see ticket.hold).
+var errOverBudget = errors.New("the memory for answers in flight is taken")
+
+// overBudget is the error of a scrape whose reservation could not grow
+// with read bytes of a body read: 503 for a /proxy, the source down in a
+// merge.
+func (t *ticket) overBudget(read int64) error {
+	half := ""
+	if t.group != "" {
+		half = ", half of it for one source's /proxy scrapes"
+	}
+	return source.Fail(source.ReasonBusy, fmt.Errorf("%w (max_inflight_bytes = %s%s) with %d bytes of the body read: try again later", errOverBudget, formatSize(t.a.budget), half, read))
 }
 
 // release gives everything back; safe to call twice and after a cut.

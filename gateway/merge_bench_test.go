@@ -80,12 +80,17 @@ func benchUpstream(b *testing.B, bodies ...[]byte) *httptest.Server {
 // their bodies written one after the other, unchecked and unchanged.
 func floorHandler(g *Gateway, mods []Module) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		t, w := g.admit(w, r, "", "", mergedReservation(g, mods, true))
+		if t == nil {
+			return
+		}
+		defer t.release()
 		bufs := make([]*bytes.Buffer, len(mods))
 		var wg sync.WaitGroup
 		for i, m := range mods {
 			bufs[i] = g.getBuffer(m.Name)
 			wg.Go(func() {
-				if _, _, err := g.fetch(context.Background(), m, source.Request{Accept: mergeAcceptText}, bufs[i], nil); err != nil {
+				if _, _, err := g.fetch(context.Background(), t, m, source.Request{Accept: mergeAcceptText}, bufs[i], nil); err != nil {
 					panic(err)
 				}
 			})

@@ -37,7 +37,9 @@ var errClientWrite = errors.New("writing to the client failed")
 // answered only once all of it is valid; that of a source whose last body
 // was large and valid is sent as far as it has scanned clean, and cut at
 // the first problem (see streamVerifiedFrom). Either way the body is held whole (the
-// scan refers back to it), which is what the ticket reserves.
+// scan refers back to it), which is what the ticket holds while it is read:
+// a body that needs more than the budget has left is answered 503, or cut
+// when streamed.
 func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *ticket, m Module, req source.Request) {
 	start := time.Now()
 	resp := g.proxyScrape(ctx, w, m, req, start)
@@ -77,8 +79,14 @@ func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *t
 	v := &verifier{r: body, buf: buf, rc: rc, w: w, ct: ct}
 	v.stream = rc != nil && last.Bytes >= streamVerifiedFrom && last.Err == ""
 	limit := g.opts.MaxBodyBytes
-	n, rerr := buf.ReadFrom(io.LimitReader(v, limit+1))
-	t.grow(int64(buf.Cap() + buf.Len()/2))
+	// The ticket holds the buffer and the scan, half the body: what
+	// admission reserved (1.5 times the source's last body), and more as
+	// this one needs it.
+	held := &budgeted{r: v, buf: buf, t: t, capHalves: 2, bodyHalves: 1}
+	n, rerr := buf.ReadFrom(io.LimitReader(held, limit+1))
+	if rerr == nil && n <= limit {
+		rerr = held.done()
+	}
 	var verr error // the body is invalid
 	switch {
 	case errors.Is(rerr, errClientWrite):
@@ -115,6 +123,9 @@ func (g *Gateway) proxyVerified(ctx context.Context, w http.ResponseWriter, t *t
 		if !v.streaming {
 			if verr != nil { // the client has the reason in the 502
 				g.logger.Info("verified proxy body refused", "source", m.Name, "bytes", n, "err", err)
+			}
+			if errors.Is(err, errOverBudget) {
+				w.Header().Set("Retry-After", "1")
 			}
 			g.proxyError(w, m, err)
 			return

@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/corral-metrics/corral/internal/testkit"
 )
 
 // TestProxyVerifiedStream: a verified /proxy of a source whose last body
@@ -106,4 +108,109 @@ func TestProxyVerifiedStream(t *testing.T) {
 	if have := testutil.ToFloat64(g.opts.Metrics.errors.WithLabelValues("big", "invalid")); have != 2 {
 		t.Errorf("corral_scrape_errors_total{reason=\"invalid\"}: want 2, have %v", have)
 	}
+}
+
+// TestProxyBudgetHeldWhileRead: verified /proxy scrapes of a source not
+// scraped before are admitted on 64 KiB each, and hold the budget as their
+// bodies arrive: with every body half read, those that do not fit are
+// answered 503 at once, the others 200 with the whole body, and what is
+// reserved never passes max_inflight_bytes.
+func TestProxyBudgetHeldWhileRead(t *testing.T) {
+	const clients, budget = 16, 16 << 20 // half of it, 8 MiB, for the source
+	var b bytes.Buffer
+	for i := 0; b.Len() < 2<<20; i++ {
+		fmt.Fprintf(&b, "big{i=\"%08d\",pad=\"%s\"} %d\n", i, strings.Repeat("x", 40), i)
+	}
+	body := b.Bytes()
+	first := len(body) * 3 / 4
+	arrived := make(chan struct{}, clients)
+	start, rest := make(chan struct{}), make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-start:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", textContentType)
+		w.Write(body[:first])
+		w.(http.Flusher).Flush()
+		select {
+		case <-rest:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write(body[first:])
+	}))
+	defer up.Close()
+	g, srv := newTestGateway(t, Options{MaxInflightBytes: budget, ScrapeTimeout: time.Minute}, exporterModule(t, "big", up.URL, true))
+
+	type answer struct {
+		status int
+		retry  string
+		body   string
+	}
+	answers := make(chan answer, clients)
+	for range clients {
+		go func() {
+			resp, err := http.Get(srv.URL + "/proxy?module=big")
+			if err != nil {
+				answers <- answer{body: err.Error()}
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			answers <- answer{resp.StatusCode, resp.Header.Get("Retry-After"), string(b)}
+		}()
+	}
+	for i := range clients {
+		select {
+		case <-arrived:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("want %d scrapes admitted, have %d", clients, i)
+		}
+	}
+	close(start)
+	// Every body stops at three quarters until a scrape was refused: 16
+	// of them (1.5 MiB, a buffer of at least that and half of it for its
+	// scan) do not fit 8 MiB.
+	var have []answer
+	select {
+	case a := <-answers:
+		have = append(have, a)
+	case <-time.After(30 * time.Second):
+		g.lim.mu.Lock()
+		peak := g.lim.peak
+		g.lim.mu.Unlock()
+		t.Fatalf("%d scrapes with 1.5 MiB read each: want some refused, have none (peak reserved %d, budget %d)", clients, peak, budget)
+	}
+	close(rest)
+	for len(have) < clients {
+		have = append(have, <-answers)
+	}
+	var ok, refused int
+	for _, a := range have {
+		switch {
+		case a.status == 200 && a.body == string(body):
+			ok++
+		case a.status == 503 && a.retry == "1" && strings.Contains(a.body, "max_inflight_bytes = 16MiB, half of it for one source's /proxy scrapes"):
+			refused++
+		default:
+			t.Errorf("want 200 and the body, or 503 for max_inflight_bytes with Retry-After: 1; have %d %q %.200q", a.status, a.retry, a.body)
+		}
+	}
+	if ok == 0 || refused == 0 {
+		t.Errorf("want some of %d answered 200 and some 503, have %d × 200 and %d × 503", clients, ok, refused)
+	}
+	g.lim.mu.Lock()
+	peak := g.lim.peak
+	g.lim.mu.Unlock()
+	if peak > budget {
+		t.Errorf("the most reserved at once: want at most the budget %d, have %d", budget, peak)
+	}
+	testkit.Eventually(t, "nothing reserved after the scrapes", func() bool {
+		_, bytes, live := g.lim.held()
+		return bytes == 0 && live == 0
+	})
+	t.Logf("%d × 200, %d × 503, peak reserved %.1f MiB of %d MiB", ok, refused, float64(peak)/(1<<20), budget>>20)
 }
