@@ -117,6 +117,7 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 				p.setReady(StateReady)
 			} else {
 				p.logger.Error("process not ready within its start timeout (or it closed its notify_fd without a newline)", "timeout", p.cfg.Ready.Timeout)
+				p.missed("not ready within its start timeout")
 				signal("stopping process not ready", closedChan())
 			}
 		case <-stable.C:

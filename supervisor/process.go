@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,21 +42,29 @@ type Status struct {
 }
 
 // gate opens when a process named NAME is first up, and stays open across
-// its restarts and reloads: depends_on waits on it.
+// its restarts and reloads: depends_on waits on it until it is up or never
+// will be (settled). The main process and the end of start-up wait for less
+// (tried): until it was up or failed at least once, so that a process that
+// is never ready, and restarts for ever, holds neither.
 type gate struct {
-	name                string
-	up, settled         chan struct{}
-	upOnce, settledOnce sync.Once
+	name                           string
+	up, tried, settled             chan struct{}
+	upOnce, triedOnce, settledOnce sync.Once
 }
 
 func newGate(name string) *gate {
-	return &gate{name: name, up: make(chan struct{}), settled: make(chan struct{})}
+	return &gate{name: name, up: make(chan struct{}), tried: make(chan struct{}), settled: make(chan struct{})}
 }
 
 // isUp reports whether the process was ever up.
-func (g *gate) isUp() bool {
+func (g *gate) isUp() bool { return isClosed(g.up) }
+
+// hasTried reports whether the process was ever up or failed at least once.
+func (g *gate) hasTried() bool { return isClosed(g.tried) }
+
+func isClosed(c <-chan struct{}) bool {
 	select {
-	case <-g.up:
+	case <-c:
 		return true
 	default:
 		return false
@@ -68,8 +77,18 @@ func (g *gate) open() {
 	g.settle()
 }
 
+// fail: the process failed before it was ever up (an attempt, or a
+// dependency's). It reports whether this is the first time.
+func (g *gate) fail() (first bool) {
+	g.triedOnce.Do(func() { close(g.tried); first = true })
+	return first
+}
+
 // settle: the process is up, or will never be (failed, exited, removed).
-func (g *gate) settle() { g.settledOnce.Do(func() { close(g.settled) }) }
+func (g *gate) settle() {
+	g.fail()
+	g.settledOnce.Do(func() { close(g.settled) })
+}
 
 // process supervises one process: one goroutine (run) from its first start to
 // its stop, restarting it by its policy.
@@ -81,7 +100,7 @@ type process struct {
 	cred    *Credential
 	stopSig unix.Signal
 	gate    *gate
-	deps    []*gate // wait for each to settle before the first start; fail if one never was up (main: start anyway)
+	deps    []*gate // wait for each before the first start (see await); fail if one never was up (main: start anyway)
 	logger  *slog.Logger
 	tail    *tail.Buffer // its recent output, kept across its restarts
 
@@ -212,15 +231,25 @@ func (p *process) run() {
 	defer close(p.done)
 	p.setState(StateWaiting)
 	for _, g := range p.deps {
-		select {
-		case <-g.settled:
-		case <-p.stopCh:
+		if !p.await(g) {
 			p.setState(StateStopped)
 			return
 		}
 		if !p.main && !g.isUp() {
 			p.giveUp(StateFailed, fmt.Sprintf("failed: its dependency %q ended before it was up", g.name))
 			return
+		}
+	}
+	if p.main {
+		var notUp []string
+		for _, g := range p.deps {
+			if !g.isUp() {
+				notUp = append(notUp, g.name)
+			}
+		}
+		if len(notUp) > 0 {
+			slices.Sort(notUp)
+			p.logger.Warn("starting the main process although some processes are not up: each failed before it was up, or waits for one that did; they go on by their restart policy", "not_up", notUp)
 		}
 	}
 	attempt := 0           // backoff exponent; reset after a stable run
@@ -237,6 +266,7 @@ func (p *process) run() {
 			p.setState(StateStopped)
 			return
 		}
+		p.missed("it ended before it was ever up")
 		failure := !p.cfg.success(code)
 		if p.cfg.Restart == RestartNever || (p.cfg.Restart == RestartOnFailure && !failure) || p.main {
 			state := StateExited
@@ -278,6 +308,42 @@ func (p *process) run() {
 		p.st.Restarts++
 		p.mu.Unlock()
 		p.s.metrics.restarts.WithLabelValues(p.name).Inc()
+	}
+}
+
+// await waits for the dependency g before p's first start: the main
+// process until g was up or failed at least once, another process until g
+// is up or never will be. While it waits, a failure of g before it was up
+// counts as p's own (missed), so that the main process, waiting for p, does
+// not wait for ever on a chain. It reports false if p was stopped meanwhile.
+func (p *process) await(g *gate) bool {
+	end, tried := g.settled, g.tried
+	if p.main {
+		end, tried = g.tried, nil
+	}
+	for {
+		select {
+		case <-end:
+			return true
+		case <-tried:
+			tried = nil
+			if g.isUp() || isClosed(end) {
+				continue // up, or about to fail p for good
+			}
+			p.missed(fmt.Sprintf("its dependency %q failed before it was up; it waits until that one is", g.name))
+		case <-p.stopCh:
+			return false
+		}
+	}
+}
+
+// missed records that p failed before it was ever up (why): from now on the
+// main process and the end of start-up no longer wait for it, while the
+// processes that depend on it wait until it is up or gives up. It logs the
+// first time only.
+func (p *process) missed(why string) {
+	if !p.main && !p.gate.isUp() && p.gate.fail() {
+		p.logger.Warn("process not up: "+why+"; the main process and start-up no longer wait for it", "restart", p.cfg.Restart)
 	}
 }
 

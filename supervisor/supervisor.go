@@ -30,8 +30,8 @@ type Options struct {
 	Processes map[string]ProcessConfig
 	Tasks     map[string]TaskConfig
 	// Main is the command after `--`, or nil. It starts once every process
-	// is up (ready, started without a check, or given up); when it ends the
-	// appliance stops and exits with its code.
+	// was up (ready, or started without a check) or failed at least once
+	// (see gate); when it ends the appliance stops and exits with its code.
 	Main       []string
 	Reaper     *proc.Reaper
 	Logger     *slog.Logger
@@ -95,7 +95,7 @@ type Supervisor struct {
 	main      *process
 	finished  bool
 	result    error
-	startedUp bool      // every process up or failed
+	startedUp bool      // every process was up or failed at least once
 	stopBy    time.Time // the shutdown's deadline, from phaseStopping on
 }
 
@@ -216,10 +216,10 @@ func prepare(cfg Config, processes map[string]ProcessConfig, tasks map[string]Ta
 }
 
 // Run runs the tasks, then starts every process in dependency order (and the
-// main process once they are up), and supervises them until Stop, a failed
-// critical process or the main process's end; then it stops everything in
-// reverse dependency order within [supervisor] stop_timeout and returns:
-// nil after a clean stop, else an *ExitError.
+// main process once each was up or failed at least once), and supervises
+// them until Stop, a failed critical process or the main process's end; then
+// it stops everything in reverse dependency order within [supervisor]
+// stop_timeout and returns: nil after a clean stop, else an *ExitError.
 func (s *Supervisor) Run() error {
 	defer close(s.runDone)
 	defer s.reaper.Hold()() // reap until the shutdown and its sweep are done
@@ -282,11 +282,12 @@ func (s *Supervisor) Run() error {
 	}
 }
 
-// awaitStartUp marks start-up done once every process is up or failed.
+// awaitStartUp marks start-up done once every process was up or failed at
+// least once: one that restarts for ever does not hold it.
 func (s *Supervisor) awaitStartUp(gates []*gate) {
 	for _, g := range gates {
 		select {
-		case <-g.settled:
+		case <-g.tried:
 		case <-s.stopCh:
 			return
 		}
@@ -302,7 +303,7 @@ func (s *Supervisor) startTimedOut() {
 	s.mu.Lock()
 	var waiting []string
 	for _, name := range slices.Sorted(maps.Keys(s.procs)) {
-		if st := s.procs[name].status(); !s.procs[name].gate.isUp() && st.State != StateFailed && st.State != StateExited {
+		if !s.procs[name].gate.hasTried() {
 			waiting = append(waiting, name)
 		}
 	}
