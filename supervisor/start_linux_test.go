@@ -40,6 +40,8 @@ func TestUserWritesDevStdout(t *testing.T) {
 	testkit.Eventually(t, "both lines", func() bool {
 		return strings.Contains(h.out.String(), "[nginx] access\n") && strings.Contains(h.out.String(), "[nginx] error\n")
 	})
+	// The lines can come before the exit is recorded.
+	testkit.Eventually(t, "the process to end", func() bool { return h.status("nginx").State == StateExited || h.status("nginx").State == StateFailed })
 	if have := h.metric("corral_process_last_exit_code", "nginx"); have != 0 {
 		t.Errorf("last exit code: want 0, have %v", have)
 	}

@@ -233,7 +233,9 @@ func TestDependsOnWaitsForReadiness(t *testing.T) {
 func TestReadinessTimeoutRestarts(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "record")
 	p := helper(t, "slow", rec, "run")
-	p.Ready = Ready{Exec: []string{"/bin/false"}, Interval: duration.Of(50 * time.Millisecond), Timeout: duration.Of(300 * time.Millisecond)}
+	// A start timeout long enough for the helper, a re-executed test binary
+	// (under -race on a busy machine), to set up its SIGTERM handler.
+	p.Ready = Ready{Exec: []string{"/bin/false"}, Interval: duration.Of(50 * time.Millisecond), Timeout: duration.Of(2 * time.Second)}
 	p.Backoff.Initial = duration.Of(50 * time.Millisecond)
 	h := startSupervisor(t, Options{Processes: map[string]ProcessConfig{"slow": p}})
 	testkit.Eventually(t, "a restart", func() bool { return h.metric("corral_process_restarts_total", "slow") >= 1 })
