@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
 	"os"
 	"strings"
 	"syscall"
@@ -234,5 +235,40 @@ func TestOwnClosesNotLogged(t *testing.T) {
 	l.Print("http: TLS handshake error from 127.0.0.1:1: EOF")
 	if have := buf.String(); strings.Contains(have, "closed network") || !strings.Contains(have, "EOF") {
 		t.Errorf("server log: want only the EOF line, have %q", have)
+	}
+}
+
+// TestRefusalsCloseAtOnce: a request refused before any endpoint (403,
+// 401, 413) that announces a body it never sends gets its answer and has
+// its connection closed at once. net/http would otherwise wait for that
+// body until ReadTimeout (here 80 s) before answering, the connection
+// counted as a request in progress all that time.
+func TestRefusalsCloseAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+		path string
+		want string
+	}{
+		{"forbidden", Options{AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}, "/metrics", "HTTP/1.1 403 "},
+		{"unauthorized", Options{BearerToken: "s3cret"}, "/metrics", "HTTP/1.1 401 "},
+		{"body", Options{}, "/-/healthy", "HTTP/1.1 413 "},
+		{"body, allowed", Options{AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, "/-/ready", "HTTP/1.1 413 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Registry = prometheus.NewRegistry()
+			addr := serveConns(t, New(tc.opts))
+			c := silent(t, addr)
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: corral\r\nContent-Length: 100\r\n\r\n", tc.path)
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			start := time.Now()
+			answer, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatalf("want the answer and the connection closed within 20 s, have %q after %v: %v", answer, time.Since(start).Round(time.Millisecond), err)
+			}
+			if have := string(answer); !strings.HasPrefix(have, tc.want) || !strings.Contains(have, "\r\nConnection: close\r\n") {
+				t.Errorf("want %q with Connection: close, have %q", tc.want, have)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // Handler is every endpoint of the gateway behind its access checks
@@ -83,7 +84,7 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 		}
 		if len(a.allow) > 0 && !a.allowed(r) {
 			g.lim.refused("forbidden")
-			http.Error(w, "forbidden: client address not in allow_networks", http.StatusForbidden)
+			refuse(w, http.StatusForbidden, "forbidden: client address not in allow_networks")
 			return
 		}
 		if a.token != nil || a.file != nil {
@@ -99,12 +100,24 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 			if !ok {
 				g.lim.refused("unauthorized")
 				w.Header().Set("WWW-Authenticate", `Bearer realm="corral"`)
-				http.Error(w, "unauthorized: a bearer token is required", http.StatusUnauthorized)
+				refuse(w, http.StatusUnauthorized, "unauthorized: a bearer token is required")
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers a request refused before it reaches an endpoint with
+// code and msg, and ends its connection without reading on. net/http reads
+// what a handler left of a request body before it answers (up to 256 KiB)
+// or before the next request; a client that announces a body and never
+// sends it (Content-Length: 100) would hold its connection, counted as a
+// request in progress, until ReadTimeout.
+func refuse(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Connection", "close")
+	http.NewResponseController(w).SetReadDeadline(time.Now())
+	http.Error(w, msg, code)
 }
 
 // bearerEqual compares an Authorization header with "Bearer "+tok in

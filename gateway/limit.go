@@ -467,14 +467,14 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, group, key strin
 	return t, &scrapeWriter{ResponseWriter: w, t: t, deadline: deadline, extend: extend}
 }
 
-// noBody refuses a request that carries a body (413): no endpoint reads one,
-// and one that is not read would keep the connection busy.
+// noBody refuses a request that carries a body (413) and closes its
+// connection at once (refuse): no endpoint reads one, and one that is not
+// read would keep the connection busy.
 func (l *limits) noBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
 			l.refused("body")
-			w.Header().Set("Connection", "close")
-			http.Error(w, "request body not allowed: corral's endpoints take none", http.StatusRequestEntityTooLarge)
+			refuse(w, http.StatusRequestEntityTooLarge, "request body not allowed: corral's endpoints take none")
 			return
 		}
 		next.ServeHTTP(w, r)
