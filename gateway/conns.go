@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"container/list"
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
@@ -32,11 +33,14 @@ func connectionCap() int {
 // conns keeps the client connections open at once within [web]
 // max_connections, whatever clients do, without making a new client wait.
 // A connection past the limit makes room by closing a connection without a
-// request in progress of the peer address that holds the most connections:
+// request at work of the peer address that holds the most connections:
 // the oldest of that peer's that has not sent a request yet (or is still
-// in its TLS handshake), else the one idle longest between keep-alive
-// requests. When that peer has none but the new one, the new one is
-// closed. A connection that has sent a request is kept over one that
+// in its TLS handshake), else the one whose request no endpoint works on
+// longest (refused by the access checks, exporter-toolkit's included, or
+// for a body), else the one idle longest between keep-alive requests.
+// When that peer has none but the new one, the new one is closed. A
+// request is at work once it is past the access checks (working), until
+// its connection is idle again. A connection that has sent a request is kept over one that
 // never did, so a scraper's keep-alive connection outlasts a flood of
 // silent ones even from its own address. So a
 // client that opens thousands of connections, or trickles its headers on
@@ -47,7 +51,8 @@ func connectionCap() int {
 //
 // It is the server's ConnState hook (state): net/http calls it from the
 // connection's own goroutine, before it reads the connection (StateNew)
-// and as the connection moves between requests.
+// and as the connection moves between requests; and its ConnContext hook
+// (context), so that a handler can mark its connection at work.
 type conns struct {
 	max  func() int // the limit now (reloads change it); negative: none
 	shed prometheus.Counter
@@ -64,14 +69,18 @@ type peer struct {
 	held  int       // in conns.all
 	open  int       // of those, not closed here
 	fresh list.List // of *conn that have sent no request yet, oldest first
+	asked list.List // of *conn with a request that no endpoint works on (not yet past the access checks, or refused), oldest first
 	idle  list.List // of *conn idle between requests, longest idle first
 }
 
 // waiting is the connection of p to close first: the oldest that has sent
-// no request yet, else the one idle longest; nil: every one has a request
-// at work.
+// no request yet, else the one whose request no endpoint works on longest,
+// else the one idle longest; nil: every one has a request at work.
 func (p *peer) waiting() *conn {
 	if e := p.fresh.Front(); e != nil {
+		return e.Value.(*conn)
+	}
+	if e := p.asked.Front(); e != nil {
 		return e.Value.(*conn)
 	}
 	if e := p.idle.Front(); e != nil {
@@ -84,10 +93,47 @@ func (p *peer) waiting() *conn {
 type conn struct {
 	c     net.Conn
 	peer  *peer
-	in    *list.List    // peer.fresh or peer.idle; nil: a request in progress, or closed here
+	in    *list.List    // peer.fresh, peer.asked or peer.idle; nil: a request at work, or closed here
 	at    *list.Element // in in
 	since time.Time     // in in since
+	work  int           // requests at work on it (HTTP/2 has several), until it is idle
 	shut  bool          // closed here, to make room
+}
+
+// connKey is the request context's key of its connection (conns.context).
+type connKey struct{}
+
+// context is the server's ConnContext hook: it puts c in the context of
+// its requests, for working.
+func (cs *conns) context(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// atWork marks the connection of every request it passes on at work
+// (working): next runs past the access checks.
+func (cs *conns) atWork(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs.working(r)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// working marks the connection of r at work: it is not closed to make room
+// until it is idle again (or, for HTTP/2, until none of its requests is in
+// progress). A request refused before, by corral's access checks or by
+// exporter-toolkit's (basic auth, its rate limit), leaves its connection
+// one that may be closed, however long net/http takes to answer it.
+func (cs *conns) working(r *http.Request) {
+	c, _ := r.Context().Value(connKey{}).(net.Conn)
+	if c == nil {
+		return // not served by NewServer (a test's handler)
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if e := cs.all[c]; e != nil && !e.shut {
+		e.work++
+		e.stopWaiting()
+	}
 }
 
 func newConns(reg *prometheus.Registry, max func() int) *conns {
@@ -125,9 +171,16 @@ func (cs *conns) state(c net.Conn, s http.ConnState) {
 	}
 	switch s {
 	case http.StateActive:
+		// A request, not at work until it is past the access checks.
 		e.stopWaiting()
+		e.work = 0
+		if !e.shut {
+			e.wait(&e.peer.asked)
+		}
 	case http.StateIdle:
-		if e.in == nil && !e.shut {
+		e.stopWaiting()
+		e.work = 0
+		if !e.shut {
 			e.wait(&e.peer.idle)
 		}
 	case http.StateClosed, http.StateHijacked:

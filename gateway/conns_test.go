@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,11 +28,18 @@ import (
 // connection leaves on its own during the test.
 func serveConns(t *testing.T, g *Gateway) string {
 	t.Helper()
+	return serveConnsWeb(t, g, "")
+}
+
+// serveConnsWeb is serveConns with exporter-toolkit's web config file
+// webConfig (empty: none).
+func serveConnsWeb(t *testing.T, g *Gateway, webConfig string) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(g, ServerOptions{ReadHeaderTimeout: time.Minute})
+	srv := NewServer(g, ServerOptions{ReadHeaderTimeout: time.Minute, WebConfigFile: webConfig})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	t.Cleanup(func() {
@@ -57,6 +65,19 @@ func silent(t *testing.T, addr string, from ...string) net.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// requested is how many open connections have sent a request.
+func (cs *conns) requested() int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	n := 0
+	for _, e := range cs.all {
+		if !e.shut && e.in != &e.peer.fresh {
+			n++
+		}
+	}
+	return n
 }
 
 // closedByServer tells whether c was closed by the other end: a read
@@ -268,6 +289,55 @@ func TestRefusalsCloseAtOnce(t *testing.T) {
 			}
 			if have := string(answer); !strings.HasPrefix(have, tc.want) || !strings.Contains(have, "\r\nConnection: close\r\n") {
 				t.Errorf("want %q with Connection: close, have %q", tc.want, have)
+			}
+		})
+	}
+}
+
+// TestConnectionLimitRefusedNotAtWork: a request refused before an
+// endpoint works on it leaves its connection one that may be closed to
+// make room, however long net/http takes over it; so clients refused that
+// way, filling max_connections, do not shut out an allowed one.
+// exporter-toolkit's basic auth answers 401 only once a body the client
+// announced has come (or ReadTimeout, here 80 s, has passed); corral's own
+// refusals end at once, and their connections may be closed meanwhile.
+func TestConnectionLimitRefusedNotAtWork(t *testing.T) {
+	const max = 4
+	web := filepath.Join(t.TempDir(), "web.yml")
+	// bcrypt of "pw", cost 4.
+	if err := os.WriteFile(web, []byte("basic_auth_users:\n  prom: $2a$04$2VXGdRVaSKnMWeL6dXgbhOeJUYMKmy2NYwxaPZyK9W1/2MTisc5Bm\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		opts    Options
+		web     string
+		refused func(g *Gateway) bool // every request of the flood seen
+	}{
+		{"basic auth", Options{}, web, func(g *Gateway) bool { return g.conns.requested() == max }},
+		{"allow_networks", Options{AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}, "",
+			func(g *Gateway) bool { return testutil.ToFloat64(g.lim.refusals.WithLabelValues("forbidden")) == max }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Registry, tc.opts.MaxConnections = prometheus.NewRegistry(), max
+			g := New(tc.opts)
+			addr := serveConnsWeb(t, g, tc.web)
+			for range max {
+				fmt.Fprintf(silent(t, addr), "GET /metrics HTTP/1.1\r\nHost: corral\r\nContent-Length: 100\r\n\r\n")
+			}
+			testkit.Eventually(t, "every refused request seen", func() bool { return tc.refused(g) })
+
+			client := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}, Timeout: 20 * time.Second}
+			defer client.CloseIdleConnections()
+			req, _ := http.NewRequest("GET", "http://"+addr+"/-/ready", nil)
+			req.SetBasicAuth("prom", "pw")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("an allowed client: want 200, have %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("an allowed client: want 200, have %d", resp.StatusCode)
 			}
 		})
 	}

@@ -25,7 +25,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /-/sd", g.serveSD)
 	mux.HandleFunc("GET /-/modules", g.serveModules)
 	g.controlRoutes(mux)
-	return g.guard(g.lim.noBody(g.withEndpoints(mux)))
+	return g.guard(g.lim.noBody(g.conns.atWork(g.withEndpoints(mux))))
 }
 
 func (g *Gateway) serveHealthy(w http.ResponseWriter, _ *http.Request) {

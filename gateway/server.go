@@ -65,6 +65,7 @@ func NewServer(g *Gateway, opts ServerOptions) *Server {
 			// slack): enough for any bearer token or Accept a scraper sends.
 			MaxHeaderBytes: 64 << 10,
 			ConnState:      g.conns.state, // [web] max_connections
+			ConnContext:    g.conns.context,
 			ErrorLog:       slog.NewLogLogger(ownCloses{logger.Handler()}, slog.LevelWarn),
 		},
 		flags:    web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &configFile},
