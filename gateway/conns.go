@@ -100,6 +100,34 @@ type conn struct {
 	shut  bool          // closed here, to make room
 }
 
+// pause marks r's request as only waiting (a long poll with nothing to
+// answer yet): its connection may be closed to make room as an idle one
+// is, which cancels the request, until resume marks it at work again to
+// answer. A connection closed so ends the long poll as a keep-alive
+// connection closed when idle ends: a client that sent its poll on a
+// connection it had used before (Go's net/http) sends it again on a new
+// one.
+func (cs *conns) pause(r *http.Request) (resume func()) {
+	c, _ := r.Context().Value(connKey{}).(net.Conn)
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	e := cs.all[c]
+	if e == nil || e.shut || e.work == 0 {
+		return func() {}
+	}
+	if e.work--; e.work == 0 {
+		e.wait(&e.peer.idle)
+	}
+	return func() {
+		cs.mu.Lock()
+		defer cs.mu.Unlock()
+		if !e.shut {
+			e.work++
+			e.stopWaiting()
+		}
+	}
+}
+
 // connKey is the request context's key of its connection (conns.context).
 type connKey struct{}
 

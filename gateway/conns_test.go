@@ -342,3 +342,44 @@ func TestConnectionLimitRefusedNotAtWork(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectionLimitLongPolls: a connection only waiting in a long poll
+// of a process's output counts as idle: one address filling
+// max_connections with long polls does not shut out another client, one of
+// its polls is closed instead, and ends.
+func TestConnectionLimitLongPolls(t *testing.T) {
+	const max = 8
+	g := New(Options{Registry: prometheus.NewRegistry(), MaxConnections: max, Controller: newFakeController("app")})
+	addr := serveConns(t, g)
+	polls := make([]net.Conn, max)
+	for i := range polls {
+		polls[i] = silent(t, addr)
+		fmt.Fprintf(polls[i], "GET /-/processes/app/output?after=999&wait=25s HTTP/1.1\r\nHost: corral\r\n\r\n")
+	}
+	// Within their 25 s: after it they answer, and are idle anyway.
+	testkit.Within(t, 15*time.Second, "every long poll waiting, as idle", func() (bool, string) {
+		g.conns.mu.Lock()
+		defer g.conns.mu.Unlock()
+		p := g.conns.peers[netip.MustParseAddr("127.0.0.1")]
+		return p != nil && p.idle.Len() == max, ""
+	})
+
+	client := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}, Timeout: 20 * time.Second}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("http://" + addr + "/-/healthy")
+	if err != nil {
+		t.Fatalf("another client: want 200, have %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("another client: want 200, have %d", resp.StatusCode)
+	}
+	if have := testutil.ToFloat64(g.conns.shed); have != 1 {
+		t.Errorf("connections shed: want 1, have %v", have)
+	}
+	testkit.Eventually(t, "the long poll closed ended", func() bool {
+		g.conns.mu.Lock()
+		defer g.conns.mu.Unlock()
+		return g.conns.peers[netip.MustParseAddr("127.0.0.1")].held == max-1
+	})
+}

@@ -200,8 +200,9 @@ func ParseSignal(name string) (syscall.Signal, error) {
 // serveOutput answers the recent output of one process as JSON lines
 // (application/x-ndjson, one tail.Line each), those after ?after=SEQ. With
 // ?wait=DURATION (at most 25s) and nothing new yet, it waits for a line
-// first: a long poll, which `corral ctl logs -f` repeats, and which a
-// shutdown ends at once. A browser (Accept: text/html) gets the lines as a
+// first: a long poll, which `corral ctl logs -f` repeats, which a
+// shutdown ends at once, and whose connection, while it waits, counts as
+// idle for max_connections (conns.pause). A browser (Accept: text/html) gets the lines as a
 // page.
 func (g *Gateway) serveOutput(w http.ResponseWriter, r *http.Request) {
 	if g.opts.Controller == nil {
@@ -227,6 +228,10 @@ func (g *Gateway) serveOutput(w http.ResponseWriter, r *http.Request) {
 	}
 	lines, more, err := g.opts.Controller.Output(name, after)
 	if len(lines) == 0 && err == nil && wait > 0 {
+		// Waiting, its connection may be closed to make room as an idle
+		// one is: long polls, which take no scrape slot, cannot fill
+		// max_connections.
+		resume := g.conns.pause(r)
 		t := time.NewTimer(wait)
 		select {
 		case <-more:
@@ -236,6 +241,7 @@ func (g *Gateway) serveOutput(w http.ResponseWriter, r *http.Request) {
 		case <-g.stopped: // shutting down: answer now, do not hold the shutdown
 		}
 		t.Stop()
+		resume()
 	}
 	if err != nil {
 		code := http.StatusConflict
