@@ -67,14 +67,17 @@ func (w *scrapeWriter) FlushError() error {
 func (w *scrapeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // writeDeadline is when a scrape of r must have written its answer: the
-// client's own timeout (X-Prometheus-Scrape-Timeout-Seconds) from now, or
-// without one the gateway's scrape timeout and writeGrace, which extend
-// tells to push to writeGrace past the first write (a source with a longer
-// timeout of its own).
-func writeDeadline(r *http.Request, timeout time.Duration) (deadline time.Time, extend bool) {
+// client's own timeout (X-Prometheus-Scrape-Timeout-Seconds) from now, at
+// most longest (the longest a scrape works: scrape_timeout, every source's
+// timeout) and writeGrace, so a client that stops reading cannot hold its
+// connection and its memory for the days the header may name; or without
+// one the gateway's scrape timeout and writeGrace, which extend tells to
+// push to writeGrace past the first write (a source with a longer timeout
+// of its own).
+func writeDeadline(r *http.Request, timeout, longest time.Duration) (deadline time.Time, extend bool) {
 	now := time.Now()
 	if secs, err := strconv.ParseFloat(r.Header.Get(TimeoutHeader), 64); err == nil && secs > 0 && secs <= 1e6 {
-		return now.Add(time.Duration(secs * float64(time.Second))), false
+		return now.Add(min(time.Duration(secs*float64(time.Second)), longest+writeGrace)), false
 	}
 	return now.Add(timeout + writeGrace), true
 }

@@ -17,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/corral-metrics/corral/internal/duration"
 	"github.com/corral-metrics/corral/internal/testkit"
 	"github.com/corral-metrics/corral/source"
+	"github.com/corral-metrics/corral/source/exporter"
 )
 
 // bigUpstream serves a valid text body of about size bytes.
@@ -388,4 +390,26 @@ func (fs *flights) idle() bool {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	return len(fs.open) == 0
+}
+
+// TestSlowReaderDeadlineCapped: a client's timeout header counts as a
+// write deadline up to the longest a scrape works (scrape_timeout, every
+// source's timeout) and a second: one that names 11 days and never reads
+// loses its buffers (and its write fails) seconds after its scrape's work.
+func TestSlowReaderDeadlineCapped(t *testing.T) {
+	big := bigUpstream(t, 8<<20)
+	g := New(Options{Registry: prometheus.NewRegistry(), ScrapeTimeout: time.Second})
+	g.SetModules([]Module{exporterModule(t, "big", big.URL, true, func(c *exporter.Config) { c.Timeout = duration.Of(2 * time.Second) })})
+	_, base := newTestGatewayFor(t, g)
+
+	for _, path := range []string{"/proxy?module=big", "/metrics"} {
+		start := time.Now()
+		conn := nonReader(t, base, path, "X-Prometheus-Scrape-Timeout-Seconds: 1000000\r\n")
+		testkit.Eventually(t, path+" admitted", func() bool { _, _, live := g.lim.held(); return live > 0 })
+		testkit.Eventually(t, path+" released", func() bool { _, _, live := g.lim.held(); return live == 0 })
+		if took := time.Since(start); took > 15*time.Second {
+			t.Errorf("%s, a 1e6 s timeout header, never read: want released within 15 s (2 s work, 1 s to write), have after %s", path, took)
+		}
+		conn.Close()
+	}
 }

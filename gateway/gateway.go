@@ -148,6 +148,10 @@ type Gateway struct {
 	// mods is the current module set, sorted by name, swapped whole by
 	// SetModules; a scrape keeps the slice it started with.
 	mods atomic.Pointer[[]Module]
+	// longest is the longest a scrape works: scrape_timeout or the longest
+	// source timeout (SetModules), which bounds the client's timeout
+	// header as a write deadline (writeDeadline).
+	longest atomic.Int64
 	// eps are the merged endpoints besides /metrics, swapped whole by
 	// SetEndpoints (see endpoint.go).
 	eps atomic.Pointer[[]Endpoint]
@@ -194,6 +198,7 @@ func New(opts Options) *Gateway {
 		landing: parseLanding(),
 	}
 	g.mods.Store(&[]Module{})
+	g.longest.Store(int64(g.opts.ScrapeTimeout))
 	g.lim = newLimits(opts.Registry)
 	g.conns = newConns(opts.Registry, func() int { return g.access.Load().maxConns })
 	g.trimmer = newTrimmer(opts.Registry)
@@ -258,8 +263,15 @@ func (g *Gateway) SetAccess(opts Options) {
 func (g *Gateway) SetModules(mods []Module) {
 	sorted := slices.Clone(mods)
 	slices.SortFunc(sorted, func(a, b Module) int { return strings.Compare(a.Name, b.Name) })
+	longest := g.opts.ScrapeTimeout
+	for _, m := range sorted {
+		if e, ok := m.Source.(expexper); ok {
+			longest = max(longest, e.Expexp().Timeout)
+		}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.longest.Store(int64(longest))
 	old := g.mods.Swap(&sorted)
 	for _, m := range *old {
 		if _, found := lookup(sorted, m.Name); !found {

@@ -462,7 +462,7 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, group, key strin
 		http.Error(w, msg, http.StatusServiceUnavailable)
 		return nil, nil
 	}
-	deadline, extend := writeDeadline(r, g.opts.ScrapeTimeout)
+	deadline, extend := writeDeadline(r, g.opts.ScrapeTimeout, time.Duration(g.longest.Load()))
 	rc.SetWriteDeadline(deadline)
 	return t, &scrapeWriter{ResponseWriter: w, t: t, deadline: deadline, extend: extend}
 }
