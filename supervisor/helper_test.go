@@ -75,6 +75,7 @@ func record(event string) {
 //	mem MIB           hold MIB MiB, every page touched, record start, run until SIGTERM
 //	cpu MS            burn MS ms of CPU time, record "burned", run until SIGTERM
 //	tty               record "tty" if stdin is a terminal, "foreground" if its group is the terminal's foreground group
+//	signals           record start, then "sigN" for each SIGUSR1 (10) or real-time signal (35 to 64) it gets; on SIGTERM record stop, exit 0
 //	pgroup            catch SIGUSR1, run sleep(1); once it has ended record "sleep-ended" (and "usr1" if one came), exit 0 (tini's pgroup test)
 func childMain(args []string) int {
 	if len(args) == 0 {
@@ -128,6 +129,24 @@ func childMain(args []string) int {
 		}
 		record("done")
 		return 0
+	case "signals":
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, unix.SIGTERM)
+		got := make(chan os.Signal, 64)
+		signal.Notify(got, unix.SIGUSR1)
+		for sig := unix.Signal(35); sig <= 64; sig++ {
+			signal.Notify(got, sig)
+		}
+		record("start")
+		for {
+			select {
+			case sig := <-got:
+				record(fmt.Sprintf("sig%d", sig.(unix.Signal)))
+			case <-term:
+				record("stop")
+				return 0
+			}
+		}
 	case "pgroup":
 		usr1 := make(chan os.Signal, 1)
 		signal.Notify(usr1, unix.SIGUSR1)
@@ -501,14 +520,32 @@ func startPID1(t testing.TB, cfg initConfig) *pid1 {
 // starts: its stdin, a terminal.
 func startPID1With(t testing.TB, cfg initConfig, setup func(*exec.Cmd)) *pid1 {
 	t.Helper()
+	exe, _ := os.Executable()
+	return startInit(t, cfg, testkit.PID1(t, exe), setup) // unprivileged: a user and a PID namespace
+}
+
+// startSubreaper is the mini corral as a plain process, not PID 1: a child
+// subreaper, as corral is when an init starts it.
+func startSubreaper(t testing.TB, cfg initConfig) *pid1 {
+	t.Helper()
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe)
+	// Should it die, its children (reparented, still holding its stderr)
+	// must not hold Wait.
+	cmd.WaitDelay = time.Second
+	return startInit(t, cfg, cmd, nil)
+}
+
+// startInit starts cmd, the mini corral of initMain, with setup applied
+// before it starts.
+func startInit(t testing.TB, cfg initConfig, cmd *exec.Cmd, setup func(*exec.Cmd)) *pid1 {
+	t.Helper()
 	cfg.Report = filepath.Join(t.TempDir(), "report.json")
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	exe, _ := os.Executable()
-	p := &pid1{report: cfg.Report, stderr: &testkit.Buffer{}, done: make(chan struct{})}
-	p.cmd = testkit.PID1(t, exe) // unprivileged: a user and a PID namespace
+	p := &pid1{cmd: cmd, report: cfg.Report, stderr: &testkit.Buffer{}, done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), "CORRAL_TEST_ROLE=init", "CORRAL_TEST_INIT="+string(b), "GORACE=atexit_sleep_ms=0")
 	p.cmd.Stderr, p.cmd.Stdout = p.stderr, p.stderr
 	if setup != nil {

@@ -29,8 +29,14 @@ const (
 
 // action is what corral does on sig: signals 1 to 31 (but KILL and STOP,
 // which cannot be caught; CHLD is the reaper's, URG and PROF the Go
-// runtime's own).
+// runtime's own) and the real-time signals 35 to 64 (32 to 34 cannot be
+// caught; see sigcatch.Catchable).
 func action(sig unix.Signal) string {
+	if sig >= 35 && sig <= 64 {
+		// SIGRTMIN+n, as tini and dumb-init forward them: a systemd-style
+		// image's STOPSIGNAL SIGRTMIN+3, `docker kill --signal=SIGRTMIN+n`.
+		return actForward
+	}
 	switch sig {
 	case unix.SIGTERM, unix.SIGINT:
 		return actStop
@@ -62,7 +68,8 @@ func CatchSignals() *Signals {
 //     No reload starts once a stop has begun.
 //   - USR1, USR2, WINCH, QUIT, ALRM, TTIN, TTOU, CONT, TSTP, VTALRM, XCPU,
 //     XFSZ, PWR, IO: Signal (forwarded); TTIN and TTOU are ignored once the
-//     main process has the terminal (see terminalHandedOver).
+//     main process has the terminal (see terminalHandedOver); and the
+//     real-time signals 35 to 64 (SIGRTMIN+1 to SIGRTMAX).
 //   - the rest (fault signals sent from outside, PIPE): ignored.
 //
 // The signals that queued while corral started up (sigcatch took them

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -57,5 +58,51 @@ func TestSignalActions(t *testing.T) {
 		if have := action(tc.sig); have != tc.want {
 			t.Errorf("%s: want %s, have %s", unix.SignalName(tc.sig), tc.want, have)
 		}
+	}
+}
+
+// TestRealTimeSignalsForwarded: the real-time signals (SIGRTMIN+1 to
+// SIGRTMAX, 35 to 64; 37 is Docker's SIGRTMIN+3, a systemd-style image's
+// STOPSIGNAL) are forwarded to the main process as tini and dumb-init
+// forward them, and none ends corral: as PID 1 of a PID namespace, and as a
+// plain process (a child subreaper), where a signal nobody asked for would
+// end it.
+func TestRealTimeSignalsForwarded(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		start func(testing.TB, initConfig) *pid1
+		pid   func(*pid1, testing.TB) int
+	}{
+		{"pid 1", startPID1, (*pid1).corralPid},
+		{"subreaper", startSubreaper, func(p *pid1, _ testing.TB) int { return p.cmd.Process.Pid }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := filepath.Join(t.TempDir(), "record")
+			p := tc.start(t, initConfig{StopTimeout: 5 * time.Second, Main: helperMain(t, "main", rec, "signals")})
+			testkit.Eventually(t, "main starts", func() bool { return len(filter(readRecord(t, rec), "start", "main")) == 1 })
+			t.Cleanup(func() { // a subreaper corral that died left its main process
+				if t.Failed() {
+					unix.Kill(filter(readRecord(t, rec), "start", "main")[0].pid, unix.SIGKILL)
+				}
+			})
+			for _, sig := range []unix.Signal{35, 37, 64} {
+				if err := unix.Kill(tc.pid(p, t), sig); err != nil {
+					t.Fatal(err)
+				}
+				what := fmt.Sprintf("sig%d", sig)
+				testkit.Eventually(t, what+" at main", func() bool { return len(filter(readRecord(t, rec), what, "main")) == 1 })
+			}
+			select {
+			case <-p.done:
+				t.Fatalf("want corral alive after the real-time signals, have it ended (exit %d)", p.code)
+			default:
+			}
+			if err := unix.Kill(tc.pid(p, t), unix.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if code, _ := p.wait(t); code != 0 {
+				t.Errorf("exit code: want 0 (main stopped cleanly), have %d", code)
+			}
+		})
 	}
 }

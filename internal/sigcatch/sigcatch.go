@@ -26,12 +26,20 @@ var caught = make(chan os.Signal, 64)
 func init() { signal.Notify(caught, Catchable()...) }
 
 // Catchable lists the signals taken: 1 to 31 but KILL and STOP (which cannot
-// be caught), CHLD (the reaper's), URG and PROF (the Go runtime's own).
+// be caught), CHLD (the reaper's), URG and PROF (the Go runtime's own); and
+// the real-time signals 35 to 64 (glibc's SIGRTMIN+1 to SIGRTMAX).
+//
+// 32 to 34 cannot be taken: os/signal delivers none of them (the runtime's
+// sigtab for linux gives them no _SigNotify). The runtime handles 33 itself
+// (its per-thread syscalls) and drops one sent from outside; 32 (glibc's
+// SIGCANCEL) and 34 (musl's SIGSYNCCALL, glibc's and Docker's SIGRTMIN)
+// keep their default action, which ends a program that is not PID 1 (PID 1
+// of a namespace: the kernel drops them).
 func Catchable() []os.Signal {
 	var out []os.Signal
-	for sig := syscall.Signal(1); sig <= 31; sig++ {
+	for sig := syscall.Signal(1); sig <= 64; sig++ {
 		switch sig {
-		case syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPROF:
+		case syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPROF, 32, 33, 34:
 			continue
 		}
 		out = append(out, sig)

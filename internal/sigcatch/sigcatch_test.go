@@ -14,13 +14,18 @@ func TestCatchable(t *testing.T) {
 	for _, s := range Catchable() {
 		got[s] = true
 	}
-	for _, s := range []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPROF} {
+	for _, s := range []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPROF, 32, 33, 34} {
 		if got[s] {
 			t.Errorf("Catchable lists %s", s)
 		}
 	}
-	if len(got) != 26 {
-		t.Errorf("Catchable lists %d signals, want the 26 of 1-31 but KILL, STOP, CHLD, URG, PROF", len(got))
+	for _, s := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, 35, 37, 64} {
+		if !got[s] {
+			t.Errorf("Catchable does not list %s", s)
+		}
+	}
+	if len(got) != 56 {
+		t.Errorf("Catchable lists %d signals, want the 26 of 1-31 but KILL, STOP, CHLD, URG, PROF and the 30 of 35-64", len(got))
 	}
 }
 
