@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os/signal"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -54,6 +56,62 @@ func newApp(sigs *supervisor.Signals) *cli.App {
 		cmd.Before = releaseSignals
 	}
 	return app
+}
+
+// runApp runs app on args (os.Args) with tini's meaning of "--": when no
+// subcommand comes before the first "--", everything after it is the main
+// command, whatever its name (`corral -- version` runs a program named
+// version, not corral's command). urfave/cli alone would take the first
+// argument after "--" for one of its commands.
+func runApp(app *cli.App, args []string) error {
+	own, main, found := splitMain(app.Flags, args)
+	if !found {
+		return app.Run(args)
+	}
+	app.Metadata = map[string]any{mainKey: main}
+	return app.Run(own)
+}
+
+// mainKey is where runApp leaves the main command in the app's Metadata.
+const mainKey = "main"
+
+// mainCommand is the main command of serve: the words after "--" (runApp),
+// or else the arguments left after the global flags (`corral cmd args`);
+// nil when there are none.
+func mainCommand(c *cli.Context) []string {
+	m, ok := c.App.Metadata[mainKey].([]string)
+	if !ok {
+		m = c.Args().Slice()
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// splitMain splits args (the program's name first) at the first "--" when
+// only global flags (flags, and their values) come before it; found is
+// false when there is no "--" or a subcommand (any other word) comes first.
+func splitMain(flags []cli.Flag, args []string) (own, main []string, found bool) {
+	takesValue := map[string]bool{}
+	for _, f := range flags {
+		v, ok := f.(cli.DocGenerationFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = ok && v.TakesValue()
+		}
+	}
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return args[:i], slices.Clone(args[i+1:]), true
+		case !strings.HasPrefix(a, "-") || a == "-":
+			return nil, nil, false // a subcommand, or what urfave/cli makes of it
+		case !strings.Contains(a, "=") && takesValue[strings.TrimLeft(a, "-")]:
+			i++ // its value, whatever it looks like
+		}
+	}
+	return nil, nil, false
 }
 
 // releaseSignals gives the signals main caught back to Go's defaults, for

@@ -27,7 +27,7 @@ func main() {
 	// none meets Go's default action (exit 2) while corral starts up as
 	// PID 1; the other commands give them back before they act.
 	sigs := supervisor.CatchSignals()
-	if err := newApp(sigs).Run(os.Args); err != nil {
+	if err := runApp(newApp(sigs), os.Args); err != nil {
 		var ec cli.ExitCoder
 		if !errors.As(err, &ec) {
 			fmt.Fprintln(os.Stderr, "corral:", err)
@@ -70,9 +70,9 @@ func serve(c *cli.Context, sigs *supervisor.Signals) error {
 	reg.MustRegister(logs.Dropped())
 	metrics := gateway.NewMetrics(reg, gateway.BuildInfo{Version: build.version, Revision: build.revision})
 	reaper := proc.NewReaper(logger.With("component", "reaper"), reg)
-	var mainCmd []string // the main process after "--", if any
-	if c.Args().Present() {
-		mainCmd = c.Args().Slice()
+	mainCmd, mainName := mainCommand(c), "" // the main process after "--", if any
+	if mainCmd != nil {
+		mainName = mainCmd[0]
 	}
 	sup, err := supervisor.New(supervisor.Options{
 		Config:     cfg.Supervisor,
@@ -126,7 +126,7 @@ func serve(c *cli.Context, sigs *supervisor.Signals) error {
 		return cli.Exit(fmt.Sprintf("web.listen_address: cannot listen on %s: %v", cfg.Web.ListenAddress, err), 1)
 	}
 	logger.Info("starting corral", "version", build.version, "config", c.String("config.file"),
-		"sources", len(mods), "processes", len(cfg.Process), "main", c.Args().First())
+		"sources", len(mods), "processes", len(cfg.Process), "main", mainName)
 
 	var g run.Group
 	{ // The log writer: corral's own lines to stderr, never blocking a caller.
