@@ -100,7 +100,9 @@ func (m *Metrics) observe(name string, d time.Duration, n int64, err error) {
 	}
 }
 
-// FileMtime records the modification time of a [file] source's file.
+// FileMtime records the modification time of a [file] source's file; a
+// source's scrapes record it through Gateway.FileMtime, which a reload that
+// removed the source stops.
 func (m *Metrics) FileMtime(name string, t time.Time) {
 	if m == nil {
 		return

@@ -82,6 +82,21 @@ func (g *Gateway) record(name string, start time.Time, n int64, err error) {
 	g.last[name] = st
 }
 
+// FileMtime records the modification time of the [file] source called name
+// (corral_file_mtime_seconds), unless a reload removed the source while its
+// scrape was in flight: as record, it brings nothing of it back.
+func (g *Gateway) FileMtime(name string, t time.Time) {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, current := lookup(g.modules(), name); !current {
+		return
+	}
+	g.opts.Metrics.FileMtime(name, t)
+}
+
 // fetch scrapes module m for a merge and reads its whole body into buf, at
 // most MaxBodyBytes of it (past that: a source.Error with reason invalid),
 // holding openerShare times what it has read against t, the ticket of the

@@ -23,7 +23,7 @@ func kinds() []kind {
 			return exporter.New(*c)
 		}),
 		kindOf(file.Kind, func(name string, c *file.Config, d deps) (source.Source, error) {
-			return file.NewModule(name, *c, func(t time.Time) { d.metrics.FileMtime(name, t) }), nil
+			return file.NewModule(name, *c, func(t time.Time) { d.gateway.FileMtime(name, t) }), nil
 		}),
 		kindOf(scripts.Kind, func(name string, c *scripts.Config, d deps) (source.Source, error) {
 			return scripts.New(name, *c, d.scripts), nil
@@ -42,7 +42,7 @@ type sourceConfig interface {
 
 // deps is what building a source may take from the rest of corral.
 type deps struct {
-	metrics *gateway.Metrics // the gateway's own; nil for corral check
+	gateway *gateway.Gateway // the sources' metrics (FileMtime); nil for corral check
 	scripts scripts.Deps
 }
 

@@ -88,7 +88,6 @@ func serve(c *cli.Context, sigs *supervisor.Signals) error {
 		return cli.Exit(err.Error(), 1)
 	}
 	sources := &sourceBuilder{deps: deps{
-		metrics: metrics,
 		scripts: scripts.Deps{
 			Reaper:         reaper,
 			Logger:         logger,
@@ -110,7 +109,7 @@ func serve(c *cli.Context, sigs *supervisor.Signals) error {
 	rl := &reloader{load: load, web: cfg.Web, tasks: cfg.Task, metrics: metrics, sources: sources, supervisor: sup, logger: logger.With("component", "reload")}
 	opts.Reload = rl.reload
 	gw := gateway.New(opts)
-	rl.gateway = gw
+	rl.gateway, sources.deps.gateway = gw, gw
 	mods, built, err := sources.build(cfg)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)

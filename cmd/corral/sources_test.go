@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/corral-metrics/corral/gateway"
 	"github.com/corral-metrics/corral/scripts"
+	"github.com/corral-metrics/corral/source"
 )
 
 // TestSourcesAcrossReload: an unchanged source is the running one; a
@@ -73,5 +76,63 @@ func TestSourcesAcrossReload(t *testing.T) {
 	apply(load(""))
 	if n := testutil.CollectAndCount(reg, "corral_script_runs_total"); n != 0 {
 		t.Errorf("script gone: want none of its series left, have %d", n)
+	}
+}
+
+// TestFileMtimeGoneAfterReload: a [file] source's
+// corral_file_mtime_seconds goes when a reload removes the source, and a
+// scrape of it still in flight then (admitted before the reload, opening
+// the file after it) does not bring it back.
+func TestFileMtimeGoneAfterReload(t *testing.T) {
+	dir := t.TempDir()
+	prom := filepath.Join(dir, "m.prom")
+	if err := os.WriteFile(prom, []byte("m 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	main := filepath.Join(dir, "corral.toml")
+	load := func(text string) *Config {
+		t.Helper()
+		if err := os.WriteFile(main, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := loadConfig(main, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	reg := prometheus.NewRegistry()
+	gw := gateway.New(gateway.Options{Registry: reg, Metrics: gateway.NewMetrics(reg, gateway.BuildInfo{})})
+	b := &sourceBuilder{deps: deps{gateway: gw, scripts: scripts.Deps{Metrics: scripts.NewMetrics(reg)}}}
+	apply := func(cfg *Config) map[string]built {
+		t.Helper()
+		mods, next, err := b.build(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.adopt(next)
+		gw.SetModules(mods)
+		return next
+	}
+	scrape := func(src source.Source) {
+		t.Helper()
+		resp, err := src.Scrape(context.Background(), source.Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	f := apply(load("[file.f]\npath = \"" + prom + "\"\n"))["f"].src
+	scrape(f)
+	if n := testutil.CollectAndCount(reg, "corral_file_mtime_seconds"); n != 1 {
+		t.Fatalf("scraped: want the source's corral_file_mtime_seconds, have %d series", n)
+	}
+	apply(load(""))
+	if n := testutil.CollectAndCount(reg, "corral_file_mtime_seconds"); n != 0 {
+		t.Errorf("source removed: want no corral_file_mtime_seconds, have %d series", n)
+	}
+	scrape(f) // in flight across the reload
+	if n := testutil.CollectAndCount(reg, "corral_file_mtime_seconds"); n != 0 {
+		t.Errorf("a scrape in flight across the reload ended: want no corral_file_mtime_seconds, have %d series", n)
 	}
 }
