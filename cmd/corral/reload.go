@@ -42,10 +42,7 @@ func (r *reloader) reload() error {
 	}
 	var access gateway.Options
 	if err == nil {
-		access, err = gatewayOptions(cfg.Web)
-	}
-	if err == nil {
-		err = gateway.CheckWebConfig(cfg.Web.WebConfigFile, cfg.Web.BearerTokenFile != "")
+		access, err = reloadAccess(r.web, cfg.Web)
 	}
 	if err == nil && !reflect.DeepEqual(cfg.Task, r.tasks) {
 		r.logger.Warn("[task] changed: tasks run once, at start-up; the change applies on restart")
@@ -71,4 +68,20 @@ func (r *reloader) reload() error {
 	r.metrics.Reloaded(true, time.Now())
 	r.logger.Info("configuration reloaded", "sources", len(mods), "processes", len(cfg.Process))
 	return nil
+}
+
+// reloadAccess is the access control a reload applies: [web] as it is now
+// (next), but for web_config_file, a restart key: the server keeps serving
+// with the file it started with (running's), so whether clients
+// authenticate (the control API's gate), and whether its basic auth
+// conflicts with a bearer token, is read from that file, as it is now on
+// disk. Read from next's file, a reload naming a file with basic auth users
+// would open the control API to every client without authentication.
+func reloadAccess(running, next gateway.WebConfig) (gateway.Options, error) {
+	next.WebConfigFile = running.WebConfigFile
+	access, err := gatewayOptions(next)
+	if err != nil {
+		return access, err
+	}
+	return access, gateway.CheckWebConfig(next.WebConfigFile, next.BearerTokenFile != "")
 }
