@@ -3,6 +3,8 @@ package exposition
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -302,4 +304,42 @@ func mustMarshal(t *testing.T, m proto.Message) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A protobuf label whose name or value is given twice: protobuf keeps the
+// last, but Prometheus' streaming decoder checks each as it reads it, and
+// refuses the scrape on one that is not UTF-8 or an empty name
+// (FuzzConformance round 80, after 35 minutes).
+func TestValidateLabelGivenTwice(t *testing.T) {
+	field := func(num protowire.Number, b ...[]byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), bytes.Join(b, nil))
+	}
+	counter := protowire.AppendFixed64(protowire.AppendTag(nil, 1, protowire.Fixed64Type), math.Float64bits(1))
+	for _, tc := range []struct {
+		name  string
+		label []byte
+		err   string
+	}{
+		{"name, first not UTF-8", append(field(1, []byte("a\x8ab")), field(1, []byte("ab"))...), `invalid label name "a\x8ab"`},
+		{"name, first empty", append(field(1, nil), field(1, []byte("ab"))...), `invalid label name ""`},
+		{"value, first not UTF-8", append(append(field(1, []byte("ab")), field(2, []byte("x\xffy"))...), field(2, []byte("v"))...), `invalid label value "x\xffy"`},
+		{"name, both UTF-8", append(field(1, []byte("zz")), field(1, []byte("ab"))...), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			typ := protowire.AppendVarint(protowire.AppendTag(nil, 3, protowire.VarintType), uint64(dto.MetricType_COUNTER))
+			family := bytes.Join([][]byte{field(1, []byte("c_total")), typ, field(4, field(1, tc.label), field(3, counter))}, nil)
+			body := protowire.AppendBytes(nil, family)
+			err := Validate(ctProto, body)
+			if have := fmt.Sprint(err); tc.err == "" && err != nil || tc.err != "" && !strings.Contains(have, tc.err) {
+				t.Errorf("Validate: want %q, have %v", tc.err, err)
+			}
+			rep, err := Merge(io.Discard, Options{Label: "exporter", Format: fmtProto}, []Input{{Name: "pb", ContentType: ctProto, Body: body}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Sources[0].Up != (tc.err == "") {
+				t.Errorf("source up: want %v, have %v (%v)", tc.err == "", rep.Sources[0].Up, rep.Sources[0].Err)
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -115,12 +116,47 @@ func checkWire(b []byte, md protoreflect.MessageDescriptor) error {
 				if err := checkWire(b[i:i+int(length)], fd.Message()); err != nil {
 					return err
 				}
+				if fd == metricLabel {
+					if err := checkLabelPair(b[i : i+int(length)]); err != nil {
+						return err
+					}
+				}
 			}
 			i += int(length)
 		}
 		if i > len(b) {
 			return io.ErrUnexpectedEOF
 		}
+	}
+	return nil
+}
+
+// metricLabel is the field of a metric's labels.
+var metricLabel = (&dto.Metric{}).ProtoReflect().Descriptor().Fields().ByName("label")
+
+// checkLabelPair holds each name and value a metric's LabelPair message b
+// gives to what Prometheus' streaming decoder takes as it reads them: a
+// name not empty and UTF-8, a value UTF-8. Protobuf keeps the last of a
+// field given twice, but the decoder checks every one (checkWire has
+// walked b).
+func checkLabelPair(b []byte) error {
+	for i := 0; i < len(b); {
+		wire, n, _ := gogoVarint(b[i:])
+		num, typ := wire>>3, protowire.Type(wire&7)
+		if typ != protowire.BytesType || num > 2 {
+			k, _ := gogoSkip(b[i:])
+			i += k
+			continue
+		}
+		length, k, _ := gogoVarint(b[i+n:])
+		v := b[i+n+k : i+n+k+int(length)]
+		switch {
+		case num == 1 && (len(v) == 0 || !utf8.Valid(v)):
+			return fmt.Errorf("invalid label name %q", v)
+		case num == 2 && !utf8.Valid(v):
+			return fmt.Errorf("invalid label value %q", v)
+		}
+		i += n + k + int(length)
 	}
 	return nil
 }
