@@ -252,6 +252,12 @@ func (p *process) run() {
 			p.logger.Warn("starting the main process although some processes are not up: each failed before it was up, or waits for one that did; they go on by their restart policy", "not_up", notUp)
 		}
 	}
+	if !p.main && p.s.stopping() {
+		// What it waited for came up during the shutdown: start nothing.
+		p.setReason("its dependencies came up during the shutdown; not started")
+		p.setState(StateStopped)
+		return
+	}
 	attempt := 0           // backoff exponent; reset after a stable run
 	var recent []time.Time // restarts within restart_window
 	for {

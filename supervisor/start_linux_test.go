@@ -139,3 +139,47 @@ func TestReadyOnSecondTryStillGates(t *testing.T) {
 		t.Errorf("db: want ready, have %+v", st)
 	}
 }
+
+// TestNoStartDuringShutdown: a process waiting for a dependency that
+// comes up while the appliance stops (here while the main process uses its
+// grace) is not started: the shutdown starts nothing.
+func TestNoStartDuringShutdown(t *testing.T) {
+	dir := t.TempDir()
+	rec, tried, flag := filepath.Join(dir, "record"), filepath.Join(dir, "tried"), filepath.Join(dir, "ready")
+	// db fails its first try (so the main process starts) and is ready on
+	// its second once the flag exists.
+	db := ProcessConfig{
+		Command: []string{"/bin/sh", "-c", "if [ -e " + tried + " ]; then exec sleep 1000; fi; touch " + tried + "; exit 1"},
+		Ready:   Ready{Exec: []string{"/bin/sh", "-c", "test -e " + flag}, Interval: duration.Of(50 * time.Millisecond)},
+		Backoff: Backoff{Initial: duration.Of(100 * time.Millisecond)},
+	}
+	app := helper(t, "app", rec, "run")
+	app.DependsOn = []string{"db"}
+	// The main process takes three seconds over its SIGTERM: db comes up
+	// meanwhile.
+	cfg := Config{MainOutput: MainOutputPrefix}
+	main := []string{"/bin/sh", "-c", "trap 'sleep 3; exit 0' TERM; echo MAIN RAN; while :; do sleep 0.1; done"}
+	h := startSupervisor(t, Options{Config: cfg, Main: main, Processes: map[string]ProcessConfig{"db": db, "app": app}})
+	testkit.Eventually(t, "the main process", func() bool { return strings.Contains(h.out.String(), "[main] MAIN RAN\n") })
+	testkit.Eventually(t, "db's second try", func() bool {
+		st := h.status("db")
+		return st.Restarts == 1 && st.State == StateRunning
+	})
+	h.s.Stop()
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "db ready", func() bool { return h.status("db").Ready })
+	select {
+	case err := <-h.done:
+		h.done <- err // for the cleanup
+	case <-time.After(60 * time.Second):
+		t.Fatal("the appliance did not stop")
+	}
+	if starts := filter(readRecord(t, rec), "start", "app"); len(starts) != 0 {
+		t.Errorf("app: want never started during the shutdown, have %d starts", len(starts))
+	}
+	if st := h.status("app"); st.State != StateStopped {
+		t.Errorf("app: want %s, have %+v", StateStopped, st)
+	}
+}
