@@ -77,7 +77,8 @@ const (
 	// _total (a protobuf source's) is written to OpenMetrics as a family
 	// of type unknown (an OpenMetrics counter's samples end in _total),
 	// which has no start (created) timestamp: its series' are left out of
-	// OpenMetrics output.
+	// OpenMetrics output, and so are a gauge histogram's, which has none in
+	// OpenMetrics either.
 	omUnknownStartRule = "om-unknown-start"
 	// oneStartRule: a histogram (gauge histogram too) or summary has one
 	// start (created) timestamp in OpenMetrics and protobuf; a bucket or

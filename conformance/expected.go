@@ -125,15 +125,17 @@ func withoutFarStarts(want []Series, out Output) ([]Series, bool) {
 }
 
 // withoutUnknownStarts gives want with no start timestamp for the series
-// of a counter whose name does not end in _total, for out in OpenMetrics
-// (which writes such a counter as unknown); it tells whether there was one.
+// of a counter whose name does not end in _total (OpenMetrics writes such a
+// counter as unknown) and of a gauge histogram, for out in OpenMetrics,
+// where neither type has one; it tells whether there was one.
 func withoutUnknownStarts(want []Series, types map[string]model.MetricType, out Output) ([]Series, bool) {
 	if !out.Start || out.Format.FormatType() != expfmt.TypeOpenMetrics {
 		return want, false
 	}
 	had := false
 	for i, s := range want {
-		if s.Start != 0 && types[s.Family] == model.MetricTypeCounter && !strings.HasSuffix(s.Labels.Get(model.MetricNameLabel), "_total") {
+		unknown := types[s.Family] == model.MetricTypeCounter && !strings.HasSuffix(s.Labels.Get(model.MetricNameLabel), "_total")
+		if s.Start != 0 && (unknown || types[s.Family] == model.MetricTypeGaugeHistogram) {
 			want[i].Start, had = 0, true
 		}
 	}

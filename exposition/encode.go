@@ -143,7 +143,7 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 		}
 		out.Help = help
 	}
-	if om && mf.typ == Counter && !strings.HasSuffix(out.GetName(), "_total") {
+	if om && (mf.typ == Counter && !strings.HasSuffix(out.GetName(), "_total") || mf.typ == GaugeHistogram) {
 		withoutStarts(ms)
 	}
 	m.metrics = ms
@@ -151,19 +151,25 @@ func (m *merger) decodeFamily(mf *mfam) (*dto.MetricFamily, error) {
 	return out, nil
 }
 
-// withoutStarts leaves out the created timestamps of counters ms. An
-// OpenMetrics counter's samples end in _total: expfmt writes a counter
-// whose name does not (a protobuf source's, which Prometheus reads under
-// its name as it is) as a family of type unknown, which has no created
-// timestamp, but writes its _created line all the same, which Prometheus
-// reads as a series of its own. The messages may be a source's own
-// (restore), so a changed one is a copy.
+// withoutStarts leaves out the created timestamps of counters and gauge
+// histograms ms, whose OpenMetrics families have none. An OpenMetrics
+// counter's samples end in _total: expfmt writes a counter whose name does
+// not (a protobuf source's, which Prometheus reads under its name as it is)
+// as a family of type unknown; an OpenMetrics gauge histogram has no
+// created timestamp either. expfmt writes the _created line all the same,
+// which Prometheus reads as a series of its own. The messages may be a
+// source's own (restore), so a changed one is a copy.
 func withoutStarts(ms []*dto.Metric) {
 	for _, m := range ms {
 		if m.Counter != nil && m.Counter.CreatedTimestamp != nil {
 			c := proto.Clone(m.Counter).(*dto.Counter)
 			c.CreatedTimestamp = nil
 			m.Counter = c
+		}
+		if m.Histogram != nil && m.Histogram.CreatedTimestamp != nil {
+			h := proto.Clone(m.Histogram).(*dto.Histogram)
+			h.CreatedTimestamp = nil
+			m.Histogram = h
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // keepOM is an OpenMetrics body with every feature text 0.0.4 cannot say.
@@ -341,5 +342,44 @@ func TestProtobufGaugeHistogram(t *testing.T) {
 		}); err != nil || n != 2 {
 			t.Errorf("protobuf: gh: want 2 metrics, have %d (%v)", n, err)
 		}
+	}
+}
+
+// TestGaugeHistogramStartInOpenMetrics: an OpenMetrics gauge histogram
+// has no created timestamp, and Prometheus reads a _created line under it
+// as a series of its own: a protobuf gauge histogram's created timestamp
+// is left out of OpenMetrics output (FuzzConformance round 82) and kept in
+// protobuf output.
+func TestGaugeHistogramStartInOpenMetrics(t *testing.T) {
+	var pb bytes.Buffer
+	if err := expfmt.NewEncoder(&pb, expfmt.FmtProtoDelim).Encode(&dto.MetricFamily{
+		Name: new("gh"), Type: dto.MetricType_GAUGE_HISTOGRAM.Enum(),
+		Metric: []*dto.Metric{{Histogram: &dto.Histogram{SampleCount: new(uint64(2)), SampleSum: new(3.0),
+			CreatedTimestamp: &timestamppb.Timestamp{Seconds: 10},
+			Bucket:           []*dto.Bucket{{UpperBound: new(1.0), CumulativeCount: new(uint64(1))}}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	inputs := []Input{{Name: "pb", ContentType: ctProto, Body: pb.Bytes()}}
+	var out bytes.Buffer
+	if _, err := Merge(&out, Options{Label: "exporter", Format: fmtOM}, inputs); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "gh_created") {
+		t.Errorf("OpenMetrics: want no gh_created line, have\n%s", out.String())
+	}
+	checkParses(t, fmtOM, out.Bytes())
+	out.Reset()
+	if _, err := Merge(&out, Options{Label: "exporter", Format: fmtProto}, inputs); err != nil {
+		t.Fatal(err)
+	}
+	var start int64
+	if err := decodeProto(out.Bytes(), func(mf *dto.MetricFamily) error {
+		if mf.GetName() == "gh" {
+			start = mf.GetMetric()[0].GetHistogram().GetCreatedTimestamp().GetSeconds()
+		}
+		return nil
+	}); err != nil || start != 10 {
+		t.Errorf("protobuf: gh: want its created timestamp 10 s, have %d (%v)", start, err)
 	}
 }
