@@ -104,26 +104,39 @@ func TestMainStartsBesideNeverReadyChain(t *testing.T) {
 	}
 }
 
+// secondTryReady is a process that fails its first try and, on its second,
+// is ready once the file flag (in dir) exists.
+func secondTryReady(dir string) (p ProcessConfig, flag string) {
+	tried, flag := filepath.Join(dir, "tried"), filepath.Join(dir, "ready")
+	return ProcessConfig{
+		Command: []string{"/bin/sh", "-c", "if [ -e " + tried + " ]; then exec sleep 1000; fi; touch " + tried + "; exit 1"},
+		Ready:   Ready{Exec: []string{"/bin/sh", "-c", "test -e " + flag}, Interval: duration.Of(50 * time.Millisecond)},
+		Backoff: Backoff{Initial: duration.Of(100 * time.Millisecond)},
+	}, flag
+}
+
+// awaitSecondTry waits until process name runs its second try.
+func awaitSecondTry(t *testing.T, h *harness, name string) {
+	t.Helper()
+	testkit.Eventually(t, name+"'s second try", func() bool {
+		st := h.status(name)
+		return st.Restarts == 1 && st.State == StateRunning
+	})
+}
+
 // TestReadyOnSecondTryStillGates: db crashes on its first try and is ready
 // on its second. The main process starts after the first failure, but app,
 // which depends on db, starts only once db is ready.
 func TestReadyOnSecondTryStillGates(t *testing.T) {
 	dir := t.TempDir()
-	rec, tried, flag := filepath.Join(dir, "record"), filepath.Join(dir, "tried"), filepath.Join(dir, "ready")
-	db := ProcessConfig{
-		Command: []string{"/bin/sh", "-c", "if [ -e " + tried + " ]; then exec sleep 1000; fi; touch " + tried + "; exit 1"},
-		Ready:   Ready{Exec: []string{"/bin/sh", "-c", "test -e " + flag}, Interval: duration.Of(50 * time.Millisecond)},
-		Backoff: Backoff{Initial: duration.Of(100 * time.Millisecond)},
-	}
+	rec := filepath.Join(dir, "record")
+	db, flag := secondTryReady(dir)
 	app := helper(t, "app", rec, "run")
 	app.DependsOn = []string{"db"}
 	cfg, main := printingMain()
 	h := startSupervisor(t, Options{Config: cfg, Main: main, Processes: map[string]ProcessConfig{"db": db, "app": app}})
 	testkit.Eventually(t, "the main process", func() bool { return strings.Contains(h.out.String(), "[main] MAIN RAN\n") })
-	testkit.Eventually(t, "db's second try", func() bool {
-		st := h.status("db")
-		return st.Restarts == 1 && st.State == StateRunning
-	})
+	awaitSecondTry(t, h, "db")
 	if st := h.status("app"); st.State != StateWaiting {
 		t.Errorf("app before db is ready: want %s, have %+v", StateWaiting, st)
 	}
@@ -145,14 +158,8 @@ func TestReadyOnSecondTryStillGates(t *testing.T) {
 // grace) is not started: the shutdown starts nothing.
 func TestNoStartDuringShutdown(t *testing.T) {
 	dir := t.TempDir()
-	rec, tried, flag := filepath.Join(dir, "record"), filepath.Join(dir, "tried"), filepath.Join(dir, "ready")
-	// db fails its first try (so the main process starts) and is ready on
-	// its second once the flag exists.
-	db := ProcessConfig{
-		Command: []string{"/bin/sh", "-c", "if [ -e " + tried + " ]; then exec sleep 1000; fi; touch " + tried + "; exit 1"},
-		Ready:   Ready{Exec: []string{"/bin/sh", "-c", "test -e " + flag}, Interval: duration.Of(50 * time.Millisecond)},
-		Backoff: Backoff{Initial: duration.Of(100 * time.Millisecond)},
-	}
+	rec := filepath.Join(dir, "record")
+	db, flag := secondTryReady(dir) // the main process starts after its first try
 	app := helper(t, "app", rec, "run")
 	app.DependsOn = []string{"db"}
 	// The main process takes three seconds over its SIGTERM: db comes up
@@ -161,10 +168,7 @@ func TestNoStartDuringShutdown(t *testing.T) {
 	main := []string{"/bin/sh", "-c", "trap 'sleep 3; exit 0' TERM; echo MAIN RAN; while :; do sleep 0.1; done"}
 	h := startSupervisor(t, Options{Config: cfg, Main: main, Processes: map[string]ProcessConfig{"db": db, "app": app}})
 	testkit.Eventually(t, "the main process", func() bool { return strings.Contains(h.out.String(), "[main] MAIN RAN\n") })
-	testkit.Eventually(t, "db's second try", func() bool {
-		st := h.status("db")
-		return st.Restarts == 1 && st.State == StateRunning
-	})
+	awaitSecondTry(t, h, "db")
 	h.s.Stop()
 	if err := os.WriteFile(flag, nil, 0o644); err != nil {
 		t.Fatal(err)
