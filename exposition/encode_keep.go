@@ -441,7 +441,12 @@ func omShift(ts *timestamppb.Timestamp) bool {
 
 // omTime is ts, or a time within a millisecond of it whose float seconds
 // expfmt writes and Prometheus reads as ts's milliseconds (as Prometheus
-// reads ts, a time out of protobuf's range included).
+// reads ts, a time out of protobuf's range included). From protobuf
+// Prometheus reads a time before 1970 with a part of a millisecond as the
+// millisecond before it (seconds*1000 + nanos/1e6), from OpenMetrics as
+// the one after it (the float's milliseconds truncated toward zero): no
+// time near ts reads as its milliseconds there, the middle of that
+// millisecond's span of floats does.
 func omTime(ts *timestamppb.Timestamp) *timestamppb.Timestamp {
 	if ts == nil || pastNanos(ts) {
 		return ts // past 2262: omExemplar leaves an exemplar out
@@ -463,5 +468,10 @@ func omTime(ts *timestamppb.Timestamp) *timestamppb.Timestamp {
 			}
 		}
 	}
-	return ts
+	// OpenMetrics reads (ms-1, ms] as ms when ms < 0, [ms, ms+1) else.
+	half := int64(time.Millisecond / 2)
+	if ms < 0 {
+		half = -half
+	}
+	return timestamppb.New(time.Unix(0, ms*int64(time.Millisecond)+half))
 }

@@ -303,3 +303,58 @@ func TestOpenMetricsSampleTimesReadAsGiven(t *testing.T) {
 		t.Errorf("only %d timestamps the encoder's text would misread: the test no longer tries the case", misread)
 	}
 }
+
+// TestOpenMetricsCreatedReadAsProtobuf: a protobuf source's created
+// timestamp, written to OpenMetrics, reads as the millisecond Prometheus
+// reads from the source (seconds*1000 + nanos/1e6): before 1970 with a
+// part of a millisecond (-5 s + 0.231567104 s reads as -4769, its float
+// -4.768432896 as -4768), and at whole milliseconds whose float falls
+// below them (8.168 s reads as 8167).
+func TestOpenMetricsCreatedReadAsProtobuf(t *testing.T) {
+	var created []*timestamppb.Timestamp
+	for i := range int32(4000) {
+		s := int64(i/2 - 1000)
+		nanos := i * 7_919_311 % 1e9 // parts of a millisecond
+		if i%2 == 1 {
+			nanos = i * 1e6 % 1e9 // whole milliseconds
+		}
+		created = append(created, &timestamppb.Timestamp{Seconds: s, Nanos: nanos})
+	}
+	mf := &dto.MetricFamily{Name: new("c_total"), Type: dto.MetricType_COUNTER.Enum()}
+	for i, ts := range created {
+		mf.Metric = append(mf.Metric, &dto.Metric{
+			Label:   []*dto.LabelPair{{Name: new("i"), Value: new(strconv.Itoa(i))}},
+			Counter: &dto.Counter{Value: new(1.0), CreatedTimestamp: ts},
+		})
+	}
+	var pb bytes.Buffer
+	if err := expfmt.NewEncoder(&pb, expfmt.FmtProtoDelim).Encode(mf); err != nil {
+		t.Fatal(err)
+	}
+	misread := 0
+	for line := range strings.Lines(mergeOne(t, ctProto, pb.String(), fmtOM)) {
+		if !strings.HasPrefix(line, "c_created{") {
+			continue
+		}
+		fields := strings.Fields(line)
+		i, err := strconv.Atoi(strings.Split(strings.Split(fields[0], `i="`)[1], `"`)[0])
+		if err != nil {
+			t.Fatal(line, err)
+		}
+		s, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil {
+			t.Fatal(line, err)
+		}
+		ts := created[i]
+		want := ts.GetSeconds()*1000 + int64(ts.GetNanos())/1e6
+		if read := int64(s * 1000); read != want {
+			t.Errorf("%q: Prometheus reads %d ms, want %d", line, read, want)
+		}
+		if int64(float64(ts.AsTime().UnixNano())/1e9*1000) != want {
+			misread++
+		}
+	}
+	if misread < 500 {
+		t.Errorf("only %d created timestamps expfmt's text would misread: the test no longer tries the case", misread)
+	}
+}
