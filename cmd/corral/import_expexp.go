@@ -165,9 +165,6 @@ func expexpHTTP(d *draft, name string, n ynode, timeout time.Duration) {
 		urlNotes = append(urlNotes, "path's query: exporter_exporter sent these values after the client's own values of the same names; corral sends only these for a name set here, and the client's for the others.")
 	}
 	s := d.source("exporter", name)
-	if base.Path == "/probe" {
-		s.note("exporter_exporter passed a second module= on to the exporter (/proxy?module=%s&module=icmp&target=...), as blackbox_exporter needs; corral answers 400 to a repeated module=. Make one corral exporter per blackbox module instead, with url = \"%s://%s/probe?module=icmp\", and scrape /proxy?module=THAT&target=...", name, scheme, net.JoinHostPort(address, strconv.Itoa(port)))
-	}
 	s.set("url", tomlString(u), urlNotes...)
 	if timeout > 0 {
 		s.set("timeout", tomlDuration(timeout))
@@ -258,7 +255,6 @@ func expexpFile(d *draft, name string, n ynode, timeout time.Duration) {
 		return
 	}
 	s := d.source("file", name)
-	s.note("exporter_exporter added expexp_file_mtime_timestamp{module,path} to the file's metrics; corral exports corral_file_mtime_seconds{source=%q} on its own /metrics instead.", name)
 	if timeout > 0 {
 		s.note("timeout %s: a file source has no timeout in corral (it refuses anything but a regular file, so a read does not block); dropped.", timeout)
 	}

@@ -123,13 +123,15 @@ func TestImportedConfigsServe(t *testing.T) {
 			proxy: expexp, merged: []string{`corral_build_info{`}},
 		{name: "exporter_exporter README", data: "expexp", args: []string{"exporter_exporter", "{dir}/readme.yaml"},
 			proxy: map[string]string{
-				"module=node":       node,
-				"module=mtail":      `standin{port="3903",path="/metrics",query=""} 1`,
-				"module=cadvisor":   `standin{port="4194",path="/metrics",query=""} 1`,
-				"module=netdata":    `standin{port="19999",path="/api/v1/allmetrics",query="format=prometheus"} 1`,
-				"module=blackbox":   `standin{port="9115",path="/probe",query=""} 1`,
-				"module=somescript": `standin_script{args="myarg1 myarg2",thing="1"} 1`,
-				"module=somefile":   "myfile 1",
+				"module=node":     node,
+				"module=mtail":    `standin{port="3903",path="/metrics",query=""} 1`,
+				"module=cadvisor": `standin{port="4194",path="/metrics",query=""} 1`,
+				"module=netdata":  `standin{port="19999",path="/api/v1/allmetrics",query="format=prometheus"} 1`,
+				"module=blackbox": `standin{port="9115",path="/probe",query=""} 1`,
+				// The second module goes upstream, as exporter_exporter sent it.
+				"module=blackbox&module=icmp&target=1.2.3.4": `standin{port="9115",path="/probe",query="module=icmp&target=1.2.3.4"} 1`,
+				"module=somescript":                          `standin_script{args="myarg1 myarg2",thing="1"} 1`,
+				"module=somefile":                            "myfile 1\nexpexp_file_mtime_timestamp{",
 			}},
 		{name: "exporter_exporter -config.dirs", data: "expexp/dirs", args: []string{"exporter_exporter", "{dir}/expexp.yaml", "-config.dirs", "{dir}/expexp.d"},
 			proxy: map[string]string{"module=node": node, "module=mtail": `standin{port="3903",path="/metrics",query=""} 1`}},
@@ -229,12 +231,14 @@ func hasModule(queries map[string]string, name string) bool {
 }
 
 // hasLine tells whether body has the line want, or a line starting with it
-// when want ends in '{'.
+// when want ends in '{'; each line of want, when it has several.
 func hasLine(body, want string) bool {
-	for _, line := range strings.Split(body, "\n") {
-		if line == want || (strings.HasSuffix(want, "{") && strings.HasPrefix(line, want)) {
-			return true
+	for _, w := range strings.Split(want, "\n") {
+		if !slices.ContainsFunc(strings.Split(body, "\n"), func(line string) bool {
+			return line == w || (strings.HasSuffix(w, "{") && strings.HasPrefix(line, w))
+		}) {
+			return false
 		}
 	}
-	return false
+	return true
 }
