@@ -14,6 +14,9 @@ import (
 	"time"
 
 	yaml "go.yaml.in/yaml/v2"
+
+	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/source/exporter"
 )
 
 // expexpFlags are exporter_exporter's command-line flags, under its own
@@ -166,9 +169,7 @@ func expexpHTTP(d *draft, name string, n ynode, timeout time.Duration) {
 	}
 	s := d.source("exporter", name)
 	s.set("url", tomlString(u), urlNotes...)
-	if timeout > 0 {
-		s.set("timeout", tomlDuration(timeout))
-	}
+	upstreamTimeout(d, s, "exporter_exporter", timeout)
 	if h["verify"].present() && !h["verify"].boolean() {
 		s.set("verify", "false")
 	}
@@ -224,6 +225,31 @@ func expexpHTTP(d *draft, name string, n ynode, timeout time.Duration) {
 	case user != "" || pw != "":
 		s.note("basic_auth_username and basic_auth_password: only one is given, which exporter_exporter ignored; not carried over.")
 	}
+}
+
+// noLimitTimeout is the timeout the import writes for an HTTP upstream its
+// peer gave no limit of its own, where the client's deadline alone ended a
+// scrape: long enough that Prometheus' scrape_timeout, which corral reads
+// from X-Prometheus-Scrape-Timeout-Seconds, governs again.
+const noLimitTimeout = 5 * time.Minute
+
+// upstreamTimeout sets the timeout of an HTTP upstream: the peer's own, or,
+// where it had none, noLimitTimeout rather than corral's 10s default, with
+// a note on the configuration (once) saying what that changes.
+func upstreamTimeout(d *draft, s *draftSection, peer string, timeout time.Duration) {
+	if timeout > 0 {
+		s.set("timeout", tomlDuration(timeout))
+		return
+	}
+	long := shortDuration(noLimitTimeout)
+	if !d.noLimitNoted {
+		d.noLimitNoted = true
+		d.note("timeout = %q where %s set an upstream no timeout: there the client's scrape timeout alone ended a scrape. "+
+			"corral ends one at the earlier of the client's X-Prometheus-Scrape-Timeout-Seconds (less at most 0.5s) and the source's timeout: at %s, Prometheus' scrape_timeout governs, as before. "+
+			"A client that sends no timeout header now waits %s at most on /proxy ([web] scrape_timeout, %s, on a merged endpoint); corral's default timeout, where none is set, is %s.",
+			long, peer, long, long, shortDuration(gateway.DefaultScrapeTimeout), shortDuration(exporter.DefaultTimeout))
+	}
+	s.set("timeout", tomlDuration(noLimitTimeout), fmt.Sprintf("timeout: none in %s; the client's scrape timeout governs (see the note on timeout at the top).", peer))
 }
 
 func expexpExec(d *draft, name string, n ynode, timeout time.Duration) {

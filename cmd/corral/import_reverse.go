@@ -215,9 +215,7 @@ func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string,
 			return ""
 		}
 		s.set("url", tomlString(address))
-		if t := get("timeout").promDuration(); t > 0 {
-			s.set("timeout", tomlDuration(t))
-		}
+		upstreamTimeout(d, s, "reverse_exporter", get("timeout").promDuration())
 		switch fwd := get("forward_url_params").boolean(); {
 		case fwd && merged:
 			s.note("forward_url_params: corral's merged /metrics sends no query parameters to its sources; /proxy?module=%s does.", name)

@@ -109,6 +109,7 @@ func importCases() []importCase {
 				`env = { THING = "1", THING2 = "2" }`,
 				"ran the command with only these variables",
 				"/proxy?...&args=X",
+				`timeout = "5m"`, `timeout = "1s"`,
 			},
 			// Notes once written here, and false: corral passes a second
 			// module= on, and adds expexp_file_mtime_timestamp on /proxy.

@@ -28,6 +28,9 @@ type draft struct {
 	outDir  string          // where side files go
 	webTLS  yaml.MapSlice   // tls_server_config of the web config, if any
 	files   []sideFile
+	// noLimitNoted: the note on the timeout of upstreams the peer gave
+	// none is written.
+	noLimitNoted bool
 }
 
 type draftSection struct {
@@ -238,7 +241,20 @@ func tomlSortedTable(m map[string]string) string {
 	return tomlTable(kv)
 }
 
-func tomlDuration(d time.Duration) string { return tomlString(d.String()) }
+func tomlDuration(d time.Duration) string { return tomlString(shortDuration(d)) }
+
+// shortDuration is d as Go writes it, without zero minutes or seconds
+// after a larger unit: "5m", "1h", not "5m0s", "1h0m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
 
 func tomlBool(v bool) string { return strconv.FormatBool(v) }
 
