@@ -51,10 +51,11 @@ func importExporterExporter(f expexpFlags) (*draft, error) {
 		if err != nil {
 			return nil, err
 		}
+		d.notes = append(d.notes, root.doc.notes...)
 		top := root.fields("global", "modules", "defaultModule")
 		top["global"].fields()
 		for _, m := range top["modules"].entries() {
-			importExpexpModule(d, m.name(), m)
+			importExpexpModule(d, m.key, m)
 		}
 		if dm := top["defaultModule"].str(); dm != "" {
 			d.web.set("default_module", tomlString(dm), "defaultModule: /proxy without module= serves it.")
@@ -105,6 +106,7 @@ func importExpexpDir(d *draft, dir string, skip bool) error {
 			errs = append(errs, err)
 			continue
 		}
+		d.notes = append(d.notes, n.doc.notes...)
 		importExpexpModule(d, name, n)
 		errs = append(errs, n.doc.err())
 	}
@@ -122,7 +124,7 @@ func importExpexpModule(d *draft, name string, n ynode) {
 	method := fs["method"].str()
 	for _, other := range []string{"http", "exec", "file"} {
 		if other != method && fs[other].present() && method != "" {
-			d.note("modules.%s.%s: ignored, as exporter_exporter ignored it: the method is %s.", name, other, method)
+			d.note("%s: %s: ignored, as exporter_exporter ignored it: the method is %s.", n.doc.file, fs[other].path, method)
 		}
 	}
 	switch method {

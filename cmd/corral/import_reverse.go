@@ -10,6 +10,8 @@ import (
 
 	yaml "go.yaml.in/yaml/v2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/corral-metrics/corral/source"
 )
 
 // reverseExporterLabel is the label reverse_exporter puts on every series:
@@ -46,6 +48,7 @@ func importReverseExporter(file, outDir string) (*draft, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.notes = append(d.notes, root.doc.notes...)
 	top := root.fields("web", "exporter_defaults", "reverse_exporters")
 	defaults := map[string]map[string]ynode{}
 	dfs := top["exporter_defaults"].fields(reverseKindNames()...)
@@ -189,6 +192,10 @@ func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string,
 			}
 			return '_'
 		}, path), "_") + "_" + name
+		if d.names[renamed] {
+			fs["name"].errorf("%q is used on another path, and %q, the name the import would give it, is taken too: rename one", name, renamed)
+			return ""
+		}
 		notes = append(notes, fmt.Sprintf("named %q under %s in reverse_exporter; renamed, as corral's source names are unique across paths.", name, path))
 		name = renamed
 	}
@@ -246,12 +253,17 @@ func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string,
 	if get("no_rewrite").boolean() && merged {
 		s.note("no_rewrite: corral always adds %s to merged series; it cannot be left out.", reverseExporterLabel)
 	}
-	labels := get("labels").strMap()
-	for _, kv := range labels {
-		if kv[0] == reverseExporterLabel {
+	var labels [][2]string
+	for _, l := range get("labels").entries() {
+		if l.key == reverseExporterLabel {
 			get("labels").errorf("%s: the name label cannot be overridden (as in reverse_exporter)", reverseExporterLabel)
 			return ""
 		}
+		if err := source.CheckLabelName(l.key); err != nil {
+			l.errorf("%v: corral cannot add it; rename the label", err)
+			return ""
+		}
+		labels = append(labels, [2]string{l.key, l.str()})
 	}
 	if len(labels) > 0 {
 		s.set("labels", tomlTable(labels))

@@ -22,7 +22,8 @@ import (
 
 // standins are httptest servers standing in for the peers' exporters, one
 // per port of the original configuration; each answers with its original
-// port, the path and the query it was asked.
+// port, the path and the query it was asked, and the basic auth user and
+// X-* headers it was sent, if any.
 type standins struct {
 	t       *testing.T
 	servers map[string]*httptest.Server
@@ -33,7 +34,21 @@ func (s *standins) port(orig string) string {
 	if !ok {
 		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-			fmt.Fprintf(w, "# TYPE standin gauge\nstandin{port=%q,path=%q,query=%q} 1\n", orig, r.URL.Path, r.URL.RawQuery)
+			sent := ""
+			if user, _, ok := r.BasicAuth(); ok {
+				sent += fmt.Sprintf(",user=%q", user)
+			}
+			var xs []string
+			for k, v := range r.Header {
+				if strings.HasPrefix(k, "X-") && k != "X-Prometheus-Scrape-Timeout-Seconds" {
+					xs = append(xs, k+"="+strings.Join(v, ","))
+				}
+			}
+			if len(xs) > 0 {
+				slices.Sort(xs)
+				sent += fmt.Sprintf(",headers=%q", strings.Join(xs, " "))
+			}
+			fmt.Fprintf(w, "# TYPE standin gauge\nstandin{port=%q,path=%q,query=%q%s} 1\n", orig, r.URL.Path, r.URL.RawQuery, sent)
 		}))
 		s.t.Cleanup(srv.Close)
 		s.servers[orig] = srv
@@ -133,6 +148,18 @@ func TestImportedConfigsServe(t *testing.T) {
 				"module=somescript":                          `standin_script{args="myarg1 myarg2",thing="1"} 1`,
 				"module=somefile":                            "myfile 1\nexpexp_file_mtime_timestamp{",
 			}},
+		{name: "exporter_exporter YAML merge keys and dotted names", data: "yaml", args: []string{"exporter_exporter", "{dir}/expexp.yaml"},
+			proxy: map[string]string{
+				"module=a":            `standin{port="19100",path="/metrics",query="",user="u",headers="X-Token=abc"} 1`,
+				"module=b":            `standin{port="19101",path="/metrics",query="",user="u",headers="X-Token=abc"} 1`,
+				"module=c":            `standin{port="19101",path="/metrics",query="",user="u",headers="X-Token=abc"} 1`,
+				"module=d":            `standin{port="19101",path="/metrics",query="",user="u",headers="X-Token=abc"} 1`,
+				"module=e":            `standin{port="19102",path="/first",query="",user="u",headers="X-Id=0123"} 1`,
+				"module=node.v2":      `standin{port="19200",path="/metrics",query=""} 1`,
+				"module=prod.node":    `standin{port="19201",path="/metrics",query="",headers="X-Token.v2=1"} 1`,
+				"module=staging.node": `standin{port="19202",path="/metrics",query=""} 1`,
+				"module=s":            `standin_script{args="",thing="0123"} 1`,
+			}},
 		{name: "exporter_exporter -config.dirs", data: "expexp/dirs", args: []string{"exporter_exporter", "{dir}/expexp.yaml", "-config.dirs", "{dir}/expexp.d"},
 			proxy: map[string]string{"module=node": node, "module=mtail": `standin{port="3903",path="/metrics",query=""} 1`}},
 		{name: "exporter_exporter README TLS flags", data: "expexp", tls: true,
@@ -147,6 +174,12 @@ func TestImportedConfigsServe(t *testing.T) {
 			proxy: with(reverse, "module=blackbox_exporter", `standin{port="9115",path="/probe",query=""} 1`), merged: reverseMerged[:2]},
 		{name: "reverse_exporter compose", data: "reverse", args: []string{"reverse_exporter", "{dir}/compose.yml"},
 			proxy: map[string]string{"module=prometheus": reverse["module=prometheus"], "module=node_exporter": node}, merged: reverseMerged[:1]},
+		{name: "reverse_exporter YAML merge keys and dotted names", data: "yaml", args: []string{"reverse_exporter", "{dir}/reverse.yml"},
+			proxy: map[string]string{"module=node": node, "module=node.v2": `standin{port="9101",path="/metrics",query=""} 1`},
+			merged: []string{
+				`standin{port="9100",path="/metrics",query="",exporter_name="node",rack="007",site="x"} 1`,
+				`standin{port="9101",path="/metrics",query="",exporter_name="node.v2",rack="007",site="x"} 1`,
+			}},
 		{name: "reverse_exporter empty", data: "reverse", args: []string{"reverse_exporter", "{dir}/empty.yml"},
 			merged: []string{`corral_build_info{`}},
 	} {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -12,12 +13,18 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/urfave/cli/v2"
 	yaml "go.yaml.in/yaml/v2"
+	yaml3 "go.yaml.in/yaml/v3"
+
+	"github.com/corral-metrics/corral/scripts"
+	"github.com/corral-metrics/corral/source/exporter"
 )
 
 var updateImport = goflag.Bool("update", false, "rewrite the .golden files in testdata/import/golden")
@@ -116,6 +123,26 @@ func importCases() []importCase {
 			absent: []string{"second module=", "answers 400", "corral_file_mtime_seconds", "expexp_file_mtime_timestamp"},
 		},
 		{
+			name: "exporter_exporter YAML merge keys and dotted names", data: "yaml",
+			args: []string{"exporter_exporter", "{dir}/expexp.yaml"},
+			sources: "exporter.a, exporter.b, exporter.c, exporter.d, exporter.e, " +
+				"exporter.node.v2, exporter.prod.node, exporter.staging.node, script.s",
+			listen: ":9999",
+			want: []string{
+				"[exporter.b]\nurl = \"http://localhost:19101/metrics\"\n",
+				`basic_auth = { username = "u", password_file = "{dir}/b.password" }`,
+				"[exporter.c]\nurl = \"http://localhost:19101/metrics\"\n",
+				"[exporter.d]\nurl = \"http://localhost:19101/metrics\"\n",
+				`url = "http://localhost:19102/first"`,
+				`headers = { X-Id = "0123" }`, `basic_auth = { username = "u", password_file = "{dir}/e.password" }`,
+				"[exporter.\"node.v2\"]\n", `timeout = "30s"`,
+				"[exporter.\"prod.node\"]\n", `headers = { "X-Token.v2" = "1" }`,
+				"[exporter.\"staging.node\"]\n",
+				`env = { THING = "0123", "my.setting" = "1" }`,
+				"holds more than one YAML document",
+			},
+		},
+		{
 			name: "exporter_exporter -config.dirs", data: "expexp/dirs",
 			args:    []string{"exporter_exporter", "{dir}/expexp.yaml", "-config.dirs", "{dir}/expexp.d"},
 			sources: "exporter.mtail, exporter.node", listen: ":9999",
@@ -161,6 +188,13 @@ func importCases() []importCase {
 			name: "reverse_exporter empty", data: "reverse",
 			args:    []string{"reverse_exporter", "{dir}/empty.yml"},
 			sources: "", listen: ":9998",
+		},
+		{
+			name: "reverse_exporter YAML merge keys and dotted names", data: "yaml",
+			args:    []string{"reverse_exporter", "{dir}/reverse.yml"},
+			sources: "exporter.node merged, exporter.node.v2 merged", listen: ":9998",
+			want: []string{"[exporter.\"node.v2\"]\nurl = \"http://127.0.0.1:9101/metrics\"\n",
+				`labels = { site = "x", rack = "007" }`},
 		},
 	}
 }
@@ -246,6 +280,85 @@ func TestImportDocumentedConfigs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestImportReadsYAMLAsThePeers: exporter_exporter's own parser (yaml.v3,
+// into the types it decodes into) and the import agree on what each module
+// of testdata/import/yaml/expexp.yaml holds, anchors, aliases and merge keys
+// resolved, every name and value as written.
+func TestImportReadsYAMLAsThePeers(t *testing.T) {
+	dir := copyImportData(t, "yaml")
+	out, stderr, code := runImport(t, "exporter_exporter", dir+"/expexp.yaml")
+	if code != 0 {
+		t.Fatalf("want exit 0, have %d\n%s", code, stderr)
+	}
+	file := filepath.Join(t.TempDir(), "corral.toml")
+	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(file, nil)
+	if err != nil {
+		t.Fatalf("the imported configuration does not load: %v\n%s", err, out)
+	}
+	var peer struct {
+		Modules map[string]struct {
+			Method  string
+			Timeout time.Duration
+			HTTP    struct {
+				Port                  int
+				Path, Scheme, Address string
+				Headers               map[string]string
+				BasicAuthUsername     string `yaml:"basic_auth_username"`
+				BasicAuthPassword     string `yaml:"basic_auth_password"`
+			}
+			Exec struct {
+				Command string
+				Args    []string
+				Env     map[string]string
+			}
+		}
+	}
+	b, err := os.ReadFile(dir + "/expexp.yaml")
+	if err == nil {
+		err = yaml3.Unmarshal(b, &peer)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, have := len(peer.Modules), len(cfg.Sources[exporter.Kind])+len(cfg.Sources[scripts.Kind]); want != have {
+		t.Errorf("modules: want %d, have %d: %s", want, have, sourcesOf(cfg))
+	}
+	for name, m := range peer.Modules {
+		switch m.Method {
+		case "http":
+			c, ok := cfg.Sources[exporter.Kind][name].(*exporter.Config)
+			if !ok {
+				t.Errorf("%s: want [exporter.%q], have none: %s", name, name, sourcesOf(cfg))
+				continue
+			}
+			h := m.HTTP
+			url := cmp.Or(h.Scheme, "http") + "://" + net.JoinHostPort(cmp.Or(h.Address, "localhost"), strconv.Itoa(h.Port)) + cmp.Or(h.Path, "/metrics")
+			pw, _ := os.ReadFile(c.BasicAuth.PasswordFile)
+			if c.URL != url || !maps.Equal(c.Headers, h.Headers) || c.BasicAuth.Username != h.BasicAuthUsername || string(pw) != h.BasicAuthPassword {
+				t.Errorf("%s:\nwant url %s, headers %v, user %q, password %q\nhave url %s, headers %v, user %q, password %q",
+					name, url, h.Headers, h.BasicAuthUsername, h.BasicAuthPassword, c.URL, c.Headers, c.BasicAuth.Username, pw)
+			}
+			if m.Timeout > 0 && c.Timeout.Std() != m.Timeout {
+				t.Errorf("%s: timeout: want %s, have %s", name, m.Timeout, c.Timeout)
+			}
+		case "exec":
+			c, ok := cfg.Sources[scripts.Kind][name].(*scripts.Config)
+			if !ok {
+				t.Errorf("%s: want [script.%q], have none: %s", name, name, sourcesOf(cfg))
+				continue
+			}
+			if want := append([]string{m.Exec.Command}, m.Exec.Args...); !slices.Equal(c.Command, want) || !maps.Equal(c.Env, m.Exec.Env) {
+				t.Errorf("%s:\nwant command %q, env %v\nhave command %q, env %v", name, want, m.Exec.Env, c.Command, c.Env)
+			}
+		default:
+			t.Errorf("%s: method %q: not in this test", name, m.Method)
+		}
 	}
 }
 
@@ -342,6 +455,21 @@ func TestImportBadInput(t *testing.T) {
 		{"module name corral cannot take", []string{"exporter_exporter", "{dir}/x.yaml"},
 			map[string]string{"x.yaml": "modules:\n  my node:\n    method: file\n    file: {path: /x}\n"}, 1,
 			[]string{`{dir}/x.yaml: modules.my node: module name "my node": corral's module names are letters`}},
+		{"a merge of something else than a mapping", []string{"exporter_exporter", "{dir}/x.yaml"},
+			map[string]string{"x.yaml": "modules:\n  a:\n    <<: 5\n    method: file\n    file: {path: /x}\n"}, 1,
+			[]string{"{dir}/x.yaml: modules.a.<<: want a mapping or a list of mappings to merge (as yaml.v3 requires), have 5"}},
+		{"a merge of an alias of a list, which yaml.v3 refuses", []string{"exporter_exporter", "{dir}/x.yaml"},
+			map[string]string{"x.yaml": "modules:\n  a:\n    method: file\n    file: &f [{path: /x}]\n  b:\n    method: file\n    file: {<<: *f}\n"}, 1,
+			[]string{"{dir}/x.yaml: modules.b.file.<<: want a mapping or a list of mappings to merge (as yaml.v3 requires), have an alias of a list"}},
+		{"a mapping that merges itself", []string{"exporter_exporter", "{dir}/x.yaml"},
+			map[string]string{"x.yaml": "modules:\n  a: &a\n    method: file\n    file: {path: /x}\n    <<: *a\n"}, 1,
+			[]string{"{dir}/x.yaml: modules.a: <<: merges a mapping that holds it"}},
+		{"a key given twice", []string{"exporter_exporter", "{dir}/x.yaml"},
+			map[string]string{"x.yaml": "modules:\n  a: {method: file, file: {path: /x}}\n  a: {method: file, file: {path: /y}}\n"}, 1,
+			[]string{"{dir}/x.yaml: modules.a: given twice (lines 2 and 3)"}},
+		{"a port written as a string, which exporter_exporter refuses", []string{"exporter_exporter", "{dir}/x.yaml"},
+			map[string]string{"x.yaml": "modules:\n  node.v2:\n    method: http\n    http: {port: \"9100\"}\n"}, 1,
+			[]string{`{dir}/x.yaml: modules."node.v2".http.port: want a whole number, have "9100"`}},
 		{"certmatch without verify", []string{"exporter_exporter", "{dir}/expexp.yaml", "-web.tls.listen-address=:9998", "-web.tls.certmatch=x"}, nil, 1,
 			[]string{"-web.tls.certmatch needs -web.tls.verify"}},
 		{"both token flags", []string{"exporter_exporter", "{dir}/expexp.yaml", "-web.bearer.token=a", "-web.bearer.token-file=/b"}, nil, 1,
@@ -358,6 +486,13 @@ func TestImportBadInput(t *testing.T) {
 			[]string{"{dir}/x.yml: reverse_exporters[0].exporters.grpc: unknown key",
 				`{dir}/x.yml: reverse_exporters[0].exporters.exec_cached[0].exec_interval: want a duration such as "30s", have "soon"`,
 				"{dir}/x.yml: reverse_exporters[0].exporters.file[0].labels: exporter_name: the name label cannot be overridden"}},
+		{"reverse_exporter: a label name corral cannot take", []string{"reverse_exporter", "{dir}/x.yml"},
+			map[string]string{"x.yml": "reverse_exporters:\n- path: /metrics\n  exporters:\n    file:\n    - {name: b, path: /x, labels: {a.b: x}}\n"}, 1,
+			[]string{`{dir}/x.yml: reverse_exporters[0].exporters.file[0].labels."a.b": "a.b" is not a valid label name`}},
+		{"reverse_exporter: a rename that is taken", []string{"reverse_exporter", "{dir}/x.yml"},
+			map[string]string{"x.yml": "reverse_exporters:\n- path: /metrics\n  exporters:\n    file:\n    - {name: b, path: /x}\n    - {name: p_b, path: /x}\n" +
+				"- path: /p\n  exporters:\n    file:\n    - {name: b, path: /y}\n"}, 1,
+			[]string{`{dir}/x.yml: reverse_exporters[1].exporters.file[0].name: "b" is used on another path, and "p_b", the name the import would give it, is taken too`}},
 		{"reverse_exporter: unix socket upstream", []string{"reverse_exporter", "{dir}/x.yml"},
 			map[string]string{"x.yml": "reverse_exporters:\n- path: /metrics\n  exporters:\n    http:\n    - {name: a, address: 'http://unix:/run/a.sock:/metrics'}\n"}, 1,
 			[]string{"{dir}/x.yml: reverse_exporters[0].exporters.http[0].address: \"http://unix:/run/a.sock:/metrics\": corral does not scrape over Unix sockets"}},

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -10,36 +12,76 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	yaml "go.yaml.in/yaml/v2"
+	yaml "go.yaml.in/yaml/v3"
 )
 
 // yamlDoc reads a peer's YAML strictly for corral import: every key is
 // known, every value has the type the peer expects, and every problem is
 // reported as "FILE: path.to.key: problem", all of them, not just the first.
+//
+// It reads the file as both peers' YAML library (yaml.v3) does: an alias is
+// the value its anchor names, a `<<` merge key brings in the keys of the
+// mapping (or mappings) it names, a key written twice in one mapping is an
+// error, and a scalar read as a string is its text as written (`0123`, not
+// 83).
 type yamlDoc struct {
-	file string
-	errs []error
+	file  string
+	errs  []error
+	notes []string // about the file, for the draft
+	// merged holds each mapping with its merge keys resolved, so that a
+	// mapping reached through several aliases is resolved (and its problems
+	// reported) once; a nil entry is one being resolved.
+	merged map[*yaml.Node][]ypair
+}
+
+// ypair is one key of a mapping, merged or written, and its value.
+type ypair struct {
+	key   string
+	value *yaml.Node
 }
 
 // ynode is one value of the document and where it is.
 type ynode struct {
 	doc  *yamlDoc
 	path string
-	v    any // nil when the key is absent
+	key  string     // its key in the mapping that holds it, as written; "" for the top and list items
+	n    *yaml.Node // nil when the key is absent or null; never an alias
 }
 
 // readYAML parses file; a file that is not YAML is one error with its line.
+// Like the peers, it reads the first YAML document only.
 func readYAML(file string) (ynode, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return ynode{}, err
 	}
-	doc := &yamlDoc{file: file}
-	var root yaml.MapSlice
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	doc := &yamlDoc{file: file, merged: map[*yaml.Node][]ypair{}}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		return ynode{}, fmt.Errorf("%s: not valid YAML: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	return ynode{doc: doc, v: root}, nil
+	var next yaml.Node
+	if dec.Decode(&next) == nil && len(next.Content) > 0 && doc.node("", "", next.Content[0]).n != nil {
+		doc.notes = append(doc.notes, fmt.Sprintf("%s holds more than one YAML document; the peer read the first only, and so did the import.", file))
+	}
+	var top *yaml.Node
+	if len(root.Content) > 0 {
+		top = root.Content[0]
+	}
+	return doc.node("", "", top), nil
+}
+
+// node is the value v at path, an alias followed to its anchor; a null is
+// no value, as for a key left out (both peers read it so).
+func (d *yamlDoc) node(path, key string, v *yaml.Node) ynode {
+	for v != nil && v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
+	if v != nil && (v.Kind == 0 || (v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null")) {
+		v = nil
+	}
+	return ynode{doc: d, path: path, key: key, n: v}
 }
 
 // errorf records a problem with n, named by its path.
@@ -53,9 +95,14 @@ func (n ynode) errorf(format string, args ...any) {
 
 func (d *yamlDoc) err() error { return errors.Join(d.errs...) }
 
-func (n ynode) present() bool { return n.v != nil }
+func (n ynode) present() bool { return n.n != nil }
 
+// child is the path of key in n. A key that would make the path ambiguous
+// (a '.' in it) is quoted: modules."node.v2".http.
 func (n ynode) child(key string) string {
+	if key == "" || strings.ContainsAny(key, `."[]`) {
+		key = strconv.Quote(key)
+	}
 	if n.path == "" {
 		return key
 	}
@@ -63,120 +110,199 @@ func (n ynode) child(key string) string {
 }
 
 // fields is n as a mapping whose keys are all in known, by key; an unknown
-// key, a key given twice or a value that is not a mapping is reported.
+// key or a value that is not a mapping is reported.
 func (n ynode) fields(known ...string) map[string]ynode {
 	out := map[string]ynode{}
 	for _, k := range known {
-		out[k] = ynode{doc: n.doc, path: n.child(k)}
+		out[k] = ynode{doc: n.doc, path: n.child(k), key: k}
 	}
-	for _, item := range n.mapping() {
-		key := fmt.Sprint(item.Key)
-		c := ynode{doc: n.doc, path: n.child(key), v: item.Value}
+	for _, c := range n.mapping() {
 		switch {
 		case len(known) == 0:
 			c.errorf("unknown key (nothing is known here)")
-		case !slices.Contains(known, key):
+		case !slices.Contains(known, c.key):
 			c.errorf("unknown key (known here: %s)", strings.Join(known, ", "))
-		case out[key].v != nil:
-			c.errorf("given twice")
 		default:
-			out[key] = c
+			out[c.key] = c
 		}
 	}
 	return out
-}
-
-// mapping is n's items in the order written; nil (reported) when n is
-// something else than a mapping. An empty value is an empty mapping.
-func (n ynode) mapping() yaml.MapSlice {
-	switch v := n.v.(type) {
-	case nil:
-		return nil
-	case yaml.MapSlice:
-		return v
-	}
-	n.errorf("want a mapping, have %s", describe(n.v))
-	return nil
 }
 
 // entries is n as a mapping of names to values, in the order written.
-func (n ynode) entries() []ynode {
+func (n ynode) entries() []ynode { return n.mapping() }
+
+// mapping is n's keys and values in the order written, merge keys resolved
+// (see pairs); nil (reported) when n is something else than a mapping. An
+// empty value is an empty mapping.
+func (n ynode) mapping() []ynode {
+	if n.n == nil {
+		return nil
+	}
+	if n.n.Kind != yaml.MappingNode {
+		n.errorf("want a mapping, have %s", describe(n.n))
+		return nil
+	}
 	var out []ynode
-	seen := map[string]bool{}
-	for _, item := range n.mapping() {
-		key := fmt.Sprint(item.Key)
-		c := ynode{doc: n.doc, path: n.child(key), v: item.Value}
-		if seen[key] {
-			c.errorf("given twice")
-			continue
-		}
-		seen[key] = true
-		out = append(out, c)
+	for _, p := range n.pairs(n.n) {
+		out = append(out, n.doc.node(n.child(p.key), p.key, p.value))
 	}
 	return out
 }
 
-// name is the last element of n's path: a module's name.
-func (n ynode) name() string {
-	return n.path[strings.LastIndex(n.path, ".")+1:]
+// pairs is mapping m (n itself, or one it merges) as yaml.v3 reads it into
+// a struct or a map. A key written twice is an error. `<<: *a` brings in
+// every key of the mapping a names that m does not write itself, wherever
+// m writes it; `<<: [*a, *b]` the keys of each, in turn, a key of a
+// winning over the same key of b. A merged mapping's own merge keys are
+// resolved first. The merged keys take the place of the `<<`.
+func (n ynode) pairs(m *yaml.Node) []ypair {
+	if ps, ok := n.doc.merged[m]; ok {
+		if ps == nil {
+			n.errorf("<<: merges a mapping that holds it (yaml.v3 refuses a value that contains itself)")
+		}
+		return ps
+	}
+	n.doc.merged[m] = nil
+	written := map[string]int{} // key: its line
+	keys := make([]string, len(m.Content)/2)
+	good := make([]bool, len(keys))
+	for i := range keys {
+		k := m.Content[2*i]
+		keys[i], good[i] = n.keyText(k)
+		if line, dup := written[keys[i]]; dup && good[i] {
+			ynode{doc: n.doc, path: n.child(keys[i])}.errorf("given twice (lines %d and %d)", line, k.Line)
+		} else if good[i] {
+			written[keys[i]] = k.Line
+		}
+	}
+	out := []ypair{}
+	taken := map[string]bool{}
+	for i, key := range keys {
+		k, v := m.Content[2*i], m.Content[2*i+1]
+		switch {
+		case !good[i] || taken[key]:
+		case !isMergeKey(k):
+			taken[key] = true
+			out = append(out, ypair{key, v})
+		default:
+			taken[key] = true
+			for _, from := range n.mergeSources(v) {
+				for _, p := range n.pairs(from) {
+					if _, over := written[p.key]; !over && !taken[p.key] {
+						taken[p.key] = true
+						out = append(out, p)
+					}
+				}
+			}
+		}
+	}
+	n.doc.merged[m] = out
+	return out
+}
+
+// mergeSources is the mapping or mappings the value v of a `<<` key names:
+// a mapping, or a list written there of mappings; anything else (an alias
+// of a list too) is reported, as yaml.v3 refuses it.
+func (n ynode) mergeSources(v *yaml.Node) []*yaml.Node {
+	c := n.doc.node(n.child("<<"), "<<", v)
+	want := "want a mapping or a list of mappings to merge (as yaml.v3 requires), have %s"
+	switch {
+	case c.n == nil:
+		c.errorf(want, "nothing")
+		return nil
+	case c.n.Kind == yaml.MappingNode:
+		return []*yaml.Node{c.n}
+	case c.n.Kind != yaml.SequenceNode:
+		c.errorf(want, describe(c.n))
+		return nil
+	case v.Kind == yaml.AliasNode:
+		c.errorf(want, "an alias of a list (write the list here)")
+		return nil
+	}
+	var out []*yaml.Node
+	for i, e := range c.n.Content {
+		ec := n.doc.node(fmt.Sprintf("%s[%d]", c.path, i), "", e)
+		if ec.n == nil || ec.n.Kind != yaml.MappingNode {
+			ec.errorf(want, describe(ec.n))
+			continue
+		}
+		out = append(out, ec.n)
+	}
+	return out
+}
+
+// isMergeKey tells whether k is a `<<` merge key, as yaml.v3 tells it: a
+// `<<` written plain or tagged !!merge ("<<" quoted is a key like another).
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge"
+}
+
+// keyText is key k as yaml.v3 reads it into a string: its text; a key that
+// is a mapping or a list is reported.
+func (n ynode) keyText(k *yaml.Node) (string, bool) {
+	kn := n.doc.node(n.path, "", k)
+	if kn.n == nil {
+		return "", true
+	}
+	var s string
+	if kn.n.Kind != yaml.ScalarNode || kn.n.Decode(&s) != nil {
+		n.errorf("a key that is %s (line %d): want a name", describe(kn.n), k.Line)
+		return "", false
+	}
+	return s, true
 }
 
 // list is n as a sequence; nil (reported) when it is something else.
 func (n ynode) list() []ynode {
-	if n.v == nil {
+	if n.n == nil {
 		return nil
 	}
-	l, ok := n.v.([]any)
-	if !ok {
-		n.errorf("want a list, have %s", describe(n.v))
+	if n.n.Kind != yaml.SequenceNode {
+		n.errorf("want a list, have %s", describe(n.n))
 		return nil
 	}
-	out := make([]ynode, len(l))
-	for i, v := range l {
-		out[i] = ynode{doc: n.doc, path: fmt.Sprintf("%s[%d]", n.path, i), v: v}
+	out := make([]ynode, len(n.n.Content))
+	for i, v := range n.n.Content {
+		out[i] = n.doc.node(fmt.Sprintf("%s[%d]", n.path, i), "", v)
 	}
 	return out
 }
 
-// str is n as a string: YAML scalars are read as their text, as both
-// peers' YAML libraries do for a string field.
-func (n ynode) str() string {
-	switch v := n.v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case int, int64, uint64, float64, bool:
-		return fmt.Sprint(v)
+// decode reads n into v as yaml.v3 reads it into a field of v's type;
+// false (reported with want) when it cannot.
+func (n ynode) decode(v any, want string) bool {
+	if n.n.Kind == yaml.ScalarNode && n.n.Decode(v) == nil {
+		return true
 	}
-	n.errorf("want a string, have %s", describe(n.v))
-	return ""
+	n.errorf("want %s, have %s", want, describe(n.n))
+	return false
+}
+
+// str is n as a string: a scalar's text as written, as both peers' YAML
+// library reads it into a string.
+func (n ynode) str() string {
+	var s string
+	if n.n != nil {
+		n.decode(&s, "a string")
+	}
+	return s
 }
 
 func (n ynode) integer() int {
-	switch v := n.v.(type) {
-	case nil:
-		return 0
-	case int:
-		return v
-	case string:
-		if i, err := strconv.Atoi(v); err == nil {
-			return i
-		}
+	var i int
+	if n.n != nil {
+		n.decode(&i, "a whole number")
 	}
-	n.errorf("want a whole number, have %s", describe(n.v))
-	return 0
+	return i
 }
 
 func (n ynode) boolean() bool {
-	switch v := n.v.(type) {
-	case nil:
-		return false
-	case bool:
-		return v
+	var b bool
+	if n.n != nil {
+		n.decode(&b, "true or false")
 	}
-	n.errorf("want true or false, have %s", describe(n.v))
-	return false
+	return b
 }
 
 // strList is n as a list of strings.
@@ -188,30 +314,30 @@ func (n ynode) strList() []string {
 	return out
 }
 
-// strMap is n as a mapping of strings to strings, in the order written.
+// strMap is n as a mapping of strings to strings, in the order written,
+// each key as written.
 func (n ynode) strMap() [][2]string {
 	var out [][2]string
 	for _, c := range n.entries() {
-		out = append(out, [2]string{c.name(), c.str()})
+		out = append(out, [2]string{c.key, c.str()})
 	}
 	return out
 }
 
 // goDuration is n as Go's time.ParseDuration reads it ("1m30s"), as
-// exporter_exporter's YAML library reads a time.Duration. A bare number is
-// nanoseconds there, never what was meant: it is refused.
+// exporter_exporter's YAML library reads a time.Duration. A bare number,
+// which it refuses, is refused.
 func (n ynode) goDuration() time.Duration {
-	if n.v == nil {
+	if n.n == nil {
 		return 0
 	}
-	s, ok := n.v.(string)
-	if !ok {
-		n.errorf("want a duration with a unit, such as \"5s\"; have %s", describe(n.v))
+	if n.n.Kind != yaml.ScalarNode || n.n.ShortTag() != "!!str" {
+		n.errorf("want a duration with a unit, such as \"5s\"; have %s", describe(n.n))
 		return 0
 	}
-	d, err := time.ParseDuration(s)
+	d, err := time.ParseDuration(n.n.Value)
 	if err != nil || d < 0 {
-		n.errorf("want a duration such as \"5s\", have %q", s)
+		n.errorf("want a duration such as \"5s\", have %q", n.n.Value)
 	}
 	return d
 }
@@ -219,7 +345,7 @@ func (n ynode) goDuration() time.Duration {
 // promDuration is n as Prometheus reads a duration ("30s", "1d"), as
 // reverse_exporter does.
 func (n ynode) promDuration() time.Duration {
-	if n.v == nil {
+	if n.n == nil {
 		return 0
 	}
 	s := n.str()
@@ -230,15 +356,17 @@ func (n ynode) promDuration() time.Duration {
 	return time.Duration(d)
 }
 
-func describe(v any) string {
-	switch v := v.(type) {
-	case yaml.MapSlice:
+func describe(v *yaml.Node) string {
+	switch {
+	case v == nil:
+		return "nothing"
+	case v.Kind == yaml.MappingNode:
 		return "a mapping"
-	case []any:
+	case v.Kind == yaml.SequenceNode:
 		return "a list"
-	case string:
-		return strconv.Quote(v)
+	case v.ShortTag() == "!!str":
+		return strconv.Quote(v.Value)
 	default:
-		return fmt.Sprintf("%v", v)
+		return v.Value
 	}
 }
