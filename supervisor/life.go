@@ -35,9 +35,6 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 		}
 	}
 	p.started(c)
-	if c.Foreground {
-		terminalHandedOver()
-	}
 	p.logger.Info("process started", "pid", c.Pid)
 	var checked chan bool
 	if kind := p.cfg.Ready.kind(); kind == "" {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -213,4 +214,81 @@ func TestPID1TerminalTostop(t *testing.T) {
 	if !strings.Contains(pt.out.String(), `msg="process ended" component=supervisor process=main`) {
 		t.Errorf("want corral's log of the main process's end on the terminal, have\n%s", pt.out.String())
 	}
+}
+
+// TestPID1TerminalChildSignalsDefault: corral ignores SIGTTIN and SIGTTOU
+// once the main process has the terminal, but a process it starts after
+// that (here one a SIGHUP adds) starts with both at their default action,
+// as under tini: a program expects them so (a background job reading the
+// terminal stops instead of getting EIO), and exec would keep them
+// ignored. corral ignores them again once it has started. The terminal has
+// `stty tostop`, as in TestPID1TerminalTostop.
+func TestPID1TerminalChildSignalsDefault(t *testing.T) {
+	const ttinTTOU = 1<<(unix.SIGTTIN-1) | 1<<(unix.SIGTTOU-1) // in SigIgn of /proc/PID/status
+	pt := openPTYFlags(t, unix.TOSTOP)
+	rec := filepath.Join(t.TempDir(), "record")
+	b := helper(t, "b", rec, "run")
+	b.Command = recordSigIgn(rec, "b", b.Command)
+	p := startPID1With(t, initConfig{Main: recordSigIgn(rec, "main", helperMain(t, "main", rec, "run")), StopTimeout: 5 * time.Second,
+		Reload: map[string]ProcessConfig{"b": b}}, pt.attach)
+	testkit.Eventually(t, "main started", func() bool { return len(filter(readRecord(t, rec), "start", "main")) == 1 })
+	pid := p.corralPid(t)
+	testkit.Eventually(t, "corral ignoring SIGTTIN and SIGTTOU", func() bool { return sigIgn(t, pid)&ttinTTOU == ttinTTOU })
+	p.signal(t, unix.SIGHUP)
+	testkit.Eventually(t, "b started", func() bool { return len(filter(readRecord(t, rec), "start", "b")) == 1 })
+	testkit.Eventually(t, "corral ignoring them again once b started", func() bool { return sigIgn(t, pid)&ttinTTOU == ttinTTOU })
+	p.signal(t, unix.SIGTERM)
+	code, _ := p.wait(t)
+	pt.slave.Close()
+	if code != 0 {
+		t.Errorf("exit code: want 0, have %d", code)
+	}
+	for _, name := range []string{"main", "b"} {
+		evs := filter(readRecord(t, rec), "", name)
+		if len(evs) == 0 {
+			t.Fatalf("%s recorded nothing", name)
+		}
+		hex, ok := strings.CutPrefix(evs[0].what, "sigign-")
+		ign, err := strconv.ParseUint(hex, 16, 64)
+		if !ok || err != nil {
+			t.Fatalf("%s: want a sigign-HEX event first, have %v", name, evs)
+		}
+		if ign&ttinTTOU != 0 {
+			t.Errorf("%s started with SIGTTIN or SIGTTOU ignored: SigIgn %016x", name, ign)
+		}
+	}
+	<-pt.done
+	if !strings.Contains(pt.out.String(), `msg="process ended" component=supervisor process=main`) {
+		t.Errorf("want corral's log of the main process's end on the terminal, have\n%s", pt.out.String())
+	}
+}
+
+// recordSigIgn wraps cmd in a shell that records "sigign-HEX" for name in
+// rec, HEX being the SigIgn of /proc/PID/status it started with, then
+// execs cmd. (A Go program cannot tell: its runtime changes its signal
+// handling before main runs.)
+func recordSigIgn(rec, name string, cmd []string) []string {
+	script := `while read -r k v; do [ "$k" = SigIgn: ] && ign=$v; done < /proc/$$/status; ` +
+		shellRecord(rec, "sigign-$ign", name) + `; exec "$@"`
+	return append([]string{"/bin/sh", "-c", script, "sh"}, cmd...)
+}
+
+// sigIgn is the SigIgn mask of /proc/PID/status: the signals pid ignores.
+func sigIgn(t testing.TB, pid int) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "SigIgn:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no SigIgn in /proc/%d/status", pid)
+	return 0
 }

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"os"
-	"os/signal"
 	"sync"
 	"time"
 
@@ -68,7 +67,7 @@ func CatchSignals() *Signals {
 //     No reload starts once a stop has begun.
 //   - USR1, USR2, WINCH, QUIT, ALRM, TTIN, TTOU, CONT, TSTP, VTALRM, XCPU,
 //     XFSZ, PWR, IO: Signal (forwarded); TTIN and TTOU are ignored once the
-//     main process has the terminal (see terminalHandedOver); and the
+//     main process has the terminal (see proc.Cmd.Foreground); and the
 //     real-time signals 35 to 64 (SIGRTMIN+1 to SIGRTMAX).
 //   - the rest (fault signals sent from outside, PIPE): ignored.
 //
@@ -155,11 +154,3 @@ func (s *Supervisor) HandleSignals(sigs *Signals, reload func()) (execute func()
 // reloadWait bounds how long the signal actor waits, at exit, for a reload
 // in progress.
 const reloadWait = 2 * time.Second
-
-// terminalHandedOver is called once the main process's group is the
-// foreground group of corral's controlling terminal: corral is now in a
-// background group of it. As tini does, corral ignores SIGTTIN and SIGTTOU
-// from then on (they are no longer forwarded): with `stty tostop` each of
-// its log writes to the terminal would otherwise raise SIGTTOU, to be
-// forwarded to the main process (stopping it), or fail with EIO.
-func terminalHandedOver() { signal.Ignore(unix.SIGTTIN, unix.SIGTTOU) }

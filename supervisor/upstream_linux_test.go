@@ -24,7 +24,9 @@ import (
 //	  process group test (-g, pgroup/stage_1)   TestTini_PgroupKill (corral always signals the group)
 //	  zombie reaping failure (no subreaper)     not applicable: corral is PID 1 or a child subreaper (proc.NewReaper), TestReaperReapsOrphans
 //	  signal configuration (sigconf-test)       not applicable: tini restores a mask and ignores it inherited; corral,
-//	                                            a Go program, starts children with default dispositions (Go resets them)
+//	                                            a Go program, starts children with default dispositions (Go resets the
+//	                                            ones it handles; SIGTTIN and SIGTTOU, which corral ignores once the main
+//	                                            process has the terminal, too: TestPID1TerminalChildSignalsDefault)
 //	  parent death signal (-p)                  not applicable: corral has no such option (it is PID 1)
 //	  -e exit code remapping, -w, -v            not applicable: no such options
 //	tini test/run_outer_tests.py (Docker)

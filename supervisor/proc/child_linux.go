@@ -41,7 +41,10 @@ type Cmd struct {
 	// terminal, the child's process group becomes the terminal's foreground
 	// group (as tini does), so that it reads the terminal and gets its ^C.
 	// The child sets it between fork and exec with every signal blocked, so
-	// no SIGTTOU stops it. Without a controlling terminal it does nothing.
+	// no SIGTTOU stops it. From then on corral, in the background, ignores
+	// SIGTTIN and SIGTTOU, yet starts every child with them at their default
+	// action (see Reaper.forking). Without a controlling terminal it does
+	// nothing.
 	Foreground bool
 }
 
@@ -55,9 +58,6 @@ type Child struct {
 	// Stdout and Stderr are the read ends of the child's pipes, for the
 	// streams started with Pipe; the caller reads and closes them.
 	Stdout, Stderr *os.File
-	// Foreground: the child's group was made the foreground group of
-	// corral's controlling terminal (Cmd.Foreground, with a terminal).
-	Foreground bool
 
 	r      *Reaper
 	proc   *os.Process
@@ -160,11 +160,13 @@ func (r *Reaper) Start(c Cmd) (*Child, error) {
 			Stdin: cmd.Stdin, Stdout: cmd.Stdout, Stderr: cmd.Stderr, ExtraFiles: cmd.ExtraFiles, SysProcAttr: cmd.SysProcAttr}
 		return x, x.Start()
 	}
+	forked := r.forking(cmd.SysProcAttr.Foreground)
 	started, err := run(path, c.Args)
 	if errors.Is(err, syscall.ENOEXEC) {
 		// Neither a binary nor a "#!" script: a shell script, as execvp runs it.
 		started, err = run("/bin/sh", append([]string{"/bin/sh", path}, c.Args[1:]...))
 	}
+	forked()
 	if err != nil {
 		return fail(err)
 	}
@@ -178,7 +180,6 @@ func (r *Reaper) Start(c Cmd) (*Child, error) {
 	}
 	r.leaders[child.Pid] = child
 	child.Stdout, child.Stderr = pipes[0], pipes[1]
-	child.Foreground = cmd.SysProcAttr.Foreground
 	return child, nil
 }
 

@@ -33,7 +33,12 @@ type Reaper struct {
 	holds    int            // Hold calls not yet released: Run keeps reaping for them
 	drained  chan struct{}  // closed once stopping, not held, and every leader reaped
 	pass     chan struct{}  // closed (and replaced) after every reap pass
+	// background: a child of Start took corral's controlling terminal
+	// (Cmd.Foreground); corral ignores SIGTTIN and SIGTTOU from then on,
+	// but while Start forks, when they are caught on tty (see forking).
+	background bool
 
+	tty  chan os.Signal // never read
 	sigs chan os.Signal
 	once sync.Once
 }
@@ -62,6 +67,7 @@ func NewReaper(logger *slog.Logger, reg prometheus.Registerer) *Reaper {
 		groups:  make(map[int]*Child),
 		drained: make(chan struct{}),
 		pass:    make(chan struct{}),
+		tty:     make(chan os.Signal, 1),
 		sigs:    make(chan os.Signal, 1),
 	}
 	if !r.pid1 {
