@@ -123,7 +123,7 @@ func TestTasks(t *testing.T) {
 	}{
 		{"name order and depends_on", map[string]string{"a": "exit 0", "b": "dep:c exit 0", "c": "exit 0"}, []string{"a", "c", "b"}, "", true},
 		{"failure aborts", map[string]string{"a": "exit 3", "b": "exit 0"}, []string{"a"}, `task "a": exit status 3 (exit code 1)`, false},
-		{"timeout aborts", map[string]string{"a": "ignore"}, []string{"a"}, `task "a": timed out after 300ms (exit code 1)`, false},
+		{"timeout aborts", map[string]string{"a": "ignore"}, []string{"a"}, `task "a": timed out after 3s (exit code 1)`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := filepath.Join(t.TempDir(), "record")
@@ -136,7 +136,8 @@ func TestTasks(t *testing.T) {
 				p := helper(t, name, rec, strings.Fields(spec)...)
 				timeout := 30 * time.Second // a -race helper on a busy machine may take a while
 				if spec == "ignore" {
-					timeout = 300 * time.Millisecond
+					// long enough for the helper to record its start
+					timeout = 3 * time.Second
 				}
 				tasks[name] = TaskConfig{Command: p.Command, Env: p.Env, DependsOn: deps, Timeout: duration.Of(timeout)}
 			}
@@ -162,7 +163,11 @@ func TestTasks(t *testing.T) {
 			}
 			if tc.name == "timeout aborts" {
 				// the timed-out task's group was killed: its pid is gone
-				pid := filter(readRecord(t, rec), "start", "a")[0].pid
+				starts := filter(readRecord(t, rec), "start", "a")
+				if len(starts) != 1 {
+					t.Fatalf("task a: want its start recorded once, have %d", len(starts))
+				}
+				pid := starts[0].pid
 				if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
 					t.Errorf("task %d still alive: %v", pid, err)
 				}

@@ -19,6 +19,9 @@ const sweepRecheck = 50 * time.Millisecond
 // until Sweep returns, even after Stop.
 func (r *Reaper) Sweep(grace time.Duration) int {
 	defer r.Hold()()
+	// Reap first: a process of a group that is Gone may still be a zombie
+	// of corral's, and as PID 1 kill(-1) counts a zombie as left.
+	r.reap()
 	n := r.signalRest(unix.SIGTERM)
 	if n == 0 {
 		return 0
