@@ -85,11 +85,12 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // controlGuard lets a state-changing request through only when control is
-// on; without authentication configured, only from a loopback peer; and
-// never from a cross-origin browser page (CSRF): a browser sends
-// Sec-Fetch-Site or Origin, which must name this very origin, so a form on
-// another site cannot press a button here. Clients that send neither (corral
-// ctl, curl) are no CSRF vector and pass.
+// on; without authentication configured, only from a local client
+// (access.local: loopback, and not relayed by a proxy); and never from a
+// cross-origin browser page (CSRF): a browser sends Sec-Fetch-Site or
+// Origin, which must name this very origin, so a form on another site
+// cannot press a button here. Clients that send neither (corral ctl, curl)
+// are no CSRF vector and pass.
 func (g *Gateway) controlGuard(next http.Handler) http.Handler {
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -101,8 +102,8 @@ func (g *Gateway) controlGuard(next http.Handler) http.Handler {
 		case g.opts.Controller == nil || !a.control:
 			http.Error(w, "forbidden: control is off; set [web] control = true to start, stop, restart and signal processes through this port", http.StatusForbidden)
 			return
-		case !a.authenticated() && !loopback(r.RemoteAddr):
-			http.Error(w, "forbidden: control without authentication answers loopback clients only; configure [web] bearer_token_file, or basic auth or client certificates in the web config file", http.StatusForbidden)
+		case !a.authenticated() && !a.local(r):
+			http.Error(w, "forbidden: control without authentication answers loopback clients only, never a request relayed by a proxy (one from trusted_proxies, or carrying X-Forwarded-For, Forwarded or X-Real-IP); configure [web] bearer_token_file, or basic auth or client certificates in the web config file", http.StatusForbidden)
 			return
 		}
 		csrf.Handler(next).ServeHTTP(w, r)
@@ -115,11 +116,27 @@ func (a *access) authenticated() bool {
 	return a.token != nil || a.file != nil || a.webAuth
 }
 
-// loopback tells whether the connection's peer (never X-Forwarded-For) is a
-// loopback address.
-func loopback(remote string) bool {
-	ap, err := netip.ParseAddrPort(remote)
-	return err == nil && ap.Addr().Unmap().IsLoopback()
+// local tells whether r is from a client on this host: its client
+// (ClientAddr) is a loopback address and no proxy relayed it. A request
+// whose peer is in trusted_proxies is relayed, whatever its X-Forwarded-For
+// says: a proxy appends its client's address to what that client sent, so
+// an entry 127.0.0.1 proves nothing, and a proxy that writes no header may
+// still relay a remote client. A request from any other peer that carries
+// X-Forwarded-For, Forwarded or X-Real-IP came through a proxy too (one not
+// listed in trusted_proxies, a loopback sidecar most likely): corral ctl and
+// curl send none of them.
+func (a *access) local(r *http.Request) bool {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || inPrefixes(peer.Addr().Unmap().WithZone(""), a.trusted) {
+		return false
+	}
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip"} { // as canonical keys
+		if _, relayed := r.Header[h]; relayed {
+			return false
+		}
+	}
+	client, ok := ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), a.trusted)
+	return ok && client.IsLoopback()
 }
 
 // ActionResult is the JSON answer to a control action.

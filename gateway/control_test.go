@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -322,5 +323,59 @@ func TestControlOnReload(t *testing.T) {
 		if have := restart(tc.remote, tc.auth); have != tc.want {
 			t.Errorf("%s: want %d, have %d", tc.name, tc.want, have)
 		}
+	}
+}
+
+// TestControlNotThroughProxy: without authentication, control answers
+// local clients only, over real HTTP on loopback: a request a proxy relays
+// is not one, whatever its client address (X-Forwarded-For 127.0.0.1
+// included), whether the proxy is in trusted_proxies (then even without a
+// header) or not (then it is told by the header it adds). A token still
+// lets a relayed client in.
+func TestControlNotThroughProxy(t *testing.T) {
+	loopbackAndTen := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.0/8")}
+	viaProxy := Options{Control: true, AllowNetworks: loopbackAndTen, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	withToken := viaProxy
+	withToken.BearerToken = "s3cret"
+	for _, tc := range []struct {
+		name       string
+		opts       Options
+		header     map[string]string
+		wantStatus int
+	}{
+		{"trusted proxy relays a remote client", viaProxy, map[string]string{"X-Forwarded-For": "10.9.9.9"}, 403},
+		{"trusted proxy relays a client that says it is loopback", viaProxy, map[string]string{"X-Forwarded-For": "127.0.0.1"}, 403},
+		{"trusted proxy without X-Forwarded-For", viaProxy, nil, 403},
+		{"trusted proxy, a token", withToken, map[string]string{"X-Forwarded-For": "10.9.9.9", "Authorization": "Bearer s3cret"}, 200},
+		{"proxy not trusted, X-Forwarded-For", Options{Control: true}, map[string]string{"X-Forwarded-For": "10.9.9.9"}, 403},
+		{"proxy not trusted, Forwarded", Options{Control: true}, map[string]string{"Forwarded": "for=10.9.9.9"}, 403},
+		{"proxy not trusted, X-Real-IP", Options{Control: true}, map[string]string{"X-Real-IP": "10.9.9.9"}, 403},
+		{"loopback client", Options{Control: true}, nil, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeController("web")
+			tc.opts.Controller = f
+			_, base := newTestGatewayFor(t, New(tc.opts))
+			req, _ := http.NewRequest("POST", base+"/-/processes/web/stop", nil)
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var want []string
+			if tc.wantStatus == 200 {
+				want = []string{"stop web"}
+			}
+			if resp.StatusCode != tc.wantStatus || tc.wantStatus == 403 && !strings.Contains(string(body), "never a request relayed by a proxy") {
+				t.Errorf("want %d, have %d: %s", tc.wantStatus, resp.StatusCode, body)
+			}
+			if have := f.took(); !slices.Equal(have, want) {
+				t.Errorf("controller: want %q, have %q", want, have)
+			}
+		})
 	}
 }

@@ -105,7 +105,8 @@ type Options struct {
 	Control bool
 	// WebAuthenticated tells that the web config file asks clients for
 	// basic auth or a verified client certificate (WebConfigAuthenticates);
-	// without it nor a bearer token, control answers loopback clients only.
+	// without it nor a bearer token, control answers local clients only
+	// (access.local: loopback, not relayed by a proxy).
 	// Applied by SetAccess.
 	WebAuthenticated bool
 	// Version is shown on the landing page.

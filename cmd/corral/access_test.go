@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -68,5 +69,44 @@ func TestCheckBasicAuthWithBearer(t *testing.T) {
 		if code := exitCode(err); code != 1 || !strings.Contains(string(out), "both use the Authorization header") {
 			t.Errorf("corral %s: want exit 1 naming the conflict, have %d\n%s", args[0], code, out)
 		}
+	}
+}
+
+// TestControlThroughLoopbackProxy: with control on, no authentication and
+// a reverse proxy on loopback in trusted_proxies, corral check says who may
+// control, and a remote client relayed by that proxy cannot stop a process
+// (it could, the TCP peer being loopback) though it may read.
+func TestControlThroughLoopbackProxy(t *testing.T) {
+	bin := buildCorral(t)
+	config := filepath.Join(t.TempDir(), "corral.toml")
+	addr := freeAddr(t)
+	os.WriteFile(config, fmt.Appendf(nil, "[web]\nlisten_address = %q\ncontrol = true\nallow_networks = [\"10.0.0.0/8\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\n[process.web]\ncommand = [\"sleep\", \"1000\"]\n", addr), 0o644)
+	out, err := exec.Command(bin, "check", "--config.file", config).CombinedOutput()
+	if want := "control: on, loopback clients only (not through trusted_proxies, nor relayed with X-Forwarded-For, Forwarded or X-Real-IP), and none from 127.0.0.1/32, a trusted proxy (corral ctl on this host included): no authentication"; err != nil || !strings.Contains(string(out), want) {
+		t.Errorf("check: want %q, have %v: %s", want, err, out)
+	}
+	startCorral(t, bin, getter(http.DefaultClient, "http://"+addr), "--config.file", config)
+	relayed := func(method, path string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+addr+path, nil)
+		req.Header.Set("X-Forwarded-For", "10.9.9.9")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	running := func() bool {
+		code, body := relayed("GET", "/-/processes")
+		return code == 200 && strings.Contains(body, `"state": "running"`)
+	}
+	testkit.Eventually(t, "web running, read through the proxy", running)
+	if code, body := relayed("POST", "/-/processes/web/stop"); code != 403 || !strings.Contains(body, "never a request relayed by a proxy") {
+		t.Errorf("stop relayed by a trusted loopback proxy: want 403, have %d: %s", code, body)
+	}
+	if !running() {
+		t.Error("web no longer running after a refused stop")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -130,5 +131,13 @@ func controlSummary(web gateway.WebConfig) string {
 	if web.BearerTokenFile != "" || auth {
 		return "on, for authenticated clients"
 	}
-	return "on, loopback clients only: no authentication is configured (bearer_token_file, or basic auth or client certificates in the web config file)"
+	who := "on, loopback clients only (not through trusted_proxies, nor relayed with X-Forwarded-For, Forwarded or X-Real-IP)"
+	for _, n := range web.TrustedProxies {
+		p, err := netip.ParsePrefix(n) // a bad one is checkBuild's error
+		if err == nil && (p.Overlaps(netip.MustParsePrefix("127.0.0.0/8")) || p.Overlaps(netip.MustParsePrefix("::1/128"))) {
+			who += ", and none from " + n + ", a trusted proxy (corral ctl on this host included)"
+			break
+		}
+	}
+	return who + ": no authentication is configured (bearer_token_file, or basic auth or client certificates in the web config file)"
 }

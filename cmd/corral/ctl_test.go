@@ -125,7 +125,7 @@ func TestCtlAccess(t *testing.T) {
 
 	os.WriteFile(config, fmt.Appendf(nil, "[web]\nlisten_address = %q\ncontrol = true\n", addr), 0o644)
 	out, _ = exec.Command(bin, "check", "--config.file", config).CombinedOutput()
-	if !strings.Contains(string(out), "control: on, loopback clients only") {
+	if !strings.Contains(string(out), "control: on, loopback clients only (not through trusted_proxies") {
 		t.Errorf("check: want the loopback line, have %s", out)
 	}
 
