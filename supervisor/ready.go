@@ -3,11 +3,13 @@ package supervisor
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -59,19 +61,28 @@ func (s *Supervisor) checkReady(ctx context.Context, p *process) bool {
 	}
 }
 
-func checkHTTP(ctx context.Context, client *http.Client, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// checkHTTP asks rawURL once; 2xx passes. Its errors, which are logged,
+// name the URL without userinfo or query: either may hold a secret (a
+// management API's password, a token).
+func checkHTTP(ctx context.Context, client *http.Client, rawURL string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return err
+		return errors.New("ready.http: not a URL") // config validation keeps this from happening
 	}
+	shown := *req.URL
+	shown.User, shown.RawQuery, shown.Fragment = nil, "", ""
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		var ue *url.Error // its text holds the URL, query and all
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("%s: %w", shown.String(), err)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("%s: status %d", url, resp.StatusCode)
+		return fmt.Errorf("%s: status %d", shown.String(), resp.StatusCode)
 	}
 	return nil
 }
