@@ -301,8 +301,10 @@ func lookup(mods []Module, name string) (Module, bool) {
 }
 
 // forget drops the merge's counters of a source that left the
-// configuration, after the module set without it was stored: a merged
-// scrape in flight when it left counts it no more (see account).
+// configuration, and all it keeps of it (its families in conflict, what
+// was logged), after the module set without it was stored: a merged
+// scrape in flight when it left counts it no more (see account). A source
+// of that name added again starts afresh.
 func (st *mergeState) forget(label, source string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -311,4 +313,12 @@ func (st *mergeState) forget(label, source string) {
 	}
 	st.conflicts.DeletePartialMatch(prometheus.Labels{label: source})
 	st.dups.DeletePartialMatch(prometheus.Labels{label: source})
+	delete(st.families, source)
+	delete(st.down, source)
+	delete(st.logged, source)
+	for key := range st.dropped {
+		if key.source == source {
+			delete(st.dropped, key)
+		}
+	}
 }

@@ -39,11 +39,23 @@ type mergeState struct {
 	dups      *prometheus.CounterVec
 	gzips     sync.Pool // *gzip.Writer
 
-	mu      sync.Mutex
-	down    map[string]string     // source: the reason it was last logged down for
-	logged  map[string]time.Time  // source: when its up or down was last logged
-	dropped map[droppedKey]string // the conflict last logged
+	mu       sync.Mutex
+	down     map[string]string          // source: the reason it was last logged down for
+	logged   map[string]time.Time       // source: when its up or down was last logged
+	dropped  map[droppedKey]string      // the conflict last logged
+	families map[string]map[string]bool // source: its families with a conflicts series of their own
 }
+
+// A source's families in conflict each have a series of
+// corral_merge_conflicts_total, up to maxConflictFamilies of them; any
+// later one is counted under family otherConflictFamily. Family names come
+// from the source's content: one renamed on every write (a textfile's)
+// would otherwise add a series per scrape, none ever removed (a counter
+// removed and added again would lose its increase).
+const (
+	maxConflictFamilies = 10
+	otherConflictFamily = "(other)"
+)
 
 // droppedKey is a family left out for a source in one output format: a
 // conflict may be one format's only (what OpenMetrics cannot carry), so a
@@ -63,7 +75,8 @@ func (st *mergeState) init(g *Gateway) {
 		label := g.opts.MergeLabel
 		st.conflicts = registerOrExisting(g.opts.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "corral_merge_conflicts_total",
-			Help: "Families left out of the merged /metrics for a source because their type conflicts with an earlier source's (or their name with corral's).",
+			Help: "Families left out of the merged /metrics for a source because their type conflicts with an earlier source's (or their name with corral's); a source's families after its first " +
+				strconv.Itoa(maxConflictFamilies) + " are counted as family=" + strconv.Quote(otherConflictFamily) + ".",
 		}, []string{label, "family"}))
 		st.dups = registerOrExisting(g.opts.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "corral_merge_duplicate_series_total",
@@ -72,6 +85,7 @@ func (st *mergeState) init(g *Gateway) {
 		st.down = map[string]string{}
 		st.logged = map[string]time.Time{}
 		st.dropped = map[droppedKey]string{}
+		st.families = map[string]map[string]bool{}
 	})
 }
 
@@ -175,7 +189,7 @@ func (st *mergeState) account(logger *slog.Logger, rep exposition.Report, format
 		if !current(c.Source) {
 			continue
 		}
-		st.conflicts.WithLabelValues(c.Source, c.Family).Inc()
+		st.conflicts.WithLabelValues(c.Source, st.familyLabel(c.Source, c.Family)).Inc()
 		key := droppedKey{format, c.Source, c.Family}
 		seen[key] = true
 		if st.dropped[key] != c.Reason {
@@ -227,6 +241,24 @@ func (st *mergeState) account(logger *slog.Logger, rep exposition.Report, format
 			}
 		}
 	}
+}
+
+// familyLabel is the family label under which source's conflicts over
+// family are counted: its own, or otherConflictFamily once source has
+// maxConflictFamilies others. st.mu is held.
+func (st *mergeState) familyLabel(source, family string) string {
+	fams := st.families[source]
+	switch {
+	case fams[family]:
+		return family
+	case len(fams) >= maxConflictFamilies:
+		return otherConflictFamily
+	case fams == nil:
+		fams = map[string]bool{}
+		st.families[source] = fams
+	}
+	fams[family] = true
+	return family
 }
 
 // negotiateMerged picks the output format from Accept. Text is preferred

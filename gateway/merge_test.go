@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -42,6 +43,15 @@ func mergeUpstream(t testing.TB, kind string) string {
 		h = func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "broken", http.StatusInternalServerError) }
 	case "hang":
 		h = func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	case "churn gauge", "churn counter":
+		// A family renamed on every scrape (a textfile written under a
+		// new name each time), of the type the kind names.
+		var n atomic.Int64
+		h = func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			i := n.Add(1)
+			fmt.Fprintf(w, "# TYPE churn_%d %s\nchurn_%d 1\n", i, strings.TrimPrefix(kind, "churn "), i)
+		}
 	case "huge":
 		h = func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
@@ -327,6 +337,64 @@ func TestServeMergedConflicts(t *testing.T) {
 	}
 	if !strings.Contains(have, `"job_source"`) || !strings.Contains(have, `"shared_metric"`) || !strings.Contains(have, `"b"`) {
 		t.Errorf("corral_merge_conflicts_total: want {job_source=b,family=shared_metric}, have %s", have)
+	}
+}
+
+// TestMergeConflictFamiliesBounded: a source whose family in conflict is
+// renamed on every scrape has at most maxConflictFamilies series of
+// corral_merge_conflicts_total and one of family="(other)", which counts
+// the rest: no conflict goes uncounted. A source that leaves the
+// configuration loses them, and added again starts afresh.
+func TestMergeConflictFamiliesBounded(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	a := exporterModule(t, "a", mergeUpstream(t, "churn gauge"), true)
+	b := exporterModule(t, "b", mergeUpstream(t, "churn counter"), true)
+	g, url := mergeGateway(t, Options{Registry: reg, MergeSelf: false}, a, b)
+	conflicts := func() map[string]float64 { // family: count, of source b
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]float64{}
+		for _, mf := range mfs {
+			if mf.GetName() != "corral_merge_conflicts_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["exporter"] != "b" {
+					t.Errorf("a conflict counted for %v", labels)
+				}
+				have[labels["family"]] = m.GetCounter().GetValue()
+			}
+		}
+		return have
+	}
+	const scrapes = 30
+	for range scrapes {
+		mergedScrape(t, url, nil)
+	}
+	have := conflicts()
+	total := 0.0
+	for _, v := range have {
+		total += v
+	}
+	if len(have) != maxConflictFamilies+1 || have["churn_1"] != 1 || have["(other)"] != scrapes-maxConflictFamilies || total != scrapes {
+		t.Errorf("after %d scrapes: want %d families with 1 each and (other) %d, have %v", scrapes, maxConflictFamilies, scrapes-maxConflictFamilies, have)
+	}
+
+	g.SetModules([]Module{a})
+	if have := conflicts(); len(have) != 0 {
+		t.Errorf("b removed: want no series, have %v", have)
+	}
+	g.SetModules([]Module{a, b})
+	mergedScrape(t, url, nil)
+	if have := conflicts(); len(have) != 1 || have["(other)"] != 0 {
+		t.Errorf("b added again: want one family of its own, have %v", have)
 	}
 }
 
