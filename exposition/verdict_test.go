@@ -135,6 +135,9 @@ func TestVerdictLexing(t *testing.T) {
 		{"protobuf packed varint past the message", ctProto, protoHistogram(protoBytes(13, []byte{0x82})), `protobuf message 1: unexpected EOF`, ""},
 		{"protobuf family in two messages", ctProto, protoFamily(protoString(1, "m"), protoVarint(3, 1), protoBytes(4, protoBytes(2, protoFixed64(1, 1)))) + protoFamily(protoString(1, "n"), protoVarint(3, 1), protoBytes(4, protoBytes(2, protoFixed64(1, 1)))) + protoFamily(protoString(1, "m"), protoVarint(3, 1), protoBytes(4, append(protoBytes(1, append(protoString(1, "a"), protoString(2, "b")...)), protoBytes(2, protoFixed64(1, 1))...))), `protobuf message 3: family "m" again, after an earlier message`, StricterMetaTwice},
 		{"protobuf family in two messages, the first without metrics", ctProto, protoFamily(protoString(1, "m"), protoVarint(3, 1)) + protoFamily(protoString(1, "m"), protoVarint(3, 1), protoBytes(4, protoBytes(2, protoFixed64(1, 1)))), "<nil>", ""},
+		{"protobuf unknown field longer than the message", ctProto, protoFamily(protoString(1, "m"), protowire.AppendVarint(protowire.AppendTag(nil, 6, protowire.BytesType), 1<<62)), `protobuf message 1: unexpected EOF`, ""},
+		{"protobuf unknown field of a ten-byte length", ctProto, protoFamily(protoString(1, "m_after_which_i_wraps"), []byte("\x32\xef\xff\xff\xff\xff\xff\xff\xff\xff\x30")), `protobuf message 1: unexpected EOF`, ""},
+		{"protobuf unknown field's group holding a long field", ctProto, protoFamily(protoString(1, "m"), protowire.AppendVarint(protowire.AppendTag(protowire.AppendTag(nil, 6, protowire.StartGroupType), 7, protowire.BytesType), 1<<63-2)), `protobuf message 1: unexpected EOF`, ""},
 		{"protobuf field 0", ctProto, protoFamily(protoString(1, "m"), protoVarint(0, 1)), `protobuf message 1: proto: MetricFamily: illegal tag 0`, ""},
 	} {
 		err := Validate(tc.contentType, []byte(tc.body))

@@ -217,7 +217,10 @@ func gogoSkip(b []byte) (int, error) {
 			if int(length) < 0 {
 				return 0, errWireLength
 			}
-			i += n + int(length)
+			if i += n; length > uint64(len(b)-i) {
+				return 0, io.ErrUnexpectedEOF // not i += length: it may wrap
+			}
+			i += int(length)
 		case protowire.StartGroupType:
 			depth++
 		case protowire.EndGroupType:
@@ -229,9 +232,6 @@ func gogoSkip(b []byte) (int, error) {
 			i += 4
 		default:
 			return 0, fmt.Errorf("proto: illegal wire type %d", wire&7)
-		}
-		if i < 0 {
-			return 0, errWireLength
 		}
 		if depth == 0 {
 			return i, nil
