@@ -115,10 +115,16 @@ var mergers = sync.Pool{New: func() any { return newMerger() }}
 // with its source, families of the same name joined under one HELP and TYPE,
 // families sorted by name and series by source then as received. A source
 // whose body is invalid anywhere contributes nothing, so the output is always
-// valid. The returned error is only ever the writer's.
-func Merge(w io.Writer, opts Options, inputs []Input) (Report, error) {
+// valid. The returned error is the writer's, or a defect of corral's that
+// cut the answer (IsDefect).
+func Merge(w io.Writer, opts Options, inputs []Input) (rep Report, err error) {
 	m := mergers.Get().(*merger)
-	defer mergers.Put(m)
+	defer func() {
+		if _, broken := err.(*errDefect); !broken {
+			mergers.Put(m) // a merger a panic left is let go
+		}
+	}()
+	defer caught(&err) // a panic past the sources' scans: the answer is cut
 	return m.merge(w, opts, inputs)
 }
 

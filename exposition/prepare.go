@@ -89,8 +89,18 @@ func (m *merger) prepare(inputs []Input, keep bool) {
 // goroutine of its own.
 const parallelScan = 32 << 10
 
-// scan reads the source's body, setting s.err when it is invalid.
+// scan reads the source's body, setting s.err when it is invalid (or its
+// reading panicked: then the source's scanner, in whatever state the panic
+// left it, is replaced).
 func (s *origin) scan(keep bool) {
+	defer func() {
+		if _, broken := s.err.(*errDefect); broken {
+			s.own = newScanner()
+			s.sc = s.own
+		}
+	}()
+	defer caught(&s.err) // first: recover works in a deferred call only
+	hook(s.in.Body)
 	in := s.in
 	s.sc.hashing = true
 	body, om := in.Body, false

@@ -79,6 +79,8 @@ func (r *Receiver) Feed(body []byte) {
 		return
 	}
 	end := r.pos + last + 1
+	defer caught(&r.err)
+	hook(body)
 	r.err = r.sc.lines(body, r.pos, end)
 	r.pos = end
 }
@@ -103,20 +105,27 @@ func (r *Receiver) Finish(body []byte) error {
 	}
 	if !r.done {
 		r.done = true
-		switch {
-		case r.err != nil:
-		case len(body) >= math.MaxInt32:
-			r.err = &ParseError{Msg: "body larger than 2 GiB"}
-		default:
-			if r.err = r.sc.linesSplit(body, r.pos); r.err == nil {
-				if r.err = r.sc.end(); r.err == nil {
-					r.sc.remember(body)
-				}
-			}
-		}
+		r.finish(body)
 		r.pos = len(body)
 	}
 	return r.err
+}
+
+// finish is Finish's scan of the rest of body.
+func (r *Receiver) finish(body []byte) {
+	defer caught(&r.err)
+	hook(body)
+	switch {
+	case r.err != nil:
+	case len(body) >= math.MaxInt32:
+		r.err = &ParseError{Msg: "body larger than 2 GiB"}
+	default:
+		if r.err = r.sc.linesSplit(body, r.pos); r.err == nil {
+			if r.err = r.sc.end(); r.err == nil {
+				r.sc.remember(body)
+			}
+		}
+	}
 }
 
 // Scanned tells whether r has scanned a whole body, whose result Finish
@@ -126,6 +135,14 @@ func (r *Receiver) Scanned() bool { return r != nil && r.done }
 // Release hands r's buffers back for the next scrape; r is not used after.
 func (r *Receiver) Release() {
 	if r == nil || r.sc == nil {
+		return
+	}
+	if _, broken := r.err.(*errDefect); broken {
+		// A panic left the scanner in a state no one knows: let it go.
+		if r.own != nil {
+			r.own.leave(&r.sc.memo)
+		}
+		r.sc = nil
 		return
 	}
 	if r.own != nil {

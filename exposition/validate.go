@@ -17,7 +17,9 @@ var scanners = sync.Pool{New: func() any { return newScanner() }}
 // (readProto).
 // Errors name the line:
 // "line 12: ...".
-func Validate(contentType string, body []byte) error {
+func Validate(contentType string, body []byte) (err error) {
+	defer caught(&err)
+	hook(body)
 	f := FormatOf(contentType)
 	switch f {
 	case Text, OpenMetrics:

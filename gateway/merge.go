@@ -135,7 +135,10 @@ func (g *Gateway) writeMerged(w http.ResponseWriter, r *http.Request, format exp
 		out = zw
 	}
 	rep, err := exposition.Merge(out, exposition.Options{Label: g.opts.MergeLabel, Format: format}, inputs)
-	if err != nil {
+	switch {
+	case exposition.IsDefect(err):
+		g.logger.Error("merged scrape cut", "err", err)
+	case err != nil:
 		g.logger.Debug("merged scrape not fully written", "err", err)
 	}
 	st.account(g.logger, rep, exposition.FormatOf(string(format)).String(), time.Now(), g.stillMerged)
