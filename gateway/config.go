@@ -96,24 +96,50 @@ func (c *WebConfig) Defaults() {
 	}
 }
 
+// appliedOnReload tells whether a reload applies the [web] key (through
+// Gateway.SetAccess): the access control, the limits, default_module,
+// external_address and control. Every other key takes effect on restart.
+func appliedOnReload(key string) bool {
+	switch key {
+	case "allow_networks", "bearer_token_file", "trusted_proxies", "max_concurrent_scrapes", "max_inflight_bytes", "max_connections",
+		"default_module", "external_address", "control":
+		return true
+	}
+	return false
+}
+
 // RestartKeys names the [web] keys that differ between old and new and
-// that only a restart applies: every key but the access control, the
-// limits, default_module and external_address.
+// that only a restart applies.
 func RestartKeys(old, new WebConfig) []string {
 	var keys []string
 	o, n := reflect.ValueOf(old), reflect.ValueOf(new)
 	for i := range o.NumField() {
-		key, _, _ := strings.Cut(o.Type().Field(i).Tag.Get("toml"), ",")
-		switch key {
-		case "allow_networks", "bearer_token_file", "trusted_proxies", "max_concurrent_scrapes", "max_inflight_bytes", "max_connections",
-			"default_module", "external_address", "control":
-			continue // applied by Gateway.SetAccess
-		}
-		if !reflect.DeepEqual(o.Field(i).Interface(), n.Field(i).Interface()) {
+		key := tomlKey(o.Type().Field(i))
+		if !appliedOnReload(key) && !reflect.DeepEqual(o.Field(i).Interface(), n.Field(i).Interface()) {
 			keys = append(keys, key)
 		}
 	}
 	return keys
+}
+
+// Running is the [web] that runs after a reload from running to next:
+// next's values of the keys a reload applies, running's of the others
+// (the listen address, the merge label, the self source...), which
+// take effect on restart only. A reload is checked against it.
+func Running(running, next WebConfig) WebConfig {
+	out := next
+	o, r := reflect.ValueOf(&out).Elem(), reflect.ValueOf(running)
+	for i := range o.NumField() {
+		if !appliedOnReload(tomlKey(o.Type().Field(i))) {
+			o.Field(i).Set(r.Field(i))
+		}
+	}
+	return out
+}
+
+func tomlKey(f reflect.StructField) string {
+	key, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	return key
 }
 
 // Validate reports every problem, each prefixed with its key.

@@ -1,8 +1,12 @@
 package gateway
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/corral-metrics/corral/internal/duration"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -50,4 +54,33 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestRunning: after a reload, [web] runs with the new values of the keys
+// a reload applies and the running values of every other key, each of
+// which RestartKeys names when it changed.
+func TestRunning(t *testing.T) {
+	var running WebConfig
+	running.Defaults()
+	no := false
+	next := WebConfig{
+		ListenAddress: ":1", WebConfigFile: "web.yml", MergeLabel: "job", MaxBodyBytes: 1 << 20,
+		AllowNetworks: []string{"10.0.0.0/8"}, BearerTokenFile: "/run/secrets/t", TrustedProxies: []string{"10.1.0.0/16"},
+		MaxConcurrentScrapes: 3, MaxInflightBytes: 1 << 24, MaxConnections: 7, ScrapeTimeout: duration.Of(time.Second),
+		SelfSource: "me", MergeSelf: &no, DefaultModule: "node", ExternalAddress: "corral:9999", Control: true,
+	}
+	want := running
+	want.AllowNetworks, want.BearerTokenFile, want.TrustedProxies = next.AllowNetworks, next.BearerTokenFile, next.TrustedProxies
+	want.MaxConcurrentScrapes, want.MaxInflightBytes, want.MaxConnections = next.MaxConcurrentScrapes, next.MaxInflightBytes, next.MaxConnections
+	want.DefaultModule, want.ExternalAddress, want.Control = next.DefaultModule, next.ExternalAddress, next.Control
+	if have := Running(running, next); !reflect.DeepEqual(have, want) {
+		t.Errorf("Running:\nwant %+v\nhave %+v", want, have)
+	}
+	const restart = "listen_address web_config_file merge_label max_body_bytes scrape_timeout self_source merge_self"
+	if have := strings.Join(RestartKeys(running, next), " "); have != restart {
+		t.Errorf("RestartKeys: want %q, have %q", restart, have)
+	}
+	if have := RestartKeys(running, Running(running, next)); len(have) != 0 {
+		t.Errorf("RestartKeys of what runs: want none, have %q", have)
+	}
 }

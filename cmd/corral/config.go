@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -151,11 +152,7 @@ func mergeSection[T any](origin map[string]string, file, kind string, namespace 
 // between sections.
 func (c *Config) validate() error {
 	var errs []error
-	report := func(section string, err error) {
-		for _, e := range unjoin(err) {
-			errs = append(errs, fmt.Errorf("%s: %s.%w", c.where(section), section, e))
-		}
-	}
+	report := c.reporter(&errs)
 	c.Web.Defaults()
 	report("web", c.Web.Validate())
 	c.Supervisor.Defaults()
@@ -167,11 +164,36 @@ func (c *Config) validate() error {
 		sections := c.Sources[k.name]
 		for _, name := range slices.Sorted(maps.Keys(sections)) {
 			section, s := string(k.name)+"."+name, sections[name]
-			shared := s.Shared()
-			shared.Defaults()
+			s.Shared().Defaults()
 			s.Defaults()
 			report(section, s.Validate())
-			report(section, shared.Validate(c.Web.MergeLabel))
+		}
+	}
+	c.checkWith(c.Web, c.Task, report)
+	return errors.Join(errs...)
+}
+
+// reporter is how validate reports: each problem of err as
+// "FILE: SECTION.KEY: problem", appended to errs.
+func (c *Config) reporter(errs *[]error) func(section string, err error) {
+	return func(section string, err error) {
+		for _, e := range unjoin(err) {
+			*errs = append(*errs, fmt.Errorf("%s: %s.%w", c.where(section), section, e))
+		}
+	}
+}
+
+// checkWith checks the sections against [web] and the tasks as web and
+// tasks give them, and against each other: static labels and the merge
+// label, source names (and the self source), what a source, an endpoint,
+// default_module and depends_on name. validate passes the configuration's
+// own; a reload passes what it does not change (see checkRunning).
+func (c *Config) checkWith(web gateway.WebConfig, tasks map[string]supervisor.TaskConfig, report func(string, error)) {
+	for _, k := range kinds() {
+		sections := c.Sources[k.name]
+		for _, name := range slices.Sorted(maps.Keys(sections)) {
+			section, shared := string(k.name)+"."+name, sections[name].Shared()
+			report(section, shared.Validate(web.MergeLabel))
 			if p := shared.Process; p != "" {
 				if _, ok := c.Process[p]; !ok {
 					report(section, fmt.Errorf("process: no [process.%s]", p))
@@ -180,29 +202,52 @@ func (c *Config) validate() error {
 			if !validModuleName(name) {
 				report(section, fmt.Errorf("name: %q must be letters, digits, '_', '-' or '.'", name))
 			}
-			if name == c.Web.SelfSource {
+			if name == web.SelfSource {
 				report(section, fmt.Errorf("name: %q is corral's own source (web.self_source)", name))
 			}
 		}
 	}
-	if m := c.Web.DefaultModule; m != "" && !c.hasSource(m) {
+	if m := web.DefaultModule; m != "" && !c.hasSource(m) {
 		report("web", fmt.Errorf("default_module: no source named %q", m))
 	}
 	c.validateEndpoints(report)
-	errs = append(errs, c.validateGraph()...)
-	return errors.Join(errs...)
-}
-
-// validateGraph checks depends_on with the supervisor's own rules, naming
-// the file of each process or task it complains of.
-func (c *Config) validateGraph() []error {
-	var errs []error
-	for _, e := range unjoin(supervisor.ValidateGraph(c.Process, c.Task)) {
+	// The supervisor's own rules for depends_on, its errors naming the
+	// section ("process.NAME.depends_on: ...").
+	for _, e := range unjoin(supervisor.ValidateGraph(c.Process, tasks)) {
 		kind, rest, _ := strings.Cut(e.Error(), ".")
 		name, _, _ := strings.Cut(rest, ".depends_on")
-		errs = append(errs, fmt.Errorf("%s: %w", c.where(kind+"."+name), e))
+		report(kind+"."+name, errors.New(strings.TrimPrefix(rest, name+".")))
 	}
-	return errs
+}
+
+// checkRunning tells why c, which loaded (so a restart would run it as it
+// is), cannot run now: a reload leaves the [web] keys that take effect on
+// restart only at their values in running, and the tasks as they ran at
+// start-up (tasks). The sections are checked against those; each problem
+// says which of them it was checked against.
+func (c *Config) checkRunning(running gateway.WebConfig, tasks map[string]supervisor.TaskConfig) error {
+	var kept []string
+	for _, key := range gateway.RestartKeys(running, c.Web) {
+		kept = append(kept, "web."+key)
+	}
+	var why []string
+	switch len(kept) {
+	case 0:
+	case 1:
+		why = append(why, kept[0]+" keeps its running value until a restart")
+	default:
+		why = append(why, strings.Join(kept, ", ")+" keep their running values until a restart")
+	}
+	if !reflect.DeepEqual(c.Task, tasks) {
+		why = append(why, "tasks run once, at start-up: the ones that ran stay until a restart")
+	}
+	var errs []error
+	c.checkWith(gateway.Running(running, c.Web), tasks, func(section string, err error) {
+		for _, e := range unjoin(err) {
+			errs = append(errs, fmt.Errorf("%s: %s.%w (a reload does not apply all of this configuration: %s)", c.where(section), section, e, strings.Join(why, "; ")))
+		}
+	})
+	return errors.Join(errs...)
 }
 
 // unjoin lists the errors inside a joined error, joins within joins

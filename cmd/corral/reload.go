@@ -33,6 +33,11 @@ func (r *reloader) reload() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cfg, err := r.load()
+	if err == nil {
+		// Valid as written (a restart would run it), and valid with what
+		// the reload leaves as it is.
+		err = cfg.checkRunning(r.web, r.tasks)
+	}
 	var (
 		mods []gateway.Module
 		next map[string]built
@@ -70,18 +75,18 @@ func (r *reloader) reload() error {
 	return nil
 }
 
-// reloadAccess is the access control a reload applies: [web] as it is now
-// (next), but for web_config_file, a restart key: the server keeps serving
-// with the file it started with (running's), so whether clients
-// authenticate (the control API's gate), and whether its basic auth
-// conflicts with a bearer token, is read from that file, as it is now on
-// disk. Read from next's file, a reload naming a file with basic auth users
-// would open the control API to every client without authentication.
+// reloadAccess is the access control a reload applies: [web] as it runs
+// after the reload (gateway.Running), so with the web_config_file the
+// server started with, a restart key: whether clients authenticate (the
+// control API's gate), and whether its basic auth conflicts with a bearer
+// token, is read from that file, as it is now on disk. Read from next's
+// file, a reload naming a file with basic auth users would open the
+// control API to every client without authentication.
 func reloadAccess(running, next gateway.WebConfig) (gateway.Options, error) {
-	next.WebConfigFile = running.WebConfigFile
-	access, err := gatewayOptions(next)
+	web := gateway.Running(running, next)
+	access, err := gatewayOptions(web)
 	if err != nil {
 		return access, err
 	}
-	return access, gateway.CheckWebConfig(next.WebConfigFile, next.BearerTokenFile != "")
+	return access, gateway.CheckWebConfig(web.WebConfigFile, web.BearerTokenFile != "")
 }
