@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"reflect"
 	"strconv"
@@ -175,12 +176,44 @@ func (c *WebConfig) Validate() error {
 	if c.MaxConnections < 0 {
 		errs = append(errs, errors.New("max_connections: must be positive"))
 	}
+	if err := CheckListenAddress(c.ListenAddress); err != nil {
+		errs = append(errs, fmt.Errorf("listen_address: %w", err))
+	}
 	if c.ExternalAddress != "" {
 		if err := checkHostPort(c.ExternalAddress); err != nil {
 			errs = append(errs, fmt.Errorf("external_address: %w", err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CheckListenAddress tells why the server could not listen on s, as far as
+// its syntax says, without binding: it is host:port, the host empty (every
+// address), an IP address or a host name, the port a number from 0 to
+// 65535 or a service name.
+func CheckListenAddress(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			return fmt.Errorf("%q: %s (want host:port, such as \":9999\" or \"127.0.0.1:9999\")", s, ae.Err)
+		}
+		return fmt.Errorf("%q: %w", s, err)
+	}
+	if n, err := strconv.Atoi(port); err == nil {
+		if n < 0 || n > 65535 {
+			return fmt.Errorf("%q: port %d: want 0 to 65535", s, n)
+		}
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("%q: port %q: want a number from 0 to 65535 or a service name", s, port)
+	}
+	if _, err := netip.ParseAddr(host); host == "" || err == nil {
+		return nil
+	}
+	if err := checkHostPort(host); err != nil {
+		return fmt.Errorf("%q: %w", s, err)
+	}
+	return nil
 }
 
 // ByteSize is a size in bytes written with a unit: "32MiB", "512KiB", "1GB", or a bare number of bytes.

@@ -167,6 +167,9 @@ func loadFlagged(c *cli.Context) (*Config, error) {
 		return nil, err
 	}
 	if v := flag(c, "web.listen-address"); v != "" {
+		if err := gateway.CheckListenAddress(v); err != nil {
+			return nil, fmt.Errorf("--web.listen-address: %w", err)
+		}
 		cfg.Web.ListenAddress = v
 	}
 	if v := flag(c, "web.config.file"); v != "" {

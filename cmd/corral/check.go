@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/corral-metrics/corral/gateway"
+	"github.com/corral-metrics/corral/scripts"
 )
 
 // check validates the configuration as serve would load it and prints a
@@ -48,8 +49,9 @@ func checkBuild(cfg *Config) error {
 }
 
 // checkProcesses reports what serve would refuse or fail at start of the
-// processes and tasks: a stop_timeout longer than the whole shutdown's, a
-// working directory that does not exist.
+// processes and tasks, and at every run of the scripts: a stop_timeout
+// longer than the whole shutdown's, a working directory that does not
+// exist.
 func checkProcesses(cfg *Config) []error {
 	var errs []error
 	dir := func(section, d string) {
@@ -70,6 +72,12 @@ func checkProcesses(cfg *Config) []error {
 	}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Task)) {
 		dir("task."+name, cfg.Task[name].Dir)
+	}
+	scriptSections := cfg.Sources[scripts.Kind]
+	for _, name := range slices.Sorted(maps.Keys(scriptSections)) {
+		if s, ok := scriptSections[name].(*scripts.Config); ok {
+			dir("script."+name, s.Dir)
+		}
 	}
 	return errs
 }

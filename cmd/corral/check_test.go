@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 // TestCheckProcesses: corral check reports what start-up would refuse or
 // fail on, naming file and key: a process's stop_timeout longer than the
-// whole shutdown's, and a dir that does not exist.
+// whole shutdown's, and a dir that does not exist (a script's too, where
+// every run would fail).
 func TestCheckProcesses(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
@@ -32,6 +38,12 @@ dir = "/nonexistent/dir"`, "task.t.dir: /nonexistent/dir: no such directory"},
 		{"dir is a file", `[process.a]
 command = ["/bin/true"]
 dir = "/etc/hostname"`, "process.a.dir: /etc/hostname: no such directory"},
+		{"script dir missing", `[script.s]
+command = ["/bin/true"]
+dir = "/nonexistent/dir"`, "script.s.dir: /nonexistent/dir: no such directory"},
+		{"script dir", `[script.s]
+command = ["/bin/true"]
+dir = "` + dir + `"`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "corral.toml")
@@ -53,5 +65,68 @@ dir = "/etc/hostname"`, "process.a.dir: /etc/hostname: no such directory"},
 				t.Errorf("want %q, have %q", file+": "+tc.want, have)
 			}
 		})
+	}
+}
+
+// runCheck runs `corral check ARGS...` in the process and returns what it
+// printed (out and errors) and its exit code.
+func runCheck(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	app := newApp(nil)
+	var out bytes.Buffer
+	app.Writer, app.ErrWriter = &out, &out
+	app.ExitErrHandler = func(*cli.Context, error) {} // the exit code is read below, not acted on
+	err := app.Run(append([]string{"corral", "check"}, args...))
+	var ec cli.ExitCoder
+	switch {
+	case errors.As(err, &ec):
+		out.WriteString(err.Error())
+		return out.String(), ec.ExitCode()
+	case err != nil:
+		t.Fatalf("corral check: %v", err)
+	}
+	return out.String(), 0
+}
+
+// TestCheckListenAddress: corral check refuses a listen address the server
+// could not listen on (no port, a port past 65535), from [web] or from the
+// flag that wins over it, with the error start-up would give, and binds
+// nothing to find out.
+func TestCheckListenAddress(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "corral.toml")
+	for _, tc := range []struct {
+		web, flag string
+		want      string // "": exit 0
+	}{
+		{"127.0.0.1:9999", "", ""},
+		{":9999", "", ""},
+		{"[::1]:0", "", ""},
+		{"localhost:http", "", ""},
+		{"127.0.0.1", "", file + `: web.listen_address: "127.0.0.1": missing port in address (want host:port, such as ":9999" or "127.0.0.1:9999")`},
+		{"localhost:99999", "", file + `: web.listen_address: "localhost:99999": port 99999: want 0 to 65535`},
+		{"localhost:nosuchservice", "", file + `: web.listen_address: "localhost:nosuchservice": port "nosuchservice": want a number from 0 to 65535 or a service name`},
+		{"bad host:80", "", file + `: web.listen_address: "bad host:80": "bad host" is not a host name`},
+		{"", "127.0.0.1", `--web.listen-address: "127.0.0.1": missing port in address (want host:port, such as ":9999" or "127.0.0.1:9999")`},
+		{"", "localhost:99999", `--web.listen-address: "localhost:99999": port 99999: want 0 to 65535`},
+		{"127.0.0.1:9999", ":0", ""},
+	} {
+		web := ""
+		if tc.web != "" {
+			web = "[web]\nlisten_address = \"" + tc.web + "\"\n"
+		}
+		if err := os.WriteFile(file, []byte(web), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"--config.file", file}
+		if tc.flag != "" {
+			args = append(args, "--web.listen-address", tc.flag)
+		}
+		out, code := runCheck(t, args...)
+		switch {
+		case tc.want == "" && code != 0:
+			t.Errorf("web %q, flag %q: want exit 0, have %d\n%s", tc.web, tc.flag, code, out)
+		case tc.want != "" && (code != 1 || strings.TrimSpace(out) != tc.want):
+			t.Errorf("web %q, flag %q: want exit 1 with\n%s\nhave %d\n%s", tc.web, tc.flag, tc.want, code, out)
+		}
 	}
 }
