@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -10,8 +12,10 @@ import (
 )
 
 // life starts the process once and follows it until it ends. It returns the
-// exit code and whether the process ended because it was stopped.
-func (p *process) life(attempt *int) (code int, stopped bool) {
+// exit code, whether the process ended because it was stopped, and why
+// corral stopped it when it did so of its own accord (not ready within its
+// start timeout, and the last check's failure), else "".
+func (p *process) life(attempt *int) (code int, stopped bool, cause string) {
 	p.setState(StateStarting)
 	sp := spec{name: p.name, command: p.cfg.Command, env: p.cfg.Env, dir: p.cfg.Dir, cred: p.cred, capture: true, tail: p.tail, notifyFD: p.cfg.Ready.NotifyFD}
 	if p.main {
@@ -29,21 +33,21 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 		}
 		select {
 		case <-p.stopCh:
-			return code, true
+			return code, true, ""
 		default:
-			return code, false
+			return code, false, ""
 		}
 	}
 	p.started(c)
 	p.logger.Info("process started", "pid", c.Pid)
-	var checked chan bool
+	var checked chan error // the check's verdict: nil when ready
 	if kind := p.cfg.Ready.kind(); kind == "" {
 		p.setReady(StateRunning)
 	} else if kind == "notify" {
-		checked = make(chan bool, 1)
-		go func() { checked <- awaitNotify(c.notify, p.cfg.Ready.Timeout.Std(), p.logger) }()
+		checked = make(chan error, 1)
+		go func() { checked <- awaitNotify(c.notify, p.cfg.Ready.Timeout.Std()) }()
 	} else {
-		checked = make(chan bool, 1)
+		checked = make(chan error, 1)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go func() { checked <- p.s.checkReady(ctx, p) }()
@@ -106,17 +110,27 @@ func (p *process) life(attempt *int) (code int, stopped bool) {
 				continue // the exit is delivered with it: take it first
 			}
 			c.drain(p.s.outputWait())
-			return exit.Code(), stopped
-		case ok := <-checked:
+			if stopped {
+				cause = ""
+			}
+			return exit.Code(), stopped, cause
+		case err := <-checked:
 			checked = nil
-			if ok {
+			if err == nil {
 				p.logger.Info("process ready")
 				p.setReady(StateReady)
-			} else {
-				p.logger.Error("process not ready within its start timeout (or it closed its notify_fd without a newline)", "timeout", p.cfg.Ready.Timeout)
-				p.missed("not ready within its start timeout")
-				signal("stopping process not ready", closedChan())
+				continue
 			}
+			why := fmt.Sprintf("not ready within %s (%v)", p.cfg.Ready.Timeout, err)
+			if errors.Is(err, errNotifyClosed) {
+				why = fmt.Sprintf("not ready (%v)", err) // before its timeout
+			}
+			p.logger.Error("process not ready", "timeout", p.cfg.Ready.Timeout, "err", err)
+			p.missed(why)
+			if exit == nil {
+				cause = why
+			}
+			signal("stopping process not ready", closedChan())
 		case <-stable.C:
 			*attempt = 0
 		case <-stopCh:

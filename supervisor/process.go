@@ -261,7 +261,7 @@ func (p *process) run() {
 	attempt := 0           // backoff exponent; reset after a stable run
 	var recent []time.Time // restarts within restart_window
 	for {
-		code, stopped := p.life(&attempt)
+		code, stopped, cause := p.life(&attempt)
 		if !stopped && p.s.stopping() {
 			// The appliance is stopping: this exit is final. No restart,
 			// and no failure that would override the main process's code.
@@ -274,22 +274,30 @@ func (p *process) run() {
 		}
 		p.missed("it ended before it was ever up")
 		failure := !p.cfg.success(code)
+		why := "" // why it ended, when corral ended it: not ready in time
+		if cause != "" {
+			why = cause + ", so stopped: "
+		}
 		if p.cfg.Restart == RestartNever || (p.cfg.Restart == RestartOnFailure && !failure) || p.main {
 			state := StateExited
 			if failure {
 				state = StateFailed
 			}
-			p.giveUp(state, fmt.Sprintf("%s with exit code %d and is not restarted (restart = %q)", state, code, p.cfg.Restart))
+			p.giveUp(state, fmt.Sprintf("%s%s with exit code %d and is not restarted (restart = %q)", why, state, code, p.cfg.Restart))
 			return
 		}
-		p.setReason(fmt.Sprintf("ended with exit code %d; restarting (restart = %q)", code, p.cfg.Restart))
+		p.setReason(fmt.Sprintf("%sended with exit code %d; restarting (restart = %q)", why, code, p.cfg.Restart))
 		if p.cfg.MaxRestarts > 0 {
 			now := time.Now()
 			for len(recent) > 0 && now.Sub(recent[0]) > p.cfg.RestartWindow.Std() {
 				recent = recent[1:]
 			}
 			if len(recent) >= p.cfg.MaxRestarts {
-				p.giveUp(StateFailed, fmt.Sprintf("failed: restarted %d times within %s (max_restarts)", len(recent), p.cfg.RestartWindow))
+				last := ""
+				if why != "" {
+					last = fmt.Sprintf("; the last time %sended with exit code %d", why, code)
+				}
+				p.giveUp(StateFailed, fmt.Sprintf("failed: restarted %d times within %s (max_restarts)%s", len(recent), p.cfg.RestartWindow, last))
 				return
 			}
 			recent = append(recent, now)

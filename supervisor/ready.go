@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,10 +15,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// checkReady polls the check every r.Interval until it passes (true), the
-// start timeout r.Timeout runs out or ctx ends (false). Polling happens only
-// while a process starts, never once it is ready.
-func (s *Supervisor) checkReady(ctx context.Context, p *process) bool {
+// checkReady polls the check every r.Interval until it passes (nil), the
+// start timeout r.Timeout runs out or ctx ends: then it returns the last
+// attempt's failure, which says why the process was not ready (not an
+// attempt the start timeout cut short, when one came before it). Polling
+// happens only while a process starts, never once it is ready.
+func (s *Supervisor) checkReady(ctx context.Context, p *process) error {
 	r := p.cfg.Ready
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout.Std())
 	defer cancel()
@@ -33,6 +34,7 @@ func (s *Supervisor) checkReady(ctx context.Context, p *process) bool {
 	}
 	tick := time.NewTicker(r.Interval.Std())
 	defer tick.Stop()
+	var last error
 	for {
 		actx, acancel := context.WithTimeout(ctx, per)
 		var err error
@@ -44,19 +46,27 @@ func (s *Supervisor) checkReady(ctx context.Context, p *process) bool {
 			c, err = (&net.Dialer{}).DialContext(actx, "tcp", r.TCP)
 			if err == nil {
 				c.Close()
+			} else {
+				err = fmt.Errorf("ready.tcp: %w", err)
 			}
 		default:
 			err = s.checkExec(actx, spec{name: p.name + ":ready", command: r.Exec, env: p.cfg.Env, dir: p.cfg.Dir, cred: p.cred})
 		}
 		acancel()
 		if err == nil {
-			return true
+			return nil
 		}
+		if end, _ := ctx.Deadline(); last != nil && (ctx.Err() != nil || !time.Now().Before(end)) {
+			// Cut short by the start timeout (a dialer sees the deadline
+			// pass before ctx says so): the attempt before says more.
+			return last
+		}
+		last = err
 		p.logger.Debug("readiness check failed", "err", err)
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			return false
+			return last
 		}
 	}
 }
@@ -77,12 +87,12 @@ func checkHTTP(ctx context.Context, client *http.Client, rawURL string) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("%s: %w", shown.String(), err)
+		return fmt.Errorf("ready.http: GET %s: %w", shown.String(), err)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("%s: status %d", shown.String(), resp.StatusCode)
+		return fmt.Errorf("ready.http: GET %s: status %d", shown.String(), resp.StatusCode)
 	}
 	return nil
 }
@@ -92,7 +102,7 @@ func checkHTTP(ctx context.Context, client *http.Client, rawURL string) error {
 func (s *Supervisor) checkExec(ctx context.Context, sp spec) error {
 	c, err := s.spawn(sp)
 	if err != nil {
-		return err
+		return fmt.Errorf("ready.exec: %w", err)
 	}
 	select {
 	case e := <-c.Exited():
@@ -108,22 +118,30 @@ func (s *Supervisor) checkExec(ctx context.Context, sp spec) error {
 	}
 }
 
+// errNotifyClosed: the process closed its notify_fd (or ended) without
+// writing a newline: it will not be ready, whatever its timeout.
+var errNotifyClosed = errors.New("ready.notify_fd: closed without a newline")
+
 // awaitNotify is s6's notification-fd protocol: it reads the child's
-// notification pipe until a newline (ready: true), the start timeout, or
-// EOF, when the child closed it without a newline or ended (false). It
-// closes r.
-func awaitNotify(r *os.File, timeout time.Duration, logger *slog.Logger) bool {
+// notification pipe until a newline (ready: nil), the start timeout, or
+// EOF, when the child closed it without a newline or ended (an error
+// saying which). It closes r.
+func awaitNotify(r *os.File, timeout time.Duration) error {
 	defer r.Close()
 	r.SetReadDeadline(time.Now().Add(timeout))
 	buf := make([]byte, 64)
 	for {
 		n, err := r.Read(buf)
 		if bytes.IndexByte(buf[:n], '\n') >= 0 {
-			return true
+			return nil
 		}
-		if err != nil {
-			logger.Debug("no readiness notification", "err", err)
-			return false
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return errors.New("ready.notify_fd: no newline written")
+		case errors.Is(err, io.EOF):
+			return errNotifyClosed
+		case err != nil:
+			return fmt.Errorf("ready.notify_fd: %w", err)
 		}
 	}
 }

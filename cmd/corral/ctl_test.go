@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,5 +152,52 @@ func TestCtlAccess(t *testing.T) {
 		if code, out := ctl(tc.args...); code != tc.wantCode || !strings.Contains(out, tc.want) {
 			t.Errorf("%v: want exit %d with %q, have %d: %s", tc.args, tc.wantCode, tc.want, code, out)
 		}
+	}
+}
+
+// TestNotReadyReasonShown: a process stopped for failing its readiness
+// check says why wherever its last exit is shown: /-/processes, the
+// landing page and corral ctl status, with the check's last failure, not
+// only the exit code of its answer to the stop signal.
+func TestNotReadyReasonShown(t *testing.T) {
+	bin := buildCorral(t)
+	unready := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "warming up", http.StatusServiceUnavailable)
+	}))
+	defer unready.Close()
+	addr := freeAddr(t)
+	config := filepath.Join(t.TempDir(), "corral.toml")
+	// A long backoff holds it stopped while the test looks.
+	os.WriteFile(config, fmt.Appendf(nil, `[web]
+listen_address = %q
+
+[process.app]
+command = ["sleep", "1000"]
+ready = { http = %q, interval = "100ms", timeout = "2s" }
+backoff = { initial = "1h", max = "1h" }
+`, addr, unready.URL+"/healthz"), 0o644)
+	get := getter(http.DefaultClient, "http://"+addr)
+	startCorral(t, bin, get, "--config.file", config)
+
+	app := func() map[string]any {
+		t.Helper()
+		_, body, _ := get("/-/processes")
+		var list []map[string]any
+		if err := json.Unmarshal([]byte(body), &list); err != nil || len(list) != 1 {
+			t.Fatalf("/-/processes: want app alone, have %v: %s", err, body)
+		}
+		return list[0]
+	}
+	testkit.Eventually(t, "app stopped as not ready", func() bool { return app()["state"] == "backoff" })
+	want := "not ready within 2s (ready.http: GET " + unready.URL + "/healthz: status 503), so stopped: ended with exit code 143; restarting"
+	if have, _ := app()["reason"].(string); !strings.HasPrefix(have, want) {
+		t.Errorf("/-/processes: want reason %q, have %q", want, have)
+	}
+	if _, body, _ := get("/"); !strings.Contains(body, want) {
+		t.Errorf("landing page: want %q, have\n%s", want, body)
+	}
+	out, err := exec.Command(bin, "ctl", "--config.file", config, "status").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), want) {
+		t.Errorf("corral ctl status: want %q, have %v\n%s", want, err, out)
 	}
 }
