@@ -63,6 +63,10 @@ func (c *Config) Validate() error {
 	}
 	envOf := make(map[string]string, len(c.Params))
 	for i, p := range c.Params {
+		if p == "module" {
+			errs = append(errs, fmt.Errorf("params[%d]: %q is reserved: /proxy's first module= names the source", i, p))
+			continue
+		}
 		if !validParam(p) {
 			errs = append(errs, fmt.Errorf("params[%d]: %q must be letters, digits and underscores", i, p))
 			continue
@@ -79,7 +83,7 @@ func (c *Config) Validate() error {
 }
 
 func validParam(s string) bool {
-	if s == "" || s == "module" {
+	if s == "" {
 		return false
 	}
 	for _, r := range s {

@@ -112,7 +112,7 @@ func TestConfigValidate(t *testing.T) {
 		{Config{}, "command: missing"},
 		{Config{Command: []string{"x"}, Params: []string{"host", "HOST"}}, `params[1]: "host" and "HOST" are both passed as CORRAL_PARAM_HOST`},
 		{Config{Command: []string{"x"}, Params: []string{"a-b"}}, `params[0]: "a-b" must be letters, digits and underscores`},
-		{Config{Command: []string{"x"}, Params: []string{"module"}}, `params[0]: "module" must be letters, digits and underscores`},
+		{Config{Command: []string{"x"}, Params: []string{"module"}}, `params[0]: "module" is reserved: /proxy's first module= names the source`},
 		{Config{Command: []string{"x"}, Timeout: duration.Of(-1)}, "timeout: must be positive"},
 	} {
 		have := ""
