@@ -47,7 +47,9 @@ func (r *reloader) reload() error {
 	}
 	var access gateway.Options
 	if err == nil {
-		access, err = reloadAccess(r.web, cfg.Web)
+		if access, err = reloadAccess(r.web, cfg.Web); err != nil {
+			err = fmt.Errorf("%s: %w", cfg.where("web"), err)
+		}
 	}
 	if err == nil && !reflect.DeepEqual(cfg.Task, r.tasks) {
 		r.logger.Warn("[task] changed: tasks run once, at start-up; the change applies on restart")
@@ -81,12 +83,16 @@ func (r *reloader) reload() error {
 // control API's gate), and whether its basic auth conflicts with a bearer
 // token, is read from that file, as it is now on disk. Read from next's
 // file, a reload naming a file with basic auth users would open the
-// control API to every client without authentication.
+// control API to every client without authentication. Each error names
+// its key.
 func reloadAccess(running, next gateway.WebConfig) (gateway.Options, error) {
 	web := gateway.Running(running, next)
 	access, err := gatewayOptions(web)
 	if err != nil {
 		return access, err
 	}
-	return access, gateway.CheckWebConfig(web.WebConfigFile, web.BearerTokenFile != "")
+	if err := gateway.CheckWebConfig(web.WebConfigFile, web.BearerTokenFile != ""); err != nil {
+		return access, fmt.Errorf("web.web_config_file: %w", err)
+	}
+	return access, nil
 }

@@ -135,6 +135,10 @@ func TestReloadRunsRestartKeys(t *testing.T) {
 		{"both",
 			"[web]\nmerge_label = \"job\"\nself_source = \"me\"\n" + exporter("app", "labels = { exporter = \"static\" }\n") + exporter("corral", "") + app,
 			"web.merge_label, web.self_source keep their running values until a restart)"},
+		// Not a restart key, but refused the same way, naming the file.
+		{"a bearer_token_file that does not exist",
+			"[web]\nbearer_token_file = \"/nonexistent/token\"\n" + exporter("app", "") + app,
+			config + `: web.bearer_token_file: open /nonexistent/token: no such file or directory`},
 		{"a process depending on a new task",
 			exporter("app", "") + app + "[process.web]\ncommand = [\"sleep\", \"1000\"]\ndepends_on = [\"migrate\"]\n[task.migrate]\ncommand = [\"true\"]\n",
 			config + `: process.web.depends_on: no process or task named "migrate" (a reload does not apply all of this configuration: tasks run once, at start-up: the ones that ran stay until a restart)`},
