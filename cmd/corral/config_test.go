@@ -78,6 +78,18 @@ func TestLoadConfigBad(t *testing.T) {
 			want:  []string{`DIR/main.toml: line 3: exporter.a.timeout: expected value but found '\n' instead`},
 		},
 		{
+			// The parser's last key is the line before's: the line, not
+			// that key, says where.
+			name:  "stray line after a section",
+			files: map[string]string{"main.toml": "[exporter.ok]\nurl = \"http://x/\"\n[[[\n"},
+			want:  []string{`DIR/main.toml: line 3: expected '.' or ']' to end table name, but got '[' instead`},
+		},
+		{
+			name:  "key defined twice",
+			files: map[string]string{"main.toml": "[exporter.a]\nurl = \"http://x/\"\nurl = \"http://y/\"\n"},
+			want:  []string{`DIR/main.toml: line 3: exporter.a.url: Key 'exporter.a.url' has already been defined.`},
+		},
+		{
 			name:  "unknown key",
 			files: map[string]string{"main.toml": "[exporter.a]\nurl = \"http://x/\"\nurll = \"http://y/\"\n[exporter.a.tls]\nca = \"x\"\n[wbe]\nx = 1\n"},
 			want: []string{

@@ -33,7 +33,7 @@ func decodeFile(file string, data []byte) (part filePart, errs []error, parsed b
 	text := string(data)
 	var top map[string]toml.Primitive
 	if _, err := toml.Decode(text, &top); err != nil {
-		return part, []error{syntaxError(file, err)}, false
+		return part, []error{syntaxError(file, text, err)}, false
 	}
 	var bad []valueError
 	// Neutral values stand in for a value its type refused, so that
@@ -96,7 +96,7 @@ func decodeSections(file, text string) (part filePart, refused []toml.ParseError
 	var top map[string]toml.Primitive
 	md, err := toml.Decode(text, &top)
 	if err != nil {
-		return part, nil, []error{syntaxError(file, err)}
+		return part, nil, []error{syntaxError(file, text, err)}
 	}
 	part.defined = make(map[string]bool, len(top))
 	part.Sources = make(map[source.Kind]map[string]sourceConfig)
@@ -200,15 +200,29 @@ func parseKey(s string) toml.Key {
 	return k
 }
 
-// syntaxError is the one error of a file that is not TOML.
-func syntaxError(file string, err error) error {
+// syntaxError is the one error of a file (text) that is not TOML. It names
+// the key the parser was at only when that key is on the line of the
+// error: BurntSushi/toml's LastKey is the last key it read, which for a
+// bad line of its own (a stray "[[[") is the one before.
+func syntaxError(file, text string, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		msg := pe.Message
-		if pe.LastKey != "" {
+		if key := parseKey(pe.LastKey); len(key) > 0 && onLine(text, pe.Position.Line, key[len(key)-1]) {
 			msg = pe.LastKey + ": " + msg
 		}
 		return fmt.Errorf("%s: line %d: %s", file, pe.Position.Line, msg)
 	}
 	return fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "toml: "))
+}
+
+// onLine tells whether name is written on line (from 1) of text, as a
+// whole key, bare or quoted.
+func onLine(text string, line int, name string) bool {
+	lines := strings.Split(text, "\n")
+	if line < 1 || line > len(lines) {
+		return false
+	}
+	re := regexp.MustCompile(`(^|[^A-Za-z0-9_-])` + regexp.QuoteMeta(name) + `($|[^A-Za-z0-9_-])`)
+	return re.MatchString(lines[line-1])
 }
