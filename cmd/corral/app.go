@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -162,20 +163,31 @@ func flagSlice(c *cli.Context, name string) []string {
 
 // loadFlagged loads the configuration the flags name, the flags winning over [web].
 func loadFlagged(c *cli.Context) (*Config, error) {
-	cfg, err := loadConfig(flag(c, "config.file"), flagSlice(c, "config.dir"))
+	cfg, err := readFlagged(c)
 	if err != nil {
 		return nil, err
 	}
+	return cfg, nil
+}
+
+// readFlagged is loadFlagged, but returns a configuration with problems
+// with them when every file parsed, as readConfig does.
+func readFlagged(c *cli.Context) (*Config, error) {
+	cfg, err := readConfig(flag(c, "config.file"), flagSlice(c, "config.dir"))
+	if cfg == nil {
+		return nil, err
+	}
+	errs := []error{err}
 	if v := flag(c, "web.listen-address"); v != "" {
 		if err := gateway.CheckListenAddress(v); err != nil {
-			return nil, fmt.Errorf("--web.listen-address: %w", err)
+			errs = append(errs, fmt.Errorf("--web.listen-address: %w", err))
 		}
 		cfg.Web.ListenAddress = v
 	}
 	if v := flag(c, "web.config.file"); v != "" {
 		cfg.Web.WebConfigFile = v
 	}
-	return cfg, nil
+	return cfg, errors.Join(errs...)
 }
 
 // gatewayOptions turns [web] into the gateway's options.

@@ -20,9 +20,11 @@ import (
 // summary; on error it prints one "file: key: problem" line per problem
 // and exits 1.
 func check(c *cli.Context) error {
-	cfg, err := loadFlagged(c)
-	if err == nil {
-		err = checkBuild(cfg)
+	cfg, err := readFlagged(c)
+	if cfg != nil {
+		// What is right is checked further, whatever else is wrong: a
+		// missing file is reported with the bad values.
+		err = errors.Join(err, checkBuild(cfg.valid()))
 	}
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
@@ -33,14 +35,17 @@ func check(c *cli.Context) error {
 }
 
 // checkBuild does what serve does after loading, short of listening: the web
-// config file, the bearer token, the sources' files.
+// config file, the bearer token, the sources' files; for a configuration
+// with problems, of its sections without one (Config.valid).
 func checkBuild(cfg *Config) error {
 	var errs []error
-	if err := gateway.CheckWebConfig(cfg.Web.WebConfigFile, cfg.Web.BearerTokenFile != ""); err != nil {
-		errs = append(errs, fmt.Errorf("%s: web.web_config_file: %w", cfg.where("web"), err))
-	}
-	if _, err := gatewayOptions(cfg.Web); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", cfg.where("web"), err))
+	if !cfg.invalid["web"] {
+		if err := gateway.CheckWebConfig(cfg.Web.WebConfigFile, cfg.Web.BearerTokenFile != ""); err != nil {
+			errs = append(errs, fmt.Errorf("%s: web.web_config_file: %w", cfg.where("web"), err))
+		}
+		if _, err := gatewayOptions(cfg.Web); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", cfg.where("web"), err))
+		}
 	}
 	if _, _, err := new(sourceBuilder).build(cfg); err != nil {
 		errs = append(errs, err)
@@ -64,7 +69,7 @@ func checkProcesses(cfg *Config) []error {
 	}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Process)) {
 		p, section := cfg.Process[name], "process."+name
-		if p.StopTimeout > cfg.Supervisor.StopTimeout {
+		if p.StopTimeout > cfg.Supervisor.StopTimeout && !cfg.invalid["supervisor"] {
 			errs = append(errs, fmt.Errorf("%s: %s.stop_timeout: %s is longer than [supervisor] stop_timeout (%s), the bound of the whole shutdown",
 				cfg.where(section), section, p.StopTimeout, cfg.Supervisor.StopTimeout))
 		}

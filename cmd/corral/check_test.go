@@ -130,3 +130,45 @@ func TestCheckListenAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckReportsAllAtOnce: corral check reports what only building the
+// sources finds (a tls.ca_file that does not exist, a missing dir) together
+// with the bad values elsewhere, not once those are fixed; a section with
+// a bad value of its own is not built.
+func TestCheckReportsAllAtOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "corral.toml")
+	if err := os.WriteFile(file, []byte(`[exporter.tls]
+url = "https://x/"
+tls = { ca_file = "/nonexistent/ca.pem" }
+
+[exporter.slow]
+url = "http://x/"
+timeout = 5
+
+[exporter.bad]
+url = "http://x/"
+timeout = "-1s"
+tls = { ca_file = "/nonexistent/other.pem" }
+
+[process.p]
+command = ["x"]
+restart = "sometimes"
+
+[process.q]
+command = ["x"]
+dir = "/nonexistent/dir"
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runCheck(t, "--config.file", file)
+	want := []string{
+		file + `: line 7: exporter.slow.timeout: a duration is a string with a unit, such as "5s" (have 5)`,
+		file + `: process.p.restart: "sometimes" is not one of always, on-failure, never`,
+		file + `: exporter.bad.timeout: must be positive`,
+		file + `: exporter.tls.tls.ca_file: open /nonexistent/ca.pem: no such file or directory`,
+		file + `: process.q.dir: /nonexistent/dir: no such directory`,
+	}
+	if have := strings.TrimSpace(out); code != 1 || have != strings.Join(want, "\n") {
+		t.Errorf("want exit 1 with\n%s\nhave %d\n%s", strings.Join(want, "\n"), code, have)
+	}
+}

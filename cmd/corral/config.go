@@ -28,12 +28,26 @@ type Config struct {
 
 	// origin is the file that defined each section ("web", "exporter.NAME").
 	origin map[string]string
+	// invalid are the sections validate found a problem in.
+	invalid map[string]bool
 }
 
 // loadConfig reads file and every *.toml of dirs (each dir in name order),
 // merges them, fills defaults and validates. The error joins one
 // "FILE: key: problem" error per problem found.
 func loadConfig(file string, dirs []string) (*Config, error) {
+	cfg, err := readConfig(file, dirs)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// readConfig is loadConfig, but for a configuration with problems where
+// every file parsed, it returns it with the problems: what it has right
+// can be checked further (see Config.valid), so that corral check reports
+// a missing file with the bad values, not once they are fixed.
+func readConfig(file string, dirs []string) (*Config, error) {
 	files := []string{file}
 	for _, d := range dirs {
 		matches, err := filepath.Glob(filepath.Join(d, "*.toml"))
@@ -46,7 +60,7 @@ func loadConfig(file string, dirs []string) (*Config, error) {
 		slices.Sort(matches)
 		files = append(files, matches...)
 	}
-	cfg := &Config{origin: map[string]string{"": file}, Sources: map[source.Kind]map[string]sourceConfig{}}
+	cfg := &Config{origin: map[string]string{"": file}, invalid: map[string]bool{}, Sources: map[source.Kind]map[string]sourceConfig{}}
 	var errs []error
 	parsed := true
 	for _, f := range files {
@@ -62,15 +76,37 @@ func loadConfig(file string, dirs []string) (*Config, error) {
 	// with the unknown keys, not after they are fixed. A file that did not
 	// parse contributed nothing, and checking the rest without it would
 	// report what it defines as missing.
-	if parsed {
-		if err := cfg.validate(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
+	if !parsed {
 		return nil, errors.Join(errs...)
 	}
-	return cfg, nil
+	if err := cfg.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// valid is c without the sections validate found a problem in: what can be
+// checked further. [web] is kept (its defaults filled); c.invalid["web"]
+// tells whether it is sound.
+func (c *Config) valid() *Config {
+	v := *c
+	v.Process = validOnly(c.invalid, "process", c.Process)
+	v.Task = validOnly(c.invalid, "task", c.Task)
+	v.Sources = make(map[source.Kind]map[string]sourceConfig, len(c.Sources))
+	for k, sections := range c.Sources {
+		v.Sources[k] = validOnly(c.invalid, string(k), sections)
+	}
+	return &v
+}
+
+func validOnly[T any](invalid map[string]bool, kind string, sections map[string]T) map[string]T {
+	out := make(map[string]T, len(sections))
+	for name, s := range sections {
+		if !invalid[kind+"."+name] {
+			out[name] = s
+		}
+	}
+	return out
 }
 
 // merge decodes one file into c, refusing unknown keys and names already
@@ -174,11 +210,15 @@ func (c *Config) validate() error {
 }
 
 // reporter is how validate reports: each problem of err as
-// "FILE: SECTION.KEY: problem", appended to errs.
+// "FILE: SECTION.KEY: problem", appended to errs, and the section marked
+// invalid.
 func (c *Config) reporter(errs *[]error) func(section string, err error) {
 	return func(section string, err error) {
 		for _, e := range unjoin(err) {
 			*errs = append(*errs, fmt.Errorf("%s: %s.%w", c.where(section), section, e))
+			if c.invalid != nil {
+				c.invalid[section] = true
+			}
 		}
 	}
 }
