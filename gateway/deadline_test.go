@@ -23,15 +23,20 @@ import (
 	"github.com/corral-metrics/corral/source/exporter"
 )
 
-// bigUpstream serves a valid text body of about size bytes.
-func bigUpstream(t *testing.T, size int) *httptest.Server {
-	t.Helper()
+// bigText is a valid text body of family big, of about size bytes.
+func bigText(size int) []byte {
 	var b bytes.Buffer
 	b.WriteString("# TYPE big gauge\n")
 	for i := 0; b.Len() < size; i++ {
 		fmt.Fprintf(&b, "big{i=\"%08d\",pad=\"%s\"} %d\n", i, strings.Repeat("x", 40), i)
 	}
-	body := b.Bytes()
+	return b.Bytes()
+}
+
+// bigUpstream serves a valid text body of about size bytes.
+func bigUpstream(t *testing.T, size int) *httptest.Server {
+	t.Helper()
+	body := bigText(size)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", textContentType)
 		w.Write(body)
@@ -83,10 +88,17 @@ func (l *limits) stalledSlots(d time.Duration) (n int) {
 	return n
 }
 
+// held is what l holds now: slots taken, bytes reserved, and scrapes live
+// (a merged fetch's ticket is not one).
 func (l *limits) held() (slots int, bytes int64, live int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.slots, l.bytes, len(l.live)
+	for t := range l.live {
+		if t.rc != nil { // a scrape's, not a merged fetch's
+			live++
+		}
+	}
+	return l.slots, l.bytes, live
 }
 
 // TestSlowReadersLoseTheirSlots: clients that ask for a big body and never

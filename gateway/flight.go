@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,7 +22,10 @@ import (
 //
 // The first admitted client runs the fetch under the flight's own
 // deadline, detached from its request: a client that leaves cancels
-// nothing, and the runner holds its slot until the fetch is over. A client
+// nothing, and the runner holds its slot until the fetch is over. What the
+// fetch holds (the bodies, their scans) is reserved on a ticket of the
+// flight's own, split from the runner's at the start, and given back with
+// the bodies by the last client out, whichever it is. A client
 // joins only a flight with the same wait as its own (the same
 // X-Prometheus-Scrape-Timeout-Seconds, or none): opened when the client
 // came or before, it gives every source as long as the client would have
@@ -37,6 +41,7 @@ type flight struct {
 	acc  string // Accept presented upstream
 	done chan struct{}
 	run  atomic.Bool // taken by the client that runs the fetch
+	held *ticket     // the fetch's reservation; set by the runner before it fetches
 
 	// Set before done is closed, read-only after.
 	inputs  []exposition.Input
@@ -45,7 +50,6 @@ type flight struct {
 	// guarded by flights.mu
 	refs     int
 	finished bool
-	claimed  bool // a client merges from the Receivers; the others rescan
 }
 
 // flights are the merged fetches in progress, by what they fetch.
@@ -99,8 +103,8 @@ func (fs *flights) forget(f *flight) {
 	}
 }
 
-// leave gives up a client's hold on f; the last one out gives its bodies
-// back.
+// leaveFlight gives up a client's hold on f; the last one out gives its
+// bodies back, and the fetch's reservation.
 func (g *Gateway) leaveFlight(f *flight) {
 	fs := &g.flights
 	fs.mu.Lock()
@@ -116,20 +120,19 @@ func (g *Gateway) leaveFlight(f *flight) {
 			d.rc.Release()
 			g.putBuffer(f.mods[d.i].Name, d.buf)
 		}
+		f.held.release()
 	}
 }
 
-// inputsFor is the client's copy of the flight's inputs. One client merges
-// from the scans made while the bodies arrived; the others scan the bodies
-// again, since a merge writes to the scan it uses.
-func (g *Gateway) inputsFor(f *flight, extra int) []exposition.Input {
-	g.flights.mu.Lock()
-	first := !f.claimed
-	f.claimed = true
-	g.flights.mu.Unlock()
+// inputsFor is the client's copy of the flight's inputs. The client that
+// ran the fetch (scans set) merges from the scans made while the bodies
+// arrived, which the fetch's reservation covers; the others scan the
+// bodies again, since a merge writes to the scan it uses. When the runner's
+// client left, nobody takes the scans.
+func inputsFor(f *flight, extra int, scans bool) []exposition.Input {
 	in := make([]exposition.Input, len(f.inputs), len(f.inputs)+extra)
 	copy(in, f.inputs)
-	if !first {
+	if !scans {
 		for i := range in {
 			in[i].Received = nil
 		}
@@ -139,8 +142,9 @@ func (g *Gateway) inputsFor(f *flight, extra int) []exposition.Input {
 
 // fetchFlight scrapes every module of f in parallel under f's deadline and
 // sets f's inputs: a source that has not answered by then is down, and so
-// is one whose body does not fit the budget along with t's reservation.
-func (g *Gateway) fetchFlight(ctx context.Context, f *flight, t *ticket) {
+// is one whose body does not fit the budget along with f.held's
+// reservation, which holds what the bodies take as they are read.
+func (g *Gateway) fetchFlight(ctx context.Context, f *flight) {
 	defer func() {
 		g.flights.mu.Lock()
 		f.finished = true
@@ -160,7 +164,7 @@ func (g *Gateway) fetchFlight(ctx context.Context, f *flight, t *ticket) {
 		go func() {
 			start := time.Now()
 			// Text is scanned while it arrives, the rest as soon as it has.
-			ct, rc, err := g.fetch(ctx, t, m, source.Request{Accept: f.acc}, buf, func(ct string) *exposition.Receiver {
+			ct, rc, err := g.fetch(ctx, f.held, m, source.Request{Accept: f.acc}, buf, func(ct string) *exposition.Receiver {
 				return src.Receive(ct, g.opts.MergeLabel, &in)
 			})
 			d := time.Since(start)
@@ -195,25 +199,28 @@ func (g *Gateway) fetchFlight(ctx context.Context, f *flight, t *ticket) {
 }
 
 // Reservations of a merged scrape, in multiples of what its sources last
-// sent. The client that opens a flight holds the bodies, their scan while
-// they arrive, and the copy each source's scan keeps of its last body. A
-// client that joins it scans the shared bodies again and encodes its own
-// answer: its scan tables and encoder state peaked at up to 2.1 times the
-// body (a 7.4 MB body, in every format, gzip or not; see BENCHMARKS.md,
-// Memory), where it used to reserve 64 KiB.
+// sent. The fetch holds the bodies, their scans while they arrive, the
+// copy each source's scan keeps of its last body, and the merge of the
+// client that ran it, from those scans (see inputsFor): openerShare, what
+// the client that opens a flight is admitted on, and what the fetch holds
+// of each body read. Every other client scans the shared bodies again and
+// encodes its own answer: its scan tables and encoder state peaked at up
+// to 2.1 times the body (a 7.4 MB body, in every format, gzip or not; see
+// BENCHMARKS.md, Memory): joinerShare, what a client that joins a flight
+// is admitted on and what it holds of each body once the bodies are in.
 const (
 	openerShare = 3
 	joinerShare = 2
 )
 
-// mergedReservation is what a merged scrape of mods reserves of the
-// budget: see openerShare and joinerShare.
+// mergedReservation is what a merged scrape of mods is admitted on for its
+// sources, besides its answer's: see openerShare and joinerShare.
 func mergedReservation(g *Gateway, mods []Module, created bool) int64 {
 	share := int64(joinerShare)
 	if created {
 		share = openerShare
 	}
-	est := int64(minReservation)
+	var est int64
 	g.mu.Lock()
 	for _, m := range mods {
 		est += share * max(g.last[m.Name].size, minReservation)
@@ -222,12 +229,32 @@ func mergedReservation(g *Gateway, mods []Module, created bool) int64 {
 	return est
 }
 
+// holdScans holds against t, a merged scrape's ticket, share times the
+// body of each of in before the scrape scans them: joinerShare for the
+// bodies of a fetch it did not run (see inputsFor), one more for its own
+// (corral's metrics, gathered for it). An input that does not fit the
+// budget is left out of the merge, its source down as when its body did
+// not fit the fetch; the others are merged.
+func holdScans(t *ticket, in []exposition.Input, share int64) {
+	for i := range in {
+		n := int64(len(in[i].Body))
+		if in[i].Err != nil || n == 0 {
+			continue
+		}
+		if !t.hold(share * n) {
+			err := t.overBudget(fmt.Sprintf("to merge its body of %d bytes", n))
+			in[i] = exposition.Input{Name: in[i].Name, Labels: in[i].Labels, Err: err, Duration: in[i].Duration}
+		}
+	}
+}
+
 // merged serves a merged endpoint (/metrics, an [endpoint]) of the modules
 // pick selects, and corral's own metrics when self is set, as a scrape
 // under the limits. Concurrent scrapes that ask the sources the same share
-// one flight and one slot, and each reserves of the budget what it holds
-// (see mergedReservation): past the budget, a joiner is refused like any
-// other scrape.
+// one flight and one slot. Each is admitted on what it is likely to hold
+// (its answer's buffers, and see mergedReservation): past the budget, a
+// joiner is refused like any other scrape. Once the bodies are in, each
+// holds what its merge of them takes (see holdScans) before it merges.
 func (g *Gateway) merged(endpoint string, pick func(Module) bool, self bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var mods []Module
@@ -240,17 +267,19 @@ func (g *Gateway) merged(endpoint string, pick func(Module) bool, self bool) htt
 				self = false // a module of that name wins
 			}
 		}
-		format := negotiateMerged(r.Header)
+		format, gz := negotiateMerged(r.Header), gzipAccepted(r.Header)
 		f, created := g.flights.join(endpoint, mods, mergeAccept(format), Deadline(r, g.opts.ScrapeTimeout))
 		defer g.leaveFlight(f)
-		est := mergedReservation(g, mods, created)
-		t, sw := g.admit(w, r, "", f.key, est)
+		answer := int64(minReservation) // what its answer holds while it is written
+		t, sw := g.admit(w, r, "", f.key, answer+mergedReservation(g, mods, created))
 		if t == nil {
 			return
 		}
 		defer t.release()
-		if f.run.CompareAndSwap(false, true) {
-			g.fetchFlight(r.Context(), f, t)
+		ran := f.run.CompareAndSwap(false, true)
+		if ran {
+			f.held = t.split(answer)
+			g.fetchFlight(r.Context(), f)
 		}
 		select {
 		case <-f.done:
@@ -261,6 +290,15 @@ func (g *Gateway) merged(endpoint string, pick func(Module) bool, self bool) htt
 			g.logger.Debug("merged scrape abandoned: the client went away")
 			return
 		}
-		g.writeMerged(sw, r, format, g.inputsFor(f, 1), self)
+		t.hold(answer) // within what it was admitted on: always there
+		inputs := inputsFor(f, 1, ran)
+		if !ran {
+			holdScans(t, inputs, joinerShare)
+		}
+		if self && g.opts.Registry != nil {
+			inputs = append(inputs, g.gatherSelf(format))
+			holdScans(t, inputs[len(inputs)-1:], joinerShare+1)
+		}
+		g.writeMerged(sw, format, gz, inputs)
 	})
 }

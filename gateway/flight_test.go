@@ -342,8 +342,9 @@ func TestJoinedScrapesReserveTheirShare(t *testing.T) {
 	if size < 2<<20 {
 		t.Fatalf("the source's last body: want at least %d bytes, have %d", 2<<20, size)
 	}
-	opener := minReservation + openerShare*size
-	joiner := minReservation + joinerShare*size
+	mods := g.modules()
+	opener := minReservation + mergedReservation(g, mods, true)
+	joiner := minReservation + mergedReservation(g, mods, false)
 	budget := opener + 2*joiner + minReservation // the opener and two joiners, not three joiners more
 	g.SetAccess(Options{MaxInflightBytes: budget})
 	g.lim.mu.Lock()

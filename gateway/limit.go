@@ -95,7 +95,9 @@ func (l *limits) refused(reason string) { l.refusals.WithLabelValues(reason).Inc
 
 // A ticket is one admitted scrape: its slot (or its share of a coalesced
 // run's slot) and its reservation of the memory budget: what it was
-// admitted with, grown as the bodies it reads need more (see hold).
+// admitted with, grown as the bodies it reads need more (see hold). A
+// merged fetch has one of its own, split from its runner's, with neither
+// slot nor request (rc nil).
 type ticket struct {
 	l     *limits
 	a     *access // the limits it was admitted under
@@ -104,6 +106,7 @@ type ticket struct {
 	slot  bool    // holds its slot or share
 	bytes int64   // reserved; guarded by l.mu, written with limit
 	rc    *http.ResponseController
+	mate  *ticket // split from it, or it from (see split); guarded by l.mu
 
 	used  atomic.Int64 // what its readers hold (see hold)
 	limit atomic.Int64 // bytes, for hold to read without l.mu
@@ -306,20 +309,45 @@ func (t *ticket) hold(n int64) bool {
 		timer.Stop()
 		l.mu.Lock()
 	}
-	return true // released (a merge's late fetch): nothing left to count
+	return true // released (a merged fetch's source that answered past the deadline): nothing left to count
 }
 
 // roomFor tells whether t's reservation may grow by more bytes; the
-// rules of fits, for a scrape already admitted. l.mu is held.
+// rules of fits, for a scrape already admitted: a ticket and its mate (a
+// merged fetch and the scrape that runs it) hold memory as one scrape.
+// l.mu is held.
 func (l *limits) roomFor(t *ticket, more int64) bool {
 	budget := t.a.budget
 	if budget < 0 {
 		return true
 	}
-	if l.bytes > t.bytes && l.bytes+more > budget {
+	own := t.bytes
+	if t.mate != nil && !t.mate.released {
+		own += t.mate.bytes
+	}
+	if l.bytes > own && l.bytes+more > budget {
 		return false
 	}
 	return t.group == "" || l.perMem[t.group] <= t.bytes || l.perMem[t.group]+more <= budget/2
+}
+
+// split moves what t reserves beyond keep bytes to a ticket of its own,
+// without a slot, for memory that outlives t's request: a merged fetch's,
+// which the flight gives back once its last client has merged the bodies
+// (see flight). Nothing is reserved anew. The two are mates: while both
+// are live they hold memory as one scrape (see roomFor).
+func (t *ticket) split(keep int64) *ticket {
+	l := t.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := max(t.bytes-keep, 0)
+	s := &ticket{l: l, a: t.a, group: t.group, bytes: n, mate: t}
+	s.limit.Store(n)
+	t.bytes -= n
+	t.limit.Store(t.bytes)
+	t.mate = s
+	l.live[s] = true
+	return s
 }
 
 // cutHolding tells whether a scrape that was cut still holds memory, which
@@ -338,14 +366,14 @@ func (l *limits) cutHolding() bool {
 var errOverBudget = errors.New("the memory for answers in flight is taken")
 
 // overBudget is the error of a scrape whose reservation could not grow
-// with read bytes of a body read: 503 for a /proxy, the source down in a
-// merge.
-func (t *ticket) overBudget(read int64) error {
+// for a body, which what tells of ("with 1024 bytes of the body read"):
+// 503 for a /proxy, the source down in a merge.
+func (t *ticket) overBudget(what string) error {
 	half := ""
 	if t.group != "" {
 		half = ", half of it for one source's /proxy scrapes"
 	}
-	return source.Fail(source.ReasonBusy, fmt.Errorf("%w (max_inflight_bytes = %s%s) with %d bytes of the body read: try again later", errOverBudget, formatSize(t.a.budget), half, read))
+	return source.Fail(source.ReasonBusy, fmt.Errorf("%w (max_inflight_bytes = %s%s) %s: try again later", errOverBudget, formatSize(t.a.budget), half, what))
 }
 
 // release gives everything back; safe to call twice and after a cut.

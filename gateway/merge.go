@@ -107,19 +107,15 @@ func mergeAccept(format expfmt.Format) string {
 	return mergeAcceptText
 }
 
-// writeMerged answers a merged scrape: inputs, with corral's own metrics
-// when self is set, merged into one exposition in format. It always
-// answers 200: a failing, slow or invalid source only sets its
-// corral_source_up to 0.
-func (g *Gateway) writeMerged(w http.ResponseWriter, r *http.Request, format expfmt.Format, inputs []exposition.Input, self bool) {
+// writeMerged answers a merged scrape: inputs merged into one exposition
+// in format, gzip-compressed when gz is set. It always answers 200: a
+// failing, slow or invalid source only sets its corral_source_up to 0.
+func (g *Gateway) writeMerged(w http.ResponseWriter, format expfmt.Format, gz bool, inputs []exposition.Input) {
 	st := &g.merge
 	st.init(g)
-	if self && g.opts.Registry != nil {
-		inputs = append(inputs, g.gatherSelf(format))
-	}
 	w.Header().Set("Content-Type", string(format))
 	var out io.Writer = w
-	if gzipAccepted(r.Header) {
+	if gz {
 		w.Header().Set("Content-Encoding", "gzip")
 		w.Header().Add("Vary", "Accept-Encoding")
 		zw, _ := st.gzips.Get().(*gzip.Writer)

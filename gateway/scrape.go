@@ -99,12 +99,12 @@ func (g *Gateway) FileMtime(name string, t time.Time) {
 
 // fetch scrapes module m for a merge and reads its whole body into buf, at
 // most MaxBodyBytes of it (past that: a source.Error with reason invalid),
-// holding openerShare times what it has read against t, the ticket of the
-// scrape that runs the fetch (past the budget: a source.Error with reason
-// busy, see ticket.hold). A body the source left compressed is
-// decompressed. The scrape is recorded in corral's metrics and the landing
-// page whatever its outcome. ctx carries the deadline (see Deadline); the
-// source applies its own timeout within it.
+// holding openerShare times what it has read against t, the fetch's ticket
+// (past the budget: a source.Error with reason busy, see ticket.hold). A
+// body the source left compressed is decompressed. The scrape is recorded
+// in corral's metrics and the landing page whatever its outcome. ctx
+// carries the deadline (see Deadline); the source applies its own timeout
+// within it.
 //
 // When receive is not nil, it is asked for a Receiver for the body's
 // Content-Type, which then scans the body while it is read: the caller
@@ -224,7 +224,7 @@ func (b *budgeted) hold(capacity, read int64) error {
 		return nil
 	}
 	if !b.t.hold(want - b.held) {
-		return b.t.overBudget(read)
+		return b.t.overBudget(fmt.Sprintf("with %d bytes of the body read", read))
 	}
 	b.held = want
 	return nil
