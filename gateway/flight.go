@@ -214,7 +214,8 @@ const (
 )
 
 // mergedReservation is what a merged scrape of mods is admitted on for its
-// sources, besides its answer's: see openerShare and joinerShare.
+// sources, besides its answer's (answerHeld): see openerShare and
+// joinerShare.
 func mergedReservation(g *Gateway, mods []Module, created bool) int64 {
 	share := int64(joinerShare)
 	if created {
@@ -270,7 +271,7 @@ func (g *Gateway) merged(endpoint string, pick func(Module) bool, self bool) htt
 		format, gz := negotiateMerged(r.Header), gzipAccepted(r.Header)
 		f, created := g.flights.join(endpoint, mods, mergeAccept(format), Deadline(r, g.opts.ScrapeTimeout))
 		defer g.leaveFlight(f)
-		answer := int64(minReservation) // what its answer holds while it is written
+		answer := answerHeld(gz)
 		t, sw := g.admit(w, r, "", f.key, answer+mergedReservation(g, mods, created))
 		if t == nil {
 			return

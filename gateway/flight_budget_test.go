@@ -1,18 +1,22 @@
 package gateway
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/corral-metrics/corral/internal/testkit"
 )
@@ -268,4 +272,89 @@ func TestFetchHeldWhileItsBodiesAre(t *testing.T) {
 		defer g.lim.mu.Unlock()
 		return g.lim.bytes == 0 && len(g.lim.live) == 0
 	})
+}
+
+// gzipWriterBytes is what a gzip.Writer at level allocates to compress a
+// byte: the least of a few tries, since allocations elsewhere only add.
+func gzipWriterBytes(level int) int64 {
+	least := int64(math.MaxInt64)
+	for range 5 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		zw, _ := gzip.NewWriterLevel(io.Discard, level)
+		zw.Write([]byte("x"))
+		zw.Close()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(zw)
+		least = min(least, int64(after.TotalAlloc-before.TotalAlloc))
+	}
+	return least
+}
+
+// TestCompressedAnswersReserveTheirCompressor: 16 clients that accept gzip
+// (as Prometheus does) ask for /metrics, or for corral's own metrics on
+// /proxy, at once; each answer admitted holds a gzip compressor (about
+// 800 KiB) besides its buffers while it is written. With every admitted
+// one holding it (all wait in the gather of corral's own metrics), those
+// compressors fit the budget (half of it for one source's /proxy); the
+// others get 503 at admission, and everything is given back. Before, a
+// merged scrape of a small source was admitted on 192 KiB and a /proxy of
+// corral's metrics on 64 KiB: all 16 were let in, 13 MB of compressors on
+// a 4 MiB budget.
+func TestCompressedAnswersReserveTheirCompressor(t *testing.T) {
+	const clients, budget = 16, 4 << 20
+	for _, tc := range []struct {
+		path  string
+		room  int64
+		level int
+	}{
+		{"/metrics", budget, gzipLevel},
+		{"/proxy?module=corral", budget / 2, gzip.DefaultCompression}, // promhttp's; one source's /proxy take half
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			gz := gzipWriterBytes(tc.level)
+			if gz > gzipHeld {
+				t.Errorf("a gzip compressor at level %d: want at most gzipHeld, %d bytes, have %d", tc.level, gzipHeld, gz)
+			}
+			gate := newGatedCollector()
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(gate)
+			g := New(Options{Registry: reg, SelfSource: "corral", MergeSelf: true, MaxInflightBytes: budget, ScrapeTimeout: time.Minute})
+			g.SetModules([]Module{exporterModule(t, "small", upstream(t, "good").URL, true)})
+			_, base := newTestGatewayFor(t, g)
+			gate.armed.Store(true)
+			memory := func() int64 { return int64(testutil.ToFloat64(g.lim.refusals.WithLabelValues("memory"))) }
+
+			answers := make(chan answered, clients)
+			for range clients {
+				go func() { answers <- getAnswer(base + tc.path) }()
+			}
+			testkit.Eventually(t, "every client admitted or refused", func() bool { return gate.n.Load()+memory() == clients })
+			admitted := gate.n.Load()
+			if admitted < 1 || admitted*gz > tc.room {
+				t.Errorf("answers held at once, each with a gzip compressor of %d bytes: want 1 to %d (%d bytes of the budget for them), have %d", gz, tc.room/gz, tc.room, admitted)
+			}
+			close(gate.open)
+			var ok, refused int64
+			for range clients {
+				switch a := <-answers; {
+				case a.status == 200 && strings.Contains(a.body, "test_gate"):
+					ok++
+				case a.status == 503 && strings.Contains(a.body, "max_inflight_bytes = 4MiB"):
+					refused++
+				default:
+					t.Errorf("want 200 with corral's metrics or 503 for max_inflight_bytes, have %d %.200q", a.status, a.body)
+				}
+			}
+			if ok != admitted || refused != clients-admitted {
+				t.Errorf("want %d × 200 and %d × 503, have %d and %d", admitted, clients-admitted, ok, refused)
+			}
+			testkit.Eventually(t, "nothing reserved after the scrapes", func() bool {
+				g.lim.mu.Lock()
+				defer g.lim.mu.Unlock()
+				return g.lim.bytes == 0 && len(g.lim.live) == 0
+			})
+			t.Logf("%d admitted, %d refused; a gzip compressor %d bytes", admitted, refused, gz)
+		})
+	}
 }

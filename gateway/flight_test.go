@@ -343,8 +343,8 @@ func TestJoinedScrapesReserveTheirShare(t *testing.T) {
 		t.Fatalf("the source's last body: want at least %d bytes, have %d", 2<<20, size)
 	}
 	mods := g.modules()
-	opener := minReservation + mergedReservation(g, mods, true)
-	joiner := minReservation + mergedReservation(g, mods, false)
+	opener := answerHeld(true) + mergedReservation(g, mods, true) // Go's client takes gzip
+	joiner := answerHeld(true) + mergedReservation(g, mods, false)
 	budget := opener + 2*joiner + minReservation // the opener and two joiners, not three joiners more
 	g.SetAccess(Options{MaxInflightBytes: budget})
 	g.lim.mu.Lock()

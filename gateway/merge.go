@@ -31,6 +31,26 @@ const (
 // 16% larger. See BenchmarkGzipLevel and BENCHMARKS.md.
 const gzipLevel = 5
 
+// What an answer holds while it is written, whatever its sources: a
+// merge's output buffer (flushed at 128 KiB, 192 KiB with its room to
+// spare) and net/http's response buffers, answerBuffers; and, when the
+// client takes gzip, a compressor besides, gzipHeld (a gzip.Writer
+// allocates 795 to 800 KiB at gzipLevel as at the default level promhttp
+// uses, with Go 1.26: TestCompressedAnswersReserveTheirCompressor).
+const (
+	answerBuffers = 256 << 10
+	gzipHeld      = 832 << 10
+)
+
+// answerHeld is what a merged answer holds while it is written (see
+// answerBuffers), gzip-compressed when gz is set.
+func answerHeld(gz bool) int64 {
+	if gz {
+		return answerBuffers + gzipHeld
+	}
+	return answerBuffers
+}
+
 // mergeState is what the merged /metrics keeps across scrapes: its metrics,
 // registered once per Gateway on first use, and what it last logged.
 type mergeState struct {

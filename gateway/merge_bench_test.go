@@ -80,7 +80,7 @@ func benchUpstream(b *testing.B, bodies ...[]byte) *httptest.Server {
 // their bodies written one after the other, unchecked and unchanged.
 func floorHandler(g *Gateway, mods []Module) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		t, w := g.admit(w, r, "", "", minReservation+mergedReservation(g, mods, true))
+		t, w := g.admit(w, r, "", "", answerHeld(false)+mergedReservation(g, mods, true))
 		if t == nil {
 			return
 		}

@@ -79,7 +79,11 @@ type Coalescer interface {
 // proxySelf is /proxy?module=<self_source>: corral's own metrics alone,
 // reachable even with merge_self = false.
 func (g *Gateway) proxySelf(w http.ResponseWriter, r *http.Request) {
-	t, sw := g.admit(w, r, g.opts.SelfSource, "", minReservation)
+	reserve := int64(minReservation)
+	if gzipAccepted(r.Header) {
+		reserve += gzipHeld // promhttp's compressor
+	}
+	t, sw := g.admit(w, r, g.opts.SelfSource, "", reserve)
 	if t == nil {
 		return
 	}
