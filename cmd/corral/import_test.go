@@ -222,6 +222,25 @@ func expand(args []string, dir string) []string {
 	return out
 }
 
+// loadImported loads the configuration an import printed as corral check
+// does: loadConfig, then checkBuild, with adjust (if any) applied to the
+// loaded configuration between the two.
+func loadImported(t *testing.T, out string, adjust func(*Config)) (*Config, error) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "corral.toml")
+	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(file, nil)
+	if err != nil {
+		return nil, err
+	}
+	if adjust != nil {
+		adjust(cfg)
+	}
+	return cfg, checkBuild(cfg)
+}
+
 // TestImportDocumentedConfigs feeds each peer's documented configurations
 // through corral import and loads the result as corral check does.
 func TestImportDocumentedConfigs(t *testing.T) {
@@ -235,14 +254,7 @@ func TestImportDocumentedConfigs(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("want exit 0, have %d\n%s", code, stderr)
 			}
-			file := filepath.Join(t.TempDir(), "corral.toml")
-			if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := loadConfig(file, nil)
-			if err == nil {
-				err = checkBuild(cfg)
-			}
+			cfg, err := loadImported(t, out, nil)
 			if err != nil {
 				t.Fatalf("the imported configuration does not load: %v\n%s", err, out)
 			}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	yaml "go.yaml.in/yaml/v2"
+
+	"github.com/corral-metrics/corral/source/exporter"
+)
+
+// FuzzImport: any file read as exporter_exporter's (reverse false) or
+// reverse_exporter's (reverse true) configuration is imported or refused,
+// never a panic or a hang (an alias bomb is refused, as the peers' yaml.v3
+// refuses it). An import that succeeds prints a configuration that loads
+// and builds as corral check loads and builds it, and writes every side
+// file it names where it says; one that fails writes nothing, and every
+// line of its error names the file and a key (or the YAML line).
+func FuzzImport(f *testing.F) {
+	err := filepath.WalkDir(filepath.Join("testdata", "import"), func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || (filepath.Ext(p) != ".yml" && filepath.Ext(p) != ".yaml") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		// Each file as both peers' too: the other's keys are errors.
+		f.Add(false, b)
+		f.Add(true, b)
+		return nil
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, reverse bool, data []byte) {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "peer.yml")
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		peer := "exporter_exporter"
+		if reverse {
+			peer = "reverse_exporter"
+		}
+		out, stderr, code := runImport(t, peer, file)
+		switch code {
+		case 0:
+			checkImport(t, dir, out, stderr)
+		case 1:
+			if out != "" {
+				t.Errorf("refused, yet printed\n%s", out)
+			}
+			for _, line := range strings.Split(strings.TrimSuffix(stderr, "\n"), "\n") {
+				rest, ok := strings.CutPrefix(line, file+": ")
+				if !ok || !namesKey.MatchString(rest) {
+					t.Errorf("an error line that does not name the file and a key: %q\nwhole error:\n%s", line, stderr)
+				}
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+				t.Errorf("refused, yet wrote files: %d entries in the directory", len(ents))
+			}
+		default:
+			t.Fatalf("exit %d\n%s", code, stderr)
+		}
+	})
+}
+
+// namesKey matches an import error after its file: the key path as yamlDoc
+// writes it (keys joined by '.', a key quoted when it needs to be, list
+// items as [N]) or "(top level)", then ": "; or YAML's own error, which
+// names the line.
+var namesKey = regexp.MustCompile(`^(?:not valid YAML: |\(top level\): |` +
+	`(?:"(?:[^"\\]|\\.)*"|(?:[^."\[\]:]|:[^ ])+)(?:\[\d+\])*(?:\.(?:"(?:[^"\\]|\\.)*"|(?:[^."\[\]:]|:[^ ])+)(?:\[\d+\])*)*: )`)
+
+// sideFileLine is a line of corral import's log naming a side file written.
+var sideFileLine = regexp.MustCompile(`^corral import: (?:wrote )?(/.+?): `)
+
+// checkImport checks a successful import into dir: the side files its log
+// names are in dir; every file in dir the configuration names is one of
+// them; the configuration loads and builds, as corral check does it, with
+// the files the peer's configuration named itself (certificates, CAs),
+// which the import passes on as they are, standing in for by test ones.
+func checkImport(t *testing.T, dir, out, stderr string) {
+	t.Helper()
+	written := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSuffix(stderr, "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		m := sideFileLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Errorf("a line of the log that names no side file: %q", line)
+			continue
+		}
+		if filepath.Dir(m[1]) != dir {
+			t.Errorf("side file %s written outside the output directory %s", m[1], dir)
+		}
+		if _, err := os.Stat(m[1]); err != nil {
+			t.Errorf("side file the log names: %v", err)
+		}
+		written[m[1]] = true
+	}
+	var fixtures string
+	fixture := func(name string) string {
+		if fixtures == "" {
+			fixtures = t.TempDir()
+			writeTLSFiles(t, fixtures)
+		}
+		return filepath.Join(fixtures, name)
+	}
+	inDir := func(key, p string) {
+		if p != "" && filepath.Dir(p) == dir && !written[p] {
+			t.Errorf("%s %s: in the output directory, yet not written by the import", key, p)
+		}
+	}
+	cfg, err := loadImported(t, out, func(cfg *Config) {
+		inDir("web.web_config_file", cfg.Web.WebConfigFile)
+		inDir("web.bearer_token_file", cfg.Web.BearerTokenFile)
+		for name, s := range cfg.Sources[exporter.Kind] {
+			c := s.(*exporter.Config)
+			inDir("exporter."+name+".basic_auth.password_file", c.BasicAuth.PasswordFile)
+			for _, fx := range []struct {
+				p    *string
+				name string
+			}{{&c.TLS.CAFile, "ca.crt"}, {&c.TLS.CertFile, "server.crt"}, {&c.TLS.KeyFile, "server.key"}} {
+				if *fx.p != "" {
+					*fx.p = fixture(fx.name)
+				}
+			}
+		}
+		if cfg.Web.WebConfigFile != "" {
+			cfg.Web.WebConfigFile = webConfigWithFixtures(t, cfg.Web.WebConfigFile, fixture)
+		}
+	})
+	if err != nil {
+		t.Fatalf("the imported configuration does not load: %v\n%s", err, out)
+	}
+	if cfg.Web.ListenAddress == "" {
+		t.Errorf("no listen address\n%s", out)
+	}
+}
+
+// webConfigWithFixtures is a copy of the web config at p with the files
+// its tls_server_config names replaced by fixture's.
+func webConfigWithFixtures(t *testing.T, p string, fixture func(string) string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.MapSlice
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("web config %s: %v\n%s", p, err, b)
+	}
+	for _, item := range doc {
+		if item.Key != "tls_server_config" {
+			continue
+		}
+		tls, _ := item.Value.(yaml.MapSlice)
+		for i, kv := range tls {
+			switch kv.Key {
+			case "cert_file":
+				tls[i].Value = fixture("server.crt")
+			case "key_file":
+				tls[i].Value = fixture("server.key")
+			case "client_ca_file":
+				tls[i].Value = fixture("ca.crt")
+			}
+		}
+	}
+	b, err = yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(t.TempDir(), "web.yml")
+	if err := os.WriteFile(copied, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return copied
+}
