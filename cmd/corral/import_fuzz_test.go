@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	yaml "go.yaml.in/yaml/v2"
 
@@ -182,4 +184,69 @@ func webConfigWithFixtures(t *testing.T, p string, fixture func(string) string) 
 		t.Fatal(err)
 	}
 	return copied
+}
+
+// TestImportAliasBomb: YAML whose aliases (or defaults) expand to millions
+// of values is refused as the peers' yaml.v3 refuses it, quickly, in as
+// little memory: the import follows aliases and merge keys itself, past
+// yaml.v3's own limit (which holds only while decoding into Go values).
+func TestImportAliasBomb(t *testing.T) {
+	// rep is f(0) to f(n-1), joined by sep.
+	rep := func(n int, f func(i int) string, sep string) string {
+		l := make([]string, n)
+		for i := range l {
+			l[i] = f(i)
+		}
+		return strings.Join(l, sep)
+	}
+	const n = 3000
+	for _, tc := range []struct {
+		name, peer, yaml string
+	}{
+		{
+			// n modules, each the same http with n headers: n² headers.
+			name: "exporter_exporter: modules × headers", peer: "exporter_exporter",
+			yaml: "modules:\n  m0: &m {method: http, http: {port: 1, headers: {" +
+				rep(n, func(i int) string { return "h" + strconv.Itoa(i) + ": x" }, ", ") + "}}}\n" +
+				rep(n, func(i int) string { return "  m" + strconv.Itoa(i+1) + ": *m" }, "\n") + "\n",
+		},
+		{
+			// n paths, each with the same n exporters: n² exporters, each
+			// an error (its name is taken).
+			name: "reverse_exporter: paths × exporters", peer: "reverse_exporter",
+			yaml: "x: &e {name: a, address: 'http://x:1/'}\nreverse_exporters:\n- &p {path: /p, exporters: {http: [" +
+				rep(n, func(int) string { return "*e" }, ", ") + "]}}\n" +
+				rep(n, func(int) string { return "- *p" }, "\n") + "\n",
+		},
+		{
+			// n exporters, each taking the n labels of exporter_defaults:
+			// n² labels, as if each had an alias of them.
+			name: "reverse_exporter: exporters × default labels", peer: "reverse_exporter",
+			yaml: "exporter_defaults:\n  file: {labels: {" + rep(n, func(i int) string { return "l" + strconv.Itoa(i) + ": x" }, ", ") + "}}\n" +
+				"reverse_exporters:\n- path: /metrics\n  exporters:\n    file:\n" +
+				rep(n, func(i int) string { return "    - {name: f" + strconv.Itoa(i) + ", path: /x}" }, "\n") + "\n",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "bomb.yml")
+			if err := os.WriteFile(file, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			out, stderr, code := runImport(t, tc.peer, file)
+			took := time.Since(start)
+			want := file + ": "
+			if code != 1 || out != "" || !strings.Contains(stderr, "document contains excessive aliasing") || !strings.HasPrefix(stderr, want) {
+				t.Errorf("want exit 1 and %s...: document contains excessive aliasing, have %d, %d bytes out, %d bytes of error:\n%.600s",
+					want, code, len(out), len(stderr), stderr)
+			}
+			if lines := strings.Count(stderr, "\n"); lines > 10 {
+				t.Errorf("want the refusal, not one error per expanded value: %d lines", lines)
+			}
+			if took > 10*time.Second {
+				t.Errorf("took %s", took)
+			}
+		})
+	}
 }

@@ -174,10 +174,10 @@ func reverseEndpoint(d *draft, path string, sources []string) {
 // corral, or "" when it could not be converted.
 func reverseSource(d *draft, kind string, fs, def map[string]ynode, path string, merged bool) string {
 	get := func(key string) ynode {
-		if fs[key].present() {
+		if fs[key].present() || !def[key].present() {
 			return fs[key]
 		}
-		return def[key]
+		return def[key].again()
 	}
 	name := get("name").str()
 	if name == "" {

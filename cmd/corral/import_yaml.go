@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +24,10 @@ import (
 // the value its anchor names, a `<<` merge key brings in the keys of the
 // mapping (or mappings) it names, a key written twice in one mapping is an
 // error, and a scalar read as a string is its text as written (`0123`, not
-// 83).
+// 83). A document whose aliases expand to far more values than it writes
+// (a "billion laughs") is refused as yaml.v3 refuses it: yaml.v3's limit
+// holds only while it decodes into Go values, not into the yaml.Nodes the
+// reader walks, following aliases itself.
 type yamlDoc struct {
 	file  string
 	errs  []error
@@ -32,12 +36,18 @@ type yamlDoc struct {
 	// mapping reached through several aliases is resolved (and its problems
 	// reported) once; a nil entry is one being resolved.
 	merged map[*yaml.Node][]ypair
+	// reads counts the values read, aliased those of them reached through
+	// an alias (see count); excessive is set once there were too many.
+	reads, aliased int
+	excessive      bool
 }
 
-// ypair is one key of a mapping, merged or written, and its value.
+// ypair is one key of a mapping, merged or written, and its value;
+// aliased when it was merged from an alias.
 type ypair struct {
-	key   string
-	value *yaml.Node
+	key     string
+	value   *yaml.Node
+	aliased bool
 }
 
 // ynode is one value of the document and where it is.
@@ -46,6 +56,9 @@ type ynode struct {
 	path string
 	key  string     // its key in the mapping that holds it, as written; "" for the top and list items
 	n    *yaml.Node // nil when the key is absent or null; never an alias
+	// aliased: reached through an alias (a merge of one, a default applied),
+	// as are all the values below it.
+	aliased bool
 }
 
 // readYAML parses file; a file that is not YAML is one error with its line.
@@ -62,30 +75,80 @@ func readYAML(file string) (ynode, error) {
 		return ynode{}, fmt.Errorf("%s: not valid YAML: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	var next yaml.Node
-	if dec.Decode(&next) == nil && len(next.Content) > 0 && doc.node("", "", next.Content[0]).n != nil {
+	if dec.Decode(&next) == nil && len(next.Content) > 0 && (ynode{doc: doc}).node("", "", next.Content[0]).n != nil {
 		doc.notes = append(doc.notes, fmt.Sprintf("%s holds more than one YAML document; the peer read the first only, and so did the import.", file))
 	}
 	var top *yaml.Node
 	if len(root.Content) > 0 {
 		top = root.Content[0]
 	}
-	return doc.node("", "", top), nil
+	return (ynode{doc: doc}).node("", "", top), nil
 }
 
-// node is the value v at path, an alias followed to its anchor; a null is
-// no value, as for a key left out (both peers read it so).
-func (d *yamlDoc) node(path, key string, v *yaml.Node) ynode {
+// node is the value v at path below n, an alias followed to its anchor; a
+// null is no value, as for a key left out (both peers read it so).
+func (n ynode) node(path, key string, v *yaml.Node) ynode {
+	aliased := n.aliased
 	for v != nil && v.Kind == yaml.AliasNode {
-		v = v.Alias
+		v, aliased = v.Alias, true
 	}
 	if v != nil && (v.Kind == 0 || (v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null")) {
 		v = nil
 	}
-	return ynode{doc: d, path: path, key: key, n: v}
+	return ynode{doc: n.doc, path: path, key: key, n: v, aliased: aliased}.count()
+}
+
+// again is n read once more, as if through an alias of it: a default
+// applied to one more value.
+func (n ynode) again() ynode {
+	n.aliased = true
+	return n.count()
+}
+
+// count records that n is read, and refuses the document, as yaml.v3
+// refuses it, when most of what was read came through aliases: yaml.v3
+// counts every value it decodes and those it decodes through an alias, and
+// fails past 1,000 values with over 100 aliased when the share aliased is
+// above allowedAliasRatio. The refusal is the document's only error (it
+// is yaml.v3's, before any of the peer's); from then on every value reads
+// as absent, so that nothing more is expanded.
+func (n ynode) count() ynode {
+	d := n.doc
+	d.reads++
+	if n.aliased {
+		d.aliased++
+	}
+	if !d.excessive && d.aliased > 100 && d.reads > 1000 && float64(d.aliased)/float64(d.reads) > allowedAliasRatio(d.reads) {
+		d.excessive = true
+		where := cmp.Or(n.path, "(top level)")
+		d.errs = []error{fmt.Errorf("%s: %s: document contains excessive aliasing: its aliases, merge keys and defaults expand to far more values than it writes (yaml.v3, the peer's YAML library, refuses such aliasing)", d.file, where)}
+	}
+	if d.excessive {
+		n.n = nil
+	}
+	return n
+}
+
+// allowedAliasRatio is yaml.v3's (decode.go): the share of the values
+// decoded that may come through aliases, 99% up to 400,000 values, falling
+// to 10% at 4,000,000.
+func allowedAliasRatio(reads int) float64 {
+	const low, high = 400_000, 4_000_000
+	switch {
+	case reads <= low:
+		return 0.99
+	case reads >= high:
+		return 0.10
+	default:
+		return 0.99 - 0.89*(float64(reads-low)/float64(high-low))
+	}
 }
 
 // errorf records a problem with n, named by its path.
 func (n ynode) errorf(format string, args ...any) {
+	if n.doc.excessive {
+		return // the refusal says it all
+	}
 	where := n.path
 	if where == "" {
 		where = "(top level)"
@@ -145,7 +208,9 @@ func (n ynode) mapping() []ynode {
 	}
 	var out []ynode
 	for _, p := range n.pairs(n.n) {
-		out = append(out, n.doc.node(n.child(p.key), p.key, p.value))
+		parent := n
+		parent.aliased = n.aliased || p.aliased
+		out = append(out, parent.node(n.child(p.key), p.key, p.value))
 	}
 	return out
 }
@@ -184,14 +249,14 @@ func (n ynode) pairs(m *yaml.Node) []ypair {
 		case !good[i] || taken[key]:
 		case !isMergeKey(k):
 			taken[key] = true
-			out = append(out, ypair{key, v})
+			out = append(out, ypair{key, v, false})
 		default:
 			taken[key] = true
 			for _, from := range n.mergeSources(v) {
-				for _, p := range n.pairs(from) {
+				for _, p := range n.pairs(from.n) {
 					if _, over := written[p.key]; !over && !taken[p.key] {
 						taken[p.key] = true
-						out = append(out, p)
+						out = append(out, ypair{p.key, p.value, p.aliased || from.aliased})
 					}
 				}
 			}
@@ -204,15 +269,15 @@ func (n ynode) pairs(m *yaml.Node) []ypair {
 // mergeSources is the mapping or mappings the value v of a `<<` key names:
 // a mapping, or a list written there of mappings; anything else (an alias
 // of a list too) is reported, as yaml.v3 refuses it.
-func (n ynode) mergeSources(v *yaml.Node) []*yaml.Node {
-	c := n.doc.node(n.child("<<"), "<<", v)
+func (n ynode) mergeSources(v *yaml.Node) []ynode {
+	c := n.node(n.child("<<"), "<<", v)
 	want := "want a mapping or a list of mappings to merge (as yaml.v3 requires), have %s"
 	switch {
 	case c.n == nil:
 		c.errorf(want, "nothing")
 		return nil
 	case c.n.Kind == yaml.MappingNode:
-		return []*yaml.Node{c.n}
+		return []ynode{c}
 	case c.n.Kind != yaml.SequenceNode:
 		c.errorf(want, describe(c.n))
 		return nil
@@ -220,14 +285,14 @@ func (n ynode) mergeSources(v *yaml.Node) []*yaml.Node {
 		c.errorf(want, "an alias of a list (write the list here)")
 		return nil
 	}
-	var out []*yaml.Node
+	var out []ynode
 	for i, e := range c.n.Content {
-		ec := n.doc.node(fmt.Sprintf("%s[%d]", c.path, i), "", e)
+		ec := c.node(fmt.Sprintf("%s[%d]", c.path, i), "", e)
 		if ec.n == nil || ec.n.Kind != yaml.MappingNode {
 			ec.errorf(want, describe(ec.n))
 			continue
 		}
-		out = append(out, ec.n)
+		out = append(out, ec)
 	}
 	return out
 }
@@ -241,7 +306,7 @@ func isMergeKey(k *yaml.Node) bool {
 // keyText is key k as yaml.v3 reads it into a string: its text; a key that
 // is a mapping or a list is reported.
 func (n ynode) keyText(k *yaml.Node) (string, bool) {
-	kn := n.doc.node(n.path, "", k)
+	kn := n.node(n.path, "", k)
 	if kn.n == nil {
 		return "", true
 	}
@@ -264,7 +329,7 @@ func (n ynode) list() []ynode {
 	}
 	out := make([]ynode, len(n.n.Content))
 	for i, v := range n.n.Content {
-		out[i] = n.doc.node(fmt.Sprintf("%s[%d]", n.path, i), "", v)
+		out[i] = n.node(fmt.Sprintf("%s[%d]", n.path, i), "", v)
 	}
 	return out
 }
