@@ -46,6 +46,7 @@ func importExporterExporter(f expexpFlags) (*draft, error) {
 	d := newDraft(from, f.outDir)
 	d.note("exporter_exporter has no merged endpoint: every module is imported with merge = false, so corral's /metrics holds only corral's own metrics, as exporter_exporter's /metrics held only its own. Set merge = true to add a module to it.")
 	var errs []error
+	var defaultModule string
 	if f.file != "" {
 		root, err := readYAML(f.file)
 		if err != nil {
@@ -57,9 +58,7 @@ func importExporterExporter(f expexpFlags) (*draft, error) {
 		for _, m := range top["modules"].entries() {
 			importExpexpModule(d, m.key, m)
 		}
-		if dm := top["defaultModule"].str(); dm != "" {
-			d.web.set("default_module", tomlString(dm), "defaultModule: /proxy without module= serves it.")
-		}
+		defaultModule = top["defaultModule"].str()
 		errs = append(errs, root.doc.err())
 	}
 	for _, dir := range f.dirs {
@@ -67,6 +66,14 @@ func importExporterExporter(f expexpFlags) (*draft, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	// After -config.dirs: the default module may be one of theirs.
+	switch dm := defaultModule; {
+	case dm == "":
+	case d.names[dm]:
+		d.web.set("default_module", tomlString(dm), "defaultModule: /proxy without module= serves it.")
+	default:
+		d.note("defaultModule %q names no module: exporter_exporter answered /proxy without module= with 404 (unknown module); not carried over: corral's default_module must name a source, and corral answers such a request with 400 and the list of modules.", dm)
 	}
 	if len(d.sources) == 0 {
 		d.note("no modules were found (exporter_exporter logs an error and serves nothing); corral serves only its own metrics.")

@@ -250,3 +250,40 @@ func TestImportAliasBomb(t *testing.T) {
 		})
 	}
 }
+
+// TestImportDefaultModule: exporter_exporter's defaultModule is carried
+// over when it names a module, of the file or of -config.dirs, and left
+// out with a note when it names none (exporter_exporter answered 404 for
+// it; corral refuses a default_module that names no source). Found by
+// FuzzImport: `defaultModule: 00` was imported as a configuration corral
+// refused.
+func TestImportDefaultModule(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		dirs       bool
+		want       string
+	}{
+		{"of the file", "defaultModule: a\nmodules:\n  a: {method: file, file: {path: /x}}\n", false, `default_module = "a"`},
+		{"of -config.dirs", "defaultModule: node\nmodules: {}\n", true, `default_module = "node"`},
+		{"of no module", "defaultModule: 00\n", false, `# import: defaultModule "00" names no module`},
+		{"of no module, with modules", "defaultModule: b\nmodules:\n  a: {method: file, file: {path: /x}}\n", false, `# import: defaultModule "b" names no module`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyImportData(t, "expexp/dirs")
+			if err := os.WriteFile(filepath.Join(dir, "x.yaml"), []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"exporter_exporter", filepath.Join(dir, "x.yaml")}
+			if tc.dirs {
+				args = append(args, "-config.dirs", filepath.Join(dir, "expexp.d"))
+			}
+			out, stderr, code := runImport(t, args...)
+			if code != 0 || !strings.Contains(out, tc.want) {
+				t.Fatalf("want exit 0 and %s, have %d\n%s%s", tc.want, code, out, stderr)
+			}
+			if _, err := loadImported(t, out, nil); err != nil {
+				t.Errorf("the imported configuration does not load: %v\n%s", err, out)
+			}
+		})
+	}
+}
