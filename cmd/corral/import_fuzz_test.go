@@ -74,10 +74,11 @@ func FuzzImport(f *testing.F) {
 
 // namesKey matches an import error after its file: the key path as yamlDoc
 // writes it (keys joined by '.', a key quoted when it needs to be, list
-// items as [N]) or "(top level)", then ": "; or YAML's own error, which
+// items as [N]; a key with a ':' or a character that does not print
+// quoted) or "(top level)", then ": "; or YAML's own error, which
 // names the line.
 var namesKey = regexp.MustCompile(`^(?:not valid YAML: |\(top level\): |` +
-	`(?:"(?:[^"\\]|\\.)*"|(?:[^."\[\]:]|:[^ ])+)(?:\[\d+\])*(?:\.(?:"(?:[^"\\]|\\.)*"|(?:[^."\[\]:]|:[^ ])+)(?:\[\d+\])*)*: )`)
+	`(?:"(?:[^"\\]|\\.)*"|[^."\[\]:[:cntrl:]]+)(?:\[\d+\])*(?:\.(?:"(?:[^"\\]|\\.)*"|[^."\[\]:[:cntrl:]]+)(?:\[\d+\])*)*: )`)
 
 // sideFileLine is a line of corral import's log naming a side file written.
 var sideFileLine = regexp.MustCompile(`^corral import: (?:wrote )?(/.+?): `)

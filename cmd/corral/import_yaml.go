@@ -161,9 +161,11 @@ func (d *yamlDoc) err() error { return errors.Join(d.errs...) }
 func (n ynode) present() bool { return n.n != nil }
 
 // child is the path of key in n. A key that would make the path ambiguous
-// (a '.' in it) is quoted: modules."node.v2".http.
+// (a '.' in it, a ':', which ends the path in an error) or break the line
+// of its error (a newline, any character that does not print) is quoted:
+// modules."node.v2".http.
 func (n ynode) child(key string) string {
-	if key == "" || strings.ContainsAny(key, `."[]`) {
+	if key == "" || strings.ContainsAny(key, `."[]:`) || strings.ContainsFunc(key, notPrintable) {
 		key = strconv.Quote(key)
 	}
 	if n.path == "" {
@@ -421,6 +423,8 @@ func (n ynode) promDuration() time.Duration {
 	return time.Duration(d)
 }
 
+// describe is v for an error: a string quoted, as is any value with a
+// character that does not print (a newline would break the error's line).
 func describe(v *yaml.Node) string {
 	switch {
 	case v == nil:
@@ -429,9 +433,11 @@ func describe(v *yaml.Node) string {
 		return "a mapping"
 	case v.Kind == yaml.SequenceNode:
 		return "a list"
-	case v.ShortTag() == "!!str":
+	case v.ShortTag() == "!!str" || strings.ContainsFunc(v.Value, notPrintable):
 		return strconv.Quote(v.Value)
 	default:
 		return v.Value
 	}
 }
+
+func notPrintable(r rune) bool { return !strconv.IsPrint(r) }
