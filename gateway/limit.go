@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -10,8 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/corral-metrics/corral/source"
 )
 
 // DefaultMaxConcurrentScrapes is [web] max_concurrent_scrapes when unset.
@@ -254,126 +251,6 @@ func (l *limits) idleLocked(t *ticket) {
 func (l *limits) wake() {
 	close(l.freed)
 	l.freed = make(chan struct{})
-}
-
-// hold counts n more bytes of what the ticket's scrape holds while it
-// reads its bodies (see budgeted). What its reservation covers passes
-// without l.mu. Past it, the reservation grows, by up to budgetStep more
-// than needed (so that a growing body takes l.mu once a step, not once a
-// read), when the budget has room as admit judges it (half of it for one
-// source's /proxy scrapes, and the only scrape holding memory always fits).
-// Without room, stalled scrapes are cut and hold waits, at most l.stall,
-// for the memory of those cut to come back; then it gives up: false, and n
-// is not counted.
-func (t *ticket) hold(n int64) bool {
-	if t.used.Add(n) <= t.limit.Load() {
-		return true
-	}
-	l := t.l
-	end := time.Now().Add(l.stall)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for !t.released {
-		used := t.used.Load()
-		need := used - t.bytes
-		if need <= 0 { // another reader of the ticket grew it
-			return true
-		}
-		if l.roomFor(t, need) {
-			if more := need + min(used, budgetStep); l.roomFor(t, more) {
-				need = more
-			}
-			t.bytes += need
-			t.limit.Store(t.bytes)
-			l.bytes += need
-			l.peak = max(l.peak, l.bytes)
-			l.perMem[t.group] += need
-			l.gauges()
-			return true
-		}
-		now := time.Now()
-		if l.cutStalled(now) {
-			continue
-		}
-		if !l.cutHolding() || !now.Before(end) {
-			t.used.Add(-n)
-			return false
-		}
-		freed := l.freed
-		l.mu.Unlock()
-		timer := time.NewTimer(end.Sub(now))
-		select {
-		case <-freed:
-		case <-timer.C:
-		}
-		timer.Stop()
-		l.mu.Lock()
-	}
-	return true // released (a merged fetch's source that answered past the deadline): nothing left to count
-}
-
-// roomFor tells whether t's reservation may grow by more bytes; the
-// rules of fits, for a scrape already admitted: a ticket and its mate (a
-// merged fetch and the scrape that runs it) hold memory as one scrape.
-// l.mu is held.
-func (l *limits) roomFor(t *ticket, more int64) bool {
-	budget := t.a.budget
-	if budget < 0 {
-		return true
-	}
-	own := t.bytes
-	if t.mate != nil && !t.mate.released {
-		own += t.mate.bytes
-	}
-	if l.bytes > own && l.bytes+more > budget {
-		return false
-	}
-	return t.group == "" || l.perMem[t.group] <= t.bytes || l.perMem[t.group]+more <= budget/2
-}
-
-// split moves what t reserves beyond keep bytes to a ticket of its own,
-// without a slot, for memory that outlives t's request: a merged fetch's,
-// which the flight gives back once its last client has merged the bodies
-// (see flight). Nothing is reserved anew. The two are mates: while both
-// are live they hold memory as one scrape (see roomFor).
-func (t *ticket) split(keep int64) *ticket {
-	l := t.l
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := max(t.bytes-keep, 0)
-	s := &ticket{l: l, a: t.a, group: t.group, bytes: n, mate: t}
-	s.limit.Store(n)
-	t.bytes -= n
-	t.limit.Store(t.bytes)
-	t.mate = s
-	l.live[s] = true
-	return s
-}
-
-// cutHolding tells whether a scrape that was cut still holds memory, which
-// comes back once its handler has failed its write. l.mu is held.
-func (l *limits) cutHolding() bool {
-	for t := range l.live {
-		if t.cut && t.bytes > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// errOverBudget is what fails a scrape whose body needs more memory than
-// max_inflight_bytes has left (see ticket.hold).
-var errOverBudget = errors.New("the memory for answers in flight is taken")
-
-// overBudget is the error of a scrape whose reservation could not grow
-// for a body, which what tells of ("with 1024 bytes of the body read"):
-// 503 for a /proxy, the source down in a merge.
-func (t *ticket) overBudget(what string) error {
-	half := ""
-	if t.group != "" {
-		half = ", half of it for one source's /proxy scrapes"
-	}
-	return source.Fail(source.ReasonBusy, fmt.Errorf("%w (max_inflight_bytes = %s%s) %s: try again later", errOverBudget, formatSize(t.a.budget), half, what))
 }
 
 // release gives everything back; safe to call twice and after a cut.

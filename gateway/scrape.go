@@ -176,60 +176,6 @@ func (g *Gateway) fetch(ctx context.Context, t *ticket, m Module, req source.Req
 	return ct, rc, nil
 }
 
-// budgetStep is the most a budgeted reader reads at once, and the most a
-// ticket's reservation grows past what its readers hold (see ticket.hold).
-const budgetStep = 1 << 20
-
-// A budgeted reader is the outermost reader of a body that ReadFrom reads
-// into buf: before every read, and once the body is read (done), it holds
-// against its ticket what the scrape holds for the body, capHalves/2 times
-// buf's capacity plus bodyHalves/2 times the body read so far. Its reads
-// are at most budgetStep, and leave buf room enough that ReadFrom does not
-// grow it before the next one; when a read may fill it, the capacity held
-// is that ReadFrom grows it to next (twice as much): so memory is held
-// before buf is grown, and the body read runs at most a read ahead of what
-// its scan holds. When the ticket cannot hold more, the read fails with
-// the ticket's overBudget error.
-type budgeted struct {
-	r          io.Reader
-	buf        *bytes.Buffer
-	t          *ticket
-	capHalves  int64
-	bodyHalves int64
-	held       int64 // of t.used
-}
-
-func (b *budgeted) Read(p []byte) (int, error) {
-	c, n := int64(b.buf.Cap()), int64(b.buf.Len())
-	if free := c - n; free > 2*bytes.MinRead {
-		p = p[:min(int64(len(p)), free-bytes.MinRead, budgetStep)]
-	} else {
-		c = 2*c + bytes.MinRead // bytes.Buffer's growth: ReadFrom grows buf after this read
-		p = p[:min(len(p), budgetStep)]
-	}
-	if err := b.hold(c, n); err != nil {
-		return 0, err
-	}
-	return b.r.Read(p)
-}
-
-// done holds what the whole body, read, takes.
-func (b *budgeted) done() error {
-	return b.hold(int64(b.buf.Cap()), int64(b.buf.Len()))
-}
-
-func (b *budgeted) hold(capacity, read int64) error {
-	want := (b.capHalves*capacity + b.bodyHalves*read) / 2
-	if want <= b.held {
-		return nil
-	}
-	if !b.t.hold(want - b.held) {
-		return b.t.overBudget(fmt.Sprintf("with %d bytes of the body read", read))
-	}
-	b.held = want
-	return nil
-}
-
 // feeder hands the body read so far to a Receiver's goroutine before every
 // read that follows at least feedSize more bytes, so that the scan of what
 // has arrived overlaps the transfer of the rest. The bytes handed over are
