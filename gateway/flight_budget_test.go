@@ -21,6 +21,24 @@ import (
 	"github.com/corral-metrics/corral/internal/testkit"
 )
 
+// peakReserved is the most g's scrapes have reserved of the budget at once.
+func peakReserved(g *Gateway) int64 {
+	g.lim.mu.Lock()
+	defer g.lim.mu.Unlock()
+	return g.lim.peak
+}
+
+// awaitNothingReserved waits until every scrape of g has given back its
+// reservation and its ticket.
+func awaitNothingReserved(t *testing.T, g *Gateway, what string) {
+	t.Helper()
+	testkit.Eventually(t, what, func() bool {
+		g.lim.mu.Lock()
+		defer g.lim.mu.Unlock()
+		return g.lim.bytes == 0 && len(g.lim.live) == 0
+	})
+}
+
 // gatedCollector is a collector of corral's own registry whose Collect,
 // once armed, counts its arrival and waits for open. A merged scrape with
 // corral's own metrics gathers them once it has taken its share of the
@@ -186,17 +204,11 @@ func TestJoinedMergesHoldWhatTheyScan(t *testing.T) {
 	if want := `source left out of the merged /metrics" component=gateway source=big err="the memory for answers in flight is taken (max_inflight_bytes = 24MiB)`; down > 0 && !strings.Contains(logs.String(), want) {
 		t.Errorf("logs: want %q, have %s", want, logs.String())
 	}
-	g.lim.mu.Lock()
-	peak := g.lim.peak
-	g.lim.mu.Unlock()
+	peak := peakReserved(g)
 	if peak > budget {
 		t.Errorf("the most reserved at once: want at most the budget %d, have %d", budget, peak)
 	}
-	testkit.Eventually(t, "nothing reserved after the scrapes", func() bool {
-		g.lim.mu.Lock()
-		defer g.lim.mu.Unlock()
-		return g.lim.bytes == 0 && len(g.lim.live) == 0
-	})
+	awaitNothingReserved(t, g, "nothing reserved after the scrapes")
 	t.Logf("big merged for %d, down for %d; reserved %.1f MiB at the gate, peak %.1f MiB of %d MiB", merged, down, float64(atGate)/(1<<20), float64(peak)/(1<<20), budget>>20)
 }
 
@@ -267,11 +279,7 @@ func TestFetchHeldWhileItsBodiesAre(t *testing.T) {
 	if a := <-joiner; a.status != 200 || !strings.Contains(a.body, `corral_source_up{exporter="big"} 1`) {
 		t.Errorf("the joiner: want 200 with big up, have %d %.300q", a.status, a.body)
 	}
-	testkit.Eventually(t, "nothing reserved once the joiner is done", func() bool {
-		g.lim.mu.Lock()
-		defer g.lim.mu.Unlock()
-		return g.lim.bytes == 0 && len(g.lim.live) == 0
-	})
+	awaitNothingReserved(t, g, "nothing reserved once the joiner is done")
 }
 
 // gzipWriterBytes is what a gzip.Writer at level allocates to compress a
@@ -349,11 +357,7 @@ func TestCompressedAnswersReserveTheirCompressor(t *testing.T) {
 			if ok != admitted || refused != clients-admitted {
 				t.Errorf("want %d × 200 and %d × 503, have %d and %d", admitted, clients-admitted, ok, refused)
 			}
-			testkit.Eventually(t, "nothing reserved after the scrapes", func() bool {
-				g.lim.mu.Lock()
-				defer g.lim.mu.Unlock()
-				return g.lim.bytes == 0 && len(g.lim.live) == 0
-			})
+			awaitNothingReserved(t, g, "nothing reserved after the scrapes")
 			t.Logf("%d admitted, %d refused; a gzip compressor %d bytes", admitted, refused, gz)
 		})
 	}

@@ -389,9 +389,7 @@ func TestJoinedScrapesReserveTheirShare(t *testing.T) {
 	if ok != 3 || refused != clients-3 {
 		t.Errorf("want 3 × 200 and %d × 503, have %d × 200 and %d × 503", clients-3, ok, refused)
 	}
-	g.lim.mu.Lock()
-	peak := g.lim.peak
-	g.lim.mu.Unlock()
+	peak := peakReserved(g)
 	if peak > budget || peak < opener+2*joiner {
 		t.Errorf("the most reserved at once: want %d (the opener and two joiners), at most the budget %d; have %d", opener+2*joiner, budget, peak)
 	}

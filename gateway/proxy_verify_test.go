@@ -179,9 +179,7 @@ func TestProxyBudgetHeldWhileRead(t *testing.T) {
 	case a := <-answers:
 		have = append(have, a)
 	case <-time.After(30 * time.Second):
-		g.lim.mu.Lock()
-		peak := g.lim.peak
-		g.lim.mu.Unlock()
+		peak := peakReserved(g)
 		t.Fatalf("%d scrapes with 1.5 MiB read each: want some refused, have none (peak reserved %d, budget %d)", clients, peak, budget)
 	}
 	close(rest)
@@ -202,9 +200,7 @@ func TestProxyBudgetHeldWhileRead(t *testing.T) {
 	if ok == 0 || refused == 0 {
 		t.Errorf("want some of %d answered 200 and some 503, have %d × 200 and %d × 503", clients, ok, refused)
 	}
-	g.lim.mu.Lock()
-	peak := g.lim.peak
-	g.lim.mu.Unlock()
+	peak := peakReserved(g)
 	if peak > budget {
 		t.Errorf("the most reserved at once: want at most the budget %d, have %d", budget, peak)
 	}

@@ -84,9 +84,7 @@ func TestMergeBudgetHeldWhileRead(t *testing.T) {
 	if want := `source left out of the merged /metrics" component=gateway source=big err="reading body: the memory for answers in flight is taken (max_inflight_bytes = 6MiB) with `; !strings.Contains(logs.String(), want) {
 		t.Errorf("logs: want %q, have %s", want, logs.String())
 	}
-	g.lim.mu.Lock()
-	peak := g.lim.peak
-	g.lim.mu.Unlock()
+	peak := peakReserved(g)
 	if peak > budget {
 		t.Errorf("the most reserved at once: want at most the budget %d, have %d", budget, peak)
 	}
